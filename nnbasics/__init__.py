@@ -1,0 +1,1 @@
+"""nnbasics: neural-network basics in JAX, every derivative and optimizer by hand."""

@@ -1,0 +1,73 @@
+"""Validation at the library's boundary.
+
+Every check raises a ``ValueError`` whose message names the argument, what was
+expected and what was received, so that a user can fix the call without
+reading the source. Checks read only static information (shapes, dtypes,
+Python scalars) or concrete arrays, so they run at trace time and hold under
+``jit`` as well.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def fail(name: str, expected: str, received: Any) -> None:
+    """Raises ``ValueError("<name>: expected <expected>, received <received>")``."""
+    raise ValueError(f"{name}: expected {expected}, received {received!r}")
+
+
+def is_concrete(x: Any) -> bool:
+    """Whether ``x`` holds values now (not a tracer inside jit/vmap/grad)."""
+    import jax
+
+    return not isinstance(x, jax.core.Tracer)
+
+
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        fail(name, "a positive integer", value)
+    return int(value)
+
+
+def non_negative_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        fail(name, "a non-negative integer", value)
+    return int(value)
+
+
+def real_in(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
+            hi_open: bool = False) -> float:
+    """Checks ``lo <(=) value <(=) hi`` for a Python or 0-d concrete number."""
+    left = "(" if lo_open else "["
+    right = ")" if hi_open else "]"
+    expected = f"a real number in {left}{lo}, {hi}{right}"
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or _is_scalar_array(value)):
+        fail(name, expected, value)
+    if not is_concrete(value):
+        return value  # a traced hyper-parameter (vmapped search) is checked by its caller
+    v = float(value)
+    ok = (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
+    if not ok or np.isnan(v):
+        fail(name, expected, value)
+    return value
+
+
+def _is_scalar_array(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and tuple(value.shape) == ()
+
+
+def finite_array(name: str, x: Any) -> None:
+    """Rejects NaN or inf in a concrete array (tracers pass: checked before jit)."""
+    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(np.asarray(x))))
+        fail(name, "finite values", f"{bad} NaN/inf entries")
+
+
+def one_of(name: str, value: Any, choices) -> Any:
+    if value not in choices:
+        fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
