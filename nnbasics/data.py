@@ -1,0 +1,495 @@
+"""Data sets, train/valid/test splits, standardization and input checks.
+
+Every loader returns NumPy arrays so that the caller chooses the device:
+features ``X`` of shape ``(n, d)`` and dtype float32, as shipped (not
+standardized); class labels ``y`` of shape ``(n,)`` and dtype int32 in
+``0 .. n_classes - 1``; regression targets ``y`` of shape ``(n, d_out)`` and
+dtype float32.
+
+Sets shipped inside scikit-learn (no network): ``"digits"``,
+``"breast_cancer"``, ``"iris"``, ``"wine"``. Synthetic sets, a deterministic
+function of ``seed``: ``"xor"`` (the four points of the course),
+``"xor_noisy"``, ``"moons"``, ``"blobs"``, ``"sine"`` (unimodal,
+heteroscedastic regression, for a ``gaussian`` output) and ``"multimodal"``
+(the inverted sine, whose p(y|x) has up to three modes, for a ``mixture``
+output). :data:`DATASETS` describes each one.
+
+Example:
+    >>> import jax
+    >>> from nnbasics import data
+    >>> X, y = data.load("digits")
+    >>> train, valid, test = data.split(jax.random.key(0), X, y, stratify=True)
+    >>> stats = data.Standardizer.fit(train[0])
+    >>> X_train = data.transform(stats, train[0])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sklearn.datasets
+
+from nnbasics import _checks
+
+__all__ = [
+    "DATASETS",
+    "DatasetInfo",
+    "Standardizer",
+    "check_dataset",
+    "info",
+    "inverse_transform",
+    "load",
+    "names",
+    "split",
+    "standardize",
+    "transform",
+]
+
+
+class DatasetInfo(NamedTuple):
+    """What :func:`load` returns for one name, before any ``n`` override.
+
+    Attributes:
+        kind: ``"classification"`` (int labels ``(n,)``) or ``"regression"``
+            (float targets ``(n, n_outputs)``).
+        n_classes: number of classes; ``None`` for regression.
+        n_features: ``d``, the width of ``X``.
+        n_outputs: width of a regression target; ``None`` for classification.
+        n_default: number of examples loaded when ``n`` is not given.
+        output: the output unit that models the set's conditional
+            distribution (``"softmax"``, ``"gaussian"`` or ``"mixture"``).
+        synthetic: generated from ``seed`` rather than shipped.
+        description: one line for listings.
+    """
+
+    kind: str
+    n_classes: int | None
+    n_features: int
+    n_outputs: int | None
+    n_default: int
+    output: str
+    synthetic: bool
+    description: str
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "digits": DatasetInfo(
+        "classification", 10, 64, None, 1797, "softmax", False,
+        "8x8 handwritten digits 0-9, pixel intensities 0..16 (scikit-learn)"),
+    "breast_cancer": DatasetInfo(
+        "classification", 2, 30, None, 569, "softmax", False,
+        "Wisconsin breast cancer, 0 = malignant, 1 = benign (scikit-learn)"),
+    "iris": DatasetInfo(
+        "classification", 3, 4, None, 150, "softmax", False,
+        "Fisher's iris, 3 species from 4 measurements (scikit-learn)"),
+    "wine": DatasetInfo(
+        "classification", 3, 13, None, 178, "softmax", False,
+        "3 wine cultivars from 13 chemical measurements (scikit-learn)"),
+    "xor": DatasetInfo(
+        "classification", 2, 2, None, 4, "softmax", True,
+        "the 4 XOR points (0,0) (0,1) (1,0) (1,1) with labels 0 1 1 0"),
+    "xor_noisy": DatasetInfo(
+        "classification", 2, 2, None, 200, "softmax", True,
+        "the XOR corners repeated evenly plus Gaussian noise (std 0.1)"),
+    "moons": DatasetInfo(
+        "classification", 2, 2, None, 500, "softmax", True,
+        "two interleaving half circles, Gaussian noise 0.2 (make_moons)"),
+    "blobs": DatasetInfo(
+        "classification", 3, 2, None, 500, "softmax", True,
+        "3 isotropic Gaussian blobs in 2-D, std 1.0 (make_blobs)"),
+    "sine": DatasetInfo(
+        "regression", None, 1, 1, 500, "gaussian", True,
+        "y = sin(2 pi x) + N(0, (0.2 (0.25 + x))^2), x ~ U[0, 1]: noise grows with x"),
+    "multimodal": DatasetInfo(
+        "regression", None, 1, 1, 500, "mixture", True,
+        "inverted sine x = y + 0.3 sin(2 pi y) + U(-0.1, 0.1): p(y|x) multimodal"),
+}
+
+# Default noise level per synthetic set, in the units the generator takes.
+_NOISE = {"xor_noisy": 0.1, "moons": 0.2, "blobs": 1.0, "sine": 0.2, "multimodal": 0.1}
+
+_SHIPPED = {
+    "digits": sklearn.datasets.load_digits,
+    "breast_cancer": sklearn.datasets.load_breast_cancer,
+    "iris": sklearn.datasets.load_iris,
+    "wine": sklearn.datasets.load_wine,
+}
+
+_XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
+_XOR_Y = np.array([0, 1, 1, 0], np.int32)
+
+
+def names() -> tuple[str, ...]:
+    """The names :func:`load` accepts, in the order of :data:`DATASETS`."""
+    return tuple(DATASETS)
+
+
+def info(name: str) -> DatasetInfo:
+    """The :class:`DatasetInfo` of ``name``; ValueError listing the names if unknown."""
+    _check_name(name)
+    return DATASETS[name]
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or name not in DATASETS:
+        _checks.fail("name", "one of " + ", ".join(repr(k) for k in DATASETS), name)
+
+
+def load(name: str, *, seed: int = 0, n: int | None = None,
+         noise: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Loads a data set by name.
+
+    ``seed`` is an int rather than a JAX key because the generators are
+    scikit-learn's and NumPy's, which take integer seeds; the same seed gives
+    the same arrays on every machine.
+
+    Args:
+        name: one of :func:`names`.
+        seed: non-negative int; draws the synthetic sets and the subset taken
+            from a shipped set when ``n`` is given.
+        n: number of examples. Synthetic sets: how many to draw (default
+            ``DATASETS[name].n_default``). Shipped sets: a random subset of
+            this size without replacement (default: all of them). ``"xor"``
+            is always its 4 points; use ``"xor_noisy"`` for more.
+        noise: noise level of a synthetic set (see :data:`DATASETS`; the
+            default in its description when ``None``). Must be ``None`` for
+            shipped sets and ``"xor"``.
+
+    Returns:
+        ``(X, y)``: ``X`` float32 ``(n, d)``; ``y`` int32 ``(n,)`` for
+        classification, float32 ``(n, n_outputs)`` for regression.
+
+    Raises:
+        ValueError: unknown ``name``, or a bad ``seed``, ``n`` or ``noise``.
+    """
+    _check_name(name)
+    seed = _checks.non_negative_int("seed", seed)
+    about = DATASETS[name]
+    if n is not None:
+        n = _checks.positive_int("n", n)
+    if noise is not None and name not in _NOISE:
+        _checks.fail("noise", f"None for the {name!r} set, which has no noise parameter", noise)
+    if noise is not None:
+        noise = float(_checks.real_in("noise", noise, 0.0, math.inf))
+    else:
+        noise = _NOISE.get(name)
+
+    if name in _SHIPPED:
+        bunch = _SHIPPED[name]()
+        X, y = bunch.data, bunch.target
+        if n is not None:
+            if n > len(X):
+                _checks.fail("n", f"at most {len(X)} for {name!r}", n)
+            keep = np.sort(np.random.default_rng(seed).choice(len(X), size=n, replace=False))
+            X, y = X[keep], y[keep]
+    elif name == "xor":
+        if n is not None and n != 4:
+            _checks.fail("n", "None or 4 for 'xor' (use 'xor_noisy' for more points)", n)
+        X, y = _XOR_X.copy(), _XOR_Y.copy()
+    else:
+        X, y = _SYNTHETIC[name](np.random.default_rng(seed), n or about.n_default, noise, seed)
+
+    X = np.asarray(X, np.float32)
+    if about.kind == "classification":
+        return X, np.asarray(y, np.int32)
+    return X, np.asarray(y, np.float32).reshape(len(X), about.n_outputs)
+
+
+def _xor_noisy(rng: np.random.Generator, n: int, noise: float, seed: int):
+    # Corners are dealt evenly (rather than drawn) so the classes stay balanced.
+    corner = rng.permutation(np.arange(n) % 4)
+    return _XOR_X[corner] + noise * rng.standard_normal((n, 2)), _XOR_Y[corner]
+
+
+def _moons(rng: np.random.Generator, n: int, noise: float, seed: int):
+    return sklearn.datasets.make_moons(n_samples=n, noise=noise, random_state=seed)
+
+
+def _blobs(rng: np.random.Generator, n: int, noise: float, seed: int):
+    return sklearn.datasets.make_blobs(n_samples=n, centers=3, n_features=2,
+                                       cluster_std=noise, random_state=seed)
+
+
+def _sine(rng: np.random.Generator, n: int, noise: float, seed: int):
+    x = rng.uniform(0.0, 1.0, size=(n, 1))
+    std = noise * (0.25 + x)
+    return x, np.sin(2 * np.pi * x) + std * rng.standard_normal((n, 1))
+
+
+def _multimodal(rng: np.random.Generator, n: int, noise: float, seed: int):
+    # Drawing y first and solving for x makes x -> y one-to-many (Bishop 1994).
+    y = rng.uniform(0.0, 1.0, size=(n, 1))
+    x = y + 0.3 * np.sin(2 * np.pi * y) + rng.uniform(-noise, noise, size=(n, 1))
+    return x, y
+
+
+_SYNTHETIC = {
+    "xor_noisy": _xor_noisy,
+    "moons": _moons,
+    "blobs": _blobs,
+    "sine": _sine,
+    "multimodal": _multimodal,
+}
+
+
+# --------------------------------------------------------------------------
+# Splits
+
+
+def _describe(x: Any) -> str:
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return repr(x)
+
+
+def _check_key(key: Any) -> None:
+    if isinstance(key, (jax.Array, np.ndarray)):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return
+        if key.dtype == np.uint32 and key.shape == (2,):
+            return
+    _checks.fail("key", "a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed))",
+                 _describe(key))
+
+
+def _sizes(m: int, valid: float, test: float) -> tuple[int, int, int]:
+    """(train, valid, test) sizes of ``m`` examples, each rounded half up."""
+    n_valid = math.floor(m * valid + 0.5)
+    # Rounding the valid+test boundary (not test alone) keeps train within
+    # half an example of its share too.
+    n_held = max(math.floor(m * (valid + test) + 0.5), n_valid)
+    return m - n_held, n_valid, n_held - n_valid
+
+
+def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.15,
+          stratify: bool = False):
+    """Shuffles ``(X, y)`` with ``key`` and cuts it into train, valid and test.
+
+    Without ``stratify``, ``n_valid = round(n·valid)``, ``n_test =
+    round(n·(valid + test)) − n_valid`` and train takes the rest. With
+    ``stratify``, the same rounding is applied to each class separately, so
+    every split holds each class in its proportion to within one example; the
+    split totals may then differ from the unstratified ones by up to half the
+    number of classes. Rows keep their shuffled order within each split.
+
+    Args:
+        key: JAX PRNG key; the same key gives the same split.
+        X: features ``(n, ...)``, NumPy or JAX array (the type is kept).
+        y: targets ``(n, ...)``; int class labels ``(n,)`` for ``stratify``.
+        valid: fraction in [0, 1) for validation; 0 gives 0-row arrays.
+        test: fraction in [0, 1) for test; ``valid + test < 1``.
+        stratify: keep class proportions in every split.
+
+    Returns:
+        ``((X_train, y_train), (X_valid, y_valid), (X_test, y_test))``; every
+        row of ``X`` lands in exactly one of them.
+
+    Raises:
+        ValueError: bad ``key``, ``valid`` or ``test``; ``X`` and ``y`` of
+            different lengths; ``y`` not int labels with ``stratify``; or too
+            few examples for a non-empty train split and non-empty valid/test
+            splits wherever their fraction is positive.
+    """
+    _check_key(key)
+    _checks.real_in("valid", valid, 0.0, 1.0, hi_open=True)
+    _checks.real_in("test", test, 0.0, 1.0, hi_open=True)
+    if valid + test >= 1:
+        _checks.fail("valid + test", "a sum below 1, leaving examples to train on",
+                     float(valid + test))
+    if not isinstance(stratify, bool):
+        _checks.fail("stratify", "True or False", stratify)
+    for name, a in (("X", X), ("y", y)):
+        if not hasattr(a, "shape") or len(a.shape) < 1:
+            _checks.fail(name, "an array of shape (n, ...)", _describe(a))
+    n = X.shape[0]
+    if y.shape[0] != n:
+        _checks.fail("y", f"{n} rows, as many as X", f"{y.shape[0]} rows")
+
+    perm = np.asarray(jax.random.permutation(key, n))
+    part = np.zeros(n, np.int8)  # 0 train, 1 valid, 2 test, indexed by row
+    if stratify:
+        labels = np.asarray(y)
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            _checks.fail("y", "integer class labels of shape (n,) when stratify=True",
+                         _describe(y))
+        shuffled = labels[perm]
+        for c in np.unique(labels):
+            rows = perm[shuffled == c]
+            n_tr, n_va, _ = _sizes(len(rows), valid, test)
+            part[rows[n_tr:n_tr + n_va]] = 1
+            part[rows[n_tr + n_va:]] = 2
+    else:
+        n_tr, n_va, _ = _sizes(n, valid, test)
+        part[perm[n_tr:n_tr + n_va]] = 1
+        part[perm[n_tr + n_va:]] = 2
+
+    sizes = tuple(int(np.sum(part == k)) for k in range(3))
+    if sizes[0] < 1 or (valid > 0 and sizes[1] < 1) or (test > 0 and sizes[2] < 1):
+        _checks.fail("X", "enough rows for a non-empty train split and non-empty valid/test "
+                     "splits where their fraction is positive",
+                     f"{n} rows, giving (train, valid, test) sizes {sizes}")
+    ordered = [perm[part[perm] == k] for k in range(3)]
+    return tuple((X[idx], y[idx]) for idx in ordered)
+
+
+# --------------------------------------------------------------------------
+# Standardization
+
+
+class Standardizer(NamedTuple):
+    """Per-feature statistics for ``(X − mean) / scale``.
+
+    Attributes:
+        mean: ``(d,)`` feature means of the data it was fitted on.
+        scale: ``(d,)`` population standard deviations (ddof 0), with 1 for
+            (near-)constant features, as scikit-learn's StandardScaler.
+    """
+
+    mean: jax.Array
+    scale: jax.Array
+
+    @staticmethod
+    def fit(X: Any) -> Standardizer:
+        """Fits the statistics on ``X`` ``(n, d)``: the training split only."""
+        _check_matrix("X", X)
+        if X.shape[0] < 1:
+            _checks.fail("X", "at least one row", _describe(X))
+        _checks.finite_array("X", X)
+        X = jnp.asarray(X)
+        if not jnp.issubdtype(X.dtype, jnp.floating):
+            X = X.astype(jnp.result_type(float))
+        mean = jnp.mean(X, axis=0)
+        std = jnp.std(X, axis=0)
+        # A constant column's computed std is rounding error proportional to
+        # its magnitude; dividing by it would blow that error up.
+        tiny = 10 * jnp.finfo(X.dtype).eps * jnp.maximum(jnp.abs(mean), 1.0)
+        return Standardizer(mean, jnp.where(std <= tiny, 1.0, std).astype(X.dtype))
+
+
+def _check_matrix(name: str, X: Any, d: int | None = None) -> None:
+    if not hasattr(X, "shape") or len(X.shape) != 2:
+        _checks.fail(name, "an array of shape (n, d)", _describe(X))
+    if d is not None and X.shape[1] != d:
+        _checks.fail(name, f"{d} features (columns), as fitted", f"{X.shape[1]} features")
+
+
+def transform(stats: Standardizer, X: Any) -> jax.Array:
+    """``(X − mean) / scale`` for ``X`` ``(n, d)``; jit-compatible.
+
+    Returns:
+        ``(n, d)`` JAX array.
+    """
+    _check_matrix("X", X, stats.mean.shape[0])
+    return (X - stats.mean) / stats.scale
+
+
+def inverse_transform(stats: Standardizer, Z: Any) -> jax.Array:
+    """``Z · scale + mean``, undoing :func:`transform` for ``Z`` ``(n, d)``.
+
+    Also maps standardized regression predictions back to target units when
+    the statistics were fitted on the targets.
+    """
+    _check_matrix("Z", Z, stats.mean.shape[0])
+    return Z * stats.scale + stats.mean
+
+
+def standardize(train, valid, test):
+    """Standardizes the features of three ``(X, y)`` splits with train's statistics.
+
+    Args:
+        train, valid, test: ``(X, y)`` pairs as :func:`split` returns them.
+
+    Returns:
+        ``(stats, train, valid, test)`` with each ``X`` replaced by
+        ``transform(stats, X)`` and each ``y`` unchanged.
+    """
+    stats = Standardizer.fit(train[0])
+    return (stats,) + tuple((transform(stats, X), y) for X, y in (train, valid, test))
+
+
+# --------------------------------------------------------------------------
+# Checks for the training engine and the command line
+
+_KINDS = ("classes", "binary", "real")
+
+
+def check_dataset(X: Any, y: Any, *, kind: str = "classes", n_classes: int | None = None,
+                  n_features: int | None = None, n_outputs: int | None = None,
+                  name_X: str = "X", name_y: str = "y") -> None:
+    """Rejects a data set that a model cannot train on, before any work starts.
+
+    Shape and dtype checks run on any array, tracers included; checks of the
+    values (finite, label range) run only on concrete arrays.
+
+    Args:
+        X: features, shape ``(n, d)`` with finite real values.
+        y: targets with ``n`` rows:
+
+            * ``kind="classes"``: integer labels ``(n,)`` in ``[0, n_classes)``
+              (softmax output);
+            * ``kind="binary"``: values in {0, 1}, ``(n,)`` or ``(n, d_out)``
+              (sigmoid output);
+            * ``kind="real"``: finite reals, ``(n,)`` or ``(n, d_out)``
+              (linear, gaussian or mixture output).
+        kind: one of ``"classes"``, ``"binary"``, ``"real"``.
+        n_classes: if given (``"classes"``), labels must lie below it.
+        n_features: if given, ``d`` must equal it.
+        n_outputs: if given (``"binary"``/``"real"``), ``y`` must be
+            ``(n, n_outputs)``.
+        name_X, name_y: names used in the error messages (e.g. ``"valid[0]"``).
+
+    Raises:
+        ValueError: ``"<name>: expected <what>, received <what>"``.
+    """
+    _checks.one_of("kind", kind, _KINDS)
+    for arg, value in (("n_classes", n_classes), ("n_features", n_features),
+                       ("n_outputs", n_outputs)):
+        if value is not None:
+            _checks.positive_int(arg, value)
+    if not hasattr(X, "shape") or len(X.shape) != 2:
+        _checks.fail(name_X, "an array of shape (n, d)", _describe(X))
+    if not _is_numeric(X.dtype):
+        _checks.fail(name_X, "real-valued features", _describe(X))
+    if n_features is not None and X.shape[1] != n_features:
+        _checks.fail(name_X, f"{n_features} features (columns)", f"{X.shape[1]} features")
+    _checks.finite_array(name_X, X)
+
+    n = X.shape[0]
+    if not hasattr(y, "shape") or len(y.shape) < 1 or y.shape[0] != n:
+        _checks.fail(name_y, f"{n} rows, as many as {name_X}", _describe(y))
+    if kind == "classes":
+        if len(y.shape) != 1 or not _is_integer(y.dtype):
+            _checks.fail(name_y, f"integer class labels of shape ({n},)", _describe(y))
+        if _checks.is_concrete(y) and n:
+            labels = np.asarray(y)
+            lo, hi = int(labels.min()), int(labels.max())
+            top = "" if n_classes is None else f" and below {n_classes}"
+            if lo < 0 or (n_classes is not None and hi >= n_classes):
+                _checks.fail(name_y, f"labels at least 0{top}", f"labels from {lo} to {hi}")
+        return
+    if len(y.shape) > 2 or (n_outputs is not None and tuple(y.shape) != (n, n_outputs)):
+        shape = f"({n}, {n_outputs})" if n_outputs is not None else f"({n},) or ({n}, d_out)"
+        _checks.fail(name_y, f"targets of shape {shape}", _describe(y))
+    if not _is_numeric(y.dtype):
+        _checks.fail(name_y, "numeric targets", _describe(y))
+    if kind == "binary":
+        if _checks.is_concrete(y):
+            values = np.asarray(y)
+            bad = int(np.count_nonzero((values != 0) & (values != 1)))
+            if bad:
+                _checks.fail(name_y, "targets in {0, 1}", f"{bad} other values")
+    else:
+        _checks.finite_array(name_y, y)
+
+
+def _is_integer(dtype: Any) -> bool:
+    return jnp.issubdtype(dtype, jnp.integer)
+
+
+def _is_numeric(dtype: Any) -> bool:
+    # jnp.issubdtype also knows bfloat16, which NumPy does not class as floating.
+    return jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
