@@ -1,0 +1,103 @@
+"""Learning-rate schedules: callables ``t -> rate``.
+
+``t`` counts the updates already made, from 0, as optax does, so the first
+update uses ``rate(0)``. Each schedule is built from jnp operations and works on
+a traced integer count inside ``jit``/``lax.scan``; any of them can be passed as
+the ``learning_rate`` of ``nnbasics.optim`` or of optax.
+
+The course's decreasing strategies, with an optional constant phase of
+``hold`` updates ("better to use a fixed learning rate for the first few
+updates"), are
+
+    inverse_time:  α_t = α / (1 + δ·max(t − hold, 0))
+    power:         α_t = α / (1 + max(t − hold, 0))^δ
+
+``power`` is the course's α/t^δ with t counted from 1 (here ``1 + t``, t from 0),
+so that the first rate is α rather than a division by zero. SGD converges when
+Σ α_t = ∞ and Σ α_t² < ∞, which for ``power`` means 0.5 < δ ≤ 1.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Callable
+
+import jax.numpy as jnp
+
+from nnbasics import _checks
+
+Schedule = Callable[[jnp.ndarray], jnp.ndarray]
+
+
+def _check_value(value):
+    return _checks.real_in("value", value, 0.0, math.inf, lo_open=True, hi_open=True)
+
+
+def _check_decreasing(value, name, rate, hold):
+    """Checks value > 0, the decrease constant or exponent >= 0 and hold >= 0."""
+    return (_check_value(value), _checks.real_in(name, rate, 0.0, math.inf, hi_open=True),
+            _checks.non_negative_int("hold", hold))
+
+
+def _elapsed(t, hold):
+    """Updates made after the constant phase: max(t − hold, 0)."""
+    return jnp.maximum(jnp.asarray(t) - hold, 0)
+
+
+def constant(value: float) -> Schedule:
+    """α_t = value for every update t.
+
+    Args:
+      value: the rate, > 0.
+
+    Returns:
+      A schedule ``t -> value`` (a 0-d array).
+    """
+    value = _check_value(value)
+    return lambda t: jnp.full(jnp.shape(t), value, dtype=float)
+
+
+def inverse_time(value: float, decay: float, hold: int = 0) -> Schedule:
+    """α_t = value / (1 + decay·max(t − hold, 0)).
+
+    Σ α_t = ∞ and Σ α_t² < ∞ for every decay > 0, so SGD converges under it.
+
+    Args:
+      value: the initial rate α, > 0.
+      decay: the decrease constant δ, >= 0 (0 is a constant rate).
+      hold: number of first updates (t = 0..hold) made at the initial rate.
+
+    Returns:
+      A schedule ``t -> α_t``.
+    """
+    value, decay, hold = _check_decreasing(value, "decay", decay, hold)
+    return lambda t: value / (1 + decay * _elapsed(t, hold))
+
+
+def power(value: float, exponent: float, hold: int = 0) -> Schedule:
+    """α_t = value / (1 + max(t − hold, 0))^exponent.
+
+    Warns (``UserWarning``) when the exponent δ is outside (0.5, 1]: there
+    Σ α_t = ∞ (δ > 1 fails it) or Σ α_t² < ∞ (δ ≤ 0.5 fails it) no longer
+    holds, and the course's convergence guarantee for SGD is lost. Such
+    exponents are still legal schedules.
+
+    Args:
+      value, hold: as in ``inverse_time``.
+      exponent: δ, >= 0.
+
+    Returns:
+      A schedule ``t -> α_t``.
+    """
+    value, exponent, hold = _check_decreasing(value, "exponent", exponent, hold)
+    if _checks.is_concrete(exponent) and not 0.5 < float(exponent) <= 1.0:
+        failed = "sum of rates = inf" if exponent > 1.0 else "sum of squared rates < inf"
+        warnings.warn(
+            f"power schedule: exponent={exponent!r} is outside (0.5, 1], so the "
+            f"convergence condition '{failed}' does not hold; SGD is not guaranteed "
+            "to converge with this schedule",
+            UserWarning,
+            stacklevel=2,
+        )
+    return lambda t: value / (1 + _elapsed(t, hold)) ** exponent
