@@ -9,34 +9,30 @@ the parameters. ``learning_rate`` is a positive float or a schedule ``t -> α_t`
 
 With default options every optimizer has the defaults and the trajectory of its
 optax namesake (``momentum`` ↔ ``optax.sgd(lr, momentum=beta, nesterov=...)``).
-Keyword options reproduce other libraries exactly:
+Keyword options reproduce other libraries exactly (float64, rtol 1e-10; the
+tests replay stored PyTorch and scikit-learn trajectories):
 
-======================================  =============================================
-library                                  nnbasics
-======================================  =============================================
-optax.sgd(lr)                            sgd(lr)
-optax.sgd(lr, momentum=b, nesterov=n)    momentum(lr, beta=b, nesterov=n)
-optax.adagrad / rmsprop / adam / adamw   adagrad / rmsprop / adam / adamw, same args
-optax.rmsprop(..., eps_in_sqrt=False,    rmsprop(..., eps_in_sqrt=False,
-centered=c, momentum=m, nesterov=n)      centered=c, momentum=m, nesterov=n)
-torch SGD(lr, weight_decay=w)            sgd(lr, weight_decay=w)
-torch SGD(lr, momentum=b, dampening=d,   momentum(lr, beta=b, nesterov=n,
-weight_decay=w, nesterov=n)              dampening=d, weight_decay=w)
-torch Adagrad(lr, lr_decay=k,            adagrad(schedules.inverse_time(lr, k),
-weight_decay=w,                          initial_accumulator_value=a, eps=e,
-initial_accumulator_value=a, eps=e)      eps_in_sqrt=False, weight_decay=w)
-torch RMSprop(lr, alpha=r, eps=e,        rmsprop(lr, decay=r, eps=e, eps_in_sqrt=False,
-weight_decay=w, momentum=m,              weight_decay=w, momentum=m or None,
-centered=c)                              centered=c)
-torch Adam(lr, (b1, b2), eps, w)         adam(lr, b1, b2, eps, weight_decay=w)
-torch AdamW(lr, (b1, b2), eps, w)        adamw(lr, b1, b2, eps, weight_decay=w)
-sklearn SGDOptimizer(lr, 'constant',     momentum(lr, beta=b, nesterov=n,
-momentum=b, nesterov=n)                  lr_in_velocity=True)
-... lr_schedule='invscaling', power_t=p  momentum(schedules.power(lr, p), ...,
-(iteration_ends(t + 1) after update t)   lr_in_velocity=True)
-sklearn AdamOptimizer(lr, b1, b2, e)     adam(lr, b1, b2, e, fold_bias_correction=True)
-course's Adam (ε inside the root)        adam(lr, b1=γ, b2=β, eps=0, eps_root=ε)
-======================================  =============================================
+  optax.sgd(lr)                        sgd(lr)
+  optax.sgd(lr, momentum=b, nesterov)  momentum(lr, beta=b, nesterov=...)
+  optax.adagrad/rmsprop/adam/adamw     adagrad/rmsprop/adam/adamw, same arguments
+  torch SGD(lr, weight_decay=w)        sgd(lr, weight_decay=w)
+  torch SGD(lr, momentum=b,            momentum(lr, beta=b, nesterov=n,
+    dampening=d, weight_decay=w,         dampening=d, weight_decay=w)
+    nesterov=n)
+  torch Adagrad(lr, lr_decay=k,        adagrad(schedules.inverse_time(lr, k),
+    weight_decay=w, eps=e,               initial_accumulator_value=a, eps=e,
+    initial_accumulator_value=a)         eps_in_sqrt=False, weight_decay=w)
+  torch RMSprop(lr, alpha=r, eps=e,    rmsprop(lr, decay=r, eps=e, eps_in_sqrt=False,
+    weight_decay=w, momentum=m,          weight_decay=w, momentum=m or None,
+    centered=c)                          centered=c)
+  torch Adam(lr, (b1, b2), eps, w)     adam(lr, b1, b2, eps, weight_decay=w)
+  torch AdamW(lr, (b1, b2), eps, w)    adamw(lr, b1, b2, eps, weight_decay=w)
+  sklearn SGDOptimizer(lr, momentum=b, momentum(lr, beta=b, nesterov=n,
+    nesterov=n)                          lr_in_velocity=True)
+  ... lr_schedule="invscaling",        the same with learning rate
+    power_t=p, iteration_ends(t + 1)     schedules.power(lr, p)
+  sklearn AdamOptimizer(lr, b1, b2, e) adam(lr, b1, b2, e, fold_bias_correction=True)
+  the course's Adam, ε inside the √    adam(lr, b1=γ, b2=β, eps=0, eps_root=ε)
 
 PyTorch's defaults differ from optax's (Adagrad: initial_accumulator_value=0,
 eps=1e-10; RMSprop: alpha=0.99; AdamW: weight_decay=1e-2): pass them explicitly.

@@ -5,8 +5,8 @@ update uses ``rate(0)``. Each schedule is built from jnp operations and works on
 a traced integer count inside ``jit``/``lax.scan``; any of them can be passed as
 the ``learning_rate`` of ``nnbasics.optim`` or of optax.
 
-The course's decreasing strategies, with an optional constant phase of
-``hold`` updates ("better to use a fixed learning rate for the first few
+The course's decreasing strategies, with an optional constant phase while
+t <= ``hold`` ("better to use a fixed learning rate for the first few
 updates"), are
 
     inverse_time:  α_t = α / (1 + δ·max(t − hold, 0))
@@ -66,7 +66,7 @@ def inverse_time(value: float, decay: float, hold: int = 0) -> Schedule:
     Args:
       value: the initial rate α, > 0.
       decay: the decrease constant δ, >= 0 (0 is a constant rate).
-      hold: number of first updates (t = 0..hold) made at the initial rate.
+      hold: the rate stays at ``value`` while t <= hold (a non-negative int).
 
     Returns:
       A schedule ``t -> α_t``.

@@ -236,15 +236,17 @@ def test_weight_decay_identity():
     X = jnp.asarray(rng.standard_normal((40, 5)))
     y = jnp.asarray(rng.integers(0, 2, 40), dtype=jnp.float64)
     eta, lam = 0.3, 0.05
-    penalized = lambda th: _nll(th, X, y) + lam / 2 * jnp.sum(th**2)
+    grad_nll = jax.jit(jax.grad(lambda th: _nll(th, X, y)))
+    grad_penalized = jax.jit(jax.grad(lambda th: _nll(th, X, y) + lam / 2 * jnp.sum(th**2)))
     opt = optim.sgd(eta, weight_decay=lam)
+    update = jax.jit(opt.update)
     theta = jnp.asarray(rng.standard_normal(5))
     ours, state = theta, opt.init(theta)
     for _ in range(20):
-        by_penalty = theta - eta * jax.grad(penalized)(theta)
-        by_decay = (1 - eta * lam) * theta - eta * jax.grad(_nll)(theta, X, y)
+        by_penalty = theta - eta * grad_penalized(theta)
+        by_decay = (1 - eta * lam) * theta - eta * grad_nll(theta)
         assert_same(by_penalty, by_decay, rtol=1e-13)
-        updates, state = opt.update(jax.grad(_nll)(ours, X, y), state, ours)
+        updates, state = update(grad_nll(ours), state, ours)
         ours = optax.apply_updates(ours, updates)
         theta = by_decay
         assert_same(ours, theta, rtol=1e-13)
