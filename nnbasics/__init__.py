@@ -1,1 +1,39 @@
-"""nnbasics: neural-network basics in JAX, every derivative and optimizer by hand."""
+"""nnbasics: neural-network basics in JAX, every derivative and optimizer by hand.
+
+    import nnbasics as nb
+    net = nb.MLP(sizes=(64, 128, 10), hidden="relu", output="softmax")
+    params = net.init(key)
+    J, grads = net.backprop(params, X, y)   # hand-written; equals jax.value_and_grad(net.loss)
+"""
+
+from nnbasics import (
+    activations,
+    data,
+    gradcheck,
+    graph,
+    init,
+    linear,
+    logistic,
+    losses,
+    optim,
+    regularizers,
+    schedules,
+)
+from nnbasics.mlp import MLP
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "activations",
+    "data",
+    "gradcheck",
+    "graph",
+    "init",
+    "linear",
+    "logistic",
+    "losses",
+    "optim",
+    "regularizers",
+    "schedules",
+]

@@ -16,8 +16,13 @@ import numpy as np
 
 
 def fail(name: str, expected: str, received: Any) -> None:
-    """Raises ``ValueError("<name>: expected <expected>, received <received>")``."""
-    raise ValueError(f"{name}: expected {expected}, received {received!r}")
+    """Raises ``ValueError("<name>: expected <expected>, received <received>")``.
+
+    A string ``received`` is a description and is shown as is; any other value
+    is shown by its ``repr``.
+    """
+    shown = received if isinstance(received, str) else repr(received)
+    raise ValueError(f"{name}: expected {expected}, received {shown}")
 
 
 def is_concrete(x: Any) -> bool:
@@ -69,5 +74,5 @@ def finite_array(name: str, x: Any) -> None:
 
 def one_of(name: str, value: Any, choices) -> Any:
     if value not in choices:
-        fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
+        fail(name, "one of " + ", ".join(repr(c) for c in choices), repr(value))
     return value

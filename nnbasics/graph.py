@@ -1,0 +1,75 @@
+"""Flow-graph boxes: each a pure fprop/bprop pair (the course's "flow graph" slides).
+
+A box's ``fprop`` computes its value from its children; its ``bprop`` takes
+what ``fprop`` saw plus the gradient of the loss w.r.t. its value, and returns
+the gradients w.r.t. its parameters and its input. Calling ``fprop`` in order
+and ``bprop`` in reverse order is backpropagation. No box calls ``jax.grad``,
+``vjp`` or ``jvp``: every derivative is written out.
+
+Shapes: a batch of n examples, ``h`` of shape (n, d_in), ``W`` of shape
+(d_in, d_out) (or (d_in, d_out, pieces) for maxout), ``a = h @ W + b``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax.numpy as jnp
+
+from nnbasics.activations import HIDDEN
+from nnbasics.losses import OUTPUT
+
+
+class Box(NamedTuple):
+    """A node of the flow graph: ``fprop(...)`` and ``bprop(..., grad_out)``."""
+
+    fprop: Callable
+    bprop: Callable
+
+
+def dense_fprop(layer, h):
+    """a = h W + b: h (n, d_in), W (d_in, d_out[, pieces]) → a (n, d_out[, pieces])."""
+    return jnp.tensordot(h, layer["W"], axes=1) + layer["b"]
+
+
+def dense_bprop(layer, h, delta, need_input=True):
+    """Given δ = ∇_a J (n, d_out[, pieces]): ∇W = hᵀδ, ∇b = Σₙ δ, ∇h = δ Wᵀ.
+
+    The batch sum in ∇W and ∇b is the course's per-example δ hᵀ and δ, summed:
+    δ already carries the 1/n of the mean loss. With ``need_input=False`` the
+    first layer skips ∇h (= ∇X), which training never uses, and returns None.
+    """
+    grads = {"W": jnp.tensordot(h, delta, axes=(0, 0)), "b": jnp.sum(delta, axis=0)}
+    if not need_input:
+        return grads, None
+    grad_h = jnp.tensordot(delta, layer["W"], axes=(tuple(range(1, delta.ndim)),
+                                                    tuple(range(1, layer["W"].ndim))))
+    return grads, grad_h
+
+
+def activation_fprop(unit, a):
+    """h = g(a) for the hidden unit named ``unit``."""
+    return HIDDEN[unit].g(a)
+
+
+def activation_bprop(unit, a, grad_h):
+    """∇a = ∇h ⊙ g′(a); for maxout ∇h is broadcast over the pieces."""
+    g_prime = HIDDEN[unit].g_prime(a)
+    if g_prime.ndim > grad_h.ndim:
+        grad_h = grad_h[..., None]
+    return grad_h * g_prime
+
+
+def loss_fprop(unit, z, y):
+    """J = (1/n) Σₙ nll(zₙ, yₙ), the empirical risk of the output unit ``unit``."""
+    return jnp.mean(OUTPUT[unit].nll(z, y))
+
+
+def loss_bprop(unit, z, y):
+    """∇_z J = (1/n) ∂nll/∂z, e.g. (1/n)(f(x) − e(y)) for softmax."""
+    return OUTPUT[unit].delta(z, y) / z.shape[0]
+
+
+dense = Box(dense_fprop, dense_bprop)
+activation = Box(activation_fprop, activation_bprop)
+loss = Box(loss_fprop, loss_bprop)

@@ -1,0 +1,221 @@
+"""The deep feedforward network of the course, with hand-written backpropagation.
+
+    a⁽ᵏ⁾ = b⁽ᵏ⁾ + W⁽ᵏ⁾ h⁽ᵏ⁻¹⁾,   h⁽ᵏ⁾ = g(a⁽ᵏ⁾),   h⁽⁰⁾ = x,   f(x) = o(a⁽ᴸ⁺¹⁾)
+
+Batch-first: X is (n, d_in), W⁽ᵏ⁾ is (d_in, d_out) and a⁽ᵏ⁾ = h⁽ᵏ⁻¹⁾ W⁽ᵏ⁾ + b⁽ᵏ⁾.
+``MLP`` is a frozen, hashable configuration (usable as a static ``jit``
+argument); its methods are pure functions of explicit parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnbasics import _checks, graph, init as initializers
+from nnbasics.activations import HIDDEN
+from nnbasics.losses import OUTPUT
+from nnbasics.regularizers import add_penalty_grads, l1_penalty, l2_penalty, penalty
+
+
+class Tape(NamedTuple):
+    """What one layer's forward pass saw: its input h⁽ᵏ⁻¹⁾ and pre-activation a⁽ᵏ⁾."""
+
+    h: jax.Array
+    a: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class MLP:
+    """A feedforward network configuration.
+
+    Attributes:
+      sizes: (d_in, hidden widths..., d); at least two entries, all positive.
+      hidden: hidden unit, one of relu, sigmoid, tanh, linear, softplus, maxout.
+      output: output unit, one of sigmoid, softmax, linear, gaussian, mixture
+        (see ``nnbasics.losses`` for each one's width and targets).
+      pieces: linear pieces per maxout unit.
+      components: mixture components K.
+    """
+
+    sizes: tuple
+    hidden: str = "relu"
+    output: str = "softmax"
+    pieces: int = 2
+    components: int = 3
+
+    def __post_init__(self):
+        try:
+            sizes = tuple(self.sizes)
+        except TypeError:
+            _checks.fail("sizes", "a sequence of at least two positive integers", self.sizes)
+        if len(sizes) < 2:
+            _checks.fail("sizes", "at least two layer sizes (d_in, ..., d_out)", self.sizes)
+        for i, s in enumerate(sizes):
+            _checks.positive_int(f"sizes[{i}]", s)
+        object.__setattr__(self, "sizes", tuple(int(s) for s in sizes))
+        _checks.one_of("hidden", self.hidden, tuple(HIDDEN))
+        _checks.one_of("output", self.output, tuple(OUTPUT))
+        _checks.positive_int("pieces", self.pieces)
+        _checks.positive_int("components", self.components)
+
+    # --- shapes
+
+    @property
+    def out_width(self) -> int:
+        """Width of the output pre-activation z (e.g. 2d for gaussian)."""
+        return OUTPUT[self.output].width(self.sizes[-1], self.components)
+
+    def layer_shapes(self):
+        """[(W shape, b shape)] per layer; maxout hidden layers carry a trailing pieces axis."""
+        widths = self.sizes[:-1] + (self.out_width,)
+        shapes = []
+        for k, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
+            hidden_maxout = self.hidden == "maxout" and k < len(widths) - 2
+            extra = (self.pieces,) if hidden_maxout else ()
+            shapes.append(((d_in, d_out) + extra, (d_out,) + extra))
+        return shapes
+
+    # --- parameters and forward pass
+
+    def init(self, key, dtype=jnp.float32):
+        """Glorot-uniform weights, zero biases: a list of {"W", "b"} per layer."""
+        keys = jax.random.split(key, len(self.sizes) - 1)
+        return [{"W": initializers.glorot_uniform(k, w_shape, dtype),
+                 "b": initializers.zeros(b_shape, dtype)}
+                for k, (w_shape, b_shape) in zip(keys, self.layer_shapes())]
+
+    def forward(self, params, X):
+        """Runs the dense and activation boxes' fprop; returns (z, tapes) for backprop.
+
+        Args:
+          params: list of layers {"W", "b"}.
+          X: inputs (n, d_in).
+        Returns:
+          z: the output pre-activation a⁽ᴸ⁺¹⁾ (n, out_width).
+          tapes: one ``Tape(h⁽ᵏ⁻¹⁾, a⁽ᵏ⁾)`` per layer.
+        """
+        self._check_inputs(params, X)
+        h, tapes = X, []
+        for k, layer in enumerate(params):
+            a = graph.dense.fprop(layer, h)
+            tapes.append(Tape(h, a))
+            h = graph.activation.fprop(self.hidden, a) if k < len(params) - 1 else a
+        return h, tapes
+
+    def apply(self, params, X):
+        """The output pre-activation z = a⁽ᴸ⁺¹⁾(X), shape (n, out_width)."""
+        return self.forward(params, X)[0]
+
+    def predict(self, params, X):
+        """Class labels (softmax: (n,); sigmoid: {0,1} (n, d)) or predicted means (n, d)."""
+        return OUTPUT[self.output].predict(self.apply(params, X), self.sizes[-1])
+
+    # --- loss and its hand-written gradient
+
+    def loss(self, params, X, y, l2=0.0, l1=0.0):
+        """J = (1/n) Σ nll(f(xₙ), yₙ) + (l2/2) Σ‖W‖² + l1 Σ|W|  (weights only)."""
+        self._check_targets(X, y)
+        z = self.apply(params, X)
+        return graph.loss.fprop(self.output, z, y) + penalty(params, l2, l1)
+
+    def backprop(self, params, X, y, l2=0.0, l1=0.0):
+        """(J, ∇J): the course's backpropagation, with no automatic differentiation.
+
+        δ⁽ᴸ⁺¹⁾ = −(e(y) − f(x))/n (the output unit's ∂nll/∂z); then for k = L+1 … 1:
+        ∇W⁽ᵏ⁾ = h⁽ᵏ⁻¹⁾ᵀ δ⁽ᵏ⁾, ∇b⁽ᵏ⁾ = Σₙ δ⁽ᵏ⁾, ∇h⁽ᵏ⁻¹⁾ = δ⁽ᵏ⁾ W⁽ᵏ⁾ᵀ,
+        δ⁽ᵏ⁻¹⁾ = ∇h⁽ᵏ⁻¹⁾ ⊙ g′(a⁽ᵏ⁻¹⁾); finally the penalties' gradients are added
+        to the weights. Equals ``jax.value_and_grad(self.loss)``.
+        """
+        J, grads, _ = self._backprop(params, X, y, l2, l1, input_grad=False)
+        return J, grads
+
+    def _backprop(self, params, X, y, l2, l1, input_grad):
+        self._check_targets(X, y)
+        z, tapes = self.forward(params, X)
+        J = graph.loss.fprop(self.output, z, y) + penalty(params, l2, l1)
+        delta = graph.loss.bprop(self.output, z, y)
+        grads = [None] * len(params)
+        for k in reversed(range(len(params))):
+            # ∇X is only wanted by manual_loss's vjp; training skips that matmul.
+            need_input = k > 0 or input_grad
+            grads[k], grad_h = graph.dense.bprop(params[k], tapes[k].h, delta, need_input)
+            if k > 0:
+                delta = graph.activation.bprop(self.hidden, tapes[k - 1].a, grad_h)
+        return J, add_penalty_grads(grads, params, l2, l1), grad_h
+
+    def manual_loss(self, params, X, y, l2=0.0, l1=0.0):
+        """``self.loss`` whose derivative, under ``jax.grad``/``vjp``, is ``self.backprop``.
+
+        A ``jax.custom_vjp``: the forward pass runs the hand-written backprop
+        and keeps its gradients, the backward pass scales them by the incoming
+        cotangent. So ``jax.grad(net.manual_loss)(params, X, y)`` trains through
+        the hand-written pass, and per-example gradients are
+        ``jax.vmap(jax.grad(lambda p, x, t: net.manual_loss(p, x[None], t[None])),
+        in_axes=(None, 0, 0))(params, X, y)``. Cotangents flow to params, X, l2
+        and l1 (∂J/∂l2 = ½Σ‖W‖², ∂J/∂l1 = Σ|W|); y is treated as a constant.
+        """
+        return _manual_loss(self, params, X, y, l2, l1)
+
+    # --- validation at trace time (shapes, dtypes), and of values when concrete
+
+    def _check_inputs(self, params, X):
+        shapes = self.layer_shapes()
+        if not isinstance(params, (list, tuple)) or len(params) != len(shapes):
+            _checks.fail("params", f"a list of {len(shapes)} layers {{'W', 'b'}}",
+                         type(params).__name__ if not isinstance(params, (list, tuple))
+                         else f"{len(params)} layers")
+        for k, (layer, (w_shape, b_shape)) in enumerate(zip(params, shapes)):
+            for name, shape in (("W", w_shape), ("b", b_shape)):
+                got = tuple(jnp.shape(layer[name]))
+                if got != shape:
+                    _checks.fail(f"params[{k}]['{name}']", f"shape {shape}", f"shape {got}")
+        ndim = jnp.ndim(X)
+        if ndim != 2 or jnp.shape(X)[1] != self.sizes[0]:
+            _checks.fail("X", f"shape (n, {self.sizes[0]})", f"shape {tuple(jnp.shape(X))}")
+
+    def _check_targets(self, X, y):
+        n, d = jnp.shape(X)[0] if jnp.ndim(X) else None, self.sizes[-1]
+        target = OUTPUT[self.output].target
+        shape = tuple(jnp.shape(y))
+        if target == "labels":
+            if shape != (n,) or not jnp.issubdtype(jnp.result_type(y), jnp.integer):
+                _checks.fail("y", f"integer class labels of shape ({n},) for output "
+                             f"'{self.output}'", f"{jnp.result_type(y)} of shape {shape}")
+        elif shape != (n, d):
+            _checks.fail("y", f"targets of shape ({n}, {d}) for output '{self.output}'",
+                         f"shape {shape}")
+        if not _checks.is_concrete(y):
+            return
+        values = np.asarray(y)
+        if target == "labels" and values.size and (values.min() < 0 or values.max() >= d):
+            _checks.fail("y", f"labels in 0..{d - 1}",
+                         f"labels in {values.min()}..{values.max()}")
+        if target == "binary" and not np.all((values == 0) | (values == 1)):
+            _checks.fail("y", f"0/1 targets for output '{self.output}'",
+                         f"values {np.unique(values)[:5].tolist()}")
+        if target == "real":
+            _checks.finite_array("y", values)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _manual_loss(net, params, X, y, l2, l1):
+    return net.loss(params, X, y, l2, l1)
+
+
+def _manual_loss_fwd(net, params, X, y, l2, l1):
+    J, grads, grad_X = net._backprop(params, X, y, l2, l1, input_grad=True)
+    return J, (grads, grad_X, l2_penalty(params), l1_penalty(params))
+
+
+def _manual_loss_bwd(net, residuals, g):
+    grads, grad_X, d_l2, d_l1 = residuals
+    return (jax.tree.map(lambda t: g * t, grads), g * grad_X, None, g * d_l2, g * d_l1)
+
+
+_manual_loss.defvjp(_manual_loss_fwd, _manual_loss_bwd)

@@ -1,0 +1,261 @@
+"""The MLP's hand-written backprop against jax.grad, finite differences and custom_vjp."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import nnbasics as nb
+from nnbasics.activations import HIDDEN
+from nnbasics.gradcheck import numerical_grad
+from nnbasics.losses import OUTPUT
+
+HIDDEN_UNITS = tuple(HIDDEN)
+OUTPUT_UNITS = tuple(OUTPUT)
+SMOOTH = ("sigmoid", "tanh", "linear", "softplus")
+
+
+def make_problem(sizes, hidden, output, seed=0, n=9, scale=0.3):
+    """A float64 net with perturbed (non-zero) biases, inputs and targets of the right kind."""
+    net = nb.MLP(sizes, hidden=hidden, output=output)
+    kp, kb, kx, ky = jax.random.split(jax.random.PRNGKey(seed), 4)
+    params = net.init(kp, jnp.float64)
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(kb, len(leaves))
+    params = jax.tree.unflatten(tree, [x + scale * jax.random.normal(k, x.shape, x.dtype)
+                                       for x, k in zip(leaves, keys)])
+    X = jax.random.normal(kx, (n, sizes[0]), jnp.float64)
+    d = sizes[-1]
+    if output == "softmax":
+        y = jax.random.randint(ky, (n,), 0, d)
+    elif output == "sigmoid":
+        y = jax.random.bernoulli(ky, 0.5, (n, d)).astype(jnp.float64)
+    else:
+        y = jax.random.normal(ky, (n, d), jnp.float64)
+    return net, params, X, y
+
+
+def assert_trees_close(a, b, rtol):
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        assert x.shape == y.shape
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("hidden,output", itertools.product(HIDDEN_UNITS, OUTPUT_UNITS))
+@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.2, 0.07)])
+def test_backprop_equals_jax_grad(hidden, output, l2, l1):
+    net, params, X, y = make_problem((4, 6, 5, 3), hidden, output)
+    J, grads = net.backprop(params, X, y, l2, l1)
+    J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, l2, l1)
+    np.testing.assert_allclose(J, J_auto, rtol=1e-12)
+    assert_trees_close(grads, grads_auto, rtol=1e-10)
+
+
+@pytest.mark.parametrize("hidden,output", itertools.product(SMOOTH, OUTPUT_UNITS))
+def test_smooth_units_match_finite_differences(hidden, output):
+    net, params, X, y = make_problem((3, 5, 2), hidden, output, seed=1)
+    _, grads = net.backprop(params, X, y, l2=0.1)
+    numeric = numerical_grad(lambda p: net.loss(p, X, y, l2=0.1), params, eps=1e-6)
+    for g, f in zip(jax.tree.leaves(grads), jax.tree.leaves(numeric)):
+        np.testing.assert_allclose(g, f, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("hidden,output", itertools.product(HIDDEN_UNITS, OUTPUT_UNITS))
+def test_custom_vjp_runs_the_hand_written_pass(hidden, output):
+    net, params, X, y = make_problem((4, 5, 2), hidden, output, seed=2)
+    J, grads = net.backprop(params, X, y, 0.1, 0.02)
+    J_vjp, grads_vjp = jax.value_and_grad(net.manual_loss)(params, X, y, 0.1, 0.02)
+    np.testing.assert_allclose(J_vjp, J, rtol=1e-14)
+    assert_trees_close(grads_vjp, grads, rtol=1e-12)
+    # Cotangents for X, l2 and l1 are hand-written too; compare with autodiff.
+    manual = jax.grad(net.manual_loss, argnums=(1, 3, 4))(params, X, y, 0.1, 0.02)
+    auto = jax.grad(net.loss, argnums=(1, 3, 4))(params, X, y, 0.1, 0.02)
+    assert_trees_close(manual, auto, rtol=1e-10)
+
+
+@pytest.mark.parametrize("output", OUTPUT_UNITS)
+def test_per_example_gradients_through_vmap(output):
+    net, params, X, y = make_problem((4, 6, 2), "tanh", output, seed=3)
+
+    def one(loss):
+        return jax.vmap(jax.grad(lambda p, x, t: loss(p, x[None], t[None])),
+                        in_axes=(None, 0, 0))(params, X, y)
+
+    per_manual, per_auto = one(net.manual_loss), one(net.loss)
+    assert_trees_close(per_manual, per_auto, rtol=1e-10)
+    # The mean of per-example gradients is the batch gradient.
+    mean = jax.tree.map(lambda g: g.mean(axis=0), per_manual)
+    assert_trees_close(mean, net.backprop(params, X, y)[1], rtol=1e-10)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    hidden=st.sampled_from(HIDDEN_UNITS),
+    output=st.sampled_from(OUTPUT_UNITS),
+    n=st.integers(1, 7),
+    seed=st.integers(0, 2**16),
+    l2=st.sampled_from([0.0, 0.5]),
+    l1=st.sampled_from([0.0, 0.1]),
+)
+def test_random_architectures(widths, hidden, output, n, seed, l2, l1):
+    net, params, X, y = make_problem(tuple(widths), hidden, output, seed=seed, n=n)
+    J, grads = net.backprop(params, X, y, l2, l1)
+    J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, l2, l1)
+    np.testing.assert_allclose(J, J_auto, rtol=1e-12)
+    assert_trees_close(grads, grads_auto, rtol=1e-10)
+
+
+def test_maxout_shapes_and_ties():
+    net = nb.MLP((3, 4, 2), hidden="maxout", output="softmax", pieces=3)
+    params = net.init(jax.random.PRNGKey(0), jnp.float64)
+    assert params[0]["W"].shape == (3, 4, 3) and params[0]["b"].shape == (4, 3)
+    assert params[1]["W"].shape == (4, 2)
+    # All-zero weights make every piece tie: the gradient is shared, as in jax.grad.
+    params = jax.tree.map(jnp.zeros_like, params)
+    params[1]["W"] = jnp.ones((4, 2))
+    X = jnp.ones((2, 3))
+    y = jnp.array([0, 1])
+    assert_trees_close(net.backprop(params, X, y)[1], jax.grad(net.loss)(params, X, y), 1e-12)
+
+
+@pytest.mark.parametrize("output", OUTPUT_UNITS)
+@pytest.mark.parametrize("logit", [1e4, -1e4])
+def test_losses_finite_at_extreme_logits_float32(output, logit):
+    d = 2
+    unit = OUTPUT[output]
+    width = unit.width(d, 3)
+    z = jnp.full((3, width), logit, jnp.float32).at[1].set(-logit).at[2, 0].set(0.0)
+    if unit.target == "labels":
+        y = jnp.array([0, 1, 1])
+    elif unit.target == "binary":
+        y = jnp.array([[1, 0], [0, 1], [1, 1]], jnp.float32)
+    else:
+        y = jnp.array([[0.5, -1.0], [2.0, 0.0], [0.0, 0.0]], jnp.float32)
+    nll, delta = unit.nll(z, y), unit.delta(z, y)
+    assert nll.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(nll)))
+    assert bool(jnp.all(jnp.isfinite(delta)))
+    # The hand-written gradient still equals autodiff there.
+    auto = jax.grad(lambda z: unit.nll(z, y).sum())(z)
+    np.testing.assert_allclose(delta, auto, rtol=1e-6, atol=1e-6)
+
+
+def test_extreme_logit_values():
+    big = jnp.float32(1e4)
+    # softplus(z) − yz: the right label costs 0, the wrong one costs |z|.
+    nll = OUTPUT["sigmoid"].nll(jnp.array([[big], [big], [-big]]), jnp.array([[1.0], [0.0], [0.0]]))
+    np.testing.assert_allclose(nll, [0.0, 1e4, 0.0])
+    nll = OUTPUT["softmax"].nll(jnp.array([[big, -big], [big, -big]]), jnp.array([0, 1]))
+    np.testing.assert_allclose(nll, [0.0, 2e4])
+
+
+def test_glorot_init_bounds_and_spread():
+    net = nb.MLP((300, 500, 10), hidden="tanh", output="softmax")
+    params = net.init(jax.random.PRNGKey(0))
+    for layer in params:
+        fan_in, fan_out = layer["W"].shape
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        W = np.asarray(layer["W"])
+        assert np.all(np.abs(W) <= bound)
+        assert np.abs(W).max() > 0.99 * bound
+        np.testing.assert_allclose(W.std(), bound / np.sqrt(3), rtol=0.02)
+        assert np.all(np.asarray(layer["b"]) == 0)
+
+
+def test_xor_network_of_the_course():
+    # h = relu(XW + c), f = h w: the slides' exact solution.
+    net = nb.MLP((2, 2, 1), hidden="relu", output="linear")
+    params = [{"W": jnp.array([[1.0, 1.0], [1.0, 1.0]]), "b": jnp.array([0.0, -1.0])},
+              {"W": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.0])}]
+    X, y = nb.data.load("xor")
+    np.testing.assert_array_equal(net.predict(params, X)[:, 0], y)
+    assert float(net.loss(params, X, y[:, None].astype(jnp.float32))) == 0.0
+
+
+def test_small_relu_net_learns_xor_by_gradient_descent():
+    X, y = nb.data.load("xor")
+    net = nb.MLP((2, 8, 2), hidden="relu", output="softmax")
+    params = net.init(jax.random.PRNGKey(1))
+
+    @jax.jit
+    def step(params, _):
+        J, g = net.backprop(params, X, y)
+        return jax.tree.map(lambda p, g: p - 0.5 * g, params, g), J
+
+    params, losses = jax.lax.scan(step, params, None, length=500)
+    np.testing.assert_array_equal(net.predict(params, X), y)
+    assert losses[-1] < 0.05 * losses[0]
+
+
+# --- bad input
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(sizes=(5,)), "sizes"),
+    (dict(sizes=(5, 0, 3)), r"sizes\[1\]"),
+    (dict(sizes=(5, -2)), r"sizes\[1\]"),
+    (dict(sizes=(5, 2.5)), r"sizes\[1\]"),
+    (dict(sizes=(5, 3), hidden="swish"), "hidden"),
+    (dict(sizes=(5, 3), output="poisson"), "output"),
+    (dict(sizes=(5, 3), pieces=0), "pieces"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nb.MLP(**kwargs)
+
+
+@pytest.mark.parametrize("output,y,match", [
+    ("softmax", jnp.zeros((4, 3), jnp.int32), "y: expected integer class labels of shape"),
+    ("softmax", jnp.zeros((4,)), "y: expected integer"),
+    ("softmax", jnp.array([0, 1, 3, 0]), r"y: expected labels in 0\.\.2"),
+    ("softmax", jnp.array([0, -1, 2, 0]), r"y: expected labels in 0\.\.2"),
+    ("sigmoid", jnp.zeros((4,)), r"y: expected targets of shape \(4, 3\)"),
+    ("sigmoid", jnp.full((4, 3), 2.0), "y: expected 0/1 targets"),
+    ("linear", jnp.zeros((5, 3)), r"shape \(4, 3\)"),
+    ("gaussian", jnp.zeros((4, 6)), r"shape \(4, 3\)"),
+    ("mixture", jnp.full((4, 3), jnp.nan), "y: expected finite"),
+])
+def test_bad_targets(output, y, match):
+    net = nb.MLP((2, 3), output=output)
+    params = net.init(jax.random.PRNGKey(0))
+    X = jnp.zeros((4, 2))
+    for fn in (net.loss, net.backprop):
+        with pytest.raises(ValueError, match=match):
+            fn(params, X, y)
+
+
+def test_bad_inputs_raise_under_jit_too():
+    net = nb.MLP((2, 3), output="softmax")
+    params = net.init(jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match=r"X: expected shape \(n, 2\), received shape \(4, 5\)"):
+        jax.jit(net.apply)(params, jnp.zeros((4, 5)))
+    with pytest.raises(ValueError, match=r"X: expected shape \(n, 2\)"):
+        net.apply(params, jnp.zeros((2,)))
+    with pytest.raises(ValueError, match="y: expected integer class labels"):
+        jax.jit(net.backprop)(params, jnp.zeros((4, 2)), jnp.zeros((4,)))
+    with pytest.raises(ValueError, match=r"params\[0\]\['W'\]: expected shape \(2, 3\)"):
+        net.apply([{"W": jnp.zeros((3, 3)), "b": jnp.zeros(3)}], jnp.zeros((4, 2)))
+
+
+def test_config_is_hashable_and_static():
+    a = nb.MLP([4, 8, 2], hidden="tanh", output="softmax")
+    b = nb.MLP((4, 8, 2), hidden="tanh", output="softmax")
+    assert a == b and hash(a) == hash(b) and a.sizes == (4, 8, 2)
+    f = jax.jit(lambda net, p, X: net.apply(p, X), static_argnums=0)
+    params = a.init(jax.random.PRNGKey(0))
+    assert f(a, params, jnp.ones((3, 4))).shape == (3, 2)
+
+
+@pytest.mark.parametrize("output,width", [("sigmoid", 3), ("softmax", 3), ("linear", 3),
+                                          ("gaussian", 6), ("mixture", 4 * 7)])
+def test_output_widths_and_predictions(output, width):
+    net = nb.MLP((2, 5, 3), hidden="tanh", output=output, components=4)
+    params = net.init(jax.random.PRNGKey(0))
+    X = jnp.ones((6, 2))
+    assert net.apply(params, X).shape == (6, width)
+    pred = net.predict(params, X)
+    assert pred.shape == ((6,) if output == "softmax" else (6, 3))
