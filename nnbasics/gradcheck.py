@@ -15,6 +15,7 @@ Finite differences need float64 (``jax_enable_x64``): in float32 a step of
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -53,6 +54,9 @@ def numerical_grad(f: Callable[[Any], Any], params, eps: float = 1e-6, *, batch_
 
     Returns:
         The gradient estimate, the same pytree (shapes, dtypes) as ``params``.
+
+    Warns:
+        UserWarning: when the parameters are not float64.
     """
     real_in("eps", eps, 0.0, math.inf, lo_open=True)
     batch_size = positive_int("batch_size", batch_size)
@@ -62,6 +66,10 @@ def numerical_grad(f: Callable[[Any], Any], params, eps: float = 1e-6, *, batch_
         fail("f", "a function returning a scalar of shape ()", getattr(out, "shape", out))
     if flat.size == 0:
         return params
+    if jnp.finfo(flat.dtype).bits < 64:
+        warnings.warn(f"numerical_grad on {flat.dtype} parameters: central differences "
+                      "keep few correct digits; enable jax_enable_x64 and use float64",
+                      stacklevel=2)
 
     def f_flat(theta):
         return f(unravel(theta))

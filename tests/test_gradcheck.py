@@ -167,3 +167,9 @@ def test_report_rejects_manual_without_value(mlp_problem):
     params, X, y = mlp_problem
     with pytest.raises(ValueError, match="^manual: expected"):
         gradcheck.report(mlp_loss, jax.grad(mlp_loss), params, X, y)
+
+
+def test_numerical_grad_warns_below_float64():
+    params = {"w": jnp.ones(2, jnp.float32)}
+    with pytest.warns(UserWarning, match="float32"):
+        gradcheck.numerical_grad(lambda p: jnp.sum(p["w"] ** 2), params, eps=1e-2)
