@@ -15,16 +15,21 @@ from nnbasics import (
     linear,
     logistic,
     losses,
+    newton,
     optim,
     regularizers,
     schedules,
+    train,
 )
 from nnbasics.mlp import MLP
+from nnbasics.train import FitResult, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MLP",
+    "FitResult",
+    "fit",
     "activations",
     "data",
     "gradcheck",
@@ -33,7 +38,9 @@ __all__ = [
     "linear",
     "logistic",
     "losses",
+    "newton",
     "optim",
     "regularizers",
     "schedules",
+    "train",
 ]

@@ -1,0 +1,369 @@
+"""Training: ``nb.fit`` with compiled epochs, early stopping and divergence checks.
+
+One epoch is one compiled program: the training set is permuted with the
+epoch's key, cut into ``n // batch_size`` full minibatches that a ``lax.scan``
+visits in order, and a last partial batch of ``n % batch_size`` examples, so
+every example is seen exactly once per epoch whatever the batch size. Each
+step is
+
+    J, g = net.backprop(θ, X_B, y_B, l2, l1)      (grad="manual")
+    J, g = jax.value_and_grad(net.loss)(...)      (grad="auto")
+    u, s = optimizer.update(g, s, θ);  θ ← θ + u
+
+Early stopping lives in the state as well (best parameters, best validation
+loss, epochs without improvement), so the same pure epoch function runs in
+``fit``'s loop, inside a ``lax.scan`` over epochs, or ``vmap``-ed over
+hyper-parameters (``nnbasics.search``), where each run stops on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from nnbasics import _checks
+from nnbasics.data import check_dataset
+from nnbasics.losses import OUTPUT
+
+HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+
+
+class TrainState(NamedTuple):
+    """Everything an epoch reads and writes; a checkpoint saves exactly this.
+
+    Attributes:
+      params: current parameters.
+      opt_state: the optimizer's state.
+      key: raw uint32 PRNG key data (2,), split once per epoch.
+      epoch: number of epochs completed (int32).
+      best_params: parameters of the best validation loss so far (= params without valid).
+      best_loss: best validation loss so far (inf before the first epoch).
+      best_epoch: index of that epoch (−1 before the first).
+      wait: epochs since the last improvement.
+      stopped: early stopping or divergence ended the run.
+      diverged: a non-finite loss or parameter was met; params are the last finite ones.
+    """
+
+    params: Any
+    opt_state: Any
+    key: jax.Array
+    epoch: jax.Array
+    best_params: Any
+    best_loss: jax.Array
+    best_epoch: jax.Array
+    wait: jax.Array
+    stopped: jax.Array
+    diverged: jax.Array
+
+
+class FitResult(NamedTuple):
+    """What ``fit`` returns.
+
+    Attributes:
+      params: the best parameters on valid when valid is given, else the last
+        (the last finite ones if training diverged).
+      history: per-epoch NumPy arrays: "train_loss" (mean minibatch loss,
+        penalty included) and, with valid, "valid_loss" (mean NLL) and
+        "valid_accuracy" (classification outputs only).
+      best_epoch: index into the history arrays of the returned parameters.
+      state: the final TrainState (for resuming or inspection).
+      stopped_early: patience ran out before ``epochs``.
+      diverged: training met a non-finite loss and stopped.
+    """
+
+    params: Any
+    history: dict
+    best_epoch: int
+    state: TrainState
+    stopped_early: bool
+    diverged: bool
+
+
+def init_state(params, optimizer, key, dtype=None) -> TrainState:
+    """The state before the first epoch.
+
+    Every array is a fresh buffer (params and best_params too), so that
+    donating the state to the compiled epoch never frees the caller's arrays.
+    """
+    params = jax.tree.map(jnp.array, params)
+    dtype = dtype or jax.tree.leaves(params)[0].dtype
+    return TrainState(
+        params=params, opt_state=optimizer.init(params), key=_raw_key(key),
+        epoch=jnp.int32(0), best_params=jax.tree.map(jnp.copy, params), best_loss=jnp.asarray(jnp.inf, dtype),
+        best_epoch=jnp.int32(-1), wait=jnp.int32(0), stopped=jnp.bool_(False),
+        diverged=jnp.bool_(False))
+
+
+def _raw_key(key):
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(key)
+    return key
+
+
+def metrics(net, params, X, y):
+    """(mean NLL, accuracy) of ``net`` on (X, y); accuracy is NaN for regression outputs.
+
+    Accuracy is the fraction of correct labels (softmax) or of correct 0/1
+    outputs (sigmoid).
+    """
+    z = net.apply(params, X)
+    unit = OUTPUT[net.output]
+    loss = jnp.mean(unit.nll(z, y))
+    if unit.target == "real":
+        return loss, jnp.asarray(jnp.nan, loss.dtype)
+    return loss, jnp.mean((unit.predict(z, net.sizes[-1]) == y).astype(loss.dtype))
+
+
+def _value_and_grad(net, grad: str) -> Callable:
+    return net.backprop if grad == "manual" else jax.value_and_grad(net.loss)
+
+
+def _select(pred, a, b):
+    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def _all_finite(tree):
+    return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, batch_size: int,
+                l2=0.0, l1=0.0, grad: str = "manual", patience: int | None = None,
+                min_delta=0.0, batch_sharding=None):
+    """One epoch over (X, y), then validation and the early-stopping update.
+
+    Pure and jittable; ``l2``, ``l1``, ``min_delta`` and the optimizer's
+    hyper-parameters may be traced (vmapped search). A stopped state passes
+    through unchanged.
+
+    Args:
+      state: the TrainState before the epoch.
+      X, y: the training set, (n, d_in) and targets of the output unit.
+      Xv, yv: the validation set, or None.
+      batch_sharding: a ``jax.sharding.Sharding`` for each minibatch (data parallelism).
+    Returns:
+      (new state, dict of this epoch's metrics: train_loss, valid_loss,
+      valid_accuracy (NaN without valid), stopped, diverged).
+    """
+    n = X.shape[0]
+    n_full, rest = divmod(n, batch_size)
+    value_and_grad = _value_and_grad(net, grad)
+
+    def step(carry, idx):
+        params, opt_state = carry
+        Xb, yb = X[idx], y[idx]
+        if batch_sharding is not None:
+            Xb = jax.lax.with_sharding_constraint(Xb, batch_sharding)
+            yb = jax.lax.with_sharding_constraint(yb, batch_sharding)
+        J, g = value_and_grad(params, Xb, yb, l2, l1)
+        updates, opt_state = optimizer.update(g, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), J
+
+    def run(state):
+        key, sub = jax.random.split(state.key)
+        perm = jax.random.permutation(sub, n)
+        carry = (state.params, state.opt_state)
+        total = 0.0
+        if n_full:
+            carry, losses = jax.lax.scan(step, carry, perm[:n_full * batch_size].reshape(n_full, -1))
+            total = jnp.sum(losses) * batch_size
+        if rest:
+            carry, J = step(carry, perm[n_full * batch_size:])
+            total = total + J * rest
+        params, opt_state = carry
+        train_loss = total / n
+        finite = jnp.isfinite(train_loss) & _all_finite(params)
+        # A non-finite epoch is discarded whole: the state keeps the last finite parameters.
+        params = _select(finite, params, state.params)
+        opt_state = _select(finite, opt_state, state.opt_state)
+        if Xv is None:
+            v_loss = v_acc = jnp.asarray(jnp.nan, train_loss.dtype)
+            improved = finite
+        else:
+            v_loss, v_acc = metrics(net, params, Xv, yv)
+            improved = finite & (v_loss < state.best_loss - min_delta)
+        wait = jnp.where(improved, 0, state.wait + 1)
+        stop = ~finite
+        if patience is not None:
+            stop = stop | (wait >= patience)
+        new = TrainState(
+            params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1,
+            best_params=_select(improved, params, state.best_params),
+            best_loss=jnp.where(improved, v_loss if Xv is not None else train_loss,
+                                state.best_loss),
+            best_epoch=jnp.where(improved, state.epoch, state.best_epoch),
+            wait=wait, stopped=stop, diverged=~finite)
+        return new, dict(train_loss=train_loss, valid_loss=v_loss, valid_accuracy=v_acc)
+
+    def skip(state):
+        nan = jnp.asarray(jnp.nan, state.best_loss.dtype)
+        return state, dict(train_loss=nan, valid_loss=nan, valid_accuracy=nan)
+
+    new, m = jax.lax.cond(state.stopped, skip, run, state)
+    m.update(stopped=new.stopped, diverged=new.diverged)
+    return new, m
+
+
+_KIND = {"labels": "classes", "binary": "binary", "real": "real"}
+
+
+def check_data(net, X, y, name: str = "train"):
+    """Validates a (X, y) pair against ``net`` before any work (ValueError naming the argument)."""
+    target = OUTPUT[net.output].target
+    d = net.sizes[-1]
+    check_dataset(X, y, kind=_KIND[target], n_features=net.sizes[0],
+                  n_classes=d if target == "labels" else None,
+                  n_outputs=None if target == "labels" else d,
+                  name_X=f"{name}[0] (X)", name_y=f"{name}[1] (y)")
+
+
+def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
+                    min_delta, l2, l1, grad):
+    from nnbasics.mlp import MLP
+
+    if not isinstance(net, MLP):
+        _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        _checks.fail("optimizer", "an optax.GradientTransformation (nb.optim or optax)",
+                     type(optimizer).__name__)
+    for name, pair in (("train", train), ("valid", valid)):
+        if pair is None and name == "valid":
+            continue
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            _checks.fail(name, "a pair (X, y)", type(pair).__name__)
+        check_data(net, *pair, name=name)
+    _checks.positive_int("epochs", epochs)
+    n = train[0].shape[0]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+        _checks.fail("batch_size", f"an integer from 1 to the number of training examples ({n})",
+                     batch_size)
+    if patience is not None:
+        _checks.non_negative_int("patience", patience)
+        if valid is None:
+            _checks.fail("patience", "None when no valid set is given (early stopping watches "
+                         "the validation loss)", patience)
+    _checks.real_in("min_delta", min_delta, 0.0, math.inf)
+    _checks.real_in("l2", l2, 0.0, math.inf)
+    _checks.real_in("l1", l1, 0.0, math.inf)
+    _checks.one_of("grad", grad, ("manual", "auto"))
+    net.apply(params, jnp.zeros((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
+
+
+def _cast(net, params, X, y):
+    dtype = jax.tree.leaves(params)[0].dtype
+    y = jnp.asarray(y) if OUTPUT[net.output].target == "labels" else jnp.asarray(y, dtype)
+    return jnp.asarray(X, dtype), y
+
+
+def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = None, key,
+        valid=None, patience: int | None = None, min_delta: float = 0.0, l2: float = 0.0,
+        l1: float = 0.0, grad: str = "manual", callback: Callable | None = None,
+        checkpoint_dir=None, resume: bool = False, mesh=None) -> FitResult:
+    """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
+
+    Args:
+      net: an ``nb.MLP``.
+      params: initial parameters (``net.init(key)``); never modified.
+      optimizer: any ``nb.optim`` or optax ``GradientTransformation``.
+      train: (X, y), X (n, d_in), y targets of net's output unit.
+      epochs: number of passes over the training set (≥ 1).
+      batch_size: 1..n; None means n (batch gradient descent).
+      key: PRNG key for the per-epoch permutations.
+      valid: (Xv, yv) for validation metrics, best-parameter selection and early stopping.
+      patience: stop after this many epochs without an improvement of the
+        validation loss by more than ``min_delta``; None never stops early.
+      l2, l1: penalty strengths, (l2/2)Σ‖W‖² + l1 Σ|W| on the weights.
+      grad: "manual" (net.backprop) or "auto" (jax.grad of net.loss).
+      callback: called as ``callback(epoch, metrics)`` after each epoch with a
+        dict of Python floats (for progress bars and logging).
+      checkpoint_dir: if given, the state and history are saved there atomically after each epoch.
+      resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
+      mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
+        training (each minibatch split across its devices, parameters replicated).
+
+    Returns:
+      A FitResult. If a non-finite loss is met, training stops with a warning
+      and the result holds the last finite parameters (``diverged=True``).
+
+    Raises:
+      ValueError: bad input, naming the argument, before any work is done.
+    """
+    n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
+    batch_size = n if batch_size is None else batch_size
+    _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
+                    min_delta, l2, l1, grad)
+    X, y = _cast(net, params, *train)
+    Xv, yv = _cast(net, params, *valid) if valid is not None else (None, None)
+    state = init_state(params, optimizer, key)
+    history = {k: [] for k in HISTORY_KEYS}
+
+    meta = _checkpoint_meta(net, state, X, epochs, batch_size, grad, l2, l1, patience)
+    if checkpoint_dir is not None and resume:
+        from nnbasics import checkpoint
+
+        restored = checkpoint.restore(checkpoint_dir, state, meta)
+        if restored is not None:
+            state, saved = restored
+            history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
+
+    batch_sharding = None
+    if mesh is not None:
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        replicated = NamedSharding(mesh, PartitionSpec())
+        batch_sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+        state, X, y = jax.device_put((state, X, y), replicated)
+        if valid is not None:
+            Xv, yv = jax.device_put((Xv, yv), replicated)
+
+    epoch_fn = jax.jit(
+        lambda s, X, y, Xv, yv: train_epoch(
+            s, X, y, Xv, yv, net=net, optimizer=optimizer, batch_size=batch_size, l2=l2, l1=l1,
+            grad=grad, patience=patience, min_delta=min_delta, batch_sharding=batch_sharding),
+        donate_argnums=0)
+
+    while int(state.epoch) < epochs and not bool(state.stopped):
+        epoch = int(state.epoch)
+        state, m = epoch_fn(state, X, y, Xv, yv)
+        m = {k: float(v) for k, v in jax.device_get(m).items()}
+        for k in HISTORY_KEYS:
+            history[k].append(m[k])
+        if m["diverged"]:
+            history = {k: v[:-1] for k, v in history.items()}
+            warnings.warn(f"training diverged in epoch {epoch}: non-finite loss or parameters; "
+                          f"returning the last finite parameters (after epoch {epoch - 1})",
+                          RuntimeWarning, stacklevel=2)
+        if callback is not None:
+            callback(epoch, m)
+        if checkpoint_dir is not None:
+            from nnbasics import checkpoint
+
+            checkpoint.save(checkpoint_dir, state, {k: np.asarray(v) for k, v in history.items()},
+                            meta)
+    return _result(state, history, valid is not None)
+
+
+def _result(state, history, has_valid) -> FitResult:
+    keys = HISTORY_KEYS if has_valid else ("train_loss",)
+    history = {k: np.asarray(history[k]) for k in keys}
+    done = len(history["train_loss"])
+    if has_valid:
+        params, best = state.best_params, int(state.best_epoch)
+    else:
+        params, best = state.params, done - 1
+    diverged = bool(state.diverged)
+    return FitResult(params=params, history=history, best_epoch=best, state=state,
+                     stopped_early=bool(state.stopped) and not diverged, diverged=diverged)
+
+
+def _checkpoint_meta(net, state, X, epochs, batch_size, grad, l2, l1, patience) -> dict:
+    """What a checkpoint must agree on to be resumed: the model and the data's shape."""
+    return dict(net=repr(net), n_train=int(X.shape[0]), batch_size=int(batch_size), grad=grad,
+                l2=float(l2), l1=float(l1), patience=patience,
+                dtype=str(jax.tree.leaves(state.params)[0].dtype))
