@@ -91,13 +91,13 @@ def init_state(params, optimizer, key, dtype=None) -> TrainState:
     Every array is a fresh buffer (params and best_params too), so that
     donating the state to the compiled epoch never frees the caller's arrays.
     """
-    params = jax.tree.map(jnp.array, params)
     dtype = dtype or jax.tree.leaves(params)[0].dtype
-    return TrainState(
+    state = TrainState(
         params=params, opt_state=optimizer.init(params), key=_raw_key(key),
-        epoch=jnp.int32(0), best_params=jax.tree.map(jnp.copy, params), best_loss=jnp.asarray(jnp.inf, dtype),
+        epoch=jnp.int32(0), best_params=params, best_loss=jnp.asarray(jnp.inf, dtype),
         best_epoch=jnp.int32(-1), wait=jnp.int32(0), stopped=jnp.bool_(False),
         diverged=jnp.bool_(False))
+    return jax.tree.map(jnp.array, state)  # copies every leaf
 
 
 def _raw_key(key):
@@ -191,7 +191,7 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
         wait = jnp.where(improved, 0, state.wait + 1)
         stop = ~finite
         if patience is not None:
-            stop = stop | (wait >= patience)
+            stop = stop | (~improved & (wait >= patience))
         new = TrainState(
             params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1,
             best_params=_select(improved, params, state.best_params),
@@ -322,11 +322,9 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         if valid is not None:
             Xv, yv = jax.device_put((Xv, yv), replicated)
 
-    epoch_fn = jax.jit(
-        lambda s, X, y, Xv, yv: train_epoch(
-            s, X, y, Xv, yv, net=net, optimizer=optimizer, batch_size=batch_size, l2=l2, l1=l1,
-            grad=grad, patience=patience, min_delta=min_delta, batch_sharding=batch_sharding),
-        donate_argnums=0)
+    epoch_fn = compile_epoch(net, optimizer, batch_size=batch_size, l2=l2, l1=l1, grad=grad,
+                             patience=patience, min_delta=min_delta,
+                             batch_sharding=batch_sharding)
 
     while int(state.epoch) < epochs and not bool(state.stopped):
         epoch = int(state.epoch)
@@ -347,6 +345,17 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
             checkpoint.save(checkpoint_dir, state, {k: np.asarray(v) for k, v in history.items()},
                             meta)
     return _result(state, history, valid is not None)
+
+
+def compile_epoch(net, optimizer, **config) -> Callable:
+    """``train_epoch`` under ``jit`` for a fixed configuration, the state donated.
+
+    The returned ``epoch_fn(state, X, y, Xv, yv) -> (state, metrics)`` is traced
+    once and reused for every epoch; the input state's buffers are reused for
+    the output state, so an epoch allocates no new parameter memory.
+    """
+    return jax.jit(lambda state, X, y, Xv, yv: train_epoch(
+        state, X, y, Xv, yv, net=net, optimizer=optimizer, **config), donate_argnums=0)
 
 
 def _result(state, history, has_valid) -> FitResult:
