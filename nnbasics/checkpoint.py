@@ -1,0 +1,236 @@
+"""Checkpoints for ``nb.fit``: one ``.npz`` file per directory, written atomically.
+
+``save`` stores a training state (any pytree; ``fit`` passes its
+``TrainState``), the history so far and a small ``meta`` dict in one NumPy
+``.npz`` archive, ``<checkpoint_dir>/checkpoint.npz``:
+
+- ``leaf_00000``, ``leaf_00001``, ...: the leaves of ``jax.tree.flatten(state)``
+  in order, as NumPy arrays (parameters, optimizer state, the raw uint32 key,
+  the epoch counter and the early-stopping state: best parameters, best loss,
+  best epoch, wait, stopped, diverged). ``None`` and empty optimizer states
+  have no leaves and are carried by the tree structure alone.
+- ``history_<name>``: each history array (per-epoch losses and accuracies).
+- ``manifest``: JSON text: format version, ``meta``, epoch, the tree
+  structure's string and each leaf's shape and dtype.
+
+The archive is written to a temporary file in the same directory, flushed and
+fsync-ed, then renamed onto ``checkpoint.npz`` with ``os.replace`` (atomic on
+POSIX and Windows), and the directory is fsync-ed where the platform allows,
+so a crash at any moment leaves either the previous checkpoint or the new one,
+never a half-written file under the final name.
+
+``restore`` checks everything before it returns anything: a readable archive,
+the format version, ``meta`` field by field, the tree structure, and each
+leaf's shape and dtype against a freshly initialised state; each failure is a
+``ValueError`` naming the directory or the field. Values are stored exactly,
+so a resumed run on CPU reproduces an uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["FILENAME", "FORMAT_VERSION", "exists", "restore", "save"]
+
+FILENAME = "checkpoint.npz"
+FORMAT_VERSION = 1
+_FORMAT = "nnbasics-checkpoint"
+
+
+def _path(checkpoint_dir) -> str:
+    return os.path.join(os.fspath(checkpoint_dir), FILENAME)
+
+
+def exists(checkpoint_dir) -> bool:
+    """Whether ``checkpoint_dir`` holds a checkpoint file (readable or not)."""
+    return os.path.isfile(_path(checkpoint_dir))
+
+
+def _to_numpy(leaf) -> np.ndarray:
+    """A leaf as a NumPy array that ``.npz`` stores without pickling.
+
+    Dtypes that NumPy itself lacks (bfloat16 and the other ``ml_dtypes``) are
+    stored as unsigned integers of the same width and viewed back on restore.
+    """
+    arr = np.asarray(jax.device_get(leaf))
+    if type(arr.dtype).__module__.split(".")[0] != "numpy" or arr.dtype.kind == "V":
+        arr = arr.view(np.dtype(f"uint{8 * arr.dtype.itemsize}"))
+    return arr
+
+
+def _write_npz(file, arrays: dict) -> None:
+    np.savez(file, **arrays)
+
+
+def _fsync_dir(directory: str) -> None:
+    # Makes the rename itself durable; directories cannot be opened on Windows.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
+    """Writes ``state``, ``history`` and ``meta`` to ``<checkpoint_dir>/checkpoint.npz`` atomically.
+
+    Args:
+      checkpoint_dir: a directory (created if missing).
+      state: any pytree of arrays; ``fit`` passes its ``TrainState`` (params,
+        optimizer state, raw key, epoch and the early-stopping state).
+      history: dict of 1-D arrays (per-epoch metrics).
+      meta: JSON-able dict of what must match to resume (net, batch size, ...).
+
+    Returns:
+      The path of the checkpoint file.
+
+    Raises:
+      ValueError: ``checkpoint_dir`` is not a directory, or ``meta`` is not JSON-able.
+    """
+    directory = os.fspath(checkpoint_dir)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(f"checkpoint_dir: expected a directory, received {directory!r}, "
+                         "which is a file")
+    os.makedirs(directory, exist_ok=True)
+    leaves, treedef = jax.tree.flatten(state)
+    leaves = [np.asarray(jax.device_get(x)) for x in leaves]
+    try:
+        manifest = json.dumps(dict(
+            format=_FORMAT, version=FORMAT_VERSION, meta=meta,
+            epoch=int(state.epoch) if hasattr(state, "epoch") else None,
+            treedef=str(treedef),
+            leaves=[dict(shape=list(x.shape), dtype=str(x.dtype)) for x in leaves],
+            history=sorted(history)))
+    except TypeError as e:
+        raise ValueError(f"meta: expected a JSON-able dict, received {meta!r} ({e})") from None
+    arrays = {f"leaf_{i:05d}": _to_numpy(x) for i, x in enumerate(leaves)}
+    arrays.update({f"history_{k}": np.asarray(v) for k, v in history.items()})
+    arrays["manifest"] = np.array(manifest)
+
+    final = _path(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+    return final
+
+
+def _corrupt(directory: str, why: str) -> ValueError:
+    return ValueError(f"checkpoint: expected a readable nnbasics checkpoint in {directory}, "
+                      f"received a corrupt file ({why})")
+
+
+def _read(directory: str) -> tuple[dict, dict]:
+    """(manifest, arrays) of the file in ``directory``; ValueError if unreadable."""
+    try:
+        npz = np.load(_path(directory), allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("a .npy array, not an .npz archive")
+        with npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise _corrupt(directory, f"{type(e).__name__}: {e}") from None
+    if "manifest" not in arrays:
+        raise _corrupt(directory, "no manifest")
+    try:
+        manifest = json.loads(str(arrays.pop("manifest")))
+    except ValueError as e:
+        raise _corrupt(directory, f"unreadable manifest: {e}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise _corrupt(directory, "the manifest is not an nnbasics checkpoint manifest")
+    return manifest, arrays
+
+
+def _check(directory: str, field: str, expected, received) -> None:
+    if expected != received:
+        raise ValueError(f"checkpoint: {field} of the checkpoint in {directory} differs from "
+                         f"this run's: expected {expected!r}, received {received!r}")
+
+
+def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
+    """Reads the checkpoint in ``checkpoint_dir``, checked against this run.
+
+    Args:
+      checkpoint_dir: the directory given to ``save``.
+      like_state: a freshly initialised state of the same tree structure,
+        shapes and dtypes as the one saved (its values are not used).
+      meta: this run's meta dict; the saved one must equal it field by field.
+
+    Returns:
+      ``(state, history)``: ``state`` rebuilt with ``like_state``'s structure
+      (leaves as jax arrays of the saved dtype) and ``history`` a dict of NumPy
+      arrays; or None when the directory holds no checkpoint yet.
+
+    Raises:
+      ValueError: an unreadable or foreign file, another format version, a
+        ``meta`` field that differs (named, expected = this run, received =
+        the file), or another tree structure, leaf shape or dtype.
+    """
+    directory = os.fspath(checkpoint_dir)
+    if not exists(directory):
+        return None
+    manifest, arrays = _read(directory)
+    _check(directory, "format version", FORMAT_VERSION, manifest.get("version"))
+
+    expected_meta = json.loads(json.dumps(meta))
+    saved_meta = manifest.get("meta")
+    if not isinstance(saved_meta, dict):
+        raise _corrupt(directory, "the manifest has no meta dict")
+    for field in sorted(set(expected_meta) | set(saved_meta)):
+        _check(directory, f"meta field {field!r}", expected_meta.get(field, "<missing>"),
+               saved_meta.get(field, "<missing>"))
+
+    like_leaves, treedef = jax.tree.flatten(like_state)
+    _check(directory, "tree structure", str(treedef), manifest.get("treedef"))
+    specs = manifest.get("leaves")
+    if not isinstance(specs, list) or len(specs) != len(like_leaves):
+        raise _corrupt(directory, "the manifest's leaf list does not match its tree structure")
+
+    leaves = []
+    for i, (like, spec) in enumerate(zip(like_leaves, specs)):
+        like = np.asarray(jax.device_get(like)) if not hasattr(like, "dtype") else like
+        name = f"leaf_{i:05d}"
+        if name not in arrays:
+            raise _corrupt(directory, f"{name} is missing")
+        _check(directory, f"{name} shape", list(np.shape(like)), spec.get("shape"))
+        _check(directory, f"{name} dtype", str(like.dtype), spec.get("dtype"))
+        arr = arrays[name]
+        dtype = np.dtype(like.dtype)
+        if arr.dtype != dtype:
+            if arr.dtype.itemsize != dtype.itemsize:
+                raise _corrupt(directory, f"{name} is stored as {arr.dtype}, expected {dtype}")
+            arr = arr.view(dtype)
+        if list(arr.shape) != list(np.shape(like)):
+            raise _corrupt(directory, f"{name} has shape {arr.shape}, its manifest says "
+                           f"{spec.get('shape')}")
+        leaves.append(jnp.asarray(arr, dtype=dtype))
+
+    history = {}
+    for k in manifest.get("history", []):
+        if f"history_{k}" not in arrays:
+            raise _corrupt(directory, f"history {k!r} is missing")
+        history[k] = arrays[f"history_{k}"]
+    return jax.tree.unflatten(treedef, leaves), history

@@ -1,0 +1,225 @@
+"""Checkpoints: exact resume, atomic writes, clear errors on corrupt or mismatched files."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics import checkpoint
+from nnbasics.train import init_state
+
+NET = nb.MLP((4, 8, 3), hidden="tanh", output="softmax")
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = nb.data.load("iris")
+    X = np.asarray(X, np.float64)
+    X = (X - X.mean(0)) / X.std(0)
+    perm = np.random.default_rng(0).permutation(len(X))
+    X, y = X[perm], np.asarray(y)[perm]
+    return (X[:100], y[:100]), (X[100:], y[100:])
+
+
+def _params(net=NET):
+    return jax.tree.map(lambda a: a.astype(np.float64), net.init(jax.random.key(0)))
+
+
+def _assert_trees_equal(a, b):
+    la, ta = jax.tree.flatten(a)
+    lb, tb = jax.tree.flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        assert np.asarray(x).dtype == np.asarray(y).dtype
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+CASES = {
+    # patience=2 with this rate: best at epoch 2, wait=1 at the checkpoint after 4 epochs,
+    # stops after 5, so the early-stopping state must survive the restart.
+    "momentum-valid-patience": dict(optimizer=lambda: nb.optim.momentum(0.5, 0.9), split=4,
+                                    epochs=8, valid=True, patience=2),
+    "adam": dict(optimizer=lambda: nb.optim.adam(0.01), split=3, epochs=6, valid=False,
+                 patience=None),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_resume_equals_uninterrupted_run(case, iris, tmp_path):
+    c = CASES[case]
+    train, valid = iris
+    kw = dict(batch_size=16, valid=valid if c["valid"] else None, patience=c["patience"])
+    # A fresh key per call: fit donates its state, and train.init_state keeps a view of
+    # the caller's key (see _raw_key), so a reused key would already be deleted.
+    full = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
+                  key=jax.random.key(1), **kw)
+
+    # resume=True on a directory that does not exist yet starts from scratch.
+    ckpt = tmp_path / "run"
+    first = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["split"],
+                   key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+    assert checkpoint.exists(ckpt)
+    np.testing.assert_array_equal(first.history["train_loss"],
+                                  full.history["train_loss"][:c["split"]])
+    if case == "momentum-valid-patience":
+        assert int(first.state.wait) > 0 and not first.stopped_early
+        assert full.stopped_early
+    resumed = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
+                     key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+
+    _assert_trees_equal(resumed.params, full.params)
+    _assert_trees_equal(resumed.state, full.state)  # opt_state, key, early-stopping state
+    _assert_trees_equal(resumed.state.opt_state, full.state.opt_state)
+    assert resumed.best_epoch == full.best_epoch
+    assert resumed.stopped_early == full.stopped_early
+    assert set(resumed.history) == set(full.history)
+    for k in full.history:
+        np.testing.assert_array_equal(resumed.history[k], full.history[k])
+
+    # The same checkpoint refuses another run's settings before any training.
+    with pytest.raises(ValueError, match="meta field 'batch_size'.*expected 32, received 16"):
+        nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
+               key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **{**kw, "batch_size": 32})
+    other = nb.MLP((4, 5, 3), hidden="tanh", output="softmax")
+    with pytest.raises(ValueError, match="meta field 'net'"):
+        nb.fit(other, _params(other), c["optimizer"](), train, epochs=c["epochs"],
+               key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+
+
+# ---------------------------------------------------------------- save / restore directly
+
+META = dict(net=repr(NET), batch_size=16, patience=None)
+
+
+def _state(optimizer=None, seed=0):
+    return init_state(_params(), optimizer or nb.optim.adam(0.01), jax.random.key(seed))
+
+
+def _history(n=3):
+    return {"train_loss": np.linspace(1.0, 0.5, n), "valid_loss": np.full(n, np.nan)}
+
+
+def test_roundtrip_keeps_values_dtypes_and_none_leaves(tmp_path):
+    import optax
+
+    assert checkpoint.restore(tmp_path / "missing", _state(), META) is None
+    assert not checkpoint.exists(tmp_path)
+
+    for opt in (nb.optim.adam(0.01), nb.optim.momentum(0.1), optax.sgd(0.1), optax.adamw(0.01)):
+        state = _state(opt)
+        state = state._replace(epoch=state.epoch + 3, best_loss=state.best_loss * 0 + 0.25)
+        checkpoint.save(tmp_path, state, _history(), META)
+        got, history = checkpoint.restore(tmp_path, _state(opt, seed=5), META)
+        _assert_trees_equal(got, state)
+        assert set(history) == {"train_loss", "valid_loss"}
+        np.testing.assert_array_equal(history["train_loss"], _history()["train_loss"])
+    assert sorted(os.listdir(tmp_path)) == [checkpoint.FILENAME]
+
+
+def _crash_replace(*args, **kwargs):
+    raise OSError("simulated crash before the rename")
+
+
+def _crash_mid_write(file, arrays):
+    file.write(b"PK\x03\x04 half of an archive")
+    raise OSError("simulated crash while writing")
+
+
+@pytest.mark.parametrize("crash", [("os", "replace", _crash_replace),
+                                   ("checkpoint", "_write_npz", _crash_mid_write)],
+                         ids=["rename", "write"])
+def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch):
+    good = _state()
+    checkpoint.save(tmp_path, good, _history(2), META)
+    before = (tmp_path / checkpoint.FILENAME).read_bytes()
+
+    module, name, fn = crash
+    monkeypatch.setattr(checkpoint.os if module == "os" else checkpoint, name, fn)
+    newer = good._replace(epoch=good.epoch + 1, params=jax.tree.map(lambda a: a + 1, good.params))
+    with pytest.raises(OSError, match="simulated crash"):
+        checkpoint.save(tmp_path, newer, _history(3), META)
+    monkeypatch.undo()
+
+    assert (tmp_path / checkpoint.FILENAME).read_bytes() == before
+    assert os.listdir(tmp_path) == [checkpoint.FILENAME]  # the temporary file is removed
+    got, history = checkpoint.restore(tmp_path, _state(), META)
+    _assert_trees_equal(got, good)
+    assert len(history["train_loss"]) == 2
+
+
+def test_stale_temporary_file_is_ignored(tmp_path):
+    # A process killed mid-write leaves only its temporary file, never the final name.
+    good = _state()
+    checkpoint.save(tmp_path, good, _history(), META)
+    (tmp_path / ".checkpoint-dead.tmp").write_bytes(b"PK\x03\x04 truncated")
+    got, _ = checkpoint.restore(tmp_path, _state(), META)
+    _assert_trees_equal(got, good)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_corrupt_file_is_a_clear_error(damage, tmp_path):
+    path = checkpoint.save(tmp_path, _state(), _history(), META)
+    data = open(path, "rb").read()
+    new = {"truncate": data[: len(data) // 2], "garbage": b"\x00garbage" * 100,
+           "empty": b""}[damage]
+    with open(path, "wb") as f:
+        f.write(new)
+    with pytest.raises(ValueError, match="expected a readable nnbasics checkpoint in .*"
+                                         "received a corrupt file") as e:
+        checkpoint.restore(tmp_path, _state(), META)
+    assert str(tmp_path) in str(e.value)
+
+
+def test_foreign_npz_and_other_version_are_rejected(tmp_path):
+    with open(tmp_path / checkpoint.FILENAME, "wb") as f:
+        np.save(f, np.zeros(3))
+    with pytest.raises(ValueError, match="corrupt file .*not an .npz archive"):
+        checkpoint.restore(tmp_path, _state(), META)
+    np.savez(tmp_path / checkpoint.FILENAME, a=np.zeros(3))
+    with pytest.raises(ValueError, match="corrupt file .*no manifest"):
+        checkpoint.restore(tmp_path, _state(), META)
+
+    path = checkpoint.save(tmp_path, _state(), _history(), META)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    manifest = json.loads(str(arrays["manifest"]))
+    manifest["version"] = 99
+    arrays["manifest"] = np.array(json.dumps(manifest))
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="format version .*expected 1, received 99"):
+        checkpoint.restore(tmp_path, _state(), META)
+
+
+@pytest.mark.parametrize("field, value", [("batch_size", 8), ("net", repr(nb.MLP((4, 5, 3)))),
+                                          ("patience", 3)])
+def test_mismatched_meta_names_the_field(field, value, tmp_path):
+    checkpoint.save(tmp_path, _state(), _history(), META)
+    with pytest.raises(ValueError, match=f"meta field '{field}'") as e:
+        checkpoint.restore(tmp_path, _state(), {**META, field: value})
+    assert repr(value) in str(e.value) and str(tmp_path) in str(e.value)
+
+
+def test_wrong_structure_shape_or_dtype_is_rejected(tmp_path):
+    checkpoint.save(tmp_path, _state(nb.optim.adam(0.01)), _history(), META)
+    with pytest.raises(ValueError, match="tree structure"):
+        checkpoint.restore(tmp_path, _state(nb.optim.momentum(0.1)), META)
+
+    wide = init_state(_params(nb.MLP((4, 9, 3))), nb.optim.adam(0.01), jax.random.key(0))
+    with pytest.raises(ValueError, match="leaf_00000 shape .*expected \\[4, 9\\], received "
+                                         "\\[4, 8\\]"):
+        checkpoint.restore(tmp_path, wide, META)
+
+    single = init_state(jax.tree.map(lambda a: a.astype(np.float32), _params()),
+                        nb.optim.adam(0.01), jax.random.key(0))
+    with pytest.raises(ValueError, match="dtype .*expected 'float32', received 'float64'"):
+        checkpoint.restore(tmp_path, single, META)
+
+
+def test_save_rejects_a_file_as_directory(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(ValueError, match="checkpoint_dir: expected a directory"):
+        checkpoint.save(target, _state(), _history(), META)
