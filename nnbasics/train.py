@@ -19,6 +19,7 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from typing import Any, Callable, NamedTuple
 
@@ -224,7 +225,7 @@ def check_data(net, X, y, name: str = "train"):
 
 
 def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad):
+                    min_delta, l2, l1, grad, checkpoint_dir, resume):
     from nnbasics.mlp import MLP
 
     if not isinstance(net, MLP):
@@ -252,6 +253,12 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     _checks.real_in("l2", l2, 0.0, math.inf)
     _checks.real_in("l1", l1, 0.0, math.inf)
     _checks.one_of("grad", grad, ("manual", "auto"))
+    if resume and checkpoint_dir is None:
+        _checks.fail("resume", "False unless checkpoint_dir is given", resume)
+    if checkpoint_dir is not None and os.path.exists(checkpoint_dir) \
+            and not os.path.isdir(checkpoint_dir):
+        _checks.fail("checkpoint_dir", "a directory (created if missing)",
+                     f"the file {checkpoint_dir}")
     net.apply(params, jnp.zeros((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
 
 
@@ -297,7 +304,7 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
     batch_size = n if batch_size is None else batch_size
     _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad)
+                    min_delta, l2, l1, grad, checkpoint_dir, resume)
     X, y = _cast(net, params, *train)
     Xv, yv = _cast(net, params, *valid) if valid is not None else (None, None)
     state = init_state(params, optimizer, key)
@@ -352,10 +359,28 @@ def compile_epoch(net, optimizer, **config) -> Callable:
 
     The returned ``epoch_fn(state, X, y, Xv, yv) -> (state, metrics)`` is traced
     once and reused for every epoch; the input state's buffers are reused for
-    the output state, so an epoch allocates no new parameter memory.
+    the output state, so an epoch allocates no new parameter memory. The same
+    (net, optimizer object, config) gets the same compiled function back, so a
+    second ``fit`` with the same optimizer does not compile again.
     """
-    return jax.jit(lambda state, X, y, Xv, yv: train_epoch(
+    try:
+        cache_key = (net, optimizer, tuple(sorted(config.items())))
+        hash(cache_key)
+    except TypeError:  # e.g. l2 given as a jax array: compile without caching
+        cache_key = None
+    if cache_key is not None and cache_key in _EPOCH_CACHE:
+        return _EPOCH_CACHE[cache_key]
+    epoch_fn = jax.jit(lambda state, X, y, Xv, yv: train_epoch(
         state, X, y, Xv, yv, net=net, optimizer=optimizer, **config), donate_argnums=0)
+    if cache_key is not None:
+        if len(_EPOCH_CACHE) >= _EPOCH_CACHE_SIZE:
+            _EPOCH_CACHE.pop(next(iter(_EPOCH_CACHE)))
+        _EPOCH_CACHE[cache_key] = epoch_fn
+    return epoch_fn
+
+
+_EPOCH_CACHE: dict = {}
+_EPOCH_CACHE_SIZE = 16
 
 
 def _result(state, history, has_valid) -> FitResult:

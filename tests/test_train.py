@@ -38,7 +38,7 @@ def assert_trees_equal(a, b, rtol=0.0):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, 32, None])
+@pytest.mark.parametrize("batch_size", [1, 7, 10, None])
 def test_epoch_is_the_documented_minibatch_loop(iris, batch_size):
     """Two epochs of fit equal a plain Python loop over the same permutation."""
     (X, y), _ = iris
@@ -138,6 +138,11 @@ def test_one_compilation_for_all_epochs_and_one_call_per_epoch(iris, monkeypatch
            key=jax.random.PRNGKey(0), valid=valid, callback=lambda e, m: calls.append(e))
     assert len(traces) == 1  # traced once: no recompilation between epochs
     assert calls == list(range(6))  # one compiled call (and one host sync) per epoch
+    # The same optimizer object and configuration reuse the compiled epoch.
+    opt = nb.optim.sgd(0.1)
+    for _ in range(2):
+        nb.fit(NET, params64(), opt, train_set, epochs=2, batch_size=10, key=jax.random.PRNGKey(0))
+    assert len(traces) == 2
 
 
 def test_epoch_donates_the_state(iris):
@@ -251,6 +256,8 @@ def _bad_cases(X, y):
         (dict(l1=float("nan")), "l1: expected a real number"),
         (dict(min_delta=-0.1), "min_delta"),
         (dict(net="mlp"), "net: expected an nnbasics.MLP"),
+        (dict(resume=True), "resume: expected False unless checkpoint_dir"),
+        (dict(checkpoint_dir=__file__), "checkpoint_dir: expected a directory"),
     ]
 
 
