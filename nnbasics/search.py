@@ -1,0 +1,527 @@
+"""Model selection: grid search and random search, vmapped over hyper-parameters.
+
+A configuration is a dict of hyper-parameters. ``grid`` enumerates the
+product of given values; ``random`` samples each hyper-parameter
+independently (``log_uniform`` for rates and penalties, ``uniform``,
+``int_range``, ``choice``). ``search`` trains every configuration, selects the
+one with the best validation score and reports its test score.
+
+Hyper-parameters are of two kinds:
+
+  numeric (vmapped): learning_rate, the optimizer's own (b1, b2, eps, beta,
+    decay, weight_decay, ...), l2, l1, min_delta, the schedule's lr_decay
+    (``schedules.inverse_time``) or lr_exponent (``schedules.power``), seed;
+  structural (looped): sizes, hidden, pieces, components (fields of the
+    ``MLP``), batch_size, lr_hold (the schedule's constant phase), nesterov.
+
+Configurations that agree on the structural ones form a group. For each group
+one program is compiled: ``jax.vmap`` over ``run_one(hp, seed)``, which
+initializes the parameters from the seed, builds the optimizer from the traced
+hyper-parameters and runs every epoch in a ``lax.scan`` over
+``train.train_epoch``, early stopping included, so each run stops on its own.
+The group's configurations go through that program ``chunk_size`` at a time
+(the last chunk padded), which bounds the memory and compiles once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import numbers
+import warnings
+import zlib
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnbasics import _checks, optim, schedules
+from nnbasics.mlp import MLP
+from nnbasics.train import check_data, init_state, metrics, train_epoch
+
+# optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
+OPTIMIZERS = {
+    "sgd": (optim.sgd, ("learning_rate", "weight_decay"), ()),
+    "momentum": (optim.momentum, ("learning_rate", "beta", "dampening", "weight_decay"),
+                 ("nesterov",)),
+    "adagrad": (optim.adagrad, ("learning_rate", "initial_accumulator_value", "eps",
+                                "weight_decay"), ()),
+    "rmsprop": (optim.rmsprop, ("learning_rate", "decay", "eps", "initial_scale",
+                                "weight_decay"), ()),
+    "adam": (optim.adam, ("learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"), ()),
+    "adamw": (optim.adamw, ("learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"),
+              ()),
+}
+TRAINING = ("l2", "l1", "min_delta")
+SCHEDULE = ("lr_decay", "lr_exponent")
+NET_FIELDS = ("sizes", "hidden", "pieces", "components")
+STRUCTURAL = NET_FIELDS + ("batch_size", "lr_hold")
+HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+METRIC_COLUMNS = ("valid_loss", "valid_accuracy", "test_loss", "test_accuracy", "train_loss",
+                  "best_epoch", "epochs", "stopped_early", "diverged")
+SELECT = {"valid_loss": np.argmin, "valid_accuracy": np.argmax}
+
+
+# ------------------------------------------------------------------ samplers
+
+class Distribution(NamedTuple):
+    """A distribution over one hyper-parameter for ``random``.
+
+    Attributes:
+      description: how it was made, e.g. ``"log_uniform(0.0001, 0.1)"``.
+      draw: ``(numpy Generator, n) -> n values``.
+    """
+
+    description: str
+    draw: Callable[[np.random.Generator, int], Sequence]
+
+
+def _real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        _checks.fail(name, "a finite real number", value)
+    return float(value)
+
+
+def uniform(lo: float, hi: float) -> Distribution:
+    """U[lo, hi): each value equally likely; lo < hi."""
+    lo, hi = _real("lo", lo), _real("hi", hi)
+    if not lo < hi:
+        _checks.fail("hi", f"a number above lo={lo}", hi)
+    return Distribution(f"uniform({lo}, {hi})",
+                        lambda rng, n: [float(v) for v in rng.uniform(lo, hi, n)])
+
+
+def log_uniform(lo: float, hi: float) -> Distribution:
+    """log v ~ U[log lo, log hi): every decade equally likely (rates, penalties); 0 < lo < hi."""
+    lo, hi = _real("lo", lo), _real("hi", hi)
+    if not lo > 0:
+        _checks.fail("lo", "a positive number (log scale)", lo)
+    if not lo < hi:
+        _checks.fail("hi", f"a number above lo={lo}", hi)
+    return Distribution(
+        f"log_uniform({lo}, {hi})",
+        lambda rng, n: [float(v) for v in np.exp(rng.uniform(math.log(lo), math.log(hi), n))])
+
+
+def int_range(lo: int, hi: int) -> Distribution:
+    """An integer from lo to hi, both included, each equally likely."""
+    lo, hi = _checks.non_negative_int("lo", lo), int(_checks.non_negative_int("hi", hi))
+    if not lo <= hi:
+        _checks.fail("hi", f"an integer >= lo={lo}", hi)
+    return Distribution(f"int_range({lo}, {hi})",
+                        lambda rng, n: [int(v) for v in rng.integers(lo, hi + 1, n)])
+
+
+def choice(values: Sequence) -> Distribution:
+    """One of ``values`` (any objects: numbers, layer sizes, unit names), each equally likely."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        _checks.fail("values", "a non-empty sequence", values)
+    values = list(values)
+    return Distribution(f"choice({values!r})",
+                        lambda rng, n: [values[i] for i in rng.integers(0, len(values), n)])
+
+
+def grid(**axes: Sequence) -> list[dict]:
+    """Every combination of the given values, the last axis varying fastest.
+
+    Example: ``grid(learning_rate=[1e-3, 1e-2], l2=[0.0, 1e-4])`` gives 4 configs.
+
+    Args:
+      **axes: hyper-parameter name -> non-empty sequence of its values.
+
+    Returns:
+      A list of ∏ len(values) config dicts (``[{}]`` with no axes).
+    """
+    for name, values in axes.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            _checks.fail(name, "a non-empty sequence of values", values)
+    names = list(axes)
+    return [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
+
+
+def random(key, n: int, **distributions) -> list[dict]:
+    """``n`` configs, each hyper-parameter sampled independently.
+
+    Each hyper-parameter's values depend only on ``key`` and its name, so
+    adding another hyper-parameter leaves the others' samples unchanged.
+
+    Args:
+      key: a JAX PRNG key (typed or raw uint32).
+      n: number of configs, >= 1.
+      **distributions: name -> a ``Distribution``, a list/tuple (``choice``)
+        or a single value (held fixed).
+
+    Returns:
+      A list of ``n`` config dicts of Python values.
+    """
+    n = _checks.positive_int("n", n)
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    try:
+        key_words = np.asarray(key, np.uint32).ravel().tolist()
+    except (TypeError, ValueError):
+        _checks.fail("key", "a JAX PRNG key", type(key).__name__)
+    columns = {}
+    for name, dist in distributions.items():
+        if isinstance(dist, (list, tuple)) and not isinstance(dist, Distribution):
+            dist = choice(dist)
+        if isinstance(dist, Distribution):
+            rng = np.random.default_rng(key_words + [zlib.crc32(name.encode())])
+            columns[name] = list(dist.draw(rng, n))
+        else:
+            columns[name] = [dist] * n
+    return [{name: col[i] for name, col in columns.items()} for i in range(n)]
+
+
+# -------------------------------------------------------------------- search
+
+class SearchResult(NamedTuple):
+    """What ``search`` returns.
+
+    Attributes:
+      table: column -> NumPy array of length C (one row per config, in the
+        order given): the config's hyper-parameters, then valid_loss (best
+        validation loss), valid_accuracy, test_loss, test_accuracy and
+        train_loss at the best epoch, best_epoch, epochs (run),
+        stopped_early, diverged. Test columns are NaN without a test set.
+      best: row of the selected config.
+      config: the selected config dict.
+      net: the selected config's MLP.
+      params: its parameters at its best validation epoch.
+      history: "train_loss", "valid_loss", "valid_accuracy" -> (C, epochs)
+        arrays, NaN after a run stopped (early, or at the diverging epoch).
+      select: the column selected on.
+      traces: how many programs were traced: one per structural group.
+    """
+
+    table: dict
+    best: int
+    config: dict
+    net: MLP
+    params: Any
+    history: dict
+    select: str
+    traces: int
+
+
+def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
+           optimizer: str = "adam", epochs: int, batch_size: int | None = None,
+           patience: int | None = None, min_delta: float = 0.0, grad: str = "manual",
+           chunk_size: int = 16, select: str = "valid_loss", dtype=jnp.float32
+           ) -> SearchResult:
+    """Trains ``net`` under every config, selects on valid, reports on test.
+
+    Config ``c`` trains exactly as
+
+        k_init, k_train = jax.random.split(jax.random.key(c.get("seed", 0)))
+        nb.fit(net_c, net_c.init(k_init, dtype), opt_c, train, valid=valid,
+               key=k_train, epochs=epochs, batch_size=..., patience=patience, ...)
+
+    where ``net_c`` is ``net`` with the config's sizes/hidden/pieces/components
+    and ``opt_c`` is ``nb.optim.<optimizer>(...)`` with the config's
+    hyper-parameters, its learning rate a ``schedules.inverse_time(lr,
+    lr_decay, lr_hold)`` or ``schedules.power(lr, lr_exponent, lr_hold)`` when
+    those are given. Hyper-parameters a config leaves out take their defaults.
+
+    Args:
+      net: an ``nb.MLP``; configs may override its sizes, hidden, pieces, components.
+      train, valid: (X, y) pairs, X (n, d_in); valid selects (required).
+      test: (X, y) for the reported score of every config, or None.
+      configs: non-empty list of config dicts with the same keys, each with a
+        learning_rate (``grid``, ``random``). Keys: learning_rate, the
+        optimizer's numeric arguments, l2, l1, min_delta, lr_decay,
+        lr_exponent, lr_hold, seed, batch_size, nesterov (momentum), and the
+        MLP fields above.
+      optimizer: one of sgd, momentum, adagrad, rmsprop, adam, adamw.
+      epochs: maximum number of epochs per run.
+      batch_size: 1..n, None for n; a config's batch_size overrides it.
+      patience, min_delta: early stopping on the validation loss, per run.
+      grad: "manual" (net.backprop) or "auto" (jax.grad).
+      chunk_size: configs trained at once per compiled call (bounds memory).
+      select: "valid_loss" (lowest best validation loss) or "valid_accuracy"
+        (highest validation accuracy at that best epoch).
+      dtype: parameter dtype; the numeric hyper-parameters take it too.
+
+    Returns:
+      A SearchResult; ``format_table`` prints it.
+
+    Raises:
+      ValueError: bad input, naming the argument, before any training.
+    """
+    groups, names, data = _check_search_args(
+        net, train, valid, test, configs, optimizer, epochs, batch_size, patience, min_delta,
+        grad, chunk_size, select, dtype)
+    count = len(configs)
+    numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
+    columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
+    history = {k: np.full((count, epochs), np.nan) for k in HISTORY_KEYS}
+    traces = [0]
+    pick = SELECT[select]
+    best = None  # (score, row, net, params)
+    for static, rows in groups.items():
+        fields = dict(static)
+        net_g = dataclasses.replace(net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
+        run_chunk = _compile(net_g, optimizer, numeric, fields, epochs, patience, min_delta,
+                             grad, dtype, traces)
+        size = min(chunk_size, len(rows))
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            padded = chunk + [chunk[0]] * (size - len(chunk))
+            hp = {k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
+                  for k in numeric if k != "seed"}
+            seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
+            out, params = run_chunk(hp, seeds, *data)
+            out = jax.device_get(out)
+            for j, row in enumerate(chunk):
+                for k in METRIC_COLUMNS:
+                    columns[k][row] = out[k][j]
+                for k in HISTORY_KEYS:
+                    history[k][row] = out["history"][k][j]
+            scores = np.where(np.isnan(out[select][:len(chunk)]),
+                              np.inf if select == "valid_loss" else -np.inf,
+                              out[select][:len(chunk)])
+            j = int(pick(scores))
+            if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
+                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a: a[j], params))
+    table = {k: _column([c[k] for c in configs]) for k in names}
+    for k in METRIC_COLUMNS:
+        table[k] = columns[k].astype(int) if k in ("best_epoch", "epochs") else (
+            columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
+    _, row, net_best, params = best
+    return SearchResult(table=table, best=row, config=dict(configs[row]), net=net_best,
+                        params=params, history=history, select=select, traces=traces[0])
+
+
+def _better(select, a, b):
+    """Whether (score, row) a beats b; equal scores go to the lower row, as np.argmin does."""
+    if a[0] == b[0]:
+        return a[1] < b[1]
+    return a[0] < b[0] if select == "valid_loss" else a[0] > b[0]
+
+
+def _column(values):
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.asarray(values, bool)
+    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, np.int64)
+    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, np.float64)
+    column = np.empty(len(values), object)
+    column[:] = values
+    return column
+
+
+def _build_optimizer(name, hp, fields):
+    """The optimizer of one config from its (traced or concrete) hyper-parameters."""
+    builder, own, structural = OPTIMIZERS[name]
+    rate = hp["learning_rate"]
+    hold = fields.get("lr_hold", 0)
+    if "lr_decay" in hp:
+        rate = schedules.inverse_time(rate, hp["lr_decay"], hold)
+    elif "lr_exponent" in hp:
+        rate = schedules.power(rate, hp["lr_exponent"], hold)
+    kwargs = {k: hp[k] for k in own if k in hp and k != "learning_rate"}
+    kwargs.update({k: fields[k] for k in structural if k in fields})
+    return builder(rate, **kwargs)
+
+
+def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, traces):
+    """``run_chunk(hp, seeds, *data)``: one jitted vmap of ``run_one`` for a structural group."""
+    batch_size = fields["batch_size"]
+
+    def run_one(hp, seed, X, y, Xv, yv, Xt, yt):
+        traces[0] += 1  # counts traces: one per group when chunks reuse the program
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        opt = _build_optimizer(optimizer, hp, fields)
+        state = init_state(net.init(k_init, dtype), opt, k_train)
+
+        def epoch(state, _):
+            return train_epoch(state, X, y, Xv, yv, net=net, optimizer=opt,
+                               batch_size=batch_size, l2=hp.get("l2", 0.0),
+                               l1=hp.get("l1", 0.0), grad=grad, patience=patience,
+                               min_delta=hp.get("min_delta", min_delta))
+
+        state, m = jax.lax.scan(epoch, state, None, length=epochs)
+        done = state.epoch - state.diverged.astype(state.epoch.dtype)
+        ran = jnp.arange(epochs) < done
+        hist = {k: jnp.where(ran, m[k], jnp.nan) for k in HISTORY_KEYS}
+        at_best = jnp.maximum(state.best_epoch, 0)
+        found = state.best_epoch >= 0
+        nan = jnp.asarray(jnp.nan, state.best_loss.dtype)
+        if Xt is None:
+            t_loss = t_acc = nan
+        else:
+            t_loss, t_acc = metrics(net, state.best_params, Xt, yt)
+        out = dict(
+            valid_loss=state.best_loss,
+            valid_accuracy=jnp.where(found, hist["valid_accuracy"][at_best], nan),
+            test_loss=jnp.where(found, t_loss, nan), test_accuracy=jnp.where(found, t_acc, nan),
+            train_loss=jnp.where(found, hist["train_loss"][at_best], nan),
+            best_epoch=state.best_epoch, epochs=done,
+            stopped_early=state.stopped & ~state.diverged, diverged=state.diverged,
+            history=hist)
+        return out, state.best_params
+
+    return jax.jit(jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6))
+
+
+# ---------------------------------------------------------------- validation
+
+def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batch_size,
+                       patience, min_delta, grad, chunk_size, select, dtype):
+    """Validates everything; returns (groups: static fields -> rows, config names, data)."""
+    if not isinstance(net, MLP):
+        _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
+    _checks.one_of("optimizer", optimizer, tuple(OPTIMIZERS))
+    _checks.positive_int("epochs", epochs)
+    _checks.positive_int("chunk_size", chunk_size)
+    if patience is not None:
+        _checks.non_negative_int("patience", patience)
+    _checks.real_in("min_delta", min_delta, 0.0, math.inf)
+    _checks.one_of("grad", grad, ("manual", "auto"))
+    _checks.one_of("select", select, tuple(SELECT))
+    if not jnp.issubdtype(dtype, jnp.floating):
+        _checks.fail("dtype", "a floating dtype", dtype)
+    for name, pair in (("train", train), ("valid", valid), ("test", test)):
+        if pair is None and name == "test":
+            continue
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            _checks.fail(name, "a pair (X, y)", type(pair).__name__)
+    n = np.shape(train[0])[0]
+
+    if isinstance(configs, dict) or not isinstance(configs, Sequence) or not configs:
+        _checks.fail("configs", "a non-empty list of config dicts (grid(...) or random(...))",
+                     configs if not isinstance(configs, Sequence) else f"{len(configs)} configs")
+    for i, c in enumerate(configs):
+        if not isinstance(c, dict):
+            _checks.fail(f"configs[{i}]", "a dict of hyper-parameters", type(c).__name__)
+    names = list(configs[0])
+    _, own, own_structural = OPTIMIZERS[optimizer]
+    allowed = own + TRAINING + SCHEDULE + ("seed",) + STRUCTURAL + own_structural
+    for name in names:
+        if name not in allowed:
+            _checks.fail("configs", f"hyper-parameters of optimizer {optimizer!r} among "
+                         + ", ".join(allowed), f"{name!r}")
+    if "learning_rate" not in names:
+        _checks.fail("configs", "a 'learning_rate' in every config", f"keys {names}")
+    if "lr_decay" in names and "lr_exponent" in names:
+        _checks.fail("configs", "at most one of 'lr_decay' (inverse_time) and 'lr_exponent' "
+                     "(power)", "both")
+    if "lr_hold" in names and not set(SCHEDULE) & set(names):
+        _checks.fail("configs", "'lr_decay' or 'lr_exponent' beside 'lr_hold'", f"keys {names}")
+
+    groups: dict = {}
+    nets = {}
+    for i, c in enumerate(configs):
+        if list(c) != names:
+            _checks.fail(f"configs[{i}]", f"the keys of configs[0] {names}", f"keys {list(c)}")
+        try:
+            fields = _check_config(c, optimizer, n if batch_size is None else batch_size, n)
+            key = tuple(sorted(fields.items()))
+            if key not in groups:
+                nets[key] = dataclasses.replace(
+                    net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
+        except ValueError as e:
+            name, _, rest = str(e).partition(": ")
+            raise ValueError(f"configs[{i}][{name!r}]: {rest}") from None
+        groups.setdefault(key, []).append(i)
+    for key, net_g in nets.items():
+        for name, pair in (("train", train), ("valid", valid), ("test", test)):
+            if pair is None:
+                continue
+            try:
+                check_data(net_g, *pair, name=name)
+            except ValueError as e:
+                if net_g == net:
+                    raise
+                raise ValueError(f"configs[{groups[key][0]}] ({net_g}): {e}") from None
+    data = [_cast(net, pair, dtype) for pair in (train, valid, test)]
+    return groups, names, [a for pair in data for a in pair]
+
+
+def _check_config(config, optimizer, batch_size, n):
+    """Checks one config's values; returns its structural fields (hashable)."""
+    hp = {}
+    for k, v in config.items():
+        if k in NET_FIELDS or k == "nesterov":
+            continue
+        if k in ("seed", "batch_size", "lr_hold"):
+            _checks.non_negative_int(k, v)
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            _checks.fail(k, "a finite real number", v)
+        else:
+            hp[k] = float(v)
+    for k in TRAINING + SCHEDULE:
+        if k in hp:
+            _checks.real_in(k, hp[k], 0.0, math.inf)
+    fields = {k: config[k] for k in NET_FIELDS + ("lr_hold", "nesterov") if k in config}
+    fields["batch_size"] = config.get("batch_size", batch_size)
+    if isinstance(fields["batch_size"], bool) or not isinstance(
+            fields["batch_size"], numbers.Integral) or not 1 <= fields["batch_size"] <= n:
+        _checks.fail("batch_size", f"an integer from 1 to the number of training examples ({n})",
+                     fields["batch_size"])
+    if "sizes" in fields:
+        if isinstance(fields["sizes"], (str, bytes)) or not isinstance(fields["sizes"], Sequence):
+            _checks.fail("sizes", "a sequence of layer sizes", fields["sizes"])
+        fields["sizes"] = tuple(fields["sizes"])
+    with warnings.catch_warnings():
+        # power's warning about exponents outside (0.5, 1] would repeat once per config.
+        warnings.simplefilter("ignore")
+        _build_optimizer(optimizer, hp, fields)
+    return fields
+
+
+def _cast(net, pair, dtype):
+    if pair is None:
+        return None, None
+    X, y = pair
+    labels = jnp.issubdtype(jnp.result_type(y), jnp.integer) and net.output == "softmax"
+    return jnp.asarray(X, dtype), (jnp.asarray(y) if labels else jnp.asarray(y, dtype))
+
+
+# ------------------------------------------------------------------- display
+
+def format_table(result: SearchResult, top: int | None = 10) -> str:
+    """The results as an aligned text table, best first by ``result.select``.
+
+    Args:
+      result: a SearchResult.
+      top: number of rows shown (None: all).
+
+    Returns:
+      A string: a header line of column names, then one line per config; the
+      selected config is marked with ``*``.
+    """
+    table = result.table
+    count = len(table["valid_loss"])
+    score = np.asarray(table[result.select], float)
+    worst = np.inf if result.select == "valid_loss" else -np.inf
+    score = np.where(np.isnan(score), worst, score)
+    order = np.argsort(score if result.select == "valid_loss" else -score, kind="stable")
+    if top is not None:
+        order = order[:_checks.positive_int("top", top)]
+    hidden = {k for k in ("test_loss", "test_accuracy", "valid_accuracy")
+              if np.all(np.isnan(table[k]))}
+    names = ["", "row"] + [k for k in table if k not in hidden]
+    lines = [names]
+    for i in order:
+        cells = ["*" if i == result.best else "", str(i)]
+        cells += [_cell(table[k][i]) for k in names[2:]]
+        lines.append(cells)
+    widths = [max(len(line[j]) for line in lines) for j in range(len(names))]
+    text = ["  ".join(c.rjust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    if top is not None and count > len(order):
+        text.append(f"({count - len(order)} more rows)")
+    return "\n".join(text)
+
+
+def _cell(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return str(int(value))
+    if isinstance(value, (numbers.Real, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
