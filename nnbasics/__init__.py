@@ -8,6 +8,7 @@
 
 from nnbasics import (
     activations,
+    checkpoint,
     data,
     gradcheck,
     graph,
@@ -19,6 +20,7 @@ from nnbasics import (
     optim,
     regularizers,
     schedules,
+    search,
     train,
 )
 from nnbasics.mlp import MLP
@@ -31,6 +33,7 @@ __all__ = [
     "FitResult",
     "fit",
     "activations",
+    "checkpoint",
     "data",
     "gradcheck",
     "graph",
@@ -42,5 +45,6 @@ __all__ = [
     "optim",
     "regularizers",
     "schedules",
+    "search",
     "train",
 ]

@@ -39,7 +39,7 @@ import numpy as np
 
 from nnbasics import _checks, optim, schedules
 from nnbasics.mlp import MLP
-from nnbasics.train import check_data, init_state, metrics, train_epoch
+from nnbasics.train import cast_data, check_data, init_state, metrics, train_epoch
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
 OPTIMIZERS = {
@@ -437,7 +437,7 @@ def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batc
                 if net_g == net:
                     raise
                 raise ValueError(f"configs[{groups[key][0]}] ({net_g}): {e}") from None
-    data = [_cast(net, pair, dtype) for pair in (train, valid, test)]
+    data = [cast_data(net, pair, dtype) for pair in (train, valid, test)]
     return groups, names, [a for pair in data for a in pair]
 
 
@@ -471,14 +471,6 @@ def _check_config(config, optimizer, batch_size, n):
         warnings.simplefilter("ignore")
         _build_optimizer(optimizer, hp, fields)
     return fields
-
-
-def _cast(net, pair, dtype):
-    if pair is None:
-        return None, None
-    X, y = pair
-    labels = jnp.issubdtype(jnp.result_type(y), jnp.integer) and net.output == "softmax"
-    return jnp.asarray(X, dtype), (jnp.asarray(y) if labels else jnp.asarray(y, dtype))
 
 
 # ------------------------------------------------------------------- display

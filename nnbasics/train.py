@@ -262,10 +262,16 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     net.apply(params, jnp.zeros((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
 
 
-def _cast(net, params, X, y):
-    dtype = jax.tree.leaves(params)[0].dtype
-    y = jnp.asarray(y) if OUTPUT[net.output].target == "labels" else jnp.asarray(y, dtype)
-    return jnp.asarray(X, dtype), y
+def cast_data(net, pair, dtype):
+    """(X, y) as jax arrays: X in ``dtype``, y as int labels (softmax) or in ``dtype``.
+
+    ``pair`` may be None (no validation set): returns (None, None).
+    """
+    if pair is None:
+        return None, None
+    X, y = pair
+    labels = OUTPUT[net.output].target == "labels"
+    return jnp.asarray(X, dtype), (jnp.asarray(y) if labels else jnp.asarray(y, dtype))
 
 
 def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = None, key,
@@ -305,8 +311,9 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     batch_size = n if batch_size is None else batch_size
     _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
                     min_delta, l2, l1, grad, checkpoint_dir, resume)
-    X, y = _cast(net, params, *train)
-    Xv, yv = _cast(net, params, *valid) if valid is not None else (None, None)
+    dtype = jax.tree.leaves(params)[0].dtype
+    X, y = cast_data(net, train, dtype)
+    Xv, yv = cast_data(net, valid, dtype)
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
