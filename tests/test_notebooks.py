@@ -1,0 +1,43 @@
+"""Executes every notebook in notebooks/ top to bottom on a fresh kernel.
+
+Each notebook runs in a temporary copy of the notebooks directory (the
+committed files, outputs included, are never rewritten); a cell that raises
+fails the test. The kernel is "python3", which jupyter_client resolves to
+ipykernel in the running interpreter's environment, so the kernel imports the
+same nnbasics as the tests. Kernels are separate processes: the float64
+setting of tests/conftest.py does not reach them (the notebooks that need
+float64 enable it themselves).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+pytest.importorskip("matplotlib")
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_notebooks_present():
+    assert [p.stem[:2] for p in PATHS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_runs(path, tmp_path):
+    work = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("*.png", "__pycache__"))
+    nb = nbformat.read(work / path.name, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(work)}})
+    client.execute()  # raises CellExecutionError on the first failing cell
+    errors = [out for cell in nb.cells if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    assert not errors
