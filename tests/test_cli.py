@@ -1,0 +1,158 @@
+"""The ``nnbasics`` command line: train, gradcheck, bench forwarding and bad arguments."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nnbasics import cli
+
+# A small, quick training run: iris, one hidden layer, a few epochs.
+QUICK = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--epochs", "3",
+         "--batch-size", "16", "--quiet"]
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_python_m_help():
+    proc = subprocess.run([sys.executable, "-m", "nnbasics", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("train", "gradcheck", "bench"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck"])
+def test_subcommand_help(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    assert "--dataset" in out and "--seed" in out
+
+
+def test_train_prints_results_table(capsys):
+    code, out, err = run(capsys, *QUICK)
+    assert code == 0, err
+    for word in ("results", "train", "valid", "test", "accuracy", "best epoch"):
+        assert word in out
+    assert "Traceback" not in err
+
+
+def test_train_progress_and_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curves.png"
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--hidden-sizes", "8",
+                         "--epochs", "3", "--batch-size", "16", "--plot", str(path),
+                         "--optimizer", "momentum", "--schedule", "inverse_time")
+    assert code == 0, err
+    assert "epoch" in err  # the progress bar goes to stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_regression_output(capsys):
+    code, out, err = run(capsys, "train", "--dataset", "sine", "--hidden-sizes", "8",
+                         "--epochs", "2", "--batch-size", "64", "--quiet")
+    assert code == 0, err
+    assert "test" in out
+
+
+def test_checkpoint_and_resume(capsys, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    args = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--batch-size", "16",
+            "--quiet", "--checkpoint-dir", str(ckpt)]
+    code, _, err = run(capsys, *args, "--epochs", "2")
+    assert code == 0, err
+    assert (ckpt / "checkpoint.npz").is_file()
+    code, out, err = run(capsys, *args, "--epochs", "4", "--resume")
+    assert code == 0, err
+    assert "of 4" in out  # two epochs restored, two more run
+    # A checkpoint of another model is refused in one line.
+    code, _, err = run(capsys, *args, "--epochs", "4", "--resume", "--hidden-sizes", "9")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nnbasics: error: ")
+
+
+def test_gradcheck_subset(capsys):
+    code, out, err = run(capsys, "gradcheck", "--hidden", "tanh,relu", "--output", "softmax")
+    assert code == 0, err
+    assert "tanh" in out and "relu" in out and "PASS" in out and "FAIL" not in out
+    assert "all 2 passed" in out
+
+
+def test_bench_is_forwarded(capsys, monkeypatch):
+    seen = {}
+
+    class FakeBench:
+        @staticmethod
+        def main(argv):
+            seen["argv"] = argv
+            return 0
+
+    monkeypatch.setitem(sys.modules, "nnbasics.bench", FakeBench)
+    code, _, _ = run(capsys, "bench", "--quick", "--out", "x")
+    assert code == 0
+    assert seen["argv"] == ["--quick", "--out", "x"]
+
+
+def test_bench_missing_module(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "nnbasics.bench", None)  # import raises ModuleNotFoundError
+    code, _, err = run(capsys, "bench")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nnbasics: error: ")
+
+
+BAD = [
+    [],
+    ["frobnicate"],
+    ["train", "--dataset", "nosuchset"],
+    ["train", "--optimizer", "lbfgs"],
+    ["train", "--hidden", "gelu"],
+    ["train", "--output", "poisson"],
+    ["train", "--lr", "-0.1"],
+    ["train", "--lr", "0"],
+    ["train", "--lr", "fast"],
+    ["train", "--lr", "nan"],
+    ["train", "--batch-size", "0"],
+    ["train", "--batch-size", "2.5"],
+    ["train", "--epochs", "0"],
+    ["train", "--epochs", "ten"],
+    ["train", "--patience", "-1"],
+    ["train", "--seed", "-3"],
+    ["train", "--hidden-sizes", "128,abc"],
+    ["train", "--hidden-sizes", "0"],
+    ["train", "--b2", "1.5"],
+    ["train", "--l2", "-1"],
+    ["train", "--valid", "1"],
+    ["train", "--no-such-option"],
+    ["train", "--resume"],
+    ["train", "--dataset", "iris", "--batch-size", "100000"],    # > training examples
+    ["train", "--dataset", "iris", "--output", "gaussian"],      # unit vs data kind
+    ["train", "--dataset", "xor"],                               # 4 points cannot be split
+    ["train", "--plot", "/no/such/dir/curves.png"],
+    ["gradcheck", "--hidden", "gelu"],
+    ["gradcheck", "--dataset", "moons"],
+    ["gradcheck", "--examples", "10000"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD, ids=[" ".join(a) or "(none)" for a in BAD])
+def test_bad_arguments_one_line_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("nnbasics: error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_bad_argument_subprocess_no_traceback():
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.run([sys.executable, "-m", "nnbasics", "train", "--lr", "-1"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("nnbasics: error: argument --lr")
+    assert proc.stderr.count("\n") == 1
+    assert proc.stdout == ""
