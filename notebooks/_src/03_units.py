@@ -109,7 +109,7 @@ histories = {}
 for unit in ("relu", "sigmoid", "tanh", "softplus", "linear", "maxout"):
     net = nb.MLP((64, 32, 10), hidden=unit, output="softmax")
     result = nb.fit(net, net.init(jax.random.key(1)), nb.optim.momentum(0.04, beta=0.9), train,
-                    epochs=15, batch_size=64, key=jax.random.key(2), valid=valid)
+                    epochs=10, batch_size=64, key=jax.random.key(2), valid=valid)
     histories[unit] = result.history
     print(f"{unit:8s}  final valid loss {result.history['valid_loss'][-1]:.3f}  "
           f"accuracy {result.history['valid_accuracy'][-1]:.3f}")

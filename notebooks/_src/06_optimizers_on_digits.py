@@ -36,7 +36,7 @@ net = nb.MLP((64, 32, 10), hidden="relu", output="softmax")
 params0 = net.init(jax.random.key(1))
 
 # %% [markdown]
-# Each pair is trained by `nb.fit` (hand-written backprop, 12 epochs, minibatches of 64, the same
+# Each pair is trained by `nb.fit` (hand-written backprop, 8 epochs, minibatches of 64, the same
 # shuffling key), recording the training and validation loss after every epoch.
 
 # %%
@@ -53,7 +53,7 @@ pairs = {
 runs = {}
 for name, (ours, theirs) in pairs.items():
     start = time.perf_counter()
-    r_ours, r_theirs = (nb.fit(net, params0, opt, train, epochs=12, batch_size=64,
+    r_ours, r_theirs = (nb.fit(net, params0, opt, train, epochs=8, batch_size=64,
                                key=jax.random.key(2), valid=valid) for opt in (ours, theirs))
     runs[name] = (r_ours, r_theirs)
     curve_diff = max(np.max(np.abs(r_ours.history[k] - r_theirs.history[k]))
