@@ -1,6 +1,6 @@
 """The ``nnbasics`` command: ``train``, ``gradcheck`` and ``bench``.
 
-    nnbasics train                       # digits, 64-128-10 relu/softmax, Adam: >= 97 % test accuracy
+    nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
     nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
     nnbasics gradcheck --hidden relu,tanh --output softmax
     nnbasics bench --help                # forwarded to nnbasics.bench
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the split, the initialization and the minibatch order")
     g = tr.add_argument_group("model")
-    g.add_argument("--hidden-sizes", type=widths, default=(128,), metavar="W[,W...]",
-                   help="hidden layer widths, e.g. 128 or 256,128; 'none' for no hidden "
+    g.add_argument("--hidden-sizes", type=widths, default=(256,), metavar="W[,W...]",
+                   help="hidden layer widths, e.g. 256 or 256,128; 'none' for no hidden "
                         "layer (softmax/logistic regression); input and output widths "
                         "come from the data")
     g.add_argument("--hidden", default="relu", choices=HIDDEN_UNITS, help="hidden unit")
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=positive_int, default=100, help="maximum epochs")
     g.add_argument("--batch-size", type=positive_int, default=32,
                    help="minibatch size (1..number of training examples)")
-    g.add_argument("--l2", type=non_negative_float, default=0.0,
+    g.add_argument("--l2", type=non_negative_float, default=1e-3,
                    help="L2 penalty (l2/2)*sum ||W||^2 on the weights")
     g.add_argument("--l1", type=non_negative_float, default=0.0,
                    help="L1 penalty l1*sum |W| on the weights")
