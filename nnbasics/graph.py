@@ -60,14 +60,24 @@ def activation_bprop(unit, a, grad_h):
     return grad_h * g_prime
 
 
-def loss_fprop(unit, z, y):
-    """J = (1/n) Σₙ nll(zₙ, yₙ), the empirical risk of the output unit ``unit``."""
-    return jnp.mean(OUTPUT[unit].nll(z, y))
+def loss_fprop(unit, z, y, weights=None):
+    """J = (1/n) Σₙ nll(zₙ, yₙ), the empirical risk of the output unit ``unit``.
+
+    With per-example ``weights`` (n,): J = Σₙ wₙ nll(zₙ, yₙ) / Σₙ wₙ, so rows of
+    weight 0 (a padded minibatch) do not count.
+    """
+    nll = OUTPUT[unit].nll(z, y)
+    if weights is None:
+        return jnp.mean(nll)
+    return jnp.sum(weights * nll) / jnp.sum(weights)
 
 
-def loss_bprop(unit, z, y):
-    """∇_z J = (1/n) ∂nll/∂z, e.g. (1/n)(f(x) − e(y)) for softmax."""
-    return OUTPUT[unit].delta(z, y) / z.shape[0]
+def loss_bprop(unit, z, y, weights=None):
+    """∇_z J = (1/n) ∂nll/∂z, e.g. (1/n)(f(x) − e(y)) for softmax; wₙ/Σw instead of 1/n."""
+    delta = OUTPUT[unit].delta(z, y)
+    if weights is None:
+        return delta / z.shape[0]
+    return delta * (weights / jnp.sum(weights))[:, None]
 
 
 dense = Box(dense_fprop, dense_bprop)

@@ -118,13 +118,17 @@ class MLP:
 
     # --- loss and its hand-written gradient
 
-    def loss(self, params, X, y, l2=0.0, l1=0.0):
-        """J = (1/n) Σ nll(f(xₙ), yₙ) + (l2/2) Σ‖W‖² + l1 Σ|W|  (weights only)."""
-        self._check_targets(X, y)
-        z = self.apply(params, X)
-        return graph.loss.fprop(self.output, z, y) + penalty(params, l2, l1)
+    def loss(self, params, X, y, l2=0.0, l1=0.0, weights=None):
+        """J = (1/n) Σ nll(f(xₙ), yₙ) + (l2/2) Σ‖W‖² + l1 Σ|W|  (weights only).
 
-    def backprop(self, params, X, y, l2=0.0, l1=0.0):
+        ``weights`` (n,), optional, makes the first term Σ wₙ nllₙ / Σ wₙ
+        (``fit`` pads its last minibatch with rows of weight 0).
+        """
+        self._check_targets(X, y, weights)
+        z = self.apply(params, X)
+        return graph.loss.fprop(self.output, z, y, weights) + penalty(params, l2, l1)
+
+    def backprop(self, params, X, y, l2=0.0, l1=0.0, weights=None):
         """(J, ∇J): the course's backpropagation, with no automatic differentiation.
 
         δ⁽ᴸ⁺¹⁾ = −(e(y) − f(x))/n (the output unit's ∂nll/∂z); then for k = L+1 … 1:
@@ -132,14 +136,14 @@ class MLP:
         δ⁽ᵏ⁻¹⁾ = ∇h⁽ᵏ⁻¹⁾ ⊙ g′(a⁽ᵏ⁻¹⁾); finally the penalties' gradients are added
         to the weights. Equals ``jax.value_and_grad(self.loss)``.
         """
-        J, grads, _ = self._backprop(params, X, y, l2, l1, input_grad=False)
+        J, grads, _ = self._backprop(params, X, y, l2, l1, weights, input_grad=False)
         return J, grads
 
-    def _backprop(self, params, X, y, l2, l1, input_grad):
-        self._check_targets(X, y)
+    def _backprop(self, params, X, y, l2, l1, weights, input_grad):
+        self._check_targets(X, y, weights)
         z, tapes = self.forward(params, X)
-        J = graph.loss.fprop(self.output, z, y) + penalty(params, l2, l1)
-        delta = graph.loss.bprop(self.output, z, y)
+        J = graph.loss.fprop(self.output, z, y, weights) + penalty(params, l2, l1)
+        delta = graph.loss.bprop(self.output, z, y, weights)
         grads = [None] * len(params)
         for k in reversed(range(len(params))):
             # ∇X is only wanted by manual_loss's vjp; training skips that matmul.
@@ -149,7 +153,7 @@ class MLP:
                 delta = graph.activation.bprop(self.hidden, tapes[k - 1].a, grad_h)
         return J, add_penalty_grads(grads, params, l2, l1), grad_h
 
-    def manual_loss(self, params, X, y, l2=0.0, l1=0.0):
+    def manual_loss(self, params, X, y, l2=0.0, l1=0.0, weights=None):
         """``self.loss`` whose derivative, under ``jax.grad``/``vjp``, is ``self.backprop``.
 
         A ``jax.custom_vjp``: the forward pass runs the hand-written backprop
@@ -158,9 +162,9 @@ class MLP:
         the hand-written pass, and per-example gradients are
         ``jax.vmap(jax.grad(lambda p, x, t: net.manual_loss(p, x[None], t[None])),
         in_axes=(None, 0, 0))(params, X, y)``. Cotangents flow to params, X, l2
-        and l1 (∂J/∂l2 = ½Σ‖W‖², ∂J/∂l1 = Σ|W|); y is treated as a constant.
+        and l1 (∂J/∂l2 = ½Σ‖W‖², ∂J/∂l1 = Σ|W|); y and weights are treated as constants.
         """
-        return _manual_loss(self, params, X, y, l2, l1)
+        return _manual_loss(self, params, X, y, l2, l1, weights)
 
     # --- validation at trace time (shapes, dtypes), and of values when concrete
 
@@ -179,8 +183,11 @@ class MLP:
         if ndim != 2 or jnp.shape(X)[1] != self.sizes[0]:
             _checks.fail("X", f"shape (n, {self.sizes[0]})", f"shape {tuple(jnp.shape(X))}")
 
-    def _check_targets(self, X, y):
+    def _check_targets(self, X, y, weights=None):
         n, d = jnp.shape(X)[0] if jnp.ndim(X) else None, self.sizes[-1]
+        if weights is not None and tuple(jnp.shape(weights)) != (n,):
+            _checks.fail("weights", f"per-example weights of shape ({n},)",
+                         f"shape {tuple(jnp.shape(weights))}")
         target = OUTPUT[self.output].target
         shape = tuple(jnp.shape(y))
         if target == "labels":
@@ -204,18 +211,18 @@ class MLP:
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _manual_loss(net, params, X, y, l2, l1):
-    return net.loss(params, X, y, l2, l1)
+def _manual_loss(net, params, X, y, l2, l1, weights):
+    return net.loss(params, X, y, l2, l1, weights)
 
 
-def _manual_loss_fwd(net, params, X, y, l2, l1):
-    J, grads, grad_X = net._backprop(params, X, y, l2, l1, input_grad=True)
+def _manual_loss_fwd(net, params, X, y, l2, l1, weights):
+    J, grads, grad_X = net._backprop(params, X, y, l2, l1, weights, input_grad=True)
     return J, (grads, grad_X, l2_penalty(params), l1_penalty(params))
 
 
 def _manual_loss_bwd(net, residuals, g):
     grads, grad_X, d_l2, d_l1 = residuals
-    return (jax.tree.map(lambda t: g * t, grads), g * grad_X, None, g * d_l2, g * d_l1)
+    return (jax.tree.map(lambda t: g * t, grads), g * grad_X, None, g * d_l2, g * d_l1, None)
 
 
 _manual_loss.defvjp(_manual_loss_fwd, _manual_loss_bwd)

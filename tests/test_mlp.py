@@ -259,3 +259,19 @@ def test_output_widths_and_predictions(output, width):
     assert net.apply(params, X).shape == (6, width)
     pred = net.predict(params, X)
     assert pred.shape == ((6,) if output == "softmax" else (6, 3))
+
+
+@pytest.mark.parametrize("output", OUTPUT_UNITS)
+def test_weighted_loss_ignores_zero_weight_rows(output):
+    """Rows of weight 0 (fit's padded last minibatch) change neither the loss nor the gradient."""
+    net, params, X, y = make_problem((3, 5, 2), "tanh", output, seed=4, n=7)
+    weights = jnp.array([1, 1, 1, 1, 0, 0, 0], jnp.float64)
+    J, grads = net.backprop(params, X, y, 0.1, 0.01, weights)
+    J_sub, grads_sub = net.backprop(params, X[:4], y[:4], 0.1, 0.01)
+    np.testing.assert_allclose(J, J_sub, rtol=1e-13)
+    assert_trees_close(grads, grads_sub, rtol=1e-12)
+    J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, 0.1, 0.01, weights)
+    np.testing.assert_allclose(J, J_auto, rtol=1e-12)
+    assert_trees_close(grads, grads_auto, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"weights: expected per-example weights of shape \(7,\)"):
+        net.loss(params, X, y, weights=weights[:3])
