@@ -213,7 +213,7 @@ def test_split_rejects_bad_inputs():
         data.split(KEY, X, y[:-1])
     with pytest.raises(ValueError, match="^X: expected an array"):
         data.split(KEY, [[1.0]], y)
-    with pytest.raises(ValueError, match=r"^X: expected enough rows.*received '2 rows"):
+    with pytest.raises(ValueError, match=r"^X: expected enough rows.*received 2 rows"):
         data.split(KEY, X[:2], y[:2])
     with pytest.raises(ValueError, match="^X: expected enough rows"):
         data.split(KEY, *data.load("xor"), stratify=True)  # 2 per class: no test row
@@ -300,7 +300,7 @@ X5 = np.zeros((5, 3))
     (X5, np.zeros(5), {}, r"^y: expected integer class labels of shape \(5,\)"),
     (X5, np.zeros((5, 1), int), {}, "^y: expected integer class labels"),
     (X5, np.array([0, 1, 2, 3, 0]), dict(n_classes=3),
-     "^y: expected labels at least 0 and below 3, received 'labels from 0 to 3'"),
+     "^y: expected labels at least 0 and below 3, received labels from 0 to 3"),
     (X5, np.array([0, -1, 0, 0, 0]), {}, "^y: expected labels at least 0"),
     (X5, np.array([0, 1, 2, 0.5, 1]), dict(kind="binary"), r"^y: expected targets in \{0, 1\}"),
     (X5, np.ones((5, 2)), dict(kind="binary", n_outputs=3), r"^y: expected targets of shape \(5, 3\)"),

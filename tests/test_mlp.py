@@ -45,7 +45,7 @@ def assert_trees_close(a, b, rtol):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
 
 
-@pytest.mark.parametrize("hidden,output", itertools.product(HIDDEN_UNITS, OUTPUT_UNITS))
+@pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
 @pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.2, 0.07)])
 def test_backprop_equals_jax_grad(hidden, output, l2, l1):
     net, params, X, y = make_problem((4, 6, 5, 3), hidden, output)
@@ -55,7 +55,7 @@ def test_backprop_equals_jax_grad(hidden, output, l2, l1):
     assert_trees_close(grads, grads_auto, rtol=1e-10)
 
 
-@pytest.mark.parametrize("hidden,output", itertools.product(SMOOTH, OUTPUT_UNITS))
+@pytest.mark.parametrize("hidden,output", list(itertools.product(SMOOTH, OUTPUT_UNITS)))
 def test_smooth_units_match_finite_differences(hidden, output):
     net, params, X, y = make_problem((3, 5, 2), hidden, output, seed=1)
     _, grads = net.backprop(params, X, y, l2=0.1)
@@ -64,7 +64,7 @@ def test_smooth_units_match_finite_differences(hidden, output):
         np.testing.assert_allclose(g, f, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("hidden,output", itertools.product(HIDDEN_UNITS, OUTPUT_UNITS))
+@pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
 def test_custom_vjp_runs_the_hand_written_pass(hidden, output):
     net, params, X, y = make_problem((4, 5, 2), hidden, output, seed=2)
     J, grads = net.backprop(params, X, y, 0.1, 0.02)
