@@ -22,10 +22,13 @@ import time
 import warnings
 from typing import Callable, Sequence
 
+from nnbasics.activations import HIDDEN
+from nnbasics.losses import OUTPUT
+
 PROG = "nnbasics"
 
-HIDDEN_UNITS = ("relu", "sigmoid", "tanh", "linear", "softplus", "maxout")
-OUTPUT_UNITS = ("sigmoid", "softmax", "linear", "gaussian", "mixture")
+HIDDEN_UNITS = tuple(HIDDEN)
+OUTPUT_UNITS = tuple(OUTPUT)
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "inverse_time", "power")
 # The learning rate used when --lr is not given.
@@ -621,8 +624,8 @@ def _gradcheck(args) -> int:
             params = [dict(W=layer["W"], b=jnp.asarray(0.1 * rng.standard_normal(layer["b"].shape)))
                       for layer in params]
             manual, auto, numeric, kink = _three_gradients(net, params, Xi, y)
-            e_auto = _rel_error(manual, auto, gradcheck.TINY)
-            e_fd = _rel_error(manual, numeric, FD_TINY)
+            e_auto = gradcheck.rel_error(manual, auto)
+            e_fd = gradcheck.rel_error(manual, numeric, tiny=FD_TINY)
             scale = max(float(np.max(np.abs(g))) for g in jax.tree.leaves(auto))
             note = ""
             ok_auto, ok_fd = e_auto <= AUTO_TOL, e_fd <= FD_TOL
@@ -650,16 +653,6 @@ def _gradcheck(args) -> int:
     console.print(f"{rows - failures} of {rows} passed" if failures
                   else f"all {rows} passed")
     return 1 if failures else 0
-
-
-def _rel_error(a, b, tiny: float) -> float:
-    """``gradcheck.rel_error`` in NumPy, which spares a compile per new leaf shape."""
-    import jax
-    import numpy as np
-
-    return max((float(np.max(np.abs(x - y) / np.maximum(np.abs(x) + np.abs(y), tiny)))
-                for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if np.size(x)),
-               default=0.0)
 
 
 def _mark(text: str, ok: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jax
@@ -24,6 +25,21 @@ def glorot_uniform(key, shape, dtype=jnp.float32):
     """
     b = glorot_bound(shape[0], shape[1])
     return jax.random.uniform(key, shape, dtype, minval=-b, maxval=b)
+
+
+def glorot_uniform_layers(key, shapes, dtype=jnp.float32):
+    """One Glorot-uniform weight array per shape, from a single random draw.
+
+    The same distribution as ``glorot_uniform`` for each shape (U[−b, b] with
+    that shape's fan-in and fan-out); the draws come from one uniform vector
+    cut into pieces, because on CPU every distinct random shape costs a compile
+    of the PRNG kernel, which would dominate a small network's start-up.
+    """
+    sizes = [math.prod(shape) for shape in shapes]
+    u = jax.random.uniform(key, (sum(sizes),), dtype, minval=-1.0, maxval=1.0)
+    pieces = jnp.split(u, list(itertools.accumulate(sizes))[:-1])
+    return [glorot_bound(shape[0], shape[1]) * piece.reshape(shape)
+            for shape, piece in zip(shapes, pieces)]
 
 
 def zeros(shape, dtype=jnp.float32):

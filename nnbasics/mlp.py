@@ -85,10 +85,10 @@ class MLP:
 
     def init(self, key, dtype=jnp.float32):
         """Glorot-uniform weights, zero biases: a list of {"W", "b"} per layer."""
-        keys = jax.random.split(key, len(self.sizes) - 1)
-        return [{"W": initializers.glorot_uniform(k, w_shape, dtype),
-                 "b": initializers.zeros(b_shape, dtype)}
-                for k, (w_shape, b_shape) in zip(keys, self.layer_shapes())]
+        shapes = self.layer_shapes()
+        weights = initializers.glorot_uniform_layers(key, [w for w, _ in shapes], dtype)
+        return [{"W": W, "b": initializers.zeros(b_shape, dtype)}
+                for W, (_, b_shape) in zip(weights, shapes)]
 
     def forward(self, params, X):
         """Runs the dense and activation boxes' fprop; returns (z, tapes) for backprop.

@@ -86,19 +86,32 @@ class FitResult(NamedTuple):
     diverged: bool
 
 
-def init_state(params, optimizer, key, dtype=None) -> TrainState:
+def init_state(params, optimizer, key) -> TrainState:
     """The state before the first epoch.
 
     Every array is a fresh buffer (params and best_params too), so that
     donating the state to the compiled epoch never frees the caller's arrays.
+    Built by one small compiled program when the optimizer is hashable (as
+    ``nb.optim`` and optax ones are), instead of a compile per eager operation.
     """
-    dtype = dtype or jax.tree.leaves(params)[0].dtype
+    key = _raw_key(key)
+    try:
+        return _init_state_jit(params, optimizer, key)
+    except TypeError:  # an unhashable optimizer: build it eagerly
+        return _init_state(params, optimizer, key)
+
+
+def _init_state(params, optimizer, key) -> TrainState:
+    dtype = jax.tree.leaves(params)[0].dtype
     state = TrainState(
-        params=params, opt_state=optimizer.init(params), key=_raw_key(key),
+        params=params, opt_state=optimizer.init(params), key=key,
         epoch=jnp.int32(0), best_params=params, best_loss=jnp.asarray(jnp.inf, dtype),
         best_epoch=jnp.int32(-1), wait=jnp.int32(0), stopped=jnp.bool_(False),
         diverged=jnp.bool_(False))
     return jax.tree.map(jnp.array, state)  # copies every leaf
+
+
+_init_state_jit = jax.jit(_init_state, static_argnums=1)
 
 
 def _raw_key(key):
@@ -266,7 +279,9 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
             and not os.path.isdir(checkpoint_dir):
         _checks.fail("checkpoint_dir", "a directory (created if missing)",
                      f"the file {checkpoint_dir}")
-    net.apply(params, jnp.zeros((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
+    # Shapes only (the checks run at trace time): no computation, no compile.
+    jax.eval_shape(net.apply, params,
+                   jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
 
 
 def cast_data(net, pair, dtype):
