@@ -113,8 +113,8 @@ plt.show()
 # Early stopping selects on the validation *loss*; the printed test scores show that this need not pick
 # the parameters with the best *accuracy* — the later network is more confident (worse NLL on the
 # digits it gets wrong) yet may classify a few more correctly. On 200 training and 269 validation
-# examples such differences are close to noise; what early stopping reliably saves is the 65 epochs
-# of training after the validation loss stopped improving.
+# examples such differences are close to noise; what early stopping reliably saves is the epochs of
+# training after the validation loss stopped improving (all but the first 18 of 80 above).
 #
 # ## 3. Bias and variance: training vs validation loss against capacity
 #
