@@ -102,6 +102,15 @@ def test_early_stopping_returns_the_argmin_of_the_validation_loss(iris):
     np.testing.assert_allclose(loss, v.min(), rtol=1e-12)
 
 
+def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop(iris):
+    train_set, valid = iris
+    kw = dict(batch_size=32, key=jax.random.PRNGKey(0), valid=valid, patience=0, min_delta=10.0)
+    r = nb.fit(NET, params64(), nb.optim.sgd(0.01), train_set, epochs=2, **kw)
+    assert len(r.history["valid_loss"]) == 2 and not r.stopped_early
+    r = nb.fit(NET, params64(), nb.optim.sgd(0.01), train_set, epochs=3, **kw)
+    assert len(r.history["valid_loss"]) == 2 and r.stopped_early
+
+
 def test_min_delta_counts_only_real_improvements(iris):
     train_set, valid = iris
     r = nb.fit(NET, params64(), nb.optim.sgd(0.01), train_set, epochs=50, batch_size=32,
