@@ -208,12 +208,7 @@ def _n_weights(sizes) -> int:
 
 
 def _epoch_fn(net, optimizer, batch_size, grad="manual", **kw):
-    compile_epoch = getattr(train, "compile_epoch", None)
-    if compile_epoch is not None:
-        return compile_epoch(net, optimizer, batch_size=batch_size, grad=grad, **kw)
-    return jax.jit(lambda s, X, y, Xv, yv: train.train_epoch(
-        s, X, y, Xv, yv, net=net, optimizer=optimizer, batch_size=batch_size, grad=grad, **kw),
-        donate_argnums=0)
+    return train.compile_epoch(net, optimizer, batch_size=batch_size, grad=grad, **kw)
 
 
 def _accuracy(net, params, test) -> float:

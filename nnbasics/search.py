@@ -39,7 +39,8 @@ import numpy as np
 
 from nnbasics import _checks, optim, schedules
 from nnbasics.mlp import MLP
-from nnbasics.train import cast_data, check_data, init_state, metrics, train_epoch
+from nnbasics.train import (HISTORY_KEYS, cast_data, check_data, init_state, metrics,
+                             train_epoch)
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
 OPTIMIZERS = {
@@ -58,7 +59,6 @@ TRAINING = ("l2", "l1", "min_delta")
 SCHEDULE = ("lr_decay", "lr_exponent")
 NET_FIELDS = ("sizes", "hidden", "pieces", "components")
 STRUCTURAL = NET_FIELDS + ("batch_size", "lr_hold")
-HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
 METRIC_COLUMNS = ("valid_loss", "valid_accuracy", "test_loss", "test_accuracy", "train_loss",
                   "best_epoch", "epochs", "stopped_early", "diverged")
 SELECT = {"valid_loss": np.argmin, "valid_accuracy": np.argmax}
