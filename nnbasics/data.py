@@ -7,9 +7,13 @@ standardized); class labels ``y`` of shape ``(n,)`` and dtype int32 in
 dtype float32.
 
 Sets shipped inside scikit-learn (no network): ``"digits"``,
-``"breast_cancer"``, ``"iris"``, ``"wine"``. Synthetic sets, a deterministic
-function of ``seed``: ``"xor"`` (the four points of the course),
-``"xor_noisy"``, ``"moons"``, ``"blobs"``, ``"sine"`` (unimodal,
+``"breast_cancer"``, ``"iris"``, ``"wine"``, read from the data files in
+scikit-learn's package directory without importing scikit-learn (whose import
+alone takes most of a second); :attr:`DatasetInfo.source` cites each one.
+Synthetic sets, a deterministic function of ``seed``: ``"xor"`` (the four
+points of the course), ``"xor_noisy"``, ``"moons"`` and ``"blobs"`` (equal,
+bit for bit, to scikit-learn's ``make_moons`` / ``make_blobs`` with
+``random_state=seed``), ``"sine"`` (unimodal,
 heteroscedastic regression, for a ``gaussian`` output) and ``"multimodal"``
 (the inverted sine, whose p(y|x) has up to three modes, for a ``mixture``
 output). :data:`DATASETS` describes each one.
@@ -25,13 +29,14 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sklearn.datasets
 
 from nnbasics import _checks
 
@@ -64,6 +69,9 @@ class DatasetInfo(NamedTuple):
             distribution (``"softmax"``, ``"gaussian"`` or ``"mixture"``).
         synthetic: generated from ``seed`` rather than shipped.
         description: one line for listings.
+        source: where the set comes from: for a shipped set its origin, the
+            file of scikit-learn's copy and the file holding its description
+            and licence.
     """
 
     kind: str
@@ -74,50 +82,85 @@ class DatasetInfo(NamedTuple):
     output: str
     synthetic: bool
     description: str
+    source: str = ""
+
+
+class _ShippedFile(NamedTuple):
+    """A data file in scikit-learn's ``sklearn/datasets/data/``.
+
+    Each row is the features then the class label; ``header_rows`` lines of
+    counts and class names come first.
+    """
+
+    data: str
+    descr: str
+    header_rows: int
+
+
+_SHIPPED = {
+    "digits": _ShippedFile("digits.csv.gz", "digits.rst", 0),
+    "breast_cancer": _ShippedFile("breast_cancer.csv", "breast_cancer.rst", 1),
+    "iris": _ShippedFile("iris.csv", "iris.rst", 1),
+    "wine": _ShippedFile("wine_data.csv", "wine_data.rst", 1),
+}
+
+
+def _shipped_source(name: str, origin: str) -> str:
+    """The :attr:`DatasetInfo.source` of shipped set ``name`` from ``origin``."""
+    files = _SHIPPED[name]
+    return (f"{origin}; scikit-learn's copy sklearn/datasets/data/{files.data}, "
+            f"description and licence in sklearn/datasets/descr/{files.descr}")
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "classification", 10, 64, None, 1797, "softmax", False,
-        "8x8 handwritten digits 0-9, pixel intensities 0..16 (scikit-learn)"),
+        "8x8 handwritten digits 0-9, pixel intensities 0..16 (scikit-learn)",
+        _shipped_source("digits", "UCI Optical Recognition of Handwritten Digits, test set "
+                        "(E. Alpaydin, C. Kaynak 1998)")),
     "breast_cancer": DatasetInfo(
         "classification", 2, 30, None, 569, "softmax", False,
-        "Wisconsin breast cancer, 0 = malignant, 1 = benign (scikit-learn)"),
+        "Wisconsin breast cancer, 0 = malignant, 1 = benign (scikit-learn)",
+        _shipped_source("breast_cancer", "UCI Breast Cancer Wisconsin (Diagnostic) "
+                        "(W.H. Wolberg, W.N. Street, O.L. Mangasarian 1995)")),
     "iris": DatasetInfo(
         "classification", 3, 4, None, 150, "softmax", False,
-        "Fisher's iris, 3 species from 4 measurements (scikit-learn)"),
+        "Fisher's iris, 3 species from 4 measurements (scikit-learn)",
+        _shipped_source("iris", "R.A. Fisher 1936, as in R (UCI's copy differs in two "
+                        "points)")),
     "wine": DatasetInfo(
         "classification", 3, 13, None, 178, "softmax", False,
-        "3 wine cultivars from 13 chemical measurements (scikit-learn)"),
+        "3 wine cultivars from 13 chemical measurements (scikit-learn)",
+        _shipped_source("wine", "UCI Wine (M. Forina et al., PARVUS)")),
     "xor": DatasetInfo(
         "classification", 2, 2, None, 4, "softmax", True,
-        "the 4 XOR points (0,0) (0,1) (1,0) (1,1) with labels 0 1 1 0"),
+        "the 4 XOR points (0,0) (0,1) (1,0) (1,1) with labels 0 1 1 0",
+        "the XOR network example of the course"),
     "xor_noisy": DatasetInfo(
         "classification", 2, 2, None, 200, "softmax", True,
-        "the XOR corners repeated evenly plus Gaussian noise (std 0.1)"),
+        "the XOR corners repeated evenly plus Gaussian noise (std 0.1)",
+        "nnbasics, NumPy Generator(seed)"),
     "moons": DatasetInfo(
         "classification", 2, 2, None, 500, "softmax", True,
-        "two interleaving half circles, Gaussian noise 0.2 (make_moons)"),
+        "two interleaving half circles, Gaussian noise 0.2 (make_moons)",
+        "nnbasics, equal to scikit-learn's make_moons(n, noise=noise, random_state=seed)"),
     "blobs": DatasetInfo(
         "classification", 3, 2, None, 500, "softmax", True,
-        "3 isotropic Gaussian blobs in 2-D, std 1.0 (make_blobs)"),
+        "3 isotropic Gaussian blobs in 2-D, std 1.0 (make_blobs)",
+        "nnbasics, equal to scikit-learn's make_blobs(n, centers=3, n_features=2, "
+        "cluster_std=noise, random_state=seed)"),
     "sine": DatasetInfo(
         "regression", None, 1, 1, 500, "gaussian", True,
-        "y = sin(2 pi x) + N(0, (0.2 (0.25 + x))^2), x ~ U[0, 1]: noise grows with x"),
+        "y = sin(2 pi x) + N(0, (0.2 (0.25 + x))^2), x ~ U[0, 1]: noise grows with x",
+        "nnbasics, NumPy Generator(seed)"),
     "multimodal": DatasetInfo(
         "regression", None, 1, 1, 500, "mixture", True,
-        "inverted sine x = y + 0.3 sin(2 pi y) + U(-0.1, 0.1): p(y|x) multimodal"),
+        "inverted sine x = y + 0.3 sin(2 pi y) + U(-0.1, 0.1): p(y|x) multimodal",
+        "Bishop 1994, Mixture Density Networks; nnbasics, NumPy Generator(seed)"),
 }
 
 # Default noise level per synthetic set, in the units the generator takes.
 _NOISE = {"xor_noisy": 0.1, "moons": 0.2, "blobs": 1.0, "sine": 0.2, "multimodal": 0.1}
-
-_SHIPPED = {
-    "digits": sklearn.datasets.load_digits,
-    "breast_cancer": sklearn.datasets.load_breast_cancer,
-    "iris": sklearn.datasets.load_iris,
-    "wine": sklearn.datasets.load_wine,
-}
 
 _XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
 _XOR_Y = np.array([0, 1, 1, 0], np.int32)
@@ -144,8 +187,9 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
     """Loads a data set by name.
 
     ``seed`` is an int rather than a JAX key because the generators are
-    scikit-learn's and NumPy's, which take integer seeds; the same seed gives
-    the same arrays on every machine.
+    NumPy's (``"moons"`` and ``"blobs"`` draw from ``RandomState(seed)``, as
+    scikit-learn's do), which take integer seeds; the same seed gives the same
+    arrays on every machine.
 
     Args:
         name: one of :func:`names`.
@@ -164,7 +208,8 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
         classification, float32 ``(n, n_outputs)`` for regression.
 
     Raises:
-        ValueError: unknown ``name``, or a bad ``seed``, ``n`` or ``noise``.
+        ValueError: unknown ``name``, or a bad ``seed``, ``n`` or ``noise``;
+            scikit-learn's data file for a shipped ``name`` missing or malformed.
     """
     _check_name(name)
     seed = _checks.non_negative_int("seed", seed)
@@ -179,8 +224,7 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
         noise = _NOISE.get(name)
 
     if name in _SHIPPED:
-        bunch = _SHIPPED[name]()
-        X, y = bunch.data, bunch.target
+        X, y = _read_shipped(name)
         if n is not None:
             if n > len(X):
                 _checks.fail("n", f"at most {len(X)} for {name!r}", n)
@@ -199,19 +243,94 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
     return X, np.asarray(y, np.float32).reshape(len(X), about.n_outputs)
 
 
+def _sklearn_data_dir() -> Path | None:
+    """``sklearn/datasets/data/``, or None if scikit-learn is not installed.
+
+    ``find_spec`` of a top-level package locates it without running its
+    ``__init__``, so scikit-learn is never imported.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data"
+
+
+def _read_shipped(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reads shipped set ``name`` from scikit-learn's data file.
+
+    Returns:
+        ``(X, y)``: float64 ``(n, d)`` and int ``(n,)``, equal to
+        ``sklearn.datasets.load_<name>()``'s ``data`` and ``target``.
+    """
+    files, about = _SHIPPED[name], DATASETS[name]
+    folder = _sklearn_data_dir()
+    path = None if folder is None else folder / files.data
+    if path is None or not path.is_file():
+        _checks.fail("name", f"{name!r} read from scikit-learn's data file "
+                     f"sklearn/datasets/data/{files.data} (pip install 'scikit-learn>=1.4')",
+                     "scikit-learn not installed" if folder is None else f"no file {path}")
+    # Labels are whole numbers, so reading them as float64 and casting is exact.
+    table = np.loadtxt(path, delimiter=",", skiprows=files.header_rows, ndmin=2)
+    if table.shape != (about.n_default, about.n_features + 1):
+        _checks.fail("name", f"{name!r} read from {path} as a table of shape "
+                     f"({about.n_default}, {about.n_features + 1})", f"shape {table.shape}")
+    return table[:, :-1], table[:, -1].astype(int)
+
+
 def _xor_noisy(rng: np.random.Generator, n: int, noise: float, seed: int):
     # Corners are dealt evenly (rather than drawn) so the classes stay balanced.
     corner = rng.permutation(np.arange(n) % 4)
     return _XOR_X[corner] + noise * rng.standard_normal((n, 2)), _XOR_Y[corner]
 
 
+def _random_state(seed: int) -> np.random.RandomState:
+    """``RandomState(seed)``, the stream scikit-learn's generators draw from."""
+    if seed >= 2**32:
+        _checks.fail("seed", "an integer below 2**32 for 'moons' and 'blobs' "
+                     "(the seeds of NumPy's RandomState)", seed)
+    return np.random.RandomState(seed)
+
+
 def _moons(rng: np.random.Generator, n: int, noise: float, seed: int):
-    return sklearn.datasets.make_moons(n_samples=n, noise=noise, random_state=seed)
+    """Two unit half circles, shuffled, plus N(0, noise²) on each coordinate:
+    ``n // 2`` points on the upper one around (0, 0) (label 0), the rest on
+    the lower one around (1, 0.5) (label 1).
+
+    Returns:
+        ``(X, y)``: float64 ``(n, 2)``, int ``(n,)``.
+    """
+    # sklearn's make_moons, draw for draw (the shuffle, then the noise), so
+    # that the same seed gives the same set.
+    state = _random_state(seed)
+    n_out = n // 2
+    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n - n_out)
+    X = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+                        np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], axis=1)])
+    y = np.repeat([0, 1], [n_out, n - n_out])
+    order = state.permutation(n)
+    return X[order] + state.normal(scale=noise, size=(n, 2)), y[order]
+
+
+_BLOB_CENTERS, _BLOB_BOX = 3, (-10.0, 10.0)
 
 
 def _blobs(rng: np.random.Generator, n: int, noise: float, seed: int):
-    return sklearn.datasets.make_blobs(n_samples=n, centers=3, n_features=2,
-                                       cluster_std=noise, random_state=seed)
+    """Centers ``(3, 2)`` drawn from U[-10, 10]²; ``n // 3`` points (one more
+    for the first ``n % 3`` centers) from N(center, noise² I) each, shuffled.
+
+    Returns:
+        ``(X, y)``: float64 ``(n, 2)``, int ``(n,)`` (the index of the center).
+    """
+    # sklearn's make_blobs, draw for draw (centers, each blob in turn, then
+    # the shuffle).
+    state = _random_state(seed)
+    centers = state.uniform(*_BLOB_BOX, size=(_BLOB_CENTERS, 2))
+    sizes = [n // _BLOB_CENTERS + (i < n % _BLOB_CENTERS) for i in range(_BLOB_CENTERS)]
+    X = np.concatenate([state.normal(loc=c, scale=noise, size=(m, 2))
+                        for c, m in zip(centers, sizes)])
+    y = np.repeat(np.arange(_BLOB_CENTERS), sizes)
+    order = state.permutation(n)
+    return X[order], y[order]
 
 
 def _sine(rng: np.random.Generator, n: int, noise: float, seed: int):

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import sklearn.datasets
 from sklearn.preprocessing import StandardScaler
 
 from nnbasics import data
@@ -42,8 +43,65 @@ def test_registry_format():
         about = data.DATASETS[name]
         assert about.kind in ("classification", "regression")
         assert isinstance(about.description, str) and "\n" not in about.description
+        assert isinstance(about.source, str) and about.source and "\n" not in about.source
     assert data.DATASETS["multimodal"].output == "mixture"
     assert data.DATASETS["sine"].output == "gaussian"
+
+
+SHIPPED = ("digits", "breast_cancer", "iris", "wine")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_sets_equal_sklearn_loaders(name):
+    bunch = getattr(sklearn.datasets, f"load_{name}")()
+    X, y = data.load(name)
+    np.testing.assert_array_equal(X, bunch.data.astype(np.float32), strict=True)
+    np.testing.assert_array_equal(y, bunch.target.astype(np.int32), strict=True)
+    X64, y64 = data._read_shipped(name)  # before the cast: the parse itself is exact
+    np.testing.assert_array_equal(X64, bunch.data, strict=True)
+    np.testing.assert_array_equal(y64, bunch.target, strict=True)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_sets_cite_their_source(name):
+    source = data.info(name).source
+    assert "\n" not in source and "scikit-learn's copy" in source
+    descr = source.rsplit("sklearn/datasets/descr/", 1)[1]
+    assert (data._sklearn_data_dir().parent / "descr" / descr).is_file()
+
+
+@pytest.mark.parametrize("installed, received", [(False, "scikit-learn not installed"),
+                                                 (True, "no file")])
+def test_missing_sklearn_data_file_is_one_line_value_error(monkeypatch, tmp_path, installed,
+                                                           received):
+    monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path if installed else None)
+    with pytest.raises(ValueError, match=rf"^name: expected 'digits' read from .*digits.csv.gz"
+                                         rf".*, received {received}[^\n]*$"):
+        data.load("digits")
+
+
+def test_malformed_sklearn_data_file(monkeypatch, tmp_path):
+    (tmp_path / "iris.csv").write_text("2,4,a,b\n1,2,3,4,0\n5,6,7,8,1\n")
+    monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path)
+    with pytest.raises(ValueError, match=r"^name: expected 'iris' read from .*\(150, 5\), "
+                                         r"received shape \(2, 5\)$"):
+        data.load("iris")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 42, 2**31])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 100, 501])
+@pytest.mark.parametrize("noise", [0.0, 0.2, 1.5])
+def test_moons_and_blobs_equal_sklearn_generators(seed, n, noise):
+    cases = (("moons", sklearn.datasets.make_moons(n, noise=noise, random_state=seed)),
+             ("blobs", sklearn.datasets.make_blobs(n, centers=3, n_features=2,
+                                                   cluster_std=noise, random_state=seed)))
+    for name, (X_ref, y_ref) in cases:
+        X, y = data._SYNTHETIC[name](None, n, noise, seed)  # float64, before the cast
+        np.testing.assert_array_equal(X, X_ref, strict=True)
+        np.testing.assert_array_equal(y, y_ref, strict=True)
+        X32, y32 = data.load(name, seed=seed, n=n, noise=noise)
+        np.testing.assert_array_equal(X32, X_ref.astype(np.float32), strict=True)
+        np.testing.assert_array_equal(y32, y_ref.astype(np.int32), strict=True)
 
 
 def test_xor_is_the_four_points_of_the_course():
@@ -103,6 +161,7 @@ def test_shipped_subset():
     (dict(name=3), "name"),
     (dict(name="moons", seed=-1), "seed"),
     (dict(name="moons", seed=1.5), "seed"),
+    (dict(name="blobs", seed=2**32), "seed"),
     (dict(name="moons", n=0), "n"),
     (dict(name="moons", n=2.0), "n"),
     (dict(name="iris", n=151), "n"),
