@@ -9,6 +9,7 @@
 from nnbasics import (
     activations,
     checkpoint,
+    compilation,
     data,
     gradcheck,
     graph,
@@ -23,6 +24,7 @@ from nnbasics import (
     search,
     train,
 )
+from nnbasics.compilation import enable_compilation_cache
 from nnbasics.mlp import MLP
 from nnbasics.train import FitResult, fit
 
@@ -32,8 +34,10 @@ __all__ = [
     "MLP",
     "FitResult",
     "fit",
+    "enable_compilation_cache",
     "activations",
     "checkpoint",
+    "compilation",
     "data",
     "gradcheck",
     "graph",

@@ -234,7 +234,7 @@ def _nnbasics_runner(net, params, optimizer, tr, te, epochs, grad):
     epoch_fn = _epoch_fn(net, optimizer, BATCH, grad)
     state0 = train.init_state(params, optimizer, key)
     t0 = time.perf_counter()
-    compiled = epoch_fn.lower(state0, X, y, None, None).compile()
+    compiled = epoch_fn.compile(state0, X, y, None, None)
     out["compile_s"] = time.perf_counter() - t0
 
     def steady():
@@ -666,7 +666,7 @@ def _epoch_time(sizes, batch, X, y, epochs=5, repeats=3):
     opt = optim.adam(LR)
     fn = _epoch_fn(net, opt, batch)
     s0 = train.init_state(p, opt, jax.random.key(2))
-    compiled = fn.lower(s0, X, y, None, None).compile()
+    compiled = fn.compile(s0, X, y, None, None)
 
     def run():
         s = train.init_state(p, opt, jax.random.key(2))

@@ -84,11 +84,11 @@ class MLP:
     # --- parameters and forward pass
 
     def init(self, key, dtype=jnp.float32):
-        """Glorot-uniform weights, zero biases: a list of {"W", "b"} per layer."""
-        shapes = self.layer_shapes()
-        weights = initializers.glorot_uniform_layers(key, [w for w, _ in shapes], dtype)
-        return [{"W": W, "b": initializers.zeros(b_shape, dtype)}
-                for W, (_, b_shape) in zip(weights, shapes)]
+        """Glorot-uniform weights, zero biases: a list of {"W", "b"} per layer.
+
+        One compiled program per (network, dtype), rather than one per eager operation.
+        """
+        return _init(self, key, jnp.dtype(dtype))
 
     def forward(self, params, X):
         """Runs the dense and activation boxes' fprop; returns (z, tapes) for backprop.
@@ -208,6 +208,14 @@ class MLP:
                          f"values {np.unique(values)[:5].tolist()}")
         if target == "real":
             _checks.finite_array("y", values)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _init(net, key, dtype):
+    shapes = net.layer_shapes()
+    weights = initializers.glorot_uniform_layers(key, [w for w, _ in shapes], dtype)
+    return [{"W": W, "b": initializers.zeros(b_shape, dtype)}
+            for W, (_, b_shape) in zip(weights, shapes)]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))

@@ -44,12 +44,16 @@ the Adam direction), as in optax and PyTorch's AdamW.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import math
 import numbers
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from nnbasics import _checks
@@ -83,6 +87,92 @@ class AdamState(NamedTuple):
     count: jnp.ndarray
     mu: Any  # EMA of g
     nu: Any  # EMA of g²
+
+
+# ------------------------------------------------------------------ recipes
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How an optimizer was built: its factory and every argument, compared by value.
+
+    Two ``nb.optim`` optimizers built by the same factory with the same
+    arguments are equal and hash alike (``adam(1e-3) == adam(1e-3)``), so a
+    compiled training program keyed by the optimizer serves both.
+
+    Attributes:
+      factory: the public builder, e.g. ``nnbasics.optim.adam``.
+      kwargs: ``((name, value), ...)``, every argument by name (defaults
+        included), sorted by name.
+    """
+
+    factory: Callable
+    kwargs: tuple
+
+    def build(self, **changes) -> optax.GradientTransformation:
+        """The optimizer again, with ``changes`` replacing some arguments (values may be traced)."""
+        return self.factory(**{**dict(self.kwargs), **changes})
+
+    def split(self) -> tuple["Recipe", dict]:
+        """(structure, numbers): the arguments a compiled program can take as inputs, and the rest.
+
+        ``numbers`` are the nonzero floats among :data:`PROGRAM_INPUTS`;
+        ``structure.build(**numbers)`` rebuilds the optimizer from them (traced
+        or not), so one program serves every learning rate, ε or weight decay.
+        Zeros stay in the structure: a zero weight decay leaves its term out of
+        the program, as the optimizer built from a literal 0 does.
+        """
+        numbers_ = {k: v for k, v in self.kwargs if k in PROGRAM_INPUTS and is_tunable(v)}
+        kept = tuple((k, _TRACED if k in numbers_ else v) for k, v in self.kwargs)
+        return Recipe(self.factory, kept), numbers_
+
+
+# The hyper-parameters that enter an update only as themselves (α·g, g + λθ,
+# √v + ε, β·m), so that a traced value gives bit for bit the update of a
+# constant one. Decay rates (b1, b2, decay, dampening) are left out: their
+# 1 − β is computed in float64 by Python for a constant but in float32 for a
+# traced value, which moves float32 trajectories by an ulp of the rate.
+PROGRAM_INPUTS = frozenset({"learning_rate", "weight_decay", "eps", "eps_root",
+                            "initial_accumulator_value", "initial_scale", "beta", "momentum"})
+_TRACED = "<program input>"
+
+
+def is_tunable(value) -> bool:
+    """Whether a hyper-parameter value can be a compiled program's input: a nonzero float."""
+    return isinstance(value, (float, np.floating)) and value != 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Method:
+    """``init`` or ``update`` of a recorded optimizer: calls ``fn``, compares by recipe."""
+
+    fn: Callable = dataclasses.field(compare=False, repr=False)
+    recipe: Recipe
+    name: str
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+def _recorded(factory: Callable) -> Callable:
+    """Makes ``factory``'s optimizers carry their :class:`Recipe` (equal by value)."""
+    signature = inspect.signature(factory)
+
+    @functools.wraps(factory)
+    def build(*args, **kwargs):
+        opt = factory(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        recipe = Recipe(build, tuple(sorted(bound.arguments.items())))
+        return optax.GradientTransformation(_Method(opt.init, recipe, "init"),
+                                            _Method(opt.update, recipe, "update"))
+
+    return build
+
+
+def recipe_of(optimizer) -> Recipe | None:
+    """The :class:`Recipe` of an ``nb.optim`` optimizer; None for any other transformation."""
+    update = getattr(optimizer, "update", None)
+    return update.recipe if isinstance(update, _Method) else None
 
 
 # ---------------------------------------------------------------- validation
@@ -181,6 +271,7 @@ def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
 
 # ---------------------------------------------------------------- optimizers
 
+@_recorded
 def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0
         ) -> optax.GradientTransformation:
     """Plain (stochastic) gradient descent.
@@ -201,6 +292,7 @@ def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0
                       learning_rate, weight_decay)
 
 
+@_recorded
 def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool = False,
              *, dampening: float = 0.0, weight_decay: float = 0.0,
              lr_in_velocity: bool = False) -> optax.GradientTransformation:
@@ -251,6 +343,7 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool 
                       step, learning_rate, weight_decay)
 
 
+@_recorded
 def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 0.1,
             eps: float = 1e-7, *, eps_in_sqrt: bool = True, weight_decay: float = 0.0
             ) -> optax.GradientTransformation:
@@ -297,6 +390,7 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
     return _optimizer(AdagradState, init, step, learning_rate, weight_decay)
 
 
+@_recorded
 def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8, *,
             eps_in_sqrt: bool = True, initial_scale: float = 0.0, centered: bool = False,
             momentum: Optional[float] = None, nesterov: bool = False,
@@ -399,6 +493,7 @@ def _adam(learning_rate, b1, b2, eps, eps_root, fold_bias_correction, coupled, d
     return _optimizer(AdamState, init, step, learning_rate, coupled)
 
 
+@_recorded
 def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
          eps: float = 1e-8, eps_root: float = 0.0, *, fold_bias_correction: bool = False,
          weight_decay: float = 0.0) -> optax.GradientTransformation:
@@ -440,6 +535,7 @@ def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
                  coupled=weight_decay, decoupled=0.0)
 
 
+@_recorded
 def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
           eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 1e-4, *,
           fold_bias_correction: bool = False) -> optax.GradientTransformation:

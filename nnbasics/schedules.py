@@ -19,6 +19,7 @@ so that the first rate is α rather than a division by zero. SGD converges when
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Callable
@@ -40,6 +41,33 @@ def _check_decreasing(value, name, rate, hold):
             _checks.non_negative_int("hold", hold))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Rate:
+    """A schedule ``t -> rule(t, *args)`` that compares by value.
+
+    Equal schedules (same rule, same numbers) are equal and hash alike, so the
+    optimizers built on them are equal too and share one compiled program.
+    """
+
+    rule: Callable
+    args: tuple
+
+    def __call__(self, t):
+        return self.rule(t, *self.args)
+
+
+def _constant(t, value):
+    return jnp.full(jnp.shape(t), value, dtype=float)
+
+
+def _inverse_time(t, value, decay, hold):
+    return value / (1 + decay * _elapsed(t, hold))
+
+
+def _power(t, value, exponent, hold):
+    return value / (1 + _elapsed(t, hold)) ** exponent
+
+
 def _elapsed(t, hold):
     """Updates made after the constant phase: max(t − hold, 0)."""
     return jnp.maximum(jnp.asarray(t) - hold, 0)
@@ -55,7 +83,7 @@ def constant(value: float) -> Schedule:
       A schedule ``t -> value`` (a 0-d array).
     """
     value = _check_value(value)
-    return lambda t: jnp.full(jnp.shape(t), value, dtype=float)
+    return _Rate(_constant, (value,))
 
 
 def inverse_time(value: float, decay: float, hold: int = 0) -> Schedule:
@@ -72,7 +100,7 @@ def inverse_time(value: float, decay: float, hold: int = 0) -> Schedule:
       A schedule ``t -> α_t``.
     """
     value, decay, hold = _check_decreasing(value, "decay", decay, hold)
-    return lambda t: value / (1 + decay * _elapsed(t, hold))
+    return _Rate(_inverse_time, (value, decay, hold))
 
 
 def power(value: float, exponent: float, hold: int = 0) -> Schedule:
@@ -100,4 +128,4 @@ def power(value: float, exponent: float, hold: int = 0) -> Schedule:
             UserWarning,
             stacklevel=2,
         )
-    return lambda t: value / (1 + _elapsed(t, hold)) ** exponent
+    return _Rate(_power, (value, exponent, hold))

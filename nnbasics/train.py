@@ -18,6 +18,7 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import warnings
@@ -28,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnbasics import _checks
+from nnbasics import _checks, optim
 from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
@@ -91,14 +92,13 @@ def init_state(params, optimizer, key) -> TrainState:
 
     Every array is a fresh buffer (params and best_params too), so that
     donating the state to the compiled epoch never frees the caller's arrays.
-    Built by one small compiled program when the optimizer is hashable (as
-    ``nb.optim`` and optax ones are), instead of a compile per eager operation.
+    Built by one small compiled program, shared by every optimizer of the same
+    structure (see :func:`compile_epoch`), instead of a compile per eager operation.
     """
-    key = _raw_key(key)
-    try:
-        return _init_state_jit(params, optimizer, key)
-    except TypeError:  # an unhashable optimizer: build it eagerly
-        return _init_state(params, optimizer, key)
+    structure, numbers = _split_optimizer(optimizer)
+    program = _program(("init_state", structure), lambda: jax.jit(
+        lambda params, key, numbers: _init_state(params, _rebuild(structure, numbers), key)))
+    return program(params, _raw_key(key), numbers)
 
 
 def _init_state(params, optimizer, key) -> TrainState:
@@ -111,7 +111,42 @@ def _init_state(params, optimizer, key) -> TrainState:
     return jax.tree.map(jnp.array, state)  # copies every leaf
 
 
-_init_state_jit = jax.jit(_init_state, static_argnums=1)
+# ------------------------------------------------------------ compiled programs
+#
+# A program is keyed by its structure (network, optimizer factory and options,
+# batch size, ...); the optimizer's nonzero float hyper-parameters and the
+# nonzero l2, l1 and min_delta are inputs of the program, not constants in it,
+# so a learning-rate or L2 sweep over ``fit`` calls compiles once. The cache is
+# a small LRU: hundreds of ``fit`` calls with new optimizers keep memory flat.
+
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_PROGRAMS_SIZE = 32
+TUNABLE = ("l2", "l1", "min_delta")
+
+
+def _program(key, make: Callable) -> Callable:
+    """The program cached under ``key``, made by ``make()`` on a miss (not cached if unhashable)."""
+    try:
+        program = _PROGRAMS.get(key)
+    except TypeError:  # e.g. an optimizer holding arrays
+        return make()
+    if program is None:
+        program = _PROGRAMS[key] = make()
+        if len(_PROGRAMS) > _PROGRAMS_SIZE:
+            _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(key)
+    return program
+
+
+def _split_optimizer(optimizer):
+    """(structure, numbers): an ``nb.optim`` recipe split by ``Recipe.split``; others whole."""
+    recipe = optim.recipe_of(optimizer)
+    return (optimizer, {}) if recipe is None else recipe.split()
+
+
+def _rebuild(structure, numbers):
+    return structure.build(**numbers) if isinstance(structure, optim.Recipe) else structure
 
 
 def _raw_key(key):
@@ -125,14 +160,48 @@ def metrics(net, params, X, y):
     """(mean NLL, accuracy) of ``net`` on (X, y); accuracy is NaN for regression outputs.
 
     Accuracy is the fraction of correct labels (softmax) or of correct 0/1
-    outputs (sigmoid).
+    outputs (sigmoid). One compiled program per network and shapes.
     """
-    z = net.apply(params, X)
+    return evaluate(net, params, (X, y))[0]
+
+
+def evaluate(net, params, *pairs):
+    """``[metrics(net, params, X, y) for X, y in pairs]``, all in one compiled program.
+
+    The pairs are stacked and pass through the network together, so the
+    program holds one forward pass whatever the number of splits.
+
+    Returns:
+      a list of (mean NLL, accuracy) pairs of 0-d arrays, one per (X, y).
+    """
+    program = _program(("evaluate", net), lambda: jax.jit(
+        lambda params, pairs: _stacked_metrics(net, params, pairs)))
+    return program(params, pairs)
+
+
+def _stacked_metrics(net, params, pairs):
+    if len(pairs) == 1:
+        return [_metrics(net, params, *pairs[0])]
+    X = jnp.concatenate([X for X, _ in pairs])
+    y = jnp.concatenate([y for _, y in pairs])
+    losses, hits = _per_example(net, net.apply(params, X), y)
+    ends = np.cumsum([X.shape[0] for X, _ in pairs])
+    starts = ends - [X.shape[0] for X, _ in pairs]
+    return [(jnp.mean(losses[a:b]), jnp.mean(hits[a:b])) for a, b in zip(starts, ends)]
+
+
+def _per_example(net, z, y):
+    """(per-example NLL, per-example correctness or NaN for regression outputs)."""
     unit = OUTPUT[net.output]
-    loss = jnp.mean(unit.nll(z, y))
+    losses = unit.nll(z, y)
     if unit.target == "real":
-        return loss, jnp.asarray(jnp.nan, loss.dtype)
-    return loss, jnp.mean((unit.predict(z, net.sizes[-1]) == y).astype(loss.dtype))
+        return losses, jnp.full(losses.shape, jnp.nan, losses.dtype)
+    return losses, (unit.predict(z, net.sizes[-1]) == y).astype(losses.dtype)
+
+
+def _metrics(net, params, X, y):
+    losses, hits = _per_example(net, net.apply(params, X), y)
+    return jnp.mean(losses), jnp.mean(hits)
 
 
 def _value_and_grad(net, grad: str) -> Callable:
@@ -208,7 +277,7 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
             v_loss = v_acc = jnp.asarray(jnp.nan, train_loss.dtype)
             improved = finite
         else:
-            v_loss, v_acc = metrics(net, params, Xv, yv)
+            v_loss, v_acc = _metrics(net, params, Xv, yv)
             improved = finite & (v_loss < state.best_loss - min_delta)
         wait = jnp.where(improved, 0, state.wait + 1)
         stop = ~finite
@@ -385,33 +454,54 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     return _result(state, history, valid is not None, epochs)
 
 
-def compile_epoch(net, optimizer, **config) -> Callable:
+def compile_epoch(net, optimizer, **config) -> "EpochProgram":
     """``train_epoch`` under ``jit`` for a fixed configuration, the state donated.
 
     The returned ``epoch_fn(state, X, y, Xv, yv) -> (state, metrics)`` is traced
     once and reused for every epoch; the input state's buffers are reused for
-    the output state, so an epoch allocates no new parameter memory. The same
-    (net, optimizer object, config) gets the same compiled function back, so a
-    second ``fit`` with the same optimizer does not compile again.
+    the output state, so an epoch allocates no new parameter memory. The
+    optimizer's nonzero float hyper-parameters (``nb.optim`` optimizers) and
+    nonzero ``l2``, ``l1``, ``min_delta`` are inputs of the program, so an
+    equal optimizer, or one that differs only in those numbers, gets the same
+    compiled program back (other optax transformations: the same object does).
     """
-    try:
-        cache_key = (net, optimizer, tuple(sorted(config.items())))
-        hash(cache_key)
-    except TypeError:  # e.g. l2 given as a jax array: compile without caching
-        cache_key = None
-    if cache_key is not None and cache_key in _EPOCH_CACHE:
-        return _EPOCH_CACHE[cache_key]
-    epoch_fn = jax.jit(lambda state, X, y, Xv, yv: train_epoch(
-        state, X, y, Xv, yv, net=net, optimizer=optimizer, **config), donate_argnums=0)
-    if cache_key is not None:
-        if len(_EPOCH_CACHE) >= _EPOCH_CACHE_SIZE:
-            _EPOCH_CACHE.pop(next(iter(_EPOCH_CACHE)))
-        _EPOCH_CACHE[cache_key] = epoch_fn
-    return epoch_fn
+    structure, numbers = _split_optimizer(optimizer)
+    tuned = {k: config.pop(k) for k in TUNABLE if optim.is_tunable(config.get(k))}
+    key = ("epoch", net, structure, tuple(sorted(config.items())), tuple(sorted(tuned)))
+
+    def make():
+        def epoch(state, X, y, Xv, yv, numbers, tuned):
+            return train_epoch(state, X, y, Xv, yv, net=net,
+                               optimizer=_rebuild(structure, numbers), **config, **tuned)
+
+        return jax.jit(epoch, donate_argnums=0)
+
+    return EpochProgram(_program(key, make), numbers, tuned)
 
 
-_EPOCH_CACHE: dict = {}
-_EPOCH_CACHE_SIZE = 16
+class EpochProgram(NamedTuple):
+    """A compiled epoch with its numeric inputs bound: ``(state, X, y, Xv, yv) -> (state, metrics)``.
+
+    Attributes:
+      program: the jitted (or AOT-compiled) ``epoch(state, X, y, Xv, yv, numbers, tuned)``.
+      numbers: the optimizer's hyper-parameters passed as inputs.
+      tuned: the nonzero l2, l1, min_delta passed as inputs.
+    """
+
+    program: Callable
+    numbers: dict
+    tuned: dict
+
+    def __call__(self, state, X, y, Xv=None, yv=None):
+        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned)
+
+    def lower(self, state, X, y, Xv=None, yv=None):
+        """``jax.stages.Lowered`` of the epoch for these arguments (for AOT compilation)."""
+        return self.program.lower(state, X, y, Xv, yv, self.numbers, self.tuned)
+
+    def compile(self, state, X, y, Xv=None, yv=None) -> "EpochProgram":
+        """The same epoch compiled ahead of time for these argument shapes."""
+        return self._replace(program=self.lower(state, X, y, Xv, yv).compile())
 
 
 def _result(state, history, has_valid, epochs) -> FitResult:
