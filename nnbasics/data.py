@@ -428,7 +428,7 @@ def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.1
     if y.shape[0] != n:
         _checks.fail("y", f"{n} rows, as many as X", f"{y.shape[0]} rows")
 
-    perm = np.asarray(jax.random.permutation(key, n))
+    perm = np.asarray(_permutation(key, n))
     part = np.zeros(n, np.int8)  # 0 train, 1 valid, 2 test, indexed by row
     if stratify:
         labels = np.asarray(y)
@@ -478,15 +478,25 @@ class Standardizer(NamedTuple):
         if X.shape[0] < 1:
             _checks.fail("X", "at least one row", _describe(X))
         _checks.finite_array("X", X)
-        X = jnp.asarray(X)
+        X = X if isinstance(X, jax.Array) else jax.device_put(np.asarray(X))
         if not jnp.issubdtype(X.dtype, jnp.floating):
             X = X.astype(jnp.result_type(float))
-        mean = jnp.mean(X, axis=0)
-        std = jnp.std(X, axis=0)
-        # A constant column's computed std is rounding error proportional to
-        # its magnitude; dividing by it would blow that error up.
-        tiny = 10 * jnp.finfo(X.dtype).eps * jnp.maximum(jnp.abs(mean), 1.0)
-        return Standardizer(mean, jnp.where(std <= tiny, 1.0, std).astype(X.dtype))
+        return Standardizer(*_moments(X))
+
+
+@jax.jit
+def _moments(X):
+    """(mean, scale) of the columns of X, in one compiled program."""
+    mean = jnp.mean(X, axis=0)
+    std = jnp.std(X, axis=0)
+    # A constant column's computed std is rounding error proportional to
+    # its magnitude; dividing by it would blow that error up.
+    tiny = 10 * jnp.finfo(X.dtype).eps * jnp.maximum(jnp.abs(mean), 1.0)
+    return mean, jnp.where(std <= tiny, 1.0, std).astype(X.dtype)
+
+
+# One compiled program per (key type, n), rather than one per eager operation.
+_permutation = jax.jit(jax.random.permutation, static_argnums=1)
 
 
 def _check_matrix(name: str, X: Any, d: int | None = None) -> None:
@@ -503,7 +513,13 @@ def transform(stats: Standardizer, X: Any) -> jax.Array:
         ``(n, d)`` JAX array.
     """
     _check_matrix("X", X, stats.mean.shape[0])
-    return (X - stats.mean) / stats.scale
+    if not (_checks.is_concrete(X) and _checks.is_concrete(stats.mean)):
+        return (X - stats.mean) / stats.scale
+    # Concrete data: NumPy's subtract and divide round exactly as XLA's, and
+    # compile nothing (each split's shape would be a new program).
+    dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(X, stats.mean))
+    mean, scale = np.asarray(stats.mean, dtype), np.asarray(stats.scale, dtype)
+    return jax.device_put((np.asarray(X, dtype) - mean) / scale)  # jnp.asarray compiles a copy
 
 
 def inverse_transform(stats: Standardizer, Z: Any) -> jax.Array:

@@ -236,6 +236,7 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
       (new state, dict of this epoch's metrics: train_loss, valid_loss,
       valid_accuracy (NaN without valid), stopped, diverged).
     """
+    X, y = jnp.asarray(X), jnp.asarray(y)
     n = X.shape[0]
     n_batches = -(-n // batch_size)
     # The last partial batch is padded to full size with rows of weight 0, so a
@@ -246,8 +247,7 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
 
     def step(carry, batch):
         params, opt_state = carry
-        idx, weights = batch
-        Xb, yb = X[idx], y[idx]
+        Xb, yb, weights = batch
         if batch_sharding is not None:
             Xb = jax.lax.with_sharding_constraint(Xb, batch_sharding)
             yb = jax.lax.with_sharding_constraint(yb, batch_sharding)
@@ -265,7 +265,9 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
         else:
             idx, counts = perm.reshape(n_batches, batch_size), batch_size
             weights = None
-        carry, losses = jax.lax.scan(step, (state.params, state.opt_state), (idx, weights))
+        # One gather of the whole epoch's minibatches, not one per step.
+        batches = (X[idx], y[idx], weights)
+        carry, losses = jax.lax.scan(step, (state.params, state.opt_state), batches)
         total = jnp.sum(losses * counts)
         params, opt_state = carry
         train_loss = total / n
@@ -362,7 +364,18 @@ def cast_data(net, pair, dtype):
         return None, None
     X, y = pair
     labels = OUTPUT[net.output].target == "labels"
-    return jnp.asarray(X, dtype), (jnp.asarray(y) if labels else jnp.asarray(y, dtype))
+    return to_device(X, dtype), to_device(y, None if labels else dtype)
+
+
+def to_device(x, dtype=None) -> jax.Array:
+    """``jnp.asarray(x, dtype)`` without compiling: a NumPy array is put, not staged.
+
+    (In JAX 0.10 ``jnp.asarray`` of a NumPy array compiles a small copy
+    program per shape; ``jax.device_put`` copies without one.)
+    """
+    if isinstance(x, jax.Array):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return jax.device_put(np.asarray(x, dtype))
 
 
 def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = None, key,
