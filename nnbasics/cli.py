@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write learning curves (needs matplotlib: pip install nnbasics[plots])")
     g.add_argument("--quiet", action="store_true",
                    help="no progress bar or header; print only the results table")
+    _add_cache_option(g)
     tr.set_defaults(func=cmd_train)
 
     # -- gradcheck
@@ -233,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--examples", type=positive_int, default=32,
                     help="size of the random subset")
     gc.add_argument("--width", type=positive_int, default=8, help="hidden layer width")
+    _add_cache_option(gc)
     gc.set_defaults(func=cmd_gradcheck)
 
     # -- bench: its arguments are parsed by nnbasics.bench.main (see main()).
@@ -240,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="benchmarks (arguments forwarded to nnbasics.bench; see "
                         "'nnbasics bench --help')")
     return parser
+
+
+def _add_cache_option(group) -> None:
+    from nnbasics.compilation import default_cache_dir
+
+    group.add_argument("--no-compile-cache", action="store_true",
+                       help="do not use JAX's persistent compilation cache (default: on, in "
+                            f"{default_cache_dir()}; set JAX_COMPILATION_CACHE_DIR to move it)")
 
 
 # --------------------------------------------------------------------------
@@ -252,8 +262,20 @@ def _fail(message: str) -> int:
     return 2
 
 
+_CACHE_ERROR = "persistent compilation cache"
+_shown_cache_error = False
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
+    global _shown_cache_error
     text = " ".join(str(message).split())
+    if _CACHE_ERROR in text:
+        # JAX warns once per unreadable entry; one line says it all.
+        if _shown_cache_error:
+            return
+        _shown_cache_error = True
+        text += (" (each such program is compiled instead; delete the cache directory "
+                 "or pass --no-compile-cache)")
     print(f"{PROG}: warning: {text}", file=sys.stderr)
 
 
@@ -277,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command is None:
                 raise UsageError("a command is required: train, gradcheck or bench "
                                  f"(see '{PROG} --help')")
+            if not args.no_compile_cache:
+                from nnbasics.compilation import enable_compilation_cache
+
+                enable_compilation_cache()
             return args.func(args)
         except UsageError as e:
             return _fail(e)
@@ -396,7 +422,7 @@ def _train(args) -> int:
     X, y = data.load(args.dataset, seed=args.seed)
     y = _targets(info, output, y)
     classes = info.kind == "classification"
-    k_split, k_init, k_fit = jax.random.split(jax.random.key(args.seed), 3)
+    k_split, k_init, k_fit = _keys(args.seed)
     train, valid, test = data.split(k_split, X, y, valid=args.valid, test=args.test,
                                     stratify=classes)
     _, train, valid, test = data.standardize(train, valid, test)
@@ -451,6 +477,13 @@ def _train(args) -> int:
     return 0
 
 
+def _keys(seed: int):
+    """The split, init and fit keys of ``seed``, derived in one compiled program."""
+    import jax
+
+    return jax.jit(lambda s: tuple(jax.random.split(jax.random.key(s), 3)))(seed)
+
+
 def _console():
     from rich.console import Console
 
@@ -501,13 +534,10 @@ def _results_table(nb, net, result, train, valid, test, seconds):
     table.add_column("examples", justify="right")
     table.add_column("loss (NLL)", justify="right")
     table.add_column("accuracy", justify="right")
-    for name, pair in (("train", train), ("valid", valid), ("test", test)):
-        if pair is None:
-            continue
-        X, y = pair
-        if X.shape[0] == 0:
-            continue
-        loss, acc = nb.train.metrics(net, result.params, X, y)
+    splits = [(name, pair) for name, pair in (("train", train), ("valid", valid), ("test", test))
+              if pair is not None and pair[0].shape[0] > 0]
+    values = nb.train.evaluate(net, result.params, *(pair for _, pair in splits))
+    for (name, (X, _)), (loss, acc) in zip(splits, values):
         table.add_row(name, str(X.shape[0]), _fmt(float(loss)), _fmt(float(acc), True))
     epochs = len(result.history["train_loss"])
     why = ("diverged" if result.diverged else "early stop" if result.stopped_early
@@ -571,7 +601,10 @@ def cmd_gradcheck(args) -> int:
 
 
 def _gradcheck_data(name: str, seed: int, n: int):
-    """(X, labels, X_real, y_real) in float64: a standardized subset and its regression split."""
+    """(X, labels): a random subset of ``n`` examples, X (n, d) float64 as shipped, labels (n,).
+
+    NumPy arrays; standardization happens inside the compiled check (:func:`_gradcheck_all`).
+    """
     import numpy as np
 
     from nnbasics import data
@@ -580,15 +613,51 @@ def _gradcheck_data(name: str, seed: int, n: int):
     if n > size:
         raise UsageError(f"--examples: expected at most {size} for {name!r}, received {n}")
     X, labels = data.load(name, seed=seed, n=n)
-    X = np.asarray(X, np.float64)
-    stats = data.Standardizer.fit(X)
-    X = np.asarray(data.transform(stats, X))
-    return X, labels, X[:, :-2], X[:, -2:]
+    return np.asarray(X, np.float64), np.asarray(labels)
+
+
+def _gradcheck_problem(output: str, X, labels, n_classes: int):
+    """(inputs, targets) that output unit ``output`` is checked on, from X (n, d) and labels (n,).
+
+    softmax: (X, labels); sigmoid: (X, one-hot labels (n, n_classes)); the real-valued
+    units predict the last two features from the others: (X[:, :-2], X[:, -2:]).
+    Works on NumPy arrays and on traced JAX arrays alike.
+    """
+    import numpy as np
+
+    if output == "softmax":
+        return X, labels
+    if output == "sigmoid":
+        return X, (labels[:, None] == np.arange(n_classes)).astype(X.dtype)
+    return X[:, :-2], X[:, -2:]
+
+
+def _gradcheck_nets(args, X, labels, n_classes: int) -> list:
+    """The d_in-width-d network of every (hidden, output) pair of ``args``, hidden-major."""
+    import nnbasics as nb
+
+    nets = []
+    for hidden in args.hidden:
+        for output in args.output:
+            Xi, y = _gradcheck_problem(output, X, labels, n_classes)
+            d = n_classes if output == "softmax" else y.shape[1]
+            nets.append(nb.MLP((Xi.shape[1], args.width, d), hidden=hidden, output=output))
+    return nets
+
+
+def _gradcheck_biases(net, seed: int) -> list:
+    """b ~ 0.1·N(0, 1) per layer (NumPy, one generator per net from ``seed``).
+
+    Nonzero biases, so that their gradients are checked away from the init's zeros.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [0.1 * rng.standard_normal(b_shape) for _, b_shape in net.layer_shapes()]
 
 
 def _gradcheck(args) -> int:
     import jax
-    import jax.numpy as jnp
     import numpy as np
     from rich.table import Table
 
@@ -596,8 +665,9 @@ def _gradcheck(args) -> int:
     from nnbasics import gradcheck
 
     console = _console()
-    X, labels, X_real, y_real = _gradcheck_data(args.dataset, args.seed, args.examples)
+    X, labels = _gradcheck_data(args.dataset, args.seed, args.examples)
     n_classes = nb.data.info(args.dataset).n_classes
+    nets = _gradcheck_nets(args, X, labels, n_classes)
     table = Table(title=f"gradient check on {args.dataset} ({args.examples} examples, float64, "
                         f"l2 = {GRADCHECK_L2:g}, l1 = {GRADCHECK_L1:g})",
                   title_justify="left")
@@ -608,39 +678,25 @@ def _gradcheck(args) -> int:
         table.add_column(name, justify=justify)
     failures = 0
     start = time.perf_counter()
-    for hidden in args.hidden:
-        for output in args.output:
-            if output == "softmax":
-                Xi, y, d = X, labels, n_classes
-            elif output == "sigmoid":
-                Xi, y, d = X, np.eye(n_classes)[labels], n_classes
-            else:
-                Xi, y, d = X_real, y_real, y_real.shape[1]
-            Xi, y = jnp.asarray(Xi), jnp.asarray(y)
-            net = nb.MLP((Xi.shape[1], args.width, d), hidden=hidden, output=output)
-            params = net.init(jax.random.key(args.seed), jnp.float64)
-            # Nonzero biases, so that their gradients are checked away from the init's zeros.
-            rng = np.random.default_rng(args.seed)
-            params = [dict(W=layer["W"], b=jnp.asarray(0.1 * rng.standard_normal(layer["b"].shape)))
-                      for layer in params]
-            manual, auto, numeric, kink = _three_gradients(net, params, Xi, y)
-            e_auto = gradcheck.rel_error(manual, auto)
-            e_fd = gradcheck.rel_error(manual, numeric, tiny=FD_TINY)
-            scale = max(float(np.max(np.abs(g))) for g in jax.tree.leaves(auto))
-            note = ""
-            ok_auto, ok_fd = e_auto <= AUTO_TOL, e_fd <= FD_TOL
-            if hidden in ("relu", "maxout"):
-                note = f"nearest kink {float(kink):.0e}"
-                if not ok_fd and float(kink) < 10 * FD_EPS:
-                    note += " < step: differences cross it"
-                    ok_fd = True
-            ok = ok_auto and ok_fd
-            failures += not ok
-            table.add_row(hidden, output, "-".join(map(str, net.sizes)),
-                          str(sum(int(np.size(p)) for p in jax.tree.leaves(params))),
-                          _mark(f"{e_auto:.1e}", ok_auto), _mark(f"{e_fd:.1e}", ok_fd),
-                          f"{scale:.1e}", note,
-                          "[green]PASS[/]" if ok else "[bold red]FAIL[/]")
+    results = _gradcheck_all(nets, args.seed, X, labels, n_classes)
+    for net, (manual, auto, numeric, kink) in zip(nets, results):
+        e_auto = gradcheck.rel_error(manual, auto)
+        e_fd = gradcheck.rel_error(manual, numeric, tiny=FD_TINY)
+        scale = max(float(np.max(np.abs(g))) for g in jax.tree.leaves(auto))
+        note = ""
+        ok_auto, ok_fd = e_auto <= AUTO_TOL, e_fd <= FD_TOL
+        if net.hidden in ("relu", "maxout"):
+            note = f"nearest kink {float(kink):.0e}"
+            if not ok_fd and float(kink) < 10 * FD_EPS:
+                note += " < step: differences cross it"
+                ok_fd = True
+        ok = ok_auto and ok_fd
+        failures += not ok
+        table.add_row(net.hidden, net.output, "-".join(map(str, net.sizes)),
+                      str(sum(math.prod(w) + math.prod(b) for w, b in net.layer_shapes())),
+                      _mark(f"{e_auto:.1e}", ok_auto), _mark(f"{e_fd:.1e}", ok_fd),
+                      f"{scale:.1e}", note,
+                      "[green]PASS[/]" if ok else "[bold red]FAIL[/]")
     table.caption = (f"relative errors |a-b| / max(|a|+|b|, tiny), max over all entries: "
                      f"vs jax.grad pass <= {AUTO_TOL:g} (tiny {gradcheck.TINY:g}); vs central "
                      f"differences (step {FD_EPS:g}) pass <= {FD_TOL:g} with tiny {FD_TINY:g}, "
@@ -659,41 +715,95 @@ def _mark(text: str, ok: bool) -> str:
     return text if ok else f"[bold red]{text}[/]"
 
 
-def _three_gradients(net, params, X, y):
-    """(backprop, jax.grad, central differences, distance to the nearest kink), one compile.
+def _gradcheck_all(nets, seed: int, X, labels, n_classes: int) -> list:
+    """[(backprop, jax.grad, central differences, nearest kink)] for every net, as NumPy.
 
-    The same comparison as ``gradcheck.report(net.loss, net.backprop, params, X, y, l2, l1)``,
-    fused into one jitted program so that 30 unit pairs check in seconds.
+    Everything between the NumPy data and the gradients is one compiled
+    program: X standardized (``data.Standardizer``), each net's Glorot weights
+    drawn from ``jax.random.key(seed)`` (as ``net.init``) with the biases of
+    :func:`_gradcheck_biases`, its (inputs, targets) from :func:`_gradcheck_problem`,
+    and :func:`_three_gradients`. XLA compile time, not arithmetic, is the cost
+    of this command, and one program for all the nets compiles in about half
+    the time of one program per net, with no small eager programs around it.
+
+    Args:
+        nets: the networks (``MLP``), static.
+        seed: the weights' PRNG seed.
+        X: (n, d) float64 features as shipped; labels: (n,) int class labels.
+        n_classes: number of classes.
     """
     import jax
     import jax.numpy as jnp
 
-    from nnbasics import gradcheck
+    from nnbasics import data
 
-    l2, l1 = GRADCHECK_L2, GRADCHECK_L1
+    def run(seed, X, labels, biases):
+        X = data.transform(data.Standardizer.fit(X), X)
+        key = jax.random.key(seed)
+        results = []
+        for net, net_biases in zip(nets, biases):
+            params = [dict(W=layer["W"], b=b)
+                      for layer, b in zip(net.init(key, jnp.float64), net_biases)]
+            results.append(_three_gradients(net, params,
+                                            *_gradcheck_problem(net.output, X, labels, n_classes)))
+        return results
 
-    def run(params, X, y):
-        _, manual = net.backprop(params, X, y, l2, l1)
-        auto = jax.grad(net.loss)(params, X, y, l2, l1)
-        numeric = gradcheck.numerical_grad(lambda p: net.loss(p, X, y, l2, l1), params,
-                                           eps=FD_EPS, batch_size=4096)
-        _, tapes = net.forward(params, X)
-        kinks = []
-        for tape in tapes[:-1]:
-            if net.hidden == "maxout":
-                top2 = jax.lax.top_k(tape.a, 2)[0]
-                kinks.append(jnp.min(top2[..., 0] - top2[..., 1]))
-            else:
-                kinks.append(jnp.min(jnp.abs(tape.a)))
-        kink = jnp.min(jnp.stack(kinks)) if kinks else jnp.inf
-        return manual, auto, numeric, kink
+    return _run_once(run, seed, X, labels, [_gradcheck_biases(net, seed) for net in nets])
 
-    lowered = jax.jit(run).lower(params, X, y)
+
+def _run_once(fn, *args):
+    """``jax.device_get(jax.jit(fn)(*args))``, compiled without XLA's optimization passes.
+
+    A program run once is mostly compile time: skipping the passes halves it and
+    changes no digit that the thresholds look at (float64, errors compared at
+    1e-10 and 1e-6).
+    """
+    import jax
+
+    lowered = jax.jit(fn).lower(*args)
     try:
-        # Each pair is a new program run once: compiling it without XLA's
-        # optimization passes halves the command's time and changes no digit
-        # that the thresholds look at (float64, errors compared at 1e-10 and 1e-6).
         compiled = lowered.compile(compiler_options=_QUICK_COMPILE)
     except Exception:  # an XLA without these options: compile as usual
         compiled = lowered.compile()
-    return jax.device_get(compiled(params, X, y))
+    return jax.device_get(compiled(*args))
+
+
+def _three_gradients(net, params, X, y):
+    """(backprop, jax.grad, central differences, distance to the nearest kink), traceable.
+
+    The comparison of ``gradcheck.report(net.loss, net.backprop, params, X, y, l2, l1)``
+    with l2 = GRADCHECK_L2, l1 = GRADCHECK_L1 and step FD_EPS, written to be traced
+    into one larger program; see :func:`_nearest_kink` for the last entry.
+    """
+    import jax
+
+    from nnbasics import gradcheck
+
+    l2, l1 = GRADCHECK_L2, GRADCHECK_L1
+    _, manual = net.backprop(params, X, y, l2, l1)
+    auto = jax.grad(net.loss)(params, X, y, l2, l1)
+    # All directions in one vectorized evaluation: no loop in the program.
+    numeric = gradcheck.numerical_grad(lambda p: net.loss(p, X, y, l2, l1), params,
+                                       eps=FD_EPS, batch_size=4096)
+    return manual, auto, numeric, _nearest_kink(net, params, X)
+
+
+def _nearest_kink(net, params, X):
+    """Smallest distance of a hidden pre-activation to a kink of the unit, a scalar.
+
+    relu: min |a| over examples and units; maxout: min gap between the two
+    largest pieces; inf for smooth units would do, but every unit gets the same
+    number (only relu and maxout rows show it).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    _, tapes = net.forward(params, X)
+    kinks = []
+    for tape in tapes[:-1]:
+        if net.hidden == "maxout":
+            top2 = jax.lax.top_k(tape.a, 2)[0]
+            kinks.append(jnp.min(top2[..., 0] - top2[..., 1]))
+        else:
+            kinks.append(jnp.min(jnp.abs(tape.a)))
+    return jnp.min(jnp.stack(kinks)) if kinks else jnp.inf
