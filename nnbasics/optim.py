@@ -86,7 +86,14 @@ class RmspropState(NamedTuple):
 class AdamState(NamedTuple):
     count: jnp.ndarray
     mu: Any  # EMA of g
-    nu: Any  # EMA of g²
+    nu: Any  # EMA of |g|²
+
+
+class AmsgradState(NamedTuple):
+    count: jnp.ndarray
+    mu: Any  # EMA of g
+    nu: Any  # EMA of |g|²
+    nu_max: Any  # running maximum of the (corrected) EMA of |g|²
 
 
 # ------------------------------------------------------------------ recipes
@@ -163,8 +170,8 @@ def _recorded(factory: Callable) -> Callable:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         recipe = Recipe(build, tuple(sorted(bound.arguments.items())))
-        return optax.GradientTransformation(_Method(opt.init, recipe, "init"),
-                                            _Method(opt.update, recipe, "update"))
+        return optax.GradientTransformationExtraArgs(_Method(opt.init, recipe, "init"),
+                                                     _Method(opt.update, recipe, "update"))
 
     return build
 
@@ -218,8 +225,23 @@ def _ema(decay, moment, values):
     return jax.tree.map(lambda m, v: decay * m + (1 - decay) * v, moment, values)
 
 
+def _abs_sq(x):
+    """|x|² = x·x̄, real for complex x (the second moment of a complex gradient)."""
+    return (x.conj() * x).real if jnp.iscomplexobj(x) else jnp.square(x)
+
+
 def _square(tree):
-    return jax.tree.map(jnp.square, tree)
+    return jax.tree.map(_abs_sq, tree)
+
+
+def _dtype(name: str, value):
+    """None (follow the parameters) or a dtype, canonicalized as JAX stores it."""
+    if value is None:
+        return None
+    try:
+        return jax.dtypes.canonicalize_dtype(value)
+    except TypeError:
+        _checks.fail(name, "None or a dtype such as jnp.float32", value)
 
 
 def _inverse_root(v, eps, eps_in_sqrt: bool):
@@ -234,9 +256,20 @@ def _trace(x, trace, beta, nesterov: bool, weight=1.0):
     return out, trace
 
 
-def _bias_correction(decay, count):
-    """1 − decay^t for the update about to be made (t = count + 1)."""
-    return 1 - decay ** (count + 1)
+def _bias_correction(decay, k):
+    """1 − decay^k, k the number of updates made (this one included)."""
+    return 1 - decay ** k
+
+
+def _corrected(tree, decay, k):
+    """x / (1 − decay^k), the division in each leaf's own dtype (bfloat16 stays bfloat16)."""
+    c = _bias_correction(decay, k)
+    return jax.tree.map(lambda x: x / c.astype(x.dtype), tree)
+
+
+def _cast_like(tree, like):
+    """Each leaf of ``tree`` in the dtype of the matching leaf of ``like``."""
+    return jax.tree.map(lambda x, y: x.astype(y.dtype), tree, like)
 
 
 def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
@@ -256,24 +289,28 @@ def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
     def init(params):
         return state_type(jnp.zeros([], jnp.int32), *init_moments(params))
 
-    def update(grads, state, params=None):
+    def update(grads, state, params=None, **extra_args):
+        del extra_args  # optax's extra-arguments protocol: accepted, not used
         if not _is_zero(weight_decay):
             if params is None:
                 raise ValueError("params: expected the parameters (weight_decay is set), "
                                  "received None")
             grads = jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
-        updates, moments = step(grads, tuple(state[1:]), state.count, rate(state.count),
-                                params)
-        return updates, state_type(optax.safe_increment(state.count), *moments)
+        moments = tuple(state[1:])
+        updates, new = step(grads, moments, state.count, rate(state.count), params)
+        # Updates in the gradients' dtype and a state whose dtypes never drift
+        # (a bfloat16 moment plus a float32 count-dependent factor would widen).
+        return (_cast_like(updates, grads),
+                state_type(optax.safe_increment(state.count), *_cast_like(new, moments)))
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
 
 
 # ---------------------------------------------------------------- optimizers
 
 @_recorded
-def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0
-        ) -> optax.GradientTransformation:
+def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0,
+        accumulator_dtype=None) -> optax.GradientTransformation:
     """Plain (stochastic) gradient descent.
 
         u_t = −α_t·(g_t + λθ_t)
@@ -283,10 +320,13 @@ def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0
     Args:
       learning_rate: α, a positive float or a schedule t -> α_t.
       weight_decay: λ >= 0, coupled (the gradient of (λ/2)‖θ‖²).
+      accumulator_dtype: accepted for ``optax.sgd`` parity; plain SGD keeps
+        no accumulator (see ``momentum``).
 
     Returns:
       An ``optax.GradientTransformation`` with state ``SgdState(count)``.
     """
+    _dtype("accumulator_dtype", accumulator_dtype)
     return _optimizer(SgdState, lambda params: (),
                       lambda g, moments, count, rate, params: (_scale(-rate, g), ()),
                       learning_rate, weight_decay)
@@ -294,7 +334,7 @@ def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0
 
 @_recorded
 def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool = False,
-             *, dampening: float = 0.0, weight_decay: float = 0.0,
+             accumulator_dtype=None, *, dampening: float = 0.0, weight_decay: float = 0.0,
              lr_in_velocity: bool = False) -> optax.GradientTransformation:
     """Gradient descent with (heavy-ball or Nesterov) momentum.
 
@@ -320,6 +360,7 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool 
       learning_rate: α, a positive float or a schedule t -> α_t.
       beta: momentum β in [0, 1).
       nesterov: Nesterov's look-ahead form.
+      accumulator_dtype: dtype of the trace (None: the parameters'), as optax's.
       dampening: in [0, 1]; scales the gradient entering the trace after step 0.
       weight_decay: λ >= 0, coupled.
       lr_in_velocity: multiply by α_t before the trace (scikit-learn) rather
@@ -332,6 +373,7 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool 
     nesterov = _flag("nesterov", nesterov)
     dampening = _checks.real_in("dampening", dampening, 0.0, 1.0)
     lr_in_velocity = _flag("lr_in_velocity", lr_in_velocity)
+    accumulator_dtype = _dtype("accumulator_dtype", accumulator_dtype)
 
     def step(g, moments, count, rate, params):
         x = _scale(-rate, g) if lr_in_velocity else g
@@ -339,7 +381,8 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool 
         out, trace = _trace(x, moments[0], beta, nesterov, weight)
         return (out if lr_in_velocity else _scale(-rate, out)), (trace,)
 
-    return _optimizer(MomentumState, lambda params: (optax.tree.zeros_like(params),),
+    return _optimizer(MomentumState,
+                      lambda params: (optax.tree.zeros_like(params, dtype=accumulator_dtype),),
                       step, learning_rate, weight_decay)
 
 
@@ -377,7 +420,7 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
     eps_in_sqrt = _flag("eps_in_sqrt", eps_in_sqrt)
 
     def step(g, moments, count, rate, params):
-        s = jax.tree.map(lambda gi, si: si + jnp.square(gi), g, moments[0])
+        s = jax.tree.map(lambda gi, si: si + _abs_sq(gi), g, moments[0])
         # s = 0 only where every gradient so far was 0: no step there, and no 0/0.
         d = jax.tree.map(
             lambda gi, si: jnp.where(si > 0, gi * _inverse_root(si, eps, eps_in_sqrt), 0.0),
@@ -449,7 +492,7 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
         nu = _ema(decay, nu, _square(g))
         if centered:
             mu = _ema(decay, mu, g)
-            var = jax.tree.map(lambda n, m: n - jnp.square(m), nu, mu)
+            var = jax.tree.map(lambda n, m: n - _abs_sq(m), nu, mu)
         else:
             var = nu
         d = jax.tree.map(lambda gi, v: gi * _inverse_root(v, eps, eps_in_sqrt), g, var)
@@ -461,41 +504,59 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
     return _optimizer(RmspropState, init, step, learning_rate, weight_decay)
 
 
-def _adam(learning_rate, b1, b2, eps, eps_root, fold_bias_correction, coupled, decoupled):
+def _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, *, fold_bias_correction=False,
+          coupled=0.0, decoupled=0.0, nesterov=False, amsgrad=False, correct_mu=True,
+          correct_nu=True):
+    """The Adam family: adam, adamw, nadam, amsgrad (see their docstrings)."""
     b1 = _unit("b1", b1)
     b2 = _unit("b2", b2)
     eps = _non_negative("eps", eps)
     eps_root = _non_negative("eps_root", eps_root)
+    mu_dtype = _dtype("mu_dtype", mu_dtype)
     fold = _flag("fold_bias_correction", fold_bias_correction)
+    nesterov = _flag("nesterov", nesterov)
     decoupled = _non_negative("weight_decay", decoupled)
+    if fold and (nesterov or amsgrad):
+        _checks.fail("fold_bias_correction", "False with Nesterov momentum or AMSGrad "
+                     "(scikit-learn's folded form has neither)", fold)
 
     def init(params):
-        return optax.tree.zeros_like(params), optax.tree.zeros_like(params)
+        zeros = optax.tree.zeros_like
+        return ((zeros(params, dtype=mu_dtype), zeros(params))
+                + ((zeros(params),) if amsgrad else ()))
 
     def step(g, moments, count, rate, params):
         mu = _ema(b1, moments[0], g)
         nu = _ema(b2, moments[1], _square(g))
-        c1, c2 = _bias_correction(b1, count), _bias_correction(b2, count)
+        k = count + 1
         if fold:
+            c1, c2 = _bias_correction(b1, k), _bias_correction(b2, k)
             d = jax.tree.map(
                 lambda m, n: m * (jnp.sqrt(c2) / c1).astype(m.dtype)
                 / (jnp.sqrt(n + eps_root) + eps), mu, nu)
         else:
-            d = jax.tree.map(
-                lambda m, n: (m / c1.astype(m.dtype))
-                / (jnp.sqrt(n / c2.astype(n.dtype) + eps_root) + eps), mu, nu)
+            mu_hat = _corrected(mu, b1, k) if correct_mu else mu
+            if nesterov:  # Dozat's look-ahead: the next step's corrected momentum
+                mu_hat = jax.tree.map(lambda m, gi: b1 * m + (1 - b1) * gi,
+                                      _corrected(mu, b1, k + 1), _corrected(g, b1, k))
+            nu_hat = _corrected(nu, b2, k) if correct_nu else nu
+            if amsgrad:
+                nu_hat = jax.tree.map(jnp.maximum, moments[2], nu_hat)
+            d = jax.tree.map(lambda m, n: m / (jnp.sqrt(n + eps_root) + eps), mu_hat, nu_hat)
         if not _is_zero(decoupled):
             if params is None:
                 raise ValueError("params: expected the parameters (adamw), received None")
             d = jax.tree.map(lambda di, p: di + decoupled * p, d, params)
-        return _scale(-rate, d), (mu, nu)
+        return _scale(-rate, d), (mu, nu) + ((nu_hat,) if amsgrad else ())
 
-    return _optimizer(AdamState, init, step, learning_rate, coupled)
+    return _optimizer(AmsgradState if amsgrad else AdamState, init, step, learning_rate,
+                      coupled)
 
 
 @_recorded
 def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-8, eps_root: float = 0.0, *, fold_bias_correction: bool = False,
+         eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, *, nesterov: bool = False,
+         fold_bias_correction: bool = False,
          weight_decay: float = 0.0) -> optax.GradientTransformation:
     """Adam: bias-corrected EMAs of the gradient and of its square.
 
@@ -525,19 +586,26 @@ def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
       b2: β2 in [0, 1).
       eps: ε >= 0, outside the square root.
       eps_root: ε_root >= 0, inside the square root.
+      mu_dtype: dtype of m (None: the parameters'), as optax's: float32 moments
+        for bfloat16 parameters are the usual mixed-precision setting.
+      nesterov: NAdam's look-ahead (see ``nadam``).
       fold_bias_correction: scikit-learn's step-dependent ε (see above).
       weight_decay: λ >= 0, coupled (L2 in the gradient; see ``adamw``).
+
+    Complex parameters use v_t = β2·v_{t−1} + (1 − β2)·|g_t|², as optax does.
 
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, fold_bias_correction,
-                 coupled=weight_decay, decoupled=0.0)
+    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype,
+                 fold_bias_correction=fold_bias_correction, coupled=weight_decay,
+                 nesterov=nesterov)
 
 
 @_recorded
 def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-          eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 1e-4, *,
+          eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, weight_decay: float = 1e-4,
+          *, nesterov: bool = False,
           fold_bias_correction: bool = False) -> optax.GradientTransformation:
     """AdamW: Adam with decoupled weight decay.
 
@@ -550,12 +618,64 @@ def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     same update; its default λ is 1e-2, optax's and ours 1e-4).
 
     Args:
-      learning_rate, b1, b2, eps, eps_root, fold_bias_correction: as in ``adam``.
+      learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov,
+      fold_bias_correction: as in ``adam``.
       weight_decay: λ >= 0, decoupled.
 
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``;
       ``update`` needs ``params``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, fold_bias_correction,
-                 coupled=0.0, decoupled=weight_decay)
+    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype,
+                 fold_bias_correction=fold_bias_correction, decoupled=weight_decay,
+                 nesterov=nesterov)
+
+
+@_recorded
+def nadam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
+          eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, *,
+          weight_decay: float = 0.0) -> optax.GradientTransformation:
+    """NAdam: Adam with Nesterov momentum (Dozat 2016), as ``optax.nadam``.
+
+    With m_t, v_t and k = t + 1 as in ``adam``, the first moment is looked at
+    one step ahead:
+
+        m̂_t = β1·m_t / (1 − β1^(k+1)) + (1 − β1)·g_t / (1 − β1^k)
+        u_t = −α_t·m̂_t / (√(v_t/(1 − β2^k) + ε_root) + ε)
+
+    Args:
+      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay: as in ``adam``.
+
+    Returns:
+      An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
+    """
+    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay,
+                 nesterov=True)
+
+
+@_recorded
+def amsgrad(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
+            eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None,
+            bias_correction_mu: bool = True, bias_correction_nu: bool = True, *,
+            weight_decay: float = 0.0) -> optax.GradientTransformation:
+    """AMSGrad (Reddi et al. 2018): Adam whose denominator never shrinks, as ``optax.amsgrad``.
+
+    With m_t, v_t and k = t + 1 as in ``adam``,
+
+        v̂_t = v_t / (1 − β2^k)   (bias_correction_nu; else v_t)
+        v̂ᵐᵃˣ_t = max(v̂ᵐᵃˣ_{t−1}, v̂_t),  v̂ᵐᵃˣ_{−1} = 0
+        u_t = −α_t·m̂_t / (√(v̂ᵐᵃˣ_t + ε_root) + ε)
+
+    with m̂_t = m_t / (1 − β1^k) (bias_correction_mu; else m_t). Both
+    corrections off is the paper's original form.
+
+    Args:
+      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay: as in ``adam``.
+      bias_correction_mu, bias_correction_nu: correct m and v for their zero start.
+
+    Returns:
+      An ``optax.GradientTransformation`` with state ``AmsgradState(count, mu, nu, nu_max)``.
+    """
+    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay,
+                 amsgrad=True, correct_mu=_flag("bias_correction_mu", bias_correction_mu),
+                 correct_nu=_flag("bias_correction_nu", bias_correction_nu))

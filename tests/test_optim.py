@@ -74,7 +74,7 @@ VS_OPTAX = {
     "adam_eps_root": (lambda lr: optim.adam(lr, 0.8, 0.99, 0.0, 1e-8),
                       lambda lr: optax.adam(lr, 0.8, 0.99, 0.0, 1e-8)),
     "adamw": (lambda lr: optim.adamw(lr), lambda lr: optax.adamw(lr)),
-    "adamw_options": (lambda lr: optim.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, 0.1),
+    "adamw_options": (lambda lr: optim.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1),
                       lambda lr: optax.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1)),
 }
 RATES = {"float": 0.05, "nb_schedule": NB_SCHEDULE, "optax_schedule": OPTAX_SCHEDULE}
