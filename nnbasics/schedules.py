@@ -41,7 +41,7 @@ def _check_decreasing(value, name, rate, hold):
             _checks.non_negative_int("hold", hold))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class _Rate:
     """A schedule ``t -> rule(t, *args)`` that compares by value.
 
@@ -54,6 +54,9 @@ class _Rate:
 
     def __call__(self, t):
         return self.rule(t, *self.args)
+
+    def __repr__(self):  # stable across processes: checkpoints record it
+        return f"{self.rule.__name__.lstrip('_')}{self.args!r}"
 
 
 def _constant(t, value):

@@ -43,18 +43,8 @@ from nnbasics.train import (HISTORY_KEYS, cast_data, check_data, init_state, met
                              train_epoch)
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
-OPTIMIZERS = {
-    "sgd": (optim.sgd, ("learning_rate", "weight_decay"), ()),
-    "momentum": (optim.momentum, ("learning_rate", "beta", "dampening", "weight_decay"),
-                 ("nesterov",)),
-    "adagrad": (optim.adagrad, ("learning_rate", "initial_accumulator_value", "eps",
-                                "weight_decay"), ()),
-    "rmsprop": (optim.rmsprop, ("learning_rate", "decay", "eps", "initial_scale",
-                                "weight_decay"), ()),
-    "adam": (optim.adam, ("learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"), ()),
-    "adamw": (optim.adamw, ("learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"),
-              ()),
-}
+OPTIMIZERS = {name: (spec.build, tuple(spec.numeric), spec.structural)
+              for name, spec in optim.REGISTRY.items()}
 TRAINING = ("l2", "l1", "min_delta")
 SCHEDULE = ("lr_decay", "lr_exponent")
 NET_FIELDS = ("sizes", "hidden", "pieces", "components")
@@ -234,7 +224,8 @@ def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
         optimizer's numeric arguments, l2, l1, min_delta, lr_decay,
         lr_exponent, lr_hold, seed, batch_size, nesterov (momentum), and the
         MLP fields above.
-      optimizer: one of sgd, momentum, adagrad, rmsprop, adam, adamw.
+      optimizer: a name of ``nb.optim.REGISTRY`` (sgd, momentum, nesterov, adagrad,
+        rmsprop, adam, adamw, nadam, amsgrad).
       epochs: maximum number of epochs per run.
       batch_size: 1..n, None for n; a config's batch_size overrides it.
       patience, min_delta: early stopping on the validation loss, per run.
@@ -324,7 +315,7 @@ def _build_optimizer(name, hp, fields):
         rate = schedules.power(rate, hp["lr_exponent"], hold)
     kwargs = {k: hp[k] for k in own if k in hp and k != "learning_rate"}
     kwargs.update({k: fields[k] for k in structural if k in fields})
-    return builder(rate, **kwargs)
+    return builder(learning_rate=rate, **kwargs)
 
 
 def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, traces):

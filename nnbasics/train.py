@@ -421,7 +421,7 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
-    meta = _checkpoint_meta(net, state, X, epochs, batch_size, grad, l2, l1, patience)
+    meta = _checkpoint_meta(net, optimizer, state, X, batch_size, grad, l2, l1, patience)
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
 
@@ -531,8 +531,12 @@ def _result(state, history, has_valid, epochs) -> FitResult:
                      diverged=diverged)
 
 
-def _checkpoint_meta(net, state, X, epochs, batch_size, grad, l2, l1, patience) -> dict:
-    """What a checkpoint must agree on to be resumed: the model and the data's shape."""
-    return dict(net=repr(net), n_train=int(X.shape[0]), batch_size=int(batch_size), grad=grad,
-                l2=float(l2), l1=float(l1), patience=patience,
-                dtype=str(jax.tree.leaves(state.params)[0].dtype))
+def _checkpoint_meta(net, optimizer, state, X, batch_size, grad, l2, l1, patience) -> dict:
+    """What a checkpoint must agree on to be resumed: model, optimizer and the data's shape.
+
+    ``optimizer`` is ``nb.optim.describe``'s text (every hyper-parameter) for
+    ``nb.optim`` optimizers; other transformations are checked by their state's structure.
+    """
+    return dict(net=repr(net), optimizer=optim.describe(optimizer), n_train=int(X.shape[0]),
+                batch_size=int(batch_size), grad=grad, l2=float(l2), l1=float(l1),
+                patience=patience, dtype=str(jax.tree.leaves(state.params)[0].dtype))

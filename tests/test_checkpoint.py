@@ -223,3 +223,12 @@ def test_save_rejects_a_file_as_directory(tmp_path):
     target.write_text("x")
     with pytest.raises(ValueError, match="checkpoint_dir: expected a directory"):
         checkpoint.save(target, _state(), _history(), META)
+
+
+def test_resume_with_other_optimizer_hyperparameters_is_refused(iris, tmp_path):
+    train_set, _ = iris
+    kw = dict(epochs=2, batch_size=16, checkpoint_dir=tmp_path, resume=True)
+    nb.fit(NET, _params(), nb.optim.adam(0.01), train_set, key=jax.random.key(0), **kw)
+    with pytest.raises(ValueError, match="optimizer"):
+        nb.fit(NET, _params(), nb.optim.adam(0.02), train_set, key=jax.random.key(0),
+               **dict(kw, epochs=3))

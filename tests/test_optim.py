@@ -289,3 +289,32 @@ def test_bad_input_rejected_at_construction(make, kwargs, name):
 def test_learning_rate_message_names_range_and_schedules():
     with pytest.raises(ValueError, match=r"\(0, inf\) or a schedule"):
         optim.adam(-1e-3)
+
+
+# ------------------------------------------------------------------ registry
+
+def test_registry_builds_every_named_optimizer_with_its_defaults():
+    assert set(optim.names()) >= {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                  "adamw", "nadam", "amsgrad"}
+    for name, spec in optim.REGISTRY.items():
+        opt = optim.get(name, learning_rate=spec.default_lr)
+        assert opt == spec.factory(learning_rate=spec.default_lr, **spec.fixed)
+        assert next(iter(spec.numeric)) == "learning_rate"
+        params = inspect.signature(spec.factory).parameters
+        assert all(k in params for k in (*spec.numeric, *spec.structural)), name
+    assert optim.get("nesterov", learning_rate=0.1) == optim.momentum(0.1, nesterov=True)
+
+
+def test_registry_rejects_unknown_names_and_hyperparameters():
+    with pytest.raises(ValueError, match=r"^name: expected one of 'sgd'.*received 'adamx'"):
+        optim.get("adamx")
+    with pytest.raises(ValueError, match=r"^hyperparameters: expected names that 'adam' takes"):
+        optim.get("adam", learning_rate=0.1, beta=0.9)
+
+
+def test_describe_names_every_hyperparameter():
+    text = optim.describe(optim.adam(1e-3, b2=0.99))
+    assert text.startswith("adam(") and "b2=0.99" in text and "learning_rate=0.001" in text
+    assert optim.describe(optim.sgd(schedules.power(0.1, 0.75))) == (
+        "sgd(accumulator_dtype=None, learning_rate=power(0.1, 0.75, 0), weight_decay=0.0)")
+    assert optim.describe(optax.sgd(0.1)) is None
