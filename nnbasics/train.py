@@ -208,6 +208,20 @@ def _value_and_grad(net, grad: str) -> Callable:
     return net.backprop if grad == "manual" else jax.value_and_grad(net.loss)
 
 
+def _in_precision(value_and_grad, dtype) -> Callable:
+    """``value_and_grad`` evaluated in ``dtype``, its loss and gradients returned in the parameters'."""
+
+    def low(params, X, y, l2, l1, weights):
+        cast = lambda x: None if x is None else jnp.asarray(x).astype(dtype)  # noqa: E731
+        labels = jnp.issubdtype(jnp.result_type(y), jnp.integer)
+        J, g = value_and_grad(jax.tree.map(cast, params), cast(X), y if labels else cast(y),
+                              l2, l1, cast(weights))
+        like = jax.tree.leaves(params)[0]
+        return J.astype(like.dtype), jax.tree.map(lambda gi, p: gi.astype(p.dtype), g, params)
+
+    return low
+
+
 def _select(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
@@ -218,7 +232,7 @@ def _all_finite(tree):
 
 def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, batch_size: int,
                 l2=0.0, l1=0.0, grad: str = "manual", patience: int | None = None,
-                min_delta=0.0, batch_sharding=None, freeze: bool = True):
+                min_delta=0.0, batch_sharding=None, freeze: bool = True, compute_dtype=None):
     """One epoch over (X, y), then validation and the early-stopping update.
 
     Pure and jittable; ``l2``, ``l1``, ``min_delta`` and the optimizer's
@@ -232,6 +246,10 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
       freeze: a stopped state passes through unchanged (its metrics are NaN),
         as compiled loops over epochs need; ``fit``, whose Python loop ends at
         the stop, turns it off and saves the select (about half the compile time).
+      compute_dtype: mixed precision: each step's forward and backward pass
+        runs on the parameters cast to this dtype (e.g. bfloat16), its
+        gradients are cast back, and the optimizer updates the parameters in
+        their own dtype (float32 master weights). None: all in the parameters' dtype.
     Returns:
       (new state, dict of this epoch's metrics: train_loss, valid_loss,
       valid_accuracy (NaN without valid), stopped, diverged).
@@ -244,6 +262,8 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
     # the mean over its real examples only.
     pad = n_batches * batch_size - n
     value_and_grad = _value_and_grad(net, grad)
+    if compute_dtype is not None:
+        value_and_grad = _in_precision(value_and_grad, compute_dtype)
 
     def step(carry, batch):
         params, opt_state = carry
@@ -381,7 +401,8 @@ def to_device(x, dtype=None) -> jax.Array:
 def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = None, key,
         valid=None, patience: int | None = None, min_delta: float = 0.0, l2: float = 0.0,
         l1: float = 0.0, grad: str = "manual", callback: Callable | None = None,
-        checkpoint_dir=None, resume: bool = False, mesh=None) -> FitResult:
+        checkpoint_dir=None, resume: bool = False, mesh=None,
+        compute_dtype=None) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
     Args:
@@ -403,6 +424,10 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
       resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
         training (each minibatch split across its devices, parameters replicated).
+      compute_dtype: None, or ``jnp.bfloat16`` / ``jnp.float16`` for mixed
+        precision: forward and backward passes in that dtype on a copy of the
+        training data, parameters and optimizer state kept in the parameters'
+        dtype (float32 master weights; validation metrics in it too).
 
     Returns:
       A FitResult. If a non-finite loss is met, training stops with a warning
@@ -416,7 +441,8 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
                     min_delta, l2, l1, grad, checkpoint_dir, resume)
     dtype = jax.tree.leaves(params)[0].dtype
-    X, y = cast_data(net, train, dtype)
+    compute_dtype = _check_compute_dtype(compute_dtype)
+    X, y = cast_data(net, train, compute_dtype or dtype)
     Xv, yv = cast_data(net, valid, dtype)
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
@@ -442,7 +468,8 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
 
     epoch_fn = compile_epoch(net, optimizer, batch_size=batch_size, l2=l2, l1=l1, grad=grad,
                              patience=patience, min_delta=min_delta,
-                             batch_sharding=batch_sharding, freeze=False)
+                             batch_sharding=batch_sharding, freeze=False,
+                             compute_dtype=compute_dtype)
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
     while epoch < epochs and not stopped:
@@ -454,8 +481,8 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         if m["diverged"]:
             history = {k: v[:-1] for k, v in history.items()}
             warnings.warn(f"training diverged in epoch {epoch}: non-finite loss or parameters; "
-                          f"returning the last finite parameters (after epoch {epoch - 1})",
-                          RuntimeWarning, stacklevel=2)
+                          f"returning the last finite parameters (after epoch {epoch - 1})"
+                          + _precision_hint(dtype, compute_dtype), RuntimeWarning, stacklevel=2)
         if callback is not None:
             callback(epoch, m)
         if checkpoint_dir is not None:
@@ -465,6 +492,36 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
                             meta)
         epoch += 1
     return _result(state, history, valid is not None, epochs)
+
+
+LOW_PRECISION = ("bfloat16", "float16")
+
+
+def _check_compute_dtype(value):
+    """None, or the dtype of a name in LOW_PRECISION (ValueError otherwise)."""
+    if value is None:
+        return None
+    try:
+        name = jnp.dtype(value).name
+    except TypeError:
+        name = value
+    _checks.one_of("compute_dtype", name, (None,) + LOW_PRECISION)
+    return jnp.dtype(name)
+
+
+def _precision_hint(dtype, compute_dtype) -> str:
+    """Why a low-precision run may have diverged, for the divergence warning."""
+    if jnp.dtype(dtype) == jnp.float16:
+        return ("; float16 parameters: Adam's default eps=1e-8 is 0 in float16 (smallest "
+                "normal 6e-5, largest 65504) and steps overflow or vanish — train float32 "
+                "parameters with compute_dtype=float16 (master weights), or raise eps to 1e-4")
+    if jnp.dtype(dtype) == jnp.bfloat16:
+        return ("; bfloat16 parameters keep 8 bits of mantissa, so small steps round away — "
+                "train float32 parameters with compute_dtype=bfloat16 (master weights)")
+    if compute_dtype is not None and jnp.dtype(compute_dtype) == jnp.float16:
+        return ("; compute_dtype=float16 overflows above 65504: lower the learning rate, "
+                "or use bfloat16 (float32's range)")
+    return ""
 
 
 def compile_epoch(net, optimizer, **config) -> "EpochProgram":

@@ -6,6 +6,7 @@ import sys
 import textwrap
 import warnings
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -298,3 +299,36 @@ def test_every_output_unit_trains(output, y_kind):
                batch_size=50, key=jax.random.PRNGKey(1), valid=(X, y))
     assert r.history["valid_loss"][-1] < r.history["valid_loss"][0]
     assert np.isnan(r.history["valid_accuracy"]).all() == (y_kind == "real")
+
+
+# --- mixed precision
+
+
+@pytest.mark.parametrize("compute_dtype", [jnp.bfloat16, "float16"])
+def test_mixed_precision_keeps_float32_master_weights(iris, compute_dtype):
+    train_set, valid = iris
+    p32 = jax.tree.map(lambda a: a.astype(jnp.float32), params64())
+    kw = dict(epochs=30, batch_size=16, key=jax.random.PRNGKey(0), valid=valid)
+    full = nb.fit(NET, p32, nb.optim.adam(1e-2), train_set, **kw)
+    mixed = nb.fit(NET, p32, nb.optim.adam(1e-2), train_set, compute_dtype=compute_dtype, **kw)
+    chex.assert_trees_all_equal_dtypes(mixed.params, p32)
+    chex.assert_trees_all_equal_dtypes(mixed.state.opt_state, full.state.opt_state)
+    assert not np.array_equal(mixed.history["train_loss"], full.history["train_loss"])
+    # Same run to low precision's rounding: the losses agree to a few percent.
+    np.testing.assert_allclose(mixed.history["valid_loss"][:10], full.history["valid_loss"][:10],
+                               rtol=0.05)
+
+
+def test_bad_compute_dtype_is_rejected(iris):
+    with pytest.raises(ValueError, match=r"^compute_dtype: expected one of None, 'bfloat16'"):
+        nb.fit(NET, params64(), nb.optim.sgd(0.1), iris[0], epochs=1, key=jax.random.PRNGKey(0),
+               compute_dtype="int8")
+
+
+def test_float16_divergence_names_epsilon(iris):
+    train_set, _ = iris
+    p16 = jax.tree.map(lambda a: a.astype(jnp.float16), params64())
+    with pytest.warns(RuntimeWarning, match="eps=1e-8 is 0 in float16"):
+        r = nb.fit(NET, p16, nb.optim.adam(1e-2), train_set, epochs=3, batch_size=16,
+                   key=jax.random.PRNGKey(0))
+    assert r.diverged
