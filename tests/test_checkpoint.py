@@ -3,6 +3,7 @@
 import json
 import os
 
+import chex
 import jax
 import numpy as np
 import pytest
@@ -26,15 +27,6 @@ def iris():
 
 def _params(net=NET):
     return jax.tree.map(lambda a: a.astype(np.float64), net.init(jax.random.key(0)))
-
-
-def _assert_trees_equal(a, b):
-    la, ta = jax.tree.flatten(a)
-    lb, tb = jax.tree.flatten(b)
-    assert ta == tb
-    for x, y in zip(la, lb):
-        assert np.asarray(x).dtype == np.asarray(y).dtype
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 CASES = {
@@ -70,9 +62,9 @@ def test_resume_equals_uninterrupted_run(case, iris, tmp_path):
     resumed = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
                      key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
 
-    _assert_trees_equal(resumed.params, full.params)
-    _assert_trees_equal(resumed.state, full.state)  # opt_state, key, early-stopping state
-    _assert_trees_equal(resumed.state.opt_state, full.state.opt_state)
+    chex.assert_trees_all_equal(resumed.params, full.params, strict=True)
+    chex.assert_trees_all_equal(resumed.state, full.state, strict=True)  # opt_state, key, ...
+    chex.assert_trees_all_equal(resumed.state.opt_state, full.state.opt_state, strict=True)
     assert resumed.best_epoch == full.best_epoch
     assert resumed.stopped_early == full.stopped_early
     assert set(resumed.history) == set(full.history)
@@ -113,7 +105,7 @@ def test_roundtrip_keeps_values_dtypes_and_none_leaves(tmp_path):
         state = state._replace(epoch=state.epoch + 3, best_loss=state.best_loss * 0 + 0.25)
         checkpoint.save(tmp_path, state, _history(), META)
         got, history = checkpoint.restore(tmp_path, _state(opt, seed=5), META)
-        _assert_trees_equal(got, state)
+        chex.assert_trees_all_equal(got, state, strict=True)
         assert set(history) == {"train_loss", "valid_loss"}
         np.testing.assert_array_equal(history["train_loss"], _history()["train_loss"])
     assert sorted(os.listdir(tmp_path)) == [checkpoint.FILENAME]
@@ -146,7 +138,7 @@ def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch)
     assert (tmp_path / checkpoint.FILENAME).read_bytes() == before
     assert os.listdir(tmp_path) == [checkpoint.FILENAME]  # the temporary file is removed
     got, history = checkpoint.restore(tmp_path, _state(), META)
-    _assert_trees_equal(got, good)
+    chex.assert_trees_all_equal(got, good, strict=True)
     assert len(history["train_loss"]) == 2
 
 
@@ -156,7 +148,7 @@ def test_stale_temporary_file_is_ignored(tmp_path):
     checkpoint.save(tmp_path, good, _history(), META)
     (tmp_path / ".checkpoint-dead.tmp").write_bytes(b"PK\x03\x04 truncated")
     got, _ = checkpoint.restore(tmp_path, _state(), META)
-    _assert_trees_equal(got, good)
+    chex.assert_trees_all_equal(got, good, strict=True)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import warnings
 
+import chex
 import jax
 import numpy as np
 import optax
@@ -87,8 +88,7 @@ def test_program_inputs_give_the_same_run_as_constants(iris):
     expected, _ = constant(state)
     state = train.init_state(NET.init(jax.random.key(0)), opt, jax.random.key(1))
     got, _ = train.compile_epoch(NET, opt, batch_size=16, freeze=False)(state, X, y)
-    for a, b in zip(jax.tree.leaves(expected.params), jax.tree.leaves(got.params)):
-        np.testing.assert_array_equal(a, b)
+    chex.assert_trees_all_equal(expected.params, got.params)
 
 
 def test_programs_cache_stays_bounded(iris):

@@ -2,6 +2,7 @@
 
 import itertools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,13 +39,6 @@ def make_problem(sizes, hidden, output, seed=0, n=9, scale=0.3):
     return net, params, X, y
 
 
-def assert_trees_close(a, b, rtol):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        assert x.shape == y.shape
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
-
-
 @pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
 @pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.2, 0.07)])
 def test_backprop_equals_jax_grad(hidden, output, l2, l1):
@@ -52,7 +46,7 @@ def test_backprop_equals_jax_grad(hidden, output, l2, l1):
     J, grads = net.backprop(params, X, y, l2, l1)
     J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, l2, l1)
     np.testing.assert_allclose(J, J_auto, rtol=1e-12)
-    assert_trees_close(grads, grads_auto, rtol=1e-10)
+    chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
 
 
 @pytest.mark.parametrize("hidden,output", list(itertools.product(SMOOTH, OUTPUT_UNITS)))
@@ -60,8 +54,7 @@ def test_smooth_units_match_finite_differences(hidden, output):
     net, params, X, y = make_problem((3, 5, 2), hidden, output, seed=1)
     _, grads = net.backprop(params, X, y, l2=0.1)
     numeric = numerical_grad(lambda p: net.loss(p, X, y, l2=0.1), params, eps=1e-6)
-    for g, f in zip(jax.tree.leaves(grads), jax.tree.leaves(numeric)):
-        np.testing.assert_allclose(g, f, rtol=1e-7, atol=1e-9)
+    chex.assert_trees_all_close(grads, numeric, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
@@ -70,11 +63,11 @@ def test_custom_vjp_runs_the_hand_written_pass(hidden, output):
     J, grads = net.backprop(params, X, y, 0.1, 0.02)
     J_vjp, grads_vjp = jax.value_and_grad(net.manual_loss)(params, X, y, 0.1, 0.02)
     np.testing.assert_allclose(J_vjp, J, rtol=1e-14)
-    assert_trees_close(grads_vjp, grads, rtol=1e-12)
+    chex.assert_trees_all_close(grads_vjp, grads, rtol=1e-12, atol=0)
     # Cotangents for X, l2 and l1 are hand-written too; compare with autodiff.
     manual = jax.grad(net.manual_loss, argnums=(1, 3, 4))(params, X, y, 0.1, 0.02)
     auto = jax.grad(net.loss, argnums=(1, 3, 4))(params, X, y, 0.1, 0.02)
-    assert_trees_close(manual, auto, rtol=1e-10)
+    chex.assert_trees_all_close(manual, auto, rtol=1e-10, atol=0)
 
 
 @pytest.mark.parametrize("output", OUTPUT_UNITS)
@@ -86,10 +79,10 @@ def test_per_example_gradients_through_vmap(output):
                         in_axes=(None, 0, 0))(params, X, y)
 
     per_manual, per_auto = one(net.manual_loss), one(net.loss)
-    assert_trees_close(per_manual, per_auto, rtol=1e-10)
+    chex.assert_trees_all_close(per_manual, per_auto, rtol=1e-10, atol=0)
     # The mean of per-example gradients is the batch gradient.
     mean = jax.tree.map(lambda g: g.mean(axis=0), per_manual)
-    assert_trees_close(mean, net.backprop(params, X, y)[1], rtol=1e-10)
+    chex.assert_trees_all_close(mean, net.backprop(params, X, y)[1], rtol=1e-10, atol=0)
 
 
 @settings(max_examples=12, deadline=None)
@@ -107,7 +100,7 @@ def test_random_architectures(widths, hidden, output, n, seed, l2, l1):
     J, grads = net.backprop(params, X, y, l2, l1)
     J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, l2, l1)
     np.testing.assert_allclose(J, J_auto, rtol=1e-12)
-    assert_trees_close(grads, grads_auto, rtol=1e-10)
+    chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
 
 
 def test_maxout_shapes_and_ties():
@@ -120,7 +113,8 @@ def test_maxout_shapes_and_ties():
     params[1]["W"] = jnp.ones((4, 2))
     X = jnp.ones((2, 3))
     y = jnp.array([0, 1])
-    assert_trees_close(net.backprop(params, X, y)[1], jax.grad(net.loss)(params, X, y), 1e-12)
+    chex.assert_trees_all_close(net.backprop(params, X, y)[1], jax.grad(net.loss)(params, X, y),
+                                rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("output", OUTPUT_UNITS)
@@ -269,9 +263,9 @@ def test_weighted_loss_ignores_zero_weight_rows(output):
     J, grads = net.backprop(params, X, y, 0.1, 0.01, weights)
     J_sub, grads_sub = net.backprop(params, X[:4], y[:4], 0.1, 0.01)
     np.testing.assert_allclose(J, J_sub, rtol=1e-13)
-    assert_trees_close(grads, grads_sub, rtol=1e-12)
+    chex.assert_trees_all_close(grads, grads_sub, rtol=1e-12, atol=0)
     J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, 0.1, 0.01, weights)
     np.testing.assert_allclose(J, J_auto, rtol=1e-12)
-    assert_trees_close(grads, grads_auto, rtol=1e-10)
+    chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
     with pytest.raises(ValueError, match=r"weights: expected per-example weights of shape \(7,\)"):
         net.loss(params, X, y, weights=weights[:3])

@@ -6,6 +6,7 @@ import inspect
 import json
 from pathlib import Path
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,8 +111,7 @@ def test_state_and_eager_update(name):
     eager, s1 = opt.update(grads, state, PARAMS)
     jitted, s2 = jax.jit(opt.update)(grads, state, PARAMS)
     assert int(s1.count) == int(s2.count) == 1
-    for a, b in zip(jax.tree.leaves(eager), jax.tree.leaves(jitted)):
-        assert_same(a, b)
+    chex.assert_trees_all_close(eager, jitted, rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("name", ["momentum", "adagrad", "rmsprop", "adam", "adamw"])

@@ -34,11 +34,6 @@ def params64(net=NET, seed=0):
     return net.init(jax.random.PRNGKey(seed), jnp.float64)
 
 
-def assert_trees_equal(a, b, rtol=0.0):
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
-
-
 @pytest.mark.parametrize("batch_size", [1, 7, 10, None])
 def test_epoch_is_the_documented_minibatch_loop(iris, batch_size):
     """Two epochs of fit equal a plain Python loop over the same permutation."""
@@ -60,7 +55,7 @@ def test_epoch_is_the_documented_minibatch_loop(iris, batch_size):
             _, g = NET.backprop(params, jnp.asarray(X[idx]), jnp.asarray(y[idx]))
             updates, state = opt.update(g, state, params)
             params = optax.apply_updates(params, updates)
-    assert_trees_equal(result.params, params, rtol=1e-12)
+    chex.assert_trees_all_close(result.params, params, rtol=1e-12, atol=0)
     for s in seen:  # every example exactly once per epoch, the partial batch included
         np.testing.assert_array_equal(s, np.arange(n))
     assert result.history["train_loss"].shape == (2,)
@@ -72,7 +67,7 @@ def test_manual_and_auto_gradients_train_identically(iris, optimizer):
     kw = dict(epochs=5, batch_size=16, key=jax.random.PRNGKey(1), valid=valid, l2=1e-3, l1=1e-4)
     manual = nb.fit(NET, params64(), optimizer, train_set, grad="manual", **kw)
     auto = nb.fit(NET, params64(), optimizer, train_set, grad="auto", **kw)
-    assert_trees_equal(manual.params, auto.params, rtol=1e-10)
+    chex.assert_trees_all_close(manual.params, auto.params, rtol=1e-10, atol=0)
     np.testing.assert_allclose(manual.history["train_loss"], auto.history["train_loss"],
                                rtol=1e-10)
 
@@ -135,7 +130,7 @@ def test_divergence_stops_with_the_last_finite_parameters():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         last_finite = nb.fit(net, p, nb.optim.sgd(1.0), (X, y), epochs=done, **kw)
-    assert_trees_equal(r.params, last_finite.params)
+    chex.assert_trees_all_equal(r.params, last_finite.params)
 
 
 def test_one_compilation_for_all_epochs_and_one_call_per_epoch(iris, monkeypatch):
@@ -192,7 +187,7 @@ def test_stopped_runs_freeze_inside_a_compiled_loop(iris):
 
 def test_data_parallel_training_equals_single_device():
     code = textwrap.dedent("""
-        import jax, jax.numpy as jnp, numpy as np, nnbasics as nb
+        import chex, jax, jax.numpy as jnp, numpy as np, nnbasics as nb
         from jax.sharding import Mesh
         assert len(jax.devices()) == 4
         X, y = nb.data.load("digits", n=300)
@@ -204,8 +199,7 @@ def test_data_parallel_training_equals_single_device():
             kw = dict(epochs=3, batch_size=bs, key=jax.random.PRNGKey(1), valid=(X[:60], y[:60]))
             one = nb.fit(net, p, nb.optim.adam(1e-2), (X, y), **kw)
             four = nb.fit(net, p, nb.optim.adam(1e-2), (X, y), mesh=mesh, **kw)
-            for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)):
-                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+            chex.assert_trees_all_close(one.params, four.params, rtol=1e-5, atol=1e-6)
             assert len(four.params[0]["W"].sharding.device_set) == 4
         # The minibatch really is split: the compiled epoch all-reduces the gradients.
         from nnbasics import train
