@@ -8,6 +8,8 @@ import pytest
 
 from nnbasics import cli
 
+from _compiles import count_compilations
+
 # A small, quick training run: iris, one hidden layer, a few epochs.
 QUICK = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--epochs", "3",
          "--batch-size", "16", "--quiet"]
@@ -81,6 +83,18 @@ def test_gradcheck_subset(capsys):
     assert code == 0, err
     assert "tanh" in out and "relu" in out and "PASS" in out and "FAIL" not in out
     assert "all 2 passed" in out
+
+
+def test_gradcheck_compiles_one_program_whatever_the_pairs(capsys):
+    # Compilation is this command's whole cost: standardization, initialization and
+    # the three gradients of every pair are one XLA program, with nothing compiled around it.
+    with count_compilations() as c:
+        code, out, err = run(capsys, "gradcheck", "--hidden", "relu,maxout,tanh",
+                             "--output", "softmax,mixture", "--examples", "16", "--width", "4",
+                             "--no-compile-cache")
+    assert code == 0, err
+    assert "all 6 passed" in out
+    assert c.count == 1
 
 
 def test_bench_is_forwarded(capsys, monkeypatch):

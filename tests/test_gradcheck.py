@@ -50,6 +50,9 @@ def test_numerical_grad_of_a_list_of_layers_and_batch_size_invariance():
     one = gradcheck.numerical_grad(f, params, batch_size=1)
     many = gradcheck.numerical_grad(f, params, batch_size=1000)
     assert gradcheck.rel_error(one, many) == 0.0
+    # 13 parameters in chunks of 5: the last chunk is padded with repeated directions.
+    padded = gradcheck.numerical_grad(f, params, batch_size=5)
+    assert gradcheck.rel_error(one, padded) == 0.0
     assert gradcheck.rel_error(one, jax.grad(f)(params)) < 1e-7
 
 
