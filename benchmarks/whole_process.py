@@ -102,10 +102,10 @@ def _env(cache_home: str | None, pythonpath: str | None = None, **extra) -> dict
     return env
 
 
-def _run(argv, env) -> tuple[float, str, str]:
+def _run(argv, env, cwd=ROOT) -> tuple[float, str, str]:
     """(wall seconds, stdout, stderr) of one fresh process; raises on failure."""
     t = time.perf_counter()
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - t
     if out.returncode:
         raise RuntimeError(f"{argv} failed ({out.returncode}):\n{out.stderr[-2000:]}")
@@ -173,8 +173,12 @@ def bench_fit(rounds: int, log) -> dict:
                 "test_accuracy": v[0][1]} for k, v in samples.items()}
 
 
-def count_compilations(pythonpath: str | None, log) -> dict:
-    """XLA compilations (count, seconds) of each command, no persistent cache."""
+def count_compilations(checkout: str | None, log) -> dict:
+    """XLA compilations (count, seconds) of each command, no persistent cache.
+
+    ``checkout``: run another checkout's nnbasics (its directory first on the
+    path, and as the working directory, which ``python -m`` puts first).
+    """
     py = sys.executable
     commands = {
         "nnbasics train --quiet": [py, "-m", "nnbasics", "train", "--quiet"],
@@ -183,10 +187,11 @@ def count_compilations(pythonpath: str | None, log) -> dict:
     }
     result = {}
     for name, argv in commands.items():
-        env = _env(tempfile.mkdtemp(), pythonpath, JAX_LOG_COMPILES="1")
-        argv = argv + (["--no-compile-cache"] if "--no-compile-cache" in _help(argv, env)
+        env = _env(tempfile.mkdtemp(), checkout, JAX_LOG_COMPILES="1")
+        cwd = checkout or ROOT
+        argv = argv + (["--no-compile-cache"] if "--no-compile-cache" in _help(argv, env, cwd)
                        else [])
-        wall, _, err = _run(argv, env)
+        wall, _, err = _run(argv, env, cwd)
         found = _COMPILED.findall(err)
         result[name] = {"compilations": len(found),
                         "compile_s": sum(float(s) for _, s in found), "wall_s": wall}
@@ -194,11 +199,11 @@ def count_compilations(pythonpath: str | None, log) -> dict:
     return result
 
 
-def _help(argv, env) -> str:
+def _help(argv, env, cwd) -> str:
     if argv[1] != "-m":
         return ""
     out = subprocess.run(argv[:4] + ["--help"], env=env, capture_output=True, text=True,
-                         cwd=ROOT)
+                         cwd=cwd)
     return out.stdout
 
 
