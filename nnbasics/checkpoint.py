@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from nnbasics import _files
 
 __all__ = ["FILENAME", "FORMAT_VERSION", "exists", "restore", "save"]
 
@@ -52,36 +53,6 @@ def _path(checkpoint_dir) -> str:
 def exists(checkpoint_dir) -> bool:
     """Whether ``checkpoint_dir`` holds a checkpoint file (readable or not)."""
     return os.path.isfile(_path(checkpoint_dir))
-
-
-def _to_numpy(leaf) -> np.ndarray:
-    """A leaf as a NumPy array that ``.npz`` stores without pickling.
-
-    Dtypes that NumPy itself lacks (bfloat16 and the other ``ml_dtypes``) are
-    stored as unsigned integers of the same width and viewed back on restore.
-    """
-    arr = np.asarray(jax.device_get(leaf))
-    if type(arr.dtype).__module__.split(".")[0] != "numpy" or arr.dtype.kind == "V":
-        arr = arr.view(np.dtype(f"uint{8 * arr.dtype.itemsize}"))
-    return arr
-
-
-def _write_npz(file, arrays: dict) -> None:
-    np.savez(file, **arrays)
-
-
-def _fsync_dir(directory: str) -> None:
-    # Makes the rename itself durable; directories cannot be opened on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
@@ -116,26 +87,11 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
             history=sorted(history)))
     except TypeError as e:
         raise ValueError(f"meta: expected a JSON-able dict, received {meta!r} ({e})") from None
-    arrays = {f"leaf_{i:05d}": _to_numpy(x) for i, x in enumerate(leaves)}
+    arrays = {f"leaf_{i:05d}": _files.to_numpy(x) for i, x in enumerate(leaves)}
     arrays.update({f"history_{k}": np.asarray(v) for k, v in history.items()})
     arrays["manifest"] = np.array(manifest)
 
-    final = _path(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
-    return final
+    return _files.atomic_savez(_path(directory), arrays)
 
 
 def _corrupt(directory: str, why: str) -> ValueError:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-from nnbasics import checkpoint
+from nnbasics import _files, checkpoint
 from nnbasics.train import init_state
 
 NET = nb.MLP((4, 8, 3), hidden="tanh", output="softmax")
@@ -121,7 +121,7 @@ def _crash_mid_write(file, arrays):
 
 
 @pytest.mark.parametrize("crash", [("os", "replace", _crash_replace),
-                                   ("checkpoint", "_write_npz", _crash_mid_write)],
+                                   ("_files", "_write_npz", _crash_mid_write)],
                          ids=["rename", "write"])
 def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch):
     good = _state()
@@ -129,7 +129,7 @@ def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch)
     before = (tmp_path / checkpoint.FILENAME).read_bytes()
 
     module, name, fn = crash
-    monkeypatch.setattr(checkpoint.os if module == "os" else checkpoint, name, fn)
+    monkeypatch.setattr(os if module == "os" else _files, name, fn)
     newer = good._replace(epoch=good.epoch + 1, params=jax.tree.map(lambda a: a + 1, good.params))
     with pytest.raises(OSError, match="simulated crash"):
         checkpoint.save(tmp_path, newer, _history(3), META)
@@ -142,13 +142,25 @@ def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch)
     assert len(history["train_loss"]) == 2
 
 
-def test_stale_temporary_file_is_ignored(tmp_path):
+def test_stale_temporary_file_is_ignored_then_removed(tmp_path):
     # A process killed mid-write leaves only its temporary file, never the final name.
     good = _state()
     checkpoint.save(tmp_path, good, _history(), META)
-    (tmp_path / ".checkpoint-dead.tmp").write_bytes(b"PK\x03\x04 truncated")
+    stale = tmp_path / f".{checkpoint.FILENAME}-dead.tmp"
+    stale.write_bytes(b"PK\x03\x04 truncated")
     got, _ = checkpoint.restore(tmp_path, _state(), META)
     chex.assert_trees_all_equal(got, good, strict=True)
+    checkpoint.save(tmp_path, good, _history(), META)  # the next save cleans up
+    assert os.listdir(tmp_path) == [checkpoint.FILENAME]
+
+
+def test_checkpoint_file_follows_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = checkpoint.save(tmp_path, _state(), _history(), META)
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
