@@ -17,6 +17,7 @@ from nnbasics import (
     linear,
     logistic,
     losses,
+    models,
     newton,
     optim,
     regularizers,
@@ -26,6 +27,7 @@ from nnbasics import (
 )
 from nnbasics.compilation import enable_compilation_cache
 from nnbasics.mlp import MLP
+from nnbasics.models import Model, load_model, save_model
 from nnbasics.train import FitResult, fit
 
 __version__ = "0.1.0"
@@ -35,6 +37,9 @@ __all__ = [
     "FitResult",
     "fit",
     "enable_compilation_cache",
+    "Model",
+    "load_model",
+    "save_model",
     "activations",
     "checkpoint",
     "compilation",
@@ -45,6 +50,7 @@ __all__ = [
     "linear",
     "logistic",
     "losses",
+    "models",
     "newton",
     "optim",
     "regularizers",

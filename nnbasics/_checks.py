@@ -76,3 +76,16 @@ def one_of(name: str, value: Any, choices) -> Any:
     if value not in choices:
         fail(name, "one of " + ", ".join(repr(c) for c in choices), repr(value))
     return value
+
+
+def finite_rows(name: str, X: Any) -> None:
+    """Rejects rows of a concrete array holding NaN or inf, naming them (0-based)."""
+    if not is_concrete(X):
+        return
+    X = np.asarray(X)
+    if X.ndim == 0 or not np.issubdtype(X.dtype, np.inexact):
+        return
+    bad = np.flatnonzero(~np.all(np.isfinite(X), axis=tuple(range(1, X.ndim))))
+    if bad.size:
+        shown = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
+        fail(name, "finite values in every row", f"NaN/inf in {bad.size} row(s): {shown}")

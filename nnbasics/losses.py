@@ -175,6 +175,19 @@ def mixture_mean(z, d):
     return jnp.einsum("nk,nkd->nd", jax.nn.softmax(logits, axis=-1), mu)
 
 
+def gaussian_std(z, d):
+    """Predicted standard deviation 1/√τ = exp(−½ log τ), shape (n, d)."""
+    return jnp.exp(-0.5 * _log_precision(z[:, d:]))
+
+
+def mixture_std(z, d):
+    """Standard deviation of the mixture, √(Σ_k π_k (1/τ_k + μ_k²) − (Σ_k π_k μ_k)²), (n, d)."""
+    logits, mu, r = _mixture_parts(z, d)
+    pi = jax.nn.softmax(logits, axis=-1)[..., None]
+    second = jnp.sum(pi * (jnp.exp(-_log_precision(r)) + jnp.square(mu)), axis=1)
+    return jnp.sqrt(jnp.maximum(second - jnp.square(jnp.sum(pi * mu, axis=1)), 0.0))
+
+
 class Output(NamedTuple):
     """An output unit: its NLL, the NLL's gradient w.r.t. z, prediction and layout.
 
@@ -184,6 +197,8 @@ class Output(NamedTuple):
       predict: (z, d) → labels (n,) for softmax, {0,1} (n, d) for sigmoid, means (n, d) otherwise.
       width: (d, components) → number of output pre-activations.
       target: "labels" (int, (n,)), "binary" ({0,1}, (n, d)) or "real" ((n, d)).
+      proba: (z, d) → class probabilities (softmax (n, d); sigmoid: P(yⱼ = 1) (n, d)),
+        or the predicted standard deviation (n, d) for real-valued outputs.
     """
 
     nll: Callable
@@ -191,16 +206,18 @@ class Output(NamedTuple):
     predict: Callable
     width: Callable
     target: str
+    proba: Callable
 
 
 OUTPUT = {
     "sigmoid": Output(sigmoid_nll, sigmoid_delta, lambda z, d: (z > 0).astype(jnp.int32),
-                      lambda d, k: d, "binary"),
+                      lambda d, k: d, "binary", lambda z, d: jax.nn.sigmoid(z)),
     "softmax": Output(softmax_nll, softmax_delta, lambda z, d: jnp.argmax(z, axis=-1),
-                      lambda d, k: d, "labels"),
-    "linear": Output(linear_nll, linear_delta, lambda z, d: z, lambda d, k: d, "real"),
+                      lambda d, k: d, "labels", lambda z, d: jax.nn.softmax(z, axis=-1)),
+    "linear": Output(linear_nll, linear_delta, lambda z, d: z, lambda d, k: d, "real",
+                     lambda z, d: jnp.ones_like(z)),  # unit variance by construction
     "gaussian": Output(gaussian_nll, gaussian_delta, lambda z, d: z[:, :d],
-                       lambda d, k: 2 * d, "real"),
+                       lambda d, k: 2 * d, "real", gaussian_std),
     "mixture": Output(mixture_nll, mixture_delta, mixture_mean,
-                      lambda d, k: k * (1 + 2 * d), "real"),
+                      lambda d, k: k * (1 + 2 * d), "real", mixture_std),
 }

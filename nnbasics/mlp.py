@@ -113,7 +113,12 @@ class MLP:
         return self.forward(params, X)[0]
 
     def predict(self, params, X):
-        """Class labels (softmax: (n,); sigmoid: {0,1} (n, d)) or predicted means (n, d)."""
+        """Class labels (softmax: (n,); sigmoid: {0,1} (n, d)) or predicted means (n, d).
+
+        Rows of a concrete X holding NaN or inf are refused (ValueError naming
+        them) rather than silently predicted.
+        """
+        _checks.finite_rows("X", X)
         return OUTPUT[self.output].predict(self.apply(params, X), self.sizes[-1])
 
     # --- loss and its hand-written gradient
