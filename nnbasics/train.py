@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnbasics import _checks, optim
+from nnbasics import _checks, distributed, optim
 from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
@@ -420,10 +420,13 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
       grad: "manual" (net.backprop) or "auto" (jax.grad of net.loss).
       callback: called as ``callback(epoch, metrics)`` after each epoch with a
         dict of Python floats (for progress bars and logging).
-      checkpoint_dir: if given, the state and history are saved there atomically after each epoch.
+      checkpoint_dir: if given, the state and history are saved there atomically after
+        each epoch (in a multi-process run by process 0 only; the others wait for its
+        last write before returning).
       resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
-        training (each minibatch split across its devices, parameters replicated).
+        training (each minibatch split across its devices, parameters replicated);
+        ``nb.distributed.global_mesh()`` in a multi-process run.
       compute_dtype: None, or ``jnp.bfloat16`` / ``jnp.float16`` for mixed
         precision: forward and backward passes in that dtype on a copy of the
         training data, parameters and optimizer state kept in the parameters'
@@ -434,7 +437,10 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
       and the result holds the last finite parameters (``diverged=True``).
 
     Raises:
-      ValueError: bad input, naming the argument, before any work is done.
+      ValueError: bad input, naming the argument, before any work is done; in a
+        multi-process run (``jax.process_count() > 1``) also processes that
+        disagree on the configuration, data, resume epoch or starting state
+        (``nb.distributed.agree``), before any collective.
     """
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
     batch_size = n if batch_size is None else batch_size
@@ -456,15 +462,22 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
             state, saved = restored
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
 
+    if jax.process_count() > 1:
+        # Before the first collective: a disagreement would hang or fail inside JAX.
+        distributed.agree(dict(meta, epochs=epochs, min_delta=float(min_delta),
+                               compute_dtype=str(compute_dtype)),
+                          {"train": (X, y), "valid": (Xv, yv)}, epoch=int(state.epoch),
+                          state=state, mesh=mesh)
+
     batch_sharding = None
     if mesh is not None:
         from jax.sharding import NamedSharding, PartitionSpec
 
         replicated = NamedSharding(mesh, PartitionSpec())
         batch_sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
-        state, X, y = jax.device_put((state, X, y), replicated)
+        state, X, y = distributed.replicate((state, X, y), replicated)
         if valid is not None:
-            Xv, yv = jax.device_put((Xv, yv), replicated)
+            Xv, yv = distributed.replicate((Xv, yv), replicated)
 
     epoch_fn = compile_epoch(net, optimizer, batch_size=batch_size, l2=l2, l1=l1, grad=grad,
                              patience=patience, min_delta=min_delta,
@@ -485,12 +498,14 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
                           + _precision_hint(dtype, compute_dtype), RuntimeWarning, stacklevel=2)
         if callback is not None:
             callback(epoch, m)
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and distributed.is_writer():
             from nnbasics import checkpoint
 
             checkpoint.save(checkpoint_dir, state, {k: np.asarray(v) for k, v in history.items()},
                             meta)
         epoch += 1
+    if checkpoint_dir is not None:
+        distributed.barrier("fit's last checkpoint written")  # so every process can resume from it
     return _result(state, history, valid is not None, epochs)
 
 
