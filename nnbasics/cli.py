@@ -22,6 +22,7 @@ import time
 import warnings
 from typing import Callable, Sequence
 
+from nnbasics import optim
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 
@@ -29,11 +30,10 @@ PROG = "nnbasics"
 
 HIDDEN_UNITS = tuple(HIDDEN)
 OUTPUT_UNITS = tuple(OUTPUT)
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+OPTIMIZERS = optim.names()
 SCHEDULES = ("constant", "inverse_time", "power")
 # The learning rate used when --lr is not given.
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.1,
-              "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
+DEFAULT_LR = {name: spec.default_lr for name, spec in optim.REGISTRY.items()}
 GRADCHECK_SETS = ("iris", "wine", "breast_cancer", "digits")
 
 
@@ -157,8 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pieces", type=positive_int, default=2, help="pieces per maxout unit")
     g.add_argument("--components", type=positive_int, default=3,
                    help="components of a mixture output")
-    g.add_argument("--dtype", default="float32", choices=("float32", "float64"),
-                   help="parameter and data dtype (float64 enables jax_enable_x64)")
+    g.add_argument("--dtype", default="float32",
+                   choices=("float32", "float64", "bfloat16", "float16"),
+                   help="parameter and data dtype (float64 enables jax_enable_x64); bfloat16 "
+                        "and float16 train in mixed precision: forward and backward passes "
+                        "in that dtype, float32 master weights and optimizer state")
     g = tr.add_argument_group("optimizer")
     g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="update rule")
     g.add_argument("--lr", type=positive_float, default=None,
@@ -166,12 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     g.add_argument("--beta", type=unit_interval, default=0.9,
                    help="momentum/nesterov beta; rmsprop's decay rho")
-    g.add_argument("--b1", type=unit_interval, default=0.9, help="adam/adamw first-moment decay")
+    g.add_argument("--b1", type=unit_interval, default=0.9,
+                   help="first-moment decay of the Adam family (adam, adamw, nadam, amsgrad)")
     g.add_argument("--b2", type=unit_interval, default=0.999,
-                   help="adam/adamw second-moment decay")
+                   help="second-moment decay of the Adam family")
     g.add_argument("--eps", type=non_negative_float, default=None,
-                   help="epsilon of adagrad/rmsprop/adam/adamw (default: the optimizer's, "
-                        "as optax)")
+                   help="epsilon of adagrad, rmsprop and the Adam family (default: the "
+                        "optimizer's, as optax)")
     g.add_argument("--weight-decay", type=non_negative_float, default=None,
                    help="weight decay (coupled L2 for all but adamw, decoupled for adamw; "
                         "default 0, adamw 1e-4)")
@@ -355,7 +359,7 @@ def _targets(info, output: str, y):
 
 
 def _optimizer(args):
-    from nnbasics import optim, schedules
+    from nnbasics import schedules
 
     lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
     if args.schedule == "inverse_time":
@@ -364,20 +368,12 @@ def _optimizer(args):
         rate = schedules.power(lr, args.exponent, hold=args.hold)
     else:
         rate = lr
-    eps = {} if args.eps is None else {"eps": args.eps}
-    wd = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
-    name = args.optimizer
-    if name == "sgd":
-        return optim.sgd(rate, **wd), lr
-    if name in ("momentum", "nesterov"):
-        return optim.momentum(rate, beta=args.beta, nesterov=name == "nesterov", **wd), lr
-    if name == "adagrad":
-        return optim.adagrad(rate, **eps, **wd), lr
-    if name == "rmsprop":
-        return optim.rmsprop(rate, decay=args.beta, **eps, **wd), lr
-    if name == "adam":
-        return optim.adam(rate, b1=args.b1, b2=args.b2, **eps, **wd), lr
-    return optim.adamw(rate, b1=args.b1, b2=args.b2, **eps, **wd), lr
+    # Each option reaches the optimizers that take it (--beta is rmsprop's decay too).
+    given = {"beta": args.beta, "decay": args.beta, "b1": args.b1, "b2": args.b2,
+             "eps": args.eps, "weight_decay": args.weight_decay}
+    takes = optim.REGISTRY[args.optimizer].numeric
+    kwargs = {k: v for k, v in given.items() if k in takes and v is not None}
+    return optim.get(args.optimizer, learning_rate=rate, **kwargs), lr
 
 
 def _check_plot_path(path: str) -> None:
@@ -454,7 +450,8 @@ def _train(args) -> int:
     fit_kw = dict(epochs=args.epochs, batch_size=args.batch_size, key=k_fit,
                   valid=valid if has_valid else None, patience=args.patience,
                   min_delta=args.min_delta, l2=args.l2, l1=args.l1, grad=args.grad,
-                  checkpoint_dir=args.checkpoint_dir, resume=args.resume)
+                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                  compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None)
     start = time.perf_counter()
     if args.quiet:
         result = nb.fit(net, params, optimizer, train, **fit_kw)
@@ -586,7 +583,11 @@ FD_EPS = 1e-5          # central-difference step
 FD_TINY = 1e-3         # rel_error floor for finite differences (see gradcheck --help)
 AUTO_TOL = 1e-10       # manual vs jax.grad
 FD_TOL = 1e-6          # manual vs finite differences
-_QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+# XLA options for a program run once (see _run_once): no LLVM optimization, and
+# the direct LLVM IR emitters rather than the MLIR fusion emitters (a quarter
+# less compile time for the gradient check).
+_QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True,
+                  "xla_cpu_use_fusion_emitters": False}
 
 
 def cmd_gradcheck(args) -> int:
@@ -723,8 +724,8 @@ def _gradcheck_all(nets, seed: int, X, labels, n_classes: int) -> list:
     drawn from ``jax.random.key(seed)`` (as ``net.init``) with the biases of
     :func:`_gradcheck_biases`, its (inputs, targets) from :func:`_gradcheck_problem`,
     and :func:`_three_gradients`. XLA compile time, not arithmetic, is the cost
-    of this command, and one program for all the nets compiles in about half
-    the time of one program per net, with no small eager programs around it.
+    of this command: one program saves the per-program overhead of one per
+    net and the dozens of small eager programs (statistics, PRNG) around them.
 
     Args:
         nets: the networks (``MLP``), static.
@@ -752,11 +753,11 @@ def _gradcheck_all(nets, seed: int, X, labels, n_classes: int) -> list:
 
 
 def _run_once(fn, *args):
-    """``jax.device_get(jax.jit(fn)(*args))``, compiled without XLA's optimization passes.
+    """``jax.device_get(jax.jit(fn)(*args))``, compiled with ``_QUICK_COMPILE``.
 
-    A program run once is mostly compile time: skipping the passes halves it and
-    changes no digit that the thresholds look at (float64, errors compared at
-    1e-10 and 1e-6).
+    A program run once is mostly compile time: the options of ``_QUICK_COMPILE``
+    halve it and change no digit that the thresholds look at (float64, errors
+    compared at 1e-10 and 1e-6).
     """
     import jax
 
@@ -782,7 +783,8 @@ def _three_gradients(net, params, X, y):
     l2, l1 = GRADCHECK_L2, GRADCHECK_L1
     _, manual = net.backprop(params, X, y, l2, l1)
     auto = jax.grad(net.loss)(params, X, y, l2, l1)
-    # All directions in one vectorized evaluation: no loop in the program.
+    # One chunk unless a network has over 4096 parameters (--width in the
+    # hundreds): f vmapped over all the +ε rows, then all the −ε rows.
     numeric = gradcheck.numerical_grad(lambda p: net.loss(p, X, y, l2, l1), params,
                                        eps=FD_EPS, batch_size=4096)
     return manual, auto, numeric, _nearest_kink(net, params, X)
@@ -791,9 +793,9 @@ def _three_gradients(net, params, X, y):
 def _nearest_kink(net, params, X):
     """Smallest distance of a hidden pre-activation to a kink of the unit, a scalar.
 
-    relu: min |a| over examples and units; maxout: min gap between the two
-    largest pieces; inf for smooth units would do, but every unit gets the same
-    number (only relu and maxout rows show it).
+    maxout: min over examples and units of the gap between the two largest
+    pieces; any other unit: min |a| (relu's kink is at 0; the table shows the
+    number for relu and maxout only).
     """
     import jax
     import jax.numpy as jnp
