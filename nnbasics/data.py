@@ -18,6 +18,13 @@ heteroscedastic regression, for a ``gaussian`` output) and ``"multimodal"``
 (the inverted sine, whose p(y|x) has up to three modes, for a ``mixture``
 output). :data:`DATASETS` describes each one.
 
+``"mnist1d"`` (Greydanus & Kobak 2024) is made by the authors' generator, the
+optional package ``mnist1d`` (``pip install "nnbasics[mnist1d]"``), with their
+default arguments: the paper's 4000 training and 1000 test examples, which
+``load("mnist1d", split="train")`` and ``split="test"`` return. The first call
+generates it (about a second) and caches it in :func:`cache_dir`; later calls
+read the cache without importing the generator.
+
 Example:
     >>> import jax
     >>> from nnbasics import data
@@ -29,8 +36,17 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import math
+import os
+import random
+import tempfile
+import types
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,7 +59,9 @@ from nnbasics import _checks
 __all__ = [
     "DATASETS",
     "DatasetInfo",
+    "MNIST1D_ARGS",
     "Standardizer",
+    "cache_dir",
     "check_dataset",
     "info",
     "inverse_transform",
@@ -72,6 +90,10 @@ class DatasetInfo(NamedTuple):
         source: where the set comes from: for a shipped set its origin, the
             file of scikit-learn's copy and the file holding its description
             and licence.
+        n_test: size of the set's own test split (``load(name, split="test")``;
+            ``split="train"`` gives the other ``n_default - n_test``); None for
+            sets without one, which :func:`split` divides.
+        citation: the publication to cite when using the set ("" if none).
     """
 
     kind: str
@@ -83,6 +105,8 @@ class DatasetInfo(NamedTuple):
     synthetic: bool
     description: str
     source: str = ""
+    n_test: int | None = None
+    citation: str = ""
 
 
 class _ShippedFile(NamedTuple):
@@ -157,10 +181,22 @@ DATASETS: dict[str, DatasetInfo] = {
         "regression", None, 1, 1, 500, "mixture", True,
         "inverted sine x = y + 0.3 sin(2 pi y) + U(-0.1, 0.1): p(y|x) multimodal",
         "Bishop 1994, Mixture Density Networks; nnbasics, NumPy Generator(seed)"),
+    "mnist1d": DatasetInfo(
+        "classification", 10, 40, None, 5000, "softmax", True,
+        "MNIST-1D: 10 digit templates as 1-D signals of 40 points, padded, scaled, translated, "
+        "sheared and noised (4000 train + 1000 test)",
+        "the authors' generator, package mnist1d (github.com/greydanus/mnist1d): "
+        "make_dataset with get_dataset_args()'s defaults (MNIST1D_ARGS), the paper's data; "
+        "cached in cache_dir()",
+        n_test=1000,
+        citation="S. Greydanus, D. Kobak. Scaling Down Deep Learning with MNIST-1D. ICML 2024, "
+                 "PMLR 235:16404-16415 (arXiv:2011.14439)"),
 }
 
 # Default noise level per synthetic set, in the units the generator takes.
-_NOISE = {"xor_noisy": 0.1, "moons": 0.2, "blobs": 1.0, "sine": 0.2, "multimodal": 0.1}
+# For "mnist1d", a factor on the generator's two noise scales (1: the paper's).
+_NOISE = {"xor_noisy": 0.1, "moons": 0.2, "blobs": 1.0, "sine": 0.2, "multimodal": 0.1,
+          "mnist1d": 1.0}
 
 _XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
 _XOR_Y = np.array([0, 1, 1, 0], np.int32)
@@ -182,8 +218,9 @@ def _check_name(name: Any) -> None:
         _checks.fail("name", "one of " + ", ".join(repr(k) for k in DATASETS), name)
 
 
-def load(name: str, *, seed: int = 0, n: int | None = None,
-         noise: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load(name: str, *, seed: int | None = None, n: int | None = None,
+         noise: float | None = None, split: str | None = None,
+         shuffle: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Loads a data set by name.
 
     ``seed`` is an int rather than a JAX key because the generators are
@@ -194,25 +231,38 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
     Args:
         name: one of :func:`names`.
         seed: non-negative int; draws the synthetic sets and the subset taken
-            from a shipped set when ``n`` is given.
+            from a shipped set when ``n`` is given. None: 0, except 42 for
+            ``"mnist1d"`` (the authors' seed, the paper's data).
         n: number of examples. Synthetic sets: how many to draw (default
             ``DATASETS[name].n_default``). Shipped sets: a random subset of
             this size without replacement (default: all of them). ``"xor"``
             is always its 4 points; use ``"xor_noisy"`` for more.
+            ``"mnist1d"``: how many the generator makes (its ``num_samples``,
+            a multiple of 10: n/10 of each digit), the first 80 % for train.
         noise: noise level of a synthetic set (see :data:`DATASETS`; the
             default in its description when ``None``). Must be ``None`` for
-            shipped sets and ``"xor"``.
+            shipped sets and ``"xor"``. ``"mnist1d"``: a factor on the
+            generator's correlated and i.i.d. noise scales (1, the paper's,
+            when ``None``; 0 for none).
+        split: None for every example (a set's own train rows first);
+            ``"train"`` or ``"test"`` for one part of a set that has its own
+            split (``DATASETS[name].n_test``, e.g. ``"mnist1d"``).
+        shuffle: ``"mnist1d"`` only: the paper's "shuffle" row, the same
+            examples with their 40 features in one fixed random order (the
+            generator's ``shuffle_seq``), which hides the spatial structure
+            but keeps every value.
 
     Returns:
         ``(X, y)``: ``X`` float32 ``(n, d)``; ``y`` int32 ``(n,)`` for
         classification, float32 ``(n, n_outputs)`` for regression.
 
     Raises:
-        ValueError: unknown ``name``, or a bad ``seed``, ``n`` or ``noise``;
-            scikit-learn's data file for a shipped ``name`` missing or malformed.
+        ValueError: unknown ``name``, or a bad ``seed``, ``n``, ``noise``,
+            ``split`` or ``shuffle``; scikit-learn's data file for a shipped
+            ``name`` missing or malformed; the ``mnist1d`` package missing.
     """
     _check_name(name)
-    seed = _checks.non_negative_int("seed", seed)
+    seed = _checks.non_negative_int("seed", _DEFAULT_SEED.get(name, 0) if seed is None else seed)
     about = DATASETS[name]
     if n is not None:
         n = _checks.positive_int("n", n)
@@ -222,6 +272,7 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
         noise = float(_checks.real_in("noise", noise, 0.0, math.inf))
     else:
         noise = _NOISE.get(name)
+    _check_split_and_shuffle(name, split, shuffle)
 
     if name in _SHIPPED:
         X, y = _read_shipped(name)
@@ -234,6 +285,10 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
         if n is not None and n != 4:
             _checks.fail("n", "None or 4 for 'xor' (use 'xor_noisy' for more points)", n)
         X, y = _XOR_X.copy(), _XOR_Y.copy()
+    elif name == "mnist1d":
+        X, y, n_train = _mnist1d(_mnist1d_args(n, noise, seed, shuffle))
+        rows = {None: slice(None), "train": slice(n_train), "test": slice(n_train, None)}[split]
+        X, y = X[rows], y[rows]
     else:
         X, y = _SYNTHETIC[name](np.random.default_rng(seed), n or about.n_default, noise, seed)
 
@@ -241,6 +296,24 @@ def load(name: str, *, seed: int = 0, n: int | None = None,
     if about.kind == "classification":
         return X, np.asarray(y, np.int32)
     return X, np.asarray(y, np.float32).reshape(len(X), about.n_outputs)
+
+
+# The seed load uses when given None, where it is not 0.
+_DEFAULT_SEED = {"mnist1d": 42}
+
+
+def _check_split_and_shuffle(name: str, split: Any, shuffle: Any) -> None:
+    """Rejects a ``split`` or ``shuffle`` that the set ``name`` does not offer."""
+    if split is not None:
+        if DATASETS[name].n_test is None:
+            _checks.fail("split", f"None for {name!r}, which has no test split of its own "
+                         "(divide it with nnbasics.data.split)", split)
+        _checks.one_of("split", split, (None, "train", "test"))
+    if not isinstance(shuffle, bool):
+        _checks.fail("shuffle", "True or False", shuffle)
+    if shuffle and name != "mnist1d":
+        _checks.fail("shuffle", f"False for {name!r} (only 'mnist1d' has a shuffled variant)",
+                     shuffle)
 
 
 def _sklearn_data_dir() -> Path | None:
@@ -356,6 +429,143 @@ _SYNTHETIC = {
 
 
 # --------------------------------------------------------------------------
+# MNIST-1D: the authors' generator, cached
+
+# get_dataset_args() of mnist1d 0.0.2 without its download URL: the arguments
+# of the paper's data. Kept here, rather than read from the package, so that
+# a cache hit needs no import of mnist1d (which imports matplotlib and scipy).
+MNIST1D_ARGS: dict[str, Any] = {
+    "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": [36, 60],
+    "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
+    "iid_noise_scale": 0.02, "shear_scale": 0.75, "shuffle_seq": False,
+    "final_seq_length": 40, "seed": 42,
+}
+
+
+def cache_dir() -> Path:
+    """Where generated data sets are cached.
+
+    ``$XDG_CACHE_HOME/nnbasics/data`` when that variable is set, else
+    ``~/.cache/nnbasics/data``; each file is named by what it holds, so
+    deleting any of them is safe.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nnbasics" / "data"
+
+
+def _mnist1d_args(n: int | None, noise: float, seed: int, shuffle: bool) -> dict:
+    """:data:`MNIST1D_ARGS` with :func:`load`'s ``n``, ``noise`` factor, ``seed`` and ``shuffle``."""
+    if seed >= 2**32:
+        _checks.fail("seed", "an integer below 2**32 for 'mnist1d' (the generator seeds NumPy's "
+                     "global RandomState)", seed)
+    args = dict(MNIST1D_ARGS, seed=seed, shuffle_seq=shuffle,
+                corr_noise_scale=MNIST1D_ARGS["corr_noise_scale"] * noise,
+                iid_noise_scale=MNIST1D_ARGS["iid_noise_scale"] * noise)
+    if n is not None:
+        if n % 10:
+            _checks.fail("n", "a multiple of 10 for 'mnist1d' (the generator makes n/10 "
+                         "examples of each digit)", n)
+        args["num_samples"] = n
+    return args
+
+
+def _mnist1d_version() -> str:
+    """The installed ``mnist1d`` package's version; ValueError saying how to install it."""
+    if importlib.util.find_spec("mnist1d") is None:
+        _checks.fail("name", "'mnist1d' made by the optional package mnist1d "
+                     "(pip install \"nnbasics[mnist1d]\")", "mnist1d is not installed")
+    try:
+        return importlib.metadata.version("mnist1d")
+    except importlib.metadata.PackageNotFoundError:  # a source checkout on sys.path
+        return "unknown"
+
+
+def _mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """The MNIST-1D set that the generator makes from ``args``, cached on disk.
+
+    The cache file's name holds a digest of the generator's version and
+    ``args``, so other arguments (or a new generator) never read a stale set.
+
+    Returns:
+        ``(X, y, n_train)``: float32 ``(n, 40)``, int32 ``(n,)``, the
+        generator's train rows then its test rows.
+    """
+    key = json.dumps({"generator": f"mnist1d {_mnist1d_version()}", "args": args},
+                     sort_keys=True)
+    path = cache_dir() / f"mnist1d-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    shape = (args["num_samples"], args["final_seq_length"])
+    cached = _read_cache(path, key, shape)
+    if cached is not None:
+        return cached
+    X, y, n_train = _generate_mnist1d(args)
+    _write_cache(path, dict(X=X, y=y, n_train=np.int64(n_train), key=np.array(key)))
+    return X, y, n_train
+
+
+def _generate_mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """Runs the authors' ``make_dataset(args)`` (no network: only their ``get_dataset`` downloads).
+
+    Returns:
+        ``(X, y, n_train)`` as :func:`_mnist1d`.
+    """
+    from mnist1d.data import make_dataset
+
+    # make_dataset seeds NumPy's and Python's global generators; the caller's
+    # streams are put back so that loading a data set draws nothing from them.
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        made = make_dataset(types.SimpleNamespace(**args))
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    X = np.concatenate([made["x"], made["x_test"]]).astype(np.float32)
+    y = np.concatenate([made["y"], made["y_test"]]).astype(np.int32)
+    return X, y, len(made["y"])
+
+
+def _read_cache(path: Path, key: str, shape: tuple[int, int]):
+    """``(X, y, n_train)`` from the cache file ``path`` if it holds ``key``'s set, else None.
+
+    A missing, unreadable or mismatched file gives None: the caller makes the
+    set again and replaces the file.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if str(f["key"]) != key:
+                return None
+            X, y, n_train = f["X"], f["y"], int(f["n_train"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if X.shape != shape or X.dtype != np.float32 or y.shape != shape[:1] or y.dtype != np.int32:
+        return None
+    return X, y, n_train
+
+
+def _write_cache(path: Path, arrays: dict) -> None:
+    """Writes ``arrays`` to the ``.npz`` file ``path`` atomically.
+
+    The archive goes to a temporary file in the same directory, then
+    ``os.replace`` renames it onto ``path``: a reader (another process loading
+    the same set) sees the old file or the whole new one, never part of it.
+    A directory that cannot be written is a ``UserWarning``, not an error.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        warnings.warn(f"data set not cached: cannot write {path} "
+                      f"({e.strerror or type(e).__name__}); it is made again on the next call",
+                      UserWarning, stacklevel=4)
+
+
+# --------------------------------------------------------------------------
 # Splits
 
 
@@ -363,16 +573,6 @@ def _describe(x: Any) -> str:
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return f"array of shape {tuple(x.shape)} and dtype {x.dtype}"
     return repr(x)
-
-
-def _check_key(key: Any) -> None:
-    if isinstance(key, (jax.Array, np.ndarray)):
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
-            return
-        if key.dtype == np.uint32 and key.shape == (2,):
-            return
-    _checks.fail("key", "a JAX PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed))",
-                 _describe(key))
 
 
 def _sizes(m: int, valid: float, test: float) -> tuple[int, int, int]:
@@ -413,7 +613,7 @@ def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.1
             few examples for a non-empty train split and non-empty valid/test
             splits wherever their fraction is positive.
     """
-    _check_key(key)
+    _checks.prng_key("key", key)
     _checks.real_in("valid", valid, 0.0, 1.0, hi_open=True)
     _checks.real_in("test", test, 0.0, 1.0, hi_open=True)
     if valid + test >= 1:
