@@ -141,10 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one of: " + ", ".join(data.names()))
     g.add_argument("--valid", type=unit_interval, default=0.15,
                    help="fraction held out for validation / early stopping (0: none)")
-    g.add_argument("--test", type=unit_interval, default=0.15,
-                   help="fraction held out for the test metrics (0: none)")
+    g.add_argument("--test", type=unit_interval, default=None,
+                   help="fraction held out for the test metrics (0: none; default 0.15); a set "
+                        "with a test split of its own (mnist1d) is tested on that and takes "
+                        "no --test, its validation split then comes out of its train split")
     g.add_argument("--seed", type=non_negative_int, default=0,
-                   help="seed of the split, the initialization and the minibatch order")
+                   help="seed of the split, the initialization and the minibatch order (and of "
+                        "a synthetic set's data, but for mnist1d: always the paper's)")
     g = tr.add_argument_group("model")
     g.add_argument("--hidden-sizes", type=widths, default=(256,), metavar="W[,W...]",
                    help="hidden layer widths, e.g. 256 or 256,128; 'none' for no hidden "
@@ -415,14 +418,11 @@ def _train(args) -> int:
     console = _console()
     info = data.info(args.dataset)
     output = args.output or info.output
-    X, y = data.load(args.dataset, seed=args.seed)
-    y = _targets(info, output, y)
     classes = info.kind == "classification"
     k_split, k_init, k_fit = _keys(args.seed)
-    train, valid, test = data.split(k_split, X, y, valid=args.valid, test=args.test,
-                                    stratify=classes)
+    train, valid, test = _splits(args, info, output, k_split)
     _, train, valid, test = data.standardize(train, valid, test)
-    has_valid, has_test = args.valid > 0, args.test > 0
+    has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
     if args.batch_size > n_train:
         raise UsageError(f"--batch-size: expected at most the {n_train} training examples, "
@@ -472,6 +472,31 @@ def _train(args) -> int:
         if not args.quiet:
             console.print(f"learning curves written to {args.plot}")
     return 0
+
+
+def _splits(args, info, output: str, key):
+    """(train, valid, test), each (X, y) as NumPy arrays, of ``args.dataset``.
+
+    A set with a test split of its own (``info.n_test``) keeps it as the test
+    split, and valid comes out of its train split; any other set is shuffled
+    and cut into the three (stratified for classes).
+    """
+    from nnbasics import data
+
+    stratify = info.kind == "classification"
+    if info.n_test is None:
+        X, y = data.load(args.dataset, seed=args.seed)
+        test = 0.15 if args.test is None else args.test
+        return data.split(key, X, _targets(info, output, y), valid=args.valid, test=test,
+                          stratify=stratify)
+    if args.test is not None:
+        raise UsageError(f"--test: expected no value for {args.dataset}, which has its own "
+                         f"test split of {info.n_test} examples, received {args.test:g}")
+    X, y = data.load(args.dataset, split="train")
+    train, valid, _ = data.split(key, X, _targets(info, output, y), valid=args.valid, test=0.0,
+                                 stratify=stratify)
+    X_test, y_test = data.load(args.dataset, split="test")
+    return train, valid, (X_test, _targets(info, output, y_test))
 
 
 def _keys(seed: int):

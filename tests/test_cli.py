@@ -170,3 +170,63 @@ def test_bad_argument_subprocess_no_traceback():
     assert proc.stderr.startswith("nnbasics: error: argument --lr")
     assert proc.stderr.count("\n") == 1
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("options", [["--dtype", "bfloat16"], ["--dtype", "float16"],
+                                     ["--optimizer", "nadam"], ["--optimizer", "amsgrad"]])
+def test_train_mixed_precision_and_new_optimizers(capsys, options):
+    code, out, err = run(capsys, *QUICK, *options)
+    assert code == 0, err
+    assert "results" in out
+
+
+# ------------------------------------------------------------------ mnist1d
+
+needs_mnist1d = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("mnist1d") is None,
+    reason="the optional mnist1d package is not installed")
+MNIST1D = ["train", "--dataset", "mnist1d", "--hidden-sizes", "16", "--epochs", "2",
+           "--batch-size", "100", "--quiet"]
+
+
+def _rows(out):
+    """{split: number of examples} from the results table."""
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").replace("┃", "│").split("│")]
+        if len(cells) >= 2 and cells[0] in ("train", "valid", "test") and cells[1].isdigit():
+            rows[cells[0]] = int(cells[1])
+    return rows
+
+
+@needs_mnist1d
+def test_train_mnist1d_tests_on_its_own_test_split(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code, out, err = run(capsys, *MNIST1D)
+    assert code == 0, err
+    assert _rows(out) == {"train": 3400, "valid": 600, "test": 1000}  # valid from the 4000
+    code, out, err = run(capsys, *MNIST1D, "--valid", "0", "--patience", "none", "--seed", "3")
+    assert code == 0, err
+    assert _rows(out) == {"train": 4000, "test": 1000}
+
+
+@needs_mnist1d
+def test_train_mnist1d_refuses_a_test_fraction(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code, _, err = run(capsys, *MNIST1D, "--test", "0.2")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nnbasics: error: --test: expected no value")
+    assert "1000" in err
+
+
+def test_train_test_fraction_still_splits_other_sets(capsys):
+    code, out, err = run(capsys, *QUICK, "--test", "0.2")
+    assert code == 0, err
+    assert _rows(out)["test"] == 30  # 20 % of iris's 150
+
+
+def test_train_mnist1d_without_the_extra_says_how_to_install(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mnist1d", None)  # as if not installed
+    code, _, err = run(capsys, *MNIST1D)
+    assert code == 2
+    assert err.count("\n") == 1 and 'pip install "nnbasics[mnist1d]"' in err
