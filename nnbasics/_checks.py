@@ -25,6 +25,11 @@ def fail(name: str, expected: str, received: Any) -> None:
     raise ValueError(f"{name}: expected {expected}, received {shown}")
 
 
+def shown(value: Any) -> Any:
+    """A received value as shown: a string quoted, so "32" never looks like 32."""
+    return repr(value) if isinstance(value, str) else value
+
+
 def is_concrete(x: Any) -> bool:
     """Whether ``x`` holds values now (not a tracer inside jit/vmap/grad)."""
     import jax
@@ -34,13 +39,13 @@ def is_concrete(x: Any) -> bool:
 
 def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        fail(name, "a positive integer", value)
+        fail(name, "a positive integer", shown(value))
     return int(value)
 
 
 def non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        fail(name, "a non-negative integer", value)
+        fail(name, "a non-negative integer", shown(value))
     return int(value)
 
 
@@ -51,13 +56,13 @@ def real_in(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = Fals
     right = ")" if hi_open else "]"
     expected = f"a real number in {left}{lo}, {hi}{right}"
     if isinstance(value, bool) or not (isinstance(value, numbers.Real) or _is_scalar_array(value)):
-        fail(name, expected, value)
+        fail(name, expected, shown(value))
     if not is_concrete(value):
         return value  # a traced hyper-parameter (vmapped search) is checked by its caller
     v = float(value)
     ok = (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
     if not ok or np.isnan(v):
-        fail(name, expected, value)
+        fail(name, expected, shown(value))
     return value
 
 
@@ -89,3 +94,19 @@ def finite_rows(name: str, X: Any) -> None:
     if bad.size:
         shown = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
         fail(name, "finite values in every row", f"NaN/inf in {bad.size} row(s): {shown}")
+
+
+def prng_key(name: str, key: Any) -> None:
+    """A JAX PRNG key (``jax.random.key(s)`` or ``jax.random.PRNGKey(s)``), else ValueError."""
+    import jax
+    import jax.numpy as jnp
+
+    if isinstance(key, (jax.Array, np.ndarray)):
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ():
+            return
+        if key.dtype == np.uint32 and key.shape == (2,):
+            return
+        received = f"an array of shape {tuple(key.shape)} and dtype {key.dtype}"
+    else:
+        received = repr(key)
+    fail(name, "a JAX PRNG key such as jax.random.key(0) or jax.random.PRNGKey(0)", received)

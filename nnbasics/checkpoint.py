@@ -120,6 +120,28 @@ def _read(directory: str) -> tuple[dict, dict]:
     return manifest, arrays
 
 
+def differences(saved: dict, asked: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """[(field, saved value, asked value)] where two meta dicts differ; nested dicts by key.
+
+    A field one side lacks shows as "<missing>"; optimizers of different
+    factories differ in their factory alone.
+    """
+    if "factory" in saved and saved.get("factory") != asked.get("factory"):
+        return [(prefix + "factory", saved["factory"], asked.get("factory", "<missing>"))]
+    out = []
+    for key in sorted(set(saved) | set(asked)):
+        a, b = saved.get(key, "<missing>"), asked.get(key, "<missing>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append((prefix + key, a, b))
+    return out
+
+
+def _show(value) -> str:
+    return value if value == "<missing>" else repr(value)
+
+
 def _check(directory: str, field: str, expected, received) -> None:
     if expected != received:
         raise ValueError(f"checkpoint: {field} of the checkpoint in {directory} differs from "
@@ -151,16 +173,18 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
     manifest, arrays = _read(directory)
     _check(directory, "format version", FORMAT_VERSION, manifest.get("version"))
 
-    expected_meta = json.loads(json.dumps(meta))
     saved_meta = manifest.get("meta")
     if not isinstance(saved_meta, dict):
         raise _corrupt(directory, "the manifest has no meta dict")
-    for field in sorted(set(expected_meta) | set(saved_meta)):
-        _check(directory, f"meta field {field!r}", expected_meta.get(field, "<missing>"),
-               saved_meta.get(field, "<missing>"))
+    for field, saved, asked in differences(saved_meta, json.loads(json.dumps(meta))):
+        raise ValueError(f"checkpoint: {directory} has {field} = {_show(saved)}, this run asks "
+                         f"for {_show(asked)} (resume with the same settings, or overwrite "
+                         "the checkpoint to start anew)")
 
     like_leaves, treedef = jax.tree.flatten(like_state)
-    _check(directory, "tree structure", str(treedef), manifest.get("treedef"))
+    if str(treedef) != manifest.get("treedef"):
+        raise ValueError(f"checkpoint: {directory} holds the state of another optimizer or "
+                         "network (its training state has another structure than this run's)")
     specs = manifest.get("leaves")
     if not isinstance(specs, list) or len(specs) != len(like_leaves):
         raise _corrupt(directory, "the manifest's leaf list does not match its tree structure")
@@ -176,7 +200,8 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
         arr = arrays[name]
         dtype = np.dtype(like.dtype)
         if arr.dtype != dtype:
-            if arr.dtype.itemsize != dtype.itemsize:
+            # Only dtypes NumPy lacks (bfloat16, ...) are stored as same-width uints.
+            if arr.dtype != _files.to_numpy(np.zeros((), dtype)).dtype:
                 raise _corrupt(directory, f"{name} is stored as {arr.dtype}, expected {dtype}")
             arr = arr.view(dtype)
         if list(arr.shape) != list(np.shape(like)):

@@ -794,6 +794,8 @@ def check_dataset(X: Any, y: Any, *, kind: str = "classes", n_classes: int | Non
     _checks.finite_array(name_X, X)
 
     n = X.shape[0]
+    if n == 0:
+        _checks.fail(name_X, "at least one example", "an empty data set (0 rows)")
     if not hasattr(y, "shape") or len(y.shape) < 1 or y.shape[0] != n:
         _checks.fail(name_y, f"{n} rows, as many as {name_X}", _describe(y))
     if kind == "classes":

@@ -88,6 +88,7 @@ class MLP:
 
         One compiled program per (network, dtype), rather than one per eager operation.
         """
+        _checks.prng_key("key", key)
         return _init(self, key, jnp.dtype(dtype))
 
     def forward(self, params, X):

@@ -192,7 +192,7 @@ def _as_schedule(learning_rate: ScalarOrSchedule) -> Schedule:
                         hi_open=True)
     except ValueError:
         _checks.fail("learning_rate", "a real number in (0, inf) or a schedule "
-                     "(a callable t -> rate)", learning_rate)
+                     "(a callable t -> rate)", _checks.shown(learning_rate))
     return lambda count: learning_rate
 
 
@@ -760,13 +760,21 @@ def get(name: str, **hyperparameters) -> optax.GradientTransformation:
     return spec.build(**hyperparameters)
 
 
-def describe(optimizer) -> str | None:
-    """``"adam(b1=0.9, ..., learning_rate=0.001)"`` for an ``nb.optim`` optimizer, else None.
-
-    What a checkpoint records, so that a resume with other hyper-parameters is refused.
-    """
+def hyperparameters(optimizer) -> dict | None:
+    """``{"factory": "adam", "b1": 0.9, ..., "learning_rate": 0.001}`` for an ``nb.optim``
+    optimizer (schedules and dtypes as text), else None: what a checkpoint records,
+    so that a resume with other hyper-parameters is refused field by field."""
     recipe = recipe_of(optimizer)
     if recipe is None:
         return None
-    args = ", ".join(f"{k}={v!r}" for k, v in recipe.kwargs)
-    return f"{recipe.factory.__name__}({args})"
+    plain = (bool, int, float, str, type(None))
+    return {"factory": recipe.factory.__name__,
+            **{k: v if isinstance(v, plain) else repr(v) for k, v in recipe.kwargs}}
+
+
+def describe(optimizer) -> str | None:
+    """``"adam(b1=0.9, ..., learning_rate=0.001)"`` for an ``nb.optim`` optimizer, else None."""
+    recipe = recipe_of(optimizer)
+    if recipe is None:
+        return None
+    return f"{recipe.factory.__name__}(" + ", ".join(f"{k}={v!r}" for k, v in recipe.kwargs) + ")"

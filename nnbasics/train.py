@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import collections
 import math
+import hashlib
 import os
+import tempfile
 import warnings
 from typing import Any, Callable, NamedTuple
 
@@ -74,9 +76,14 @@ class FitResult(NamedTuple):
         penalty included) and, with valid, "valid_loss" (mean NLL) and
         "valid_accuracy" (classification outputs only).
       best_epoch: index into the history arrays of the returned parameters.
+        Epochs are numbered from 0 everywhere (history, callback, warnings,
+        the command line): epoch k is the (k+1)-th pass; −1 when no epoch
+        finished (a run that diverged in its first epoch).
       state: the final TrainState (for resuming or inspection).
       stopped_early: patience ran out before ``epochs``.
       diverged: training met a non-finite loss and stopped.
+      resumed_from: the number of epochs the checkpoint it resumed from held
+        (None: it started from ``params``).
     """
 
     params: Any
@@ -85,6 +92,7 @@ class FitResult(NamedTuple):
     state: TrainState
     stopped_early: bool
     diverged: bool
+    resumed_from: int | None = None
 
 
 def init_state(params, optimizer, key) -> TrainState:
@@ -336,7 +344,7 @@ def check_data(net, X, y, name: str = "train"):
 
 
 def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad, checkpoint_dir, resume):
+                    min_delta, l2, l1, grad, checkpoint_dir, resume, overwrite, key):
     from nnbasics.mlp import MLP
 
     if not isinstance(net, MLP):
@@ -354,7 +362,7 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     n = train[0].shape[0]
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
         _checks.fail("batch_size", f"an integer from 1 to the number of training examples ({n})",
-                     batch_size)
+                     _checks.shown(batch_size))
     if patience is not None:
         _checks.non_negative_int("patience", patience)
         if valid is None:
@@ -364,15 +372,38 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     _checks.real_in("l2", l2, 0.0, math.inf)
     _checks.real_in("l1", l1, 0.0, math.inf)
     _checks.one_of("grad", grad, ("manual", "auto"))
+    _checks.prng_key("key", key)
     if resume and checkpoint_dir is None:
         _checks.fail("resume", "False unless checkpoint_dir is given", resume)
-    if checkpoint_dir is not None and os.path.exists(checkpoint_dir) \
-            and not os.path.isdir(checkpoint_dir):
-        _checks.fail("checkpoint_dir", "a directory (created if missing)",
-                     f"the file {checkpoint_dir}")
+    if checkpoint_dir is not None:
+        _check_checkpoint_dir(os.fspath(checkpoint_dir), resume, overwrite)
     # Shapes only (the checks run at trace time): no computation, no compile.
     jax.eval_shape(net.apply, params,
                    jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
+
+
+def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None:
+    """File-system problems and an existing checkpoint, refused before any work."""
+    from nnbasics import checkpoint
+
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        _checks.fail("checkpoint_dir", "a directory (created if missing)",
+                     f"the file {directory!r}")
+    target = os.path.join(directory, checkpoint.FILENAME)
+    if os.path.isdir(target):
+        _checks.fail("checkpoint_dir", f"a directory where {checkpoint.FILENAME} can be "
+                     "written", f"{directory!r}, where {checkpoint.FILENAME} is a directory")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as e:
+        _checks.fail("checkpoint_dir", "a writable directory",
+                     f"{directory!r} ({e.strerror or type(e).__name__})")
+    if not resume and not overwrite and checkpoint.exists(directory):
+        _checks.fail("checkpoint_dir", "a directory without a checkpoint, or resume=True "
+                     "to continue it, or overwrite=True to replace it",
+                     f"{directory!r}, which holds one")
 
 
 def cast_data(net, pair, dtype):
@@ -402,7 +433,7 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         valid=None, patience: int | None = None, min_delta: float = 0.0, l2: float = 0.0,
         l1: float = 0.0, grad: str = "manual", callback: Callable | None = None,
         checkpoint_dir=None, resume: bool = False, mesh=None,
-        compute_dtype=None) -> FitResult:
+        compute_dtype=None, overwrite: bool = False) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
     Args:
@@ -423,7 +454,12 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
       checkpoint_dir: if given, the state and history are saved there atomically after
         each epoch (in a multi-process run by process 0 only; the others wait for its
         last write before returning).
-      resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
+      resume: continue from the checkpoint in ``checkpoint_dir`` if there is one;
+        it must have been written by the same run (network, optimizer and all its
+        hyper-parameters, l2, l1, batch size, patience, min_delta, key, dtypes and
+        data, compared field by field). ``result.resumed_from`` says where it went on.
+      overwrite: replace an existing checkpoint; without it (or ``resume``) an
+        existing checkpoint in ``checkpoint_dir`` is refused, never overwritten.
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
         training (each minibatch split across its devices, parameters replicated);
         ``nb.distributed.global_mesh()`` in a multi-process run.
@@ -445,7 +481,7 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
     batch_size = n if batch_size is None else batch_size
     _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad, checkpoint_dir, resume)
+                    min_delta, l2, l1, grad, checkpoint_dir, resume, overwrite, key)
     dtype = jax.tree.leaves(params)[0].dtype
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
@@ -453,7 +489,9 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
-    meta = _checkpoint_meta(net, optimizer, state, X, batch_size, grad, l2, l1, patience)
+    meta = _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience,
+                            min_delta, compute_dtype, (X, y), (Xv, yv))
+    resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
 
@@ -461,6 +499,7 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         if restored is not None:
             state, saved = restored
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
+            resumed_from = _check_restored(checkpoint_dir, state, epochs)
 
     if jax.process_count() > 1:
         # Before the first collective: a disagreement would hang or fail inside JAX.
@@ -493,9 +532,12 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
             history[k].append(m[k])
         if m["diverged"]:
             history = {k: v[:-1] for k, v in history.items()}
-            warnings.warn(f"training diverged in epoch {epoch}: non-finite loss or parameters; "
-                          f"returning the last finite parameters (after epoch {epoch - 1})"
-                          + _precision_hint(dtype, compute_dtype), RuntimeWarning, stacklevel=2)
+            kept = (f"returning the last finite parameters, those after epoch {epoch - 1}"
+                    if history["train_loss"] else
+                    "no finite epoch to return: the result holds the initial parameters")
+            warnings.warn(f"training diverged in epoch {epoch} (non-finite loss or parameters); "
+                          f"{kept}" + _precision_hint(dtype, compute_dtype), RuntimeWarning,
+                          stacklevel=2)
         if callback is not None:
             callback(epoch, m)
         if checkpoint_dir is not None and distributed.is_writer():
@@ -506,7 +548,8 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         epoch += 1
     if checkpoint_dir is not None:
         distributed.barrier("fit's last checkpoint written")  # so every process can resume from it
-    return _result(state, history, valid is not None, epochs)
+    return _result(state, history, valid is not None, epochs)._replace(
+        resumed_from=resumed_from)
 
 
 LOW_PRECISION = ("bfloat16", "float16")
@@ -603,12 +646,50 @@ def _result(state, history, has_valid, epochs) -> FitResult:
                      diverged=diverged)
 
 
-def _checkpoint_meta(net, optimizer, state, X, batch_size, grad, l2, l1, patience) -> dict:
-    """What a checkpoint must agree on to be resumed: model, optimizer and the data's shape.
+def _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience, min_delta,
+                     compute_dtype, train, valid) -> dict:
+    """Everything that determines a run, which a checkpoint must agree on to be resumed.
 
-    ``optimizer`` is ``nb.optim.describe``'s text (every hyper-parameter) for
-    ``nb.optim`` optimizers; other transformations are checked by their state's structure.
+    The network, every hyper-parameter of an ``nb.optim`` optimizer (other
+    transformations: their state's structure, checked on restore), the
+    training settings, the initial key, the dtypes, and a SHA-256 of each
+    split's X and y (so a different data set or split of the same shape is refused).
     """
-    return dict(net=repr(net), optimizer=optim.describe(optimizer), n_train=int(X.shape[0]),
-                batch_size=int(batch_size), grad=grad, l2=float(l2), l1=float(l1),
-                patience=patience, dtype=str(jax.tree.leaves(state.params)[0].dtype))
+    return dict(net=repr(net), optimizer=optim.hyperparameters(optimizer),
+                n_train=int(train[0].shape[0]), batch_size=int(batch_size), grad=grad,
+                l2=float(l2), l1=float(l1), patience=patience, min_delta=float(min_delta),
+                key=np.asarray(state.key).tolist(),
+                dtype=str(jax.tree.leaves(state.params)[0].dtype),
+                compute_dtype=None if compute_dtype is None else str(compute_dtype),
+                data={"train": _fingerprint(*train), "valid": _fingerprint(*valid)})
+
+
+def _fingerprint(*arrays) -> str | None:
+    """SHA-256 of the arrays' dtypes, shapes and bytes; None for (None, None)."""
+    if arrays[0] is None:
+        return None
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.asarray(jax.device_get(a))
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
+    """Refuses restored values that training cannot continue from; returns the epoch reached."""
+    leaves = jax.tree.leaves((state.params, state.opt_state, state.best_params))
+    if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves
+               if jnp.issubdtype(x.dtype, jnp.inexact)):
+        _checks.fail("checkpoint", "finite parameters and optimizer state",
+                     f"NaN/inf values in {os.fspath(checkpoint_dir)!r}")
+    done = int(state.epoch)
+    if bool(state.stopped):
+        why = "diverged" if bool(state.diverged) else "stopped early"
+        warnings.warn(f"the checkpoint in {os.fspath(checkpoint_dir)!r} had already {why} "
+                      f"after {done} epochs: nothing left to train", UserWarning, stacklevel=3)
+    elif done >= epochs:
+        warnings.warn(f"the checkpoint in {os.fspath(checkpoint_dir)!r} already holds {done} "
+                      f"epochs, and epochs={epochs}: nothing left to train (raise epochs to "
+                      "continue)", UserWarning, stacklevel=3)
+    return done
