@@ -1,0 +1,67 @@
+"""The ``nnbasics`` command: one module per subcommand, the shared parts in ``_common``.
+
+    nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
+    nnbasics gradcheck --hidden relu,tanh --output softmax
+    nnbasics bench --help                # forwarded to nnbasics.bench
+
+Every bad argument, and every ``ValueError`` the library raises for a bad
+option value, ends the command with one line on stderr,
+``nnbasics: error: <message>``, and exit status 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Sequence
+
+from nnbasics.cli import bench, gradcheck, train
+from nnbasics.cli._common import PROG, Parser, UsageError, fail, show_warning
+
+COMMANDS = {"train": train, "gradcheck": gradcheck, "bench": bench}
+
+
+def build_parser() -> Parser:
+    """The parser of every subcommand but bench's own options."""
+    parser = Parser(prog=PROG, description=(
+        "nnbasics: neural-network basics in JAX with hand-written gradients and optimizers."))
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    for command in COMMANDS.values():
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        try:
+            if argv and argv[0] == "bench":
+                return bench.run(argv[1:])
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit as e:  # --help
+                return e.code if isinstance(e.code, int) else 0
+            if args.version:
+                from nnbasics import __version__
+
+                print(f"{PROG} {__version__}")
+                return 0
+            if args.command is None:
+                raise UsageError(f"a command is required: {', '.join(COMMANDS)} "
+                                 f"(see '{PROG} --help')")
+            if not getattr(args, "no_compile_cache", True):
+                from nnbasics.compilation import enable_compilation_cache
+
+                enable_compilation_cache()
+            return args.func(args)
+        except (UsageError, ValueError) as e:
+            return fail(e)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,345 @@
+"""``nnbasics train``: load a data set, split, standardize, train with nb.fit, report.
+
+    nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
+    nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import time
+
+from nnbasics import optim
+from nnbasics.activations import HIDDEN
+from nnbasics.cli._common import (UsageError, add_cache_option, float64, fmt, new_console,
+                                  non_negative_float, non_negative_int, patience_value,
+                                  positive_float, positive_int, progress_console, unit_interval,
+                                  widths)
+from nnbasics.losses import OUTPUT
+
+HIDDEN_UNITS = tuple(HIDDEN)
+OUTPUT_UNITS = tuple(OUTPUT)
+OPTIMIZERS = optim.names()
+SCHEDULES = ("constant", "inverse_time", "power")
+# The learning rate used when --lr is not given.
+DEFAULT_LR = {name: spec.default_lr for name, spec in optim.REGISTRY.items()}
+
+
+def add_parser(sub) -> None:
+    """Adds ``train`` and its options to the subcommands ``sub``."""
+    from nnbasics import data
+
+    tr = sub.add_parser(
+        "train", help="train an MLP on a data set (default: digits, >= 97%% test accuracy)",
+        description="Load a data set, split it (stratified for classes), standardize the "
+                    "features on the training split, train an MLP with nb.fit and early "
+                    "stopping on the validation split, and print train/valid/test metrics.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = tr.add_argument_group("data")
+    g.add_argument("--dataset", default="digits", choices=data.names(), metavar="NAME",
+                   help="one of: " + ", ".join(data.names()))
+    g.add_argument("--valid", type=unit_interval, default=0.15,
+                   help="fraction held out for validation / early stopping (0: none)")
+    g.add_argument("--test", type=unit_interval, default=None,
+                   help="fraction held out for the test metrics (0: none; default 0.15); a set "
+                        "with a test split of its own (mnist1d) is tested on that and takes "
+                        "no --test, its validation split then comes out of its train split")
+    g.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the split, the initialization and the minibatch order (and of "
+                        "a synthetic set's data, but for mnist1d: always the paper's)")
+    g = tr.add_argument_group("model")
+    g.add_argument("--hidden-sizes", type=widths, default=(256,), metavar="W[,W...]",
+                   help="hidden layer widths, e.g. 256 or 256,128; 'none' for no hidden "
+                        "layer (softmax/logistic regression); input and output widths "
+                        "come from the data")
+    g.add_argument("--hidden", default="relu", choices=HIDDEN_UNITS, help="hidden unit")
+    g.add_argument("--output", default=None, choices=OUTPUT_UNITS,
+                   help="output unit (default: the data set's, softmax for classes; sigmoid "
+                        "trains on the one-hot labels)")
+    g.add_argument("--pieces", type=positive_int, default=2, help="pieces per maxout unit")
+    g.add_argument("--components", type=positive_int, default=3,
+                   help="components of a mixture output")
+    g.add_argument("--dtype", default="float32",
+                   choices=("float32", "float64", "bfloat16", "float16"),
+                   help="parameter and data dtype (float64 enables jax_enable_x64); bfloat16 "
+                        "and float16 train in mixed precision: forward and backward passes "
+                        "in that dtype, float32 master weights and optimizer state")
+    g = tr.add_argument_group("optimizer")
+    g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="update rule")
+    g.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default: " + ", ".join(
+                       f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    g.add_argument("--beta", type=unit_interval, default=0.9,
+                   help="momentum/nesterov beta; rmsprop's decay rho")
+    g.add_argument("--b1", type=unit_interval, default=0.9,
+                   help="first-moment decay of the Adam family (adam, adamw, nadam, amsgrad)")
+    g.add_argument("--b2", type=unit_interval, default=0.999,
+                   help="second-moment decay of the Adam family")
+    g.add_argument("--eps", type=non_negative_float, default=None,
+                   help="epsilon of adagrad, rmsprop and the Adam family (default: the "
+                        "optimizer's, as optax)")
+    g.add_argument("--weight-decay", type=non_negative_float, default=None,
+                   help="weight decay (coupled L2 for all but adamw, decoupled for adamw; "
+                        "default 0, adamw 1e-4)")
+    g.add_argument("--schedule", default="constant", choices=SCHEDULES,
+                   help="learning-rate schedule over updates t: constant; inverse_time "
+                        "lr/(1+decay*max(t-hold,0)); power lr/(1+max(t-hold,0))^exponent")
+    g.add_argument("--decay", type=non_negative_float, default=1e-3,
+                   help="inverse_time decay constant")
+    g.add_argument("--exponent", type=non_negative_float, default=0.75,
+                   help="power schedule exponent (0.5 < exponent <= 1 for SGD convergence)")
+    g.add_argument("--hold", type=non_negative_int, default=0,
+                   help="updates at the constant initial rate before the decay starts")
+    g = tr.add_argument_group("training")
+    g.add_argument("--epochs", type=positive_int, default=100, help="maximum epochs")
+    g.add_argument("--batch-size", type=positive_int, default=32,
+                   help="minibatch size (1..number of training examples)")
+    g.add_argument("--l2", type=non_negative_float, default=1e-3,
+                   help="L2 penalty (l2/2)*sum ||W||^2 on the weights")
+    g.add_argument("--l1", type=non_negative_float, default=0.0,
+                   help="L1 penalty l1*sum |W| on the weights")
+    g.add_argument("--patience", type=patience_value, default=20,
+                   help="stop after this many epochs without a validation-loss improvement "
+                        "('none': never stop early)")
+    g.add_argument("--min-delta", type=non_negative_float, default=0.0,
+                   help="smallest decrease of the validation loss that counts as one")
+    g.add_argument("--grad", default="manual", choices=("manual", "auto"),
+                   help="hand-written backprop or jax.grad")
+    g = tr.add_argument_group("output")
+    g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="save the training state there after every epoch")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --checkpoint-dir, if there is one")
+    g.add_argument("--plot", default=None, metavar="PATH.png",
+                   help="write learning curves (needs matplotlib: pip install nnbasics[plots])")
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bar or header; print only the results table")
+    add_cache_option(g)
+    tr.set_defaults(func=run)
+
+
+def _targets(info, output: str, y):
+    """The data set's targets in the form the output unit trains on."""
+    import numpy as np
+
+    if info.kind == "classification":
+        if output == "softmax":
+            return y
+        if output == "sigmoid":
+            return np.eye(info.n_classes, dtype=np.float32)[y]
+        raise UsageError(f"--output {output} needs a regression data set; {info.kind} sets "
+                         "train with softmax or sigmoid")
+    if output in ("softmax", "sigmoid"):
+        raise UsageError(f"--output {output} needs a classification data set; this one is "
+                         "regression (use linear, gaussian or mixture)")
+    return y
+
+
+def _optimizer(args):
+    from nnbasics import schedules
+
+    lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
+    if args.schedule == "inverse_time":
+        rate = schedules.inverse_time(lr, args.decay, hold=args.hold)
+    elif args.schedule == "power":
+        rate = schedules.power(lr, args.exponent, hold=args.hold)
+    else:
+        rate = lr
+    # Each option reaches the optimizers that take it (--beta is rmsprop's decay too).
+    given = {"beta": args.beta, "decay": args.beta, "b1": args.b1, "b2": args.b2,
+             "eps": args.eps, "weight_decay": args.weight_decay}
+    takes = optim.REGISTRY[args.optimizer].numeric
+    kwargs = {k: v for k, v in given.items() if k in takes and v is not None}
+    return optim.get(args.optimizer, learning_rate=rate, **kwargs), lr
+
+
+def _check_plot_path(path: str) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib, which is not installed: "
+                         "pip install 'nnbasics[plots]'")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--plot: expected a path in an existing directory, received {path!r}")
+
+
+def run(args) -> int:
+    """Runs ``nnbasics train`` with parsed ``args``; returns the exit status."""
+    if args.resume and args.checkpoint_dir is None:
+        raise UsageError("--resume needs --checkpoint-dir")
+    if args.plot is not None:
+        _check_plot_path(args.plot)
+    with float64(args.dtype == "float64"):
+        return _train(args)
+
+
+def _train(args) -> int:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import nnbasics as nb
+    from nnbasics import data
+
+    console = new_console()
+    info = data.info(args.dataset)
+    output = args.output or info.output
+    classes = info.kind == "classification"
+    k_split, k_init, k_fit = _keys(args.seed)
+    train, valid, test = _splits(args, info, output, k_split)
+    _, train, valid, test = data.standardize(train, valid, test)
+    has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
+    n_train = int(train[0].shape[0])
+    if args.batch_size > n_train:
+        raise UsageError(f"--batch-size: expected at most the {n_train} training examples, "
+                         f"received {args.batch_size}")
+    if args.patience is not None and not has_valid:
+        raise UsageError("--patience needs a validation split (--valid > 0); "
+                         "use --patience none with --valid 0")
+
+    d_out = info.n_classes if classes else info.n_outputs
+    net = nb.MLP((info.n_features, *args.hidden_sizes, d_out), hidden=args.hidden,
+                 output=output, pieces=args.pieces, components=args.components)
+    dtype = jnp.float64 if args.dtype == "float64" else jnp.float32
+    params = net.init(k_init, dtype)
+    optimizer, lr = _optimizer(args)
+    n_params = sum(int(np.size(p)) for p in jax.tree.leaves(params))
+
+    if not args.quiet:
+        console.print(
+            f"[bold]{args.dataset}[/]: {n_train} train / {int(valid[0].shape[0])} valid / "
+            f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
+            f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
+            f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
+            f"batch {args.batch_size}, grad {args.grad}")
+
+    fit_kw = dict(epochs=args.epochs, batch_size=args.batch_size, key=k_fit,
+                  valid=valid if has_valid else None, patience=args.patience,
+                  min_delta=args.min_delta, l2=args.l2, l1=args.l1, grad=args.grad,
+                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                  compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None)
+    start = time.perf_counter()
+    if args.quiet:
+        result = nb.fit(net, params, optimizer, train, **fit_kw)
+    else:
+        result = _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid,
+                                    classes)
+    seconds = time.perf_counter() - start
+
+    table = _results_table(nb, net, result, train, valid if has_valid else None,
+                           test if has_test else None, seconds)
+    console.print(table)
+    if result.diverged:
+        console.print("[red]training diverged[/]: the last finite parameters were kept "
+                      "(try a smaller --lr)")
+    if args.plot is not None:
+        _plot(result, args.plot, f"{args.dataset}: MLP {'-'.join(map(str, net.sizes))} "
+                                  f"{net.hidden}/{net.output}, {args.optimizer}")
+        if not args.quiet:
+            console.print(f"learning curves written to {args.plot}")
+    return 0
+
+
+def _splits(args, info, output: str, key):
+    """(train, valid, test), each (X, y) as NumPy arrays, of ``args.dataset``.
+
+    A set with a test split of its own (``info.n_test``) keeps it as the test
+    split, and valid comes out of its train split; any other set is shuffled
+    and cut into the three (stratified for classes).
+    """
+    from nnbasics import data
+
+    stratify = info.kind == "classification"
+    if info.n_test is None:
+        X, y = data.load(args.dataset, seed=args.seed)
+        test = 0.15 if args.test is None else args.test
+        return data.split(key, X, _targets(info, output, y), valid=args.valid, test=test,
+                          stratify=stratify)
+    if args.test is not None:
+        raise UsageError(f"--test: expected no value for {args.dataset}, which has its own "
+                         f"test split of {info.n_test} examples, received {args.test:g}")
+    X, y = data.load(args.dataset, split="train")
+    train, valid, _ = data.split(key, X, _targets(info, output, y), valid=args.valid, test=0.0,
+                                 stratify=stratify)
+    X_test, y_test = data.load(args.dataset, split="test")
+    return train, valid, (X_test, _targets(info, output, y_test))
+
+
+def _keys(seed: int):
+    """The split, init and fit keys of ``seed``, derived in one compiled program."""
+    import jax
+
+    return jax.jit(lambda s: tuple(jax.random.split(jax.random.key(s), 3)))(seed)
+
+
+def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, classes):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("[bold]epoch[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[metrics]}"),
+        console=progress_console(), transient=False)
+    with progress:
+        task = progress.add_task("train", total=fit_kw["epochs"], metrics="compiling...")
+
+        def callback(epoch, m):
+            text = f"train {m['train_loss']:.4f}"
+            if has_valid:
+                text += f"  valid {m['valid_loss']:.4f}"
+                if classes:
+                    text += f"  acc {m['valid_accuracy']:.2%}"
+            progress.update(task, completed=epoch + 1, metrics=text)
+
+        return nb.fit(net, params, optimizer, train, callback=callback, **fit_kw)
+
+
+def _results_table(nb, net, result, train, valid, test, seconds):
+    from rich.table import Table
+
+    table = Table(title="results", title_justify="left")
+    table.add_column("split")
+    table.add_column("examples", justify="right")
+    table.add_column("loss (NLL)", justify="right")
+    table.add_column("accuracy", justify="right")
+    splits = [(name, pair) for name, pair in (("train", train), ("valid", valid), ("test", test))
+              if pair is not None and pair[0].shape[0] > 0]
+    values = nb.train.evaluate(net, result.params, *(pair for _, pair in splits))
+    for (name, (X, _)), (loss, acc) in zip(splits, values):
+        table.add_row(name, str(X.shape[0]), fmt(float(loss)), fmt(float(acc), True))
+    epochs = len(result.history["train_loss"])
+    why = ("diverged" if result.diverged else "early stop" if result.stopped_early
+           else "epoch limit")
+    table.caption = (f"best epoch {result.best_epoch + 1} of {epochs} ({why}), "
+                     f"{seconds:.1f} s")
+    table.caption_justify = "left"
+    return table
+
+
+def _plot(result, path: str, title: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    import numpy as np
+
+    h = result.history
+    epochs = np.arange(1, len(h["train_loss"]) + 1)
+    has_acc = "valid_accuracy" in h and np.any(np.isfinite(h["valid_accuracy"]))
+    fig = Figure(figsize=(10 if has_acc else 6, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 2 if has_acc else 1, 1)
+    ax.plot(epochs, h["train_loss"], label="train loss (with penalty)")
+    if "valid_loss" in h:
+        ax.plot(epochs, h["valid_loss"], label="valid loss")
+    ax.axvline(result.best_epoch + 1, color="gray", linestyle=":", label="best epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean NLL")
+    ax.set_yscale("log" if np.all(np.asarray(h["train_loss"]) > 0) else "linear")
+    ax.legend()
+    if has_acc:
+        ax2 = fig.add_subplot(1, 2, 2)
+        ax2.plot(epochs, h["valid_accuracy"], color="C2")
+        ax2.axvline(result.best_epoch + 1, color="gray", linestyle=":")
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel("valid accuracy")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
