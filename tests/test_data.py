@@ -1,4 +1,6 @@
-"""Tests for nnbasics.data: loaders, splits, standardization, dataset checks."""
+"""Tests for nnbasics.data: loaders, data files, splits, standardization, dataset checks."""
+
+import re
 
 import jax
 import jax.numpy as jnp
@@ -387,3 +389,199 @@ def test_check_dataset_rejects(X, y, kwargs, message):
 def test_check_dataset_uses_given_names():
     with pytest.raises(ValueError, match=r"^valid\[1\]: expected 5 rows, as many as valid\[0\]"):
         data.check_dataset(X5, np.zeros(3, int), name_X="valid[0]", name_y="valid[1]")
+
+
+# ---------------------------------------------------------------- data files
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+IRIS_CSV = "sepal,petal,species\n1.0,2,setosa\n3,4.5,virginica\n5,6,setosa\n7,8,versicolor\n"
+
+
+def test_read_csv_with_header_and_string_labels(tmp_path):
+    got = data.read(_write(tmp_path / "iris.csv", IRIS_CSV))
+    np.testing.assert_array_equal(got.X, [[1, 2], [3, 4.5], [5, 6], [7, 8]])
+    assert got.X.dtype == np.float32 and got.y.dtype == np.int32
+    np.testing.assert_array_equal(got.y, [0, 2, 0, 1])
+    assert got.classes == ("setosa", "versicolor", "virginica")
+    assert got.feature_names == ("sepal", "petal") and got.target_name == "species"
+    assert got.task == "classification" and got.path == str(tmp_path / "iris.csv")
+    data.check_dataset(got.X, got.y, n_classes=len(got.classes))
+
+
+def test_read_tsv_without_header_integer_labels_in_numeric_order(tmp_path):
+    got = data.read(_write(tmp_path / "t.tsv", "1\t2\t10\n3\t4\t2\n\n5\t6\t-1\n"))
+    np.testing.assert_array_equal(got.X, [[1, 2], [3, 4], [5, 6]])
+    assert got.classes == ("-1", "2", "10")  # numeric, not string, order
+    np.testing.assert_array_equal(got.y, [2, 1, 0])
+    assert got.feature_names == ("column 1", "column 2") and got.target_name == "column 3"
+
+
+def test_read_txt_sniffs_the_delimiter(tmp_path):
+    got = data.read(_write(tmp_path / "d.txt", "a;b;c\n1;2;x\n3;4;y\n"))
+    assert got.feature_names == ("a", "b") and got.classes == ("x", "y")
+
+
+@pytest.mark.parametrize("target", ["sepal", 0, -3, "0"])
+def test_read_target_by_name_or_index(tmp_path, target):
+    text = "sepal,petal,width\n1,2.5,7\n1,3.5,8\n2,4.5,9\n"
+    got = data.read(_write(tmp_path / "d.csv", text), target=target)
+    assert got.target_name == "sepal" and got.feature_names == ("petal", "width")
+    np.testing.assert_array_equal(got.X, [[2.5, 7], [3.5, 8], [4.5, 9]])
+    np.testing.assert_array_equal(got.y, [0, 0, 1])
+    assert got.classes == ("1", "2")
+
+
+def test_read_target_by_index_keeps_other_columns_as_features(tmp_path):
+    got = data.read(_write(tmp_path / "d.csv", "1,0.5,7\n2,1.5,8\n1,2.5,9\n"), target=0)
+    np.testing.assert_array_equal(got.X, [[0.5, 7], [1.5, 8], [2.5, 9]])
+    assert got.task == "classification" and got.classes == ("1", "2")
+    assert got.target_name == "column 1" and got.feature_names == ("column 2", "column 3")
+
+
+def test_read_infers_regression_and_task_can_be_forced(tmp_path):
+    path = _write(tmp_path / "r.csv", "x,y\n0,0.5\n1,1.0\n2,1.5\n")
+    got = data.read(path)
+    assert got.task == "regression" and got.classes is None
+    assert got.y.dtype == np.float32 and got.y.shape == (3, 1)
+    np.testing.assert_array_equal(got.y[:, 0], [0.5, 1.0, 1.5])
+    forced = data.read(path, task="classification")
+    assert forced.classes == ("0.5", "1", "1.5") and forced.y.tolist() == [0, 1, 2]
+    ints = _write(tmp_path / "i.csv", "x,y\n0,1\n1,2\n2,1\n")
+    assert data.read(ints).task == "classification"
+    assert data.read(ints, task="regression").y.tolist() == [[1.0], [2.0], [1.0]]
+    rows = "".join(f"{i},{i}\n" for i in range(data.MAX_INFERRED_CLASSES + 1))
+    many = _write(tmp_path / "m.csv", rows)
+    assert data.read(many).task == "regression"
+
+
+def test_read_npz_and_npy_pairs(tmp_path):
+    X = np.arange(8.0).reshape(4, 2)
+    np.savez(tmp_path / "d.npz", X=X, y=np.array(["b", "a", "b", "a"]))
+    got = data.read(tmp_path / "d.npz")
+    np.testing.assert_array_equal(got.X, X)
+    assert got.classes == ("a", "b") and got.y.tolist() == [1, 0, 1, 0]
+    assert got.feature_names == ("X[:, 0]", "X[:, 1]") and got.target_name == "y"
+
+    np.save(tmp_path / "d.npy", X)
+    np.save(tmp_path / "d.y.npy", np.array([0.5, 1, 2, 3]))
+    got = data.read(tmp_path / "d.npy")
+    assert got.task == "regression" and got.y.shape == (4, 1)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", np.array([3, 1, 3, 1]))
+    got = data.read(tmp_path / "X.npy")
+    assert got.task == "classification" and got.classes == ("1", "3")
+
+
+def test_read_sha256_is_of_the_file_bytes_and_stable(tmp_path):
+    import hashlib
+
+    path = _write(tmp_path / "iris.csv", IRIS_CSV)
+    first, second = data.read(path), data.read(str(path))
+    assert first.sha256 == second.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    other = _write(tmp_path / "other.csv", IRIS_CSV + "9,9,setosa\n")
+    assert data.read(other).sha256 != first.sha256
+
+
+def test_load_path_equals_read(tmp_path):
+    csv_path = _write(tmp_path / "iris.csv", IRIS_CSV)
+    tsv_path = _write(tmp_path / "r.tsv", "sepal\tpetal\n1\t0.5\n2\t1.5\n")
+    for given, kwargs in ((csv_path, {}), (str(csv_path), {}), (tsv_path, {}),
+                          (tsv_path, dict(target="petal", task="classification"))):
+        X, y = data.load(given, **kwargs)
+        expected_X, expected_y = data.read(given, **kwargs)[:2]
+        np.testing.assert_array_equal(X, expected_X)
+        np.testing.assert_array_equal(y, expected_y)
+        assert X.dtype == expected_X.dtype and y.dtype == expected_y.dtype
+    with pytest.raises(ValueError, match="^seed: expected None for a data file, received 1"):
+        data.load(csv_path, seed=1)
+    with pytest.raises(ValueError, match="^target: expected None for the named set 'iris'"):
+        data.load("iris", target="species")
+
+
+@pytest.mark.parametrize("name, text, kwargs, message", [
+    ("e.csv", "a,b,c\n1,2,x\n3,,y\n", {},
+     "^FILE, line 3, column 'b': expected a value in every cell .*, received an empty cell$"),
+    ("na.csv", "a,b,c\n1,2,x\n3,NA,y\n", {},
+     "^FILE, line 3, column 'b': .*received the missing value 'NA'$"),
+    ("nan.tsv", "1\t2\tx\n3\tnan\ty\n", {}, "^FILE, line 2, column 2: .*missing value 'nan'$"),
+    ("label.csv", "a,b,c\n1,2,x\n3,4,\n", {}, "^FILE, line 3, column 'c': .*an empty cell$"),
+    ("s.csv", "a,b,c\n1,2,x\n3,red,y\n", {},
+     r"^FILE, line 3, column 'b': expected a number \(a feature; the target is column 'c'\), "
+     "received 'red'$"),
+    ("inf.csv", "a,b,c\n1,inf,x\n3,4,y\n", {}, "^FILE, line 2, column 'b': expected a finite"),
+    ("one.csv", "a,b,c\n1,2,x\n3,4,x\n", {},
+     r"^FILE, column 'c': expected at least 2 classes, received 1 class \('x'\) in all 2 rows$"),
+    ("t.csv", "a,b,c\n1,2,x\n", dict(target="d"),
+     r"^target: expected a column name \('a', 'b', 'c'\) or a column index from -3 to 2 of "
+     ".*t.csv, received 'd'$"),
+    ("t.csv", "a,b,c\n1,2,x\n", dict(target=3),
+     "^target: expected .* from -3 to 2 .*, received 3$"),
+    ("t.csv", "1,2,x\n3,4,y\n", dict(target="c"), "^target: expected a column index from -3 to 2"),
+    ("r.csv", "a,b,c\n1,2,x\n3,4\n", {},
+     "^FILE, line 3: expected 3 cells, as in line 1, received 2 cells$"),
+    ("empty.csv", "", {}, "^FILE: expected a table .*, received an empty file$"),
+    ("blank.csv", "\n \n,,\n", {}, "^FILE: expected a table .*, received an empty file$"),
+    ("c.csv", "a\n1\n2\n", {}, "^FILE: expected at least one feature column besides the target"),
+    ("h.csv", "a,b,c\n", {}, "^FILE: expected data rows below the header, received a header only$"),
+    ("f.csv", "a,b\n1,x\n2,y\n", dict(task="regression"),
+     r"^FILE, line 2, column 'b': expected a number \(task='regression'\), received 'x'$"),
+    ("x.xlsx", "a", {}, "^path: expected a data file ending in .csv, .tsv, .txt, .npz, .npy"),
+    ("t.csv", "a,b,c\n1,2,x\n3,4,y\n", dict(task="labels"), "^task: expected one of None"),
+])
+def test_read_rejects_bad_files(tmp_path, name, text, kwargs, message):
+    path = _write(tmp_path / name, text)
+    with pytest.raises(ValueError, match=message.replace("FILE", re.escape(str(path)))):
+        data.read(path, **kwargs)
+
+
+def test_read_rejects_unreadable_files(tmp_path):
+    with pytest.raises(ValueError, match=r"nope.csv: expected a readable file, received No such"):
+        data.read(tmp_path / "nope.csv")
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(ValueError, match=r"dir.csv: expected a readable file, received Is a dir"):
+        data.read(tmp_path / "dir.csv")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe1,2\n")
+    with pytest.raises(ValueError, match="bin.csv: expected UTF-8 text"):
+        data.read(tmp_path / "bin.csv")
+    (tmp_path / "junk.npz").write_text("junk")
+    with pytest.raises(ValueError, match=r"junk.npz: expected an .npz archive .*, received a file "
+                       "in another format$"):
+        data.read(tmp_path / "junk.npz")
+    with pytest.raises(ValueError, match="^path: expected a file path"):
+        data.read(3)
+
+
+def test_read_rejects_bad_arrays(tmp_path):
+    np.savez(tmp_path / "noy.npz", X=np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"noy.npz: expected an .npz archive holding arrays 'X' "
+                       r"and 'y', received arrays \['X'\]$"):
+        data.read(tmp_path / "noy.npz")
+    np.savez(tmp_path / "nan.npz", X=np.array([[1, 2], [np.nan, 3]]), y=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"nan.npz, X: expected finite values in every row, "
+                       r"received NaN/inf in 1 row\(s\): 1$"):
+        data.read(tmp_path / "nan.npz")
+    np.savez(tmp_path / "n.npz", X=np.ones((3, 2)), y=np.ones(2))
+    with pytest.raises(ValueError, match=r"n.npz, y: expected numbers or strings of shape \(3,\)"):
+        data.read(tmp_path / "n.npz")
+    np.savez(tmp_path / "one.npz", X=np.ones((3, 2)), y=np.zeros(3, int))
+    with pytest.raises(ValueError, match="one.npz, y: expected at least 2 classes"):
+        data.read(tmp_path / "one.npz")
+    with pytest.raises(ValueError, match="^target: expected None for .*one.npz"):
+        data.read(tmp_path / "one.npz", target=0)
+    np.save(tmp_path / "lone.npy", np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"lone.npy: expected its targets in .*lone.y.npy "
+                       r"\(NAME.npy holds X and NAME.y.npy beside it holds y; X.npy pairs with "
+                       r"y.npy\), received no such file$"):
+        data.read(tmp_path / "lone.npy")
+
+
+def test_split_of_a_small_file_says_why(tmp_path):
+    X, y = data.load(_write(tmp_path / "iris.csv", IRIS_CSV))
+    with pytest.raises(ValueError, match=r"^X: expected enough rows .*received 4 rows, giving "
+                       r"\(train, valid, test\) sizes \(3, 0, 1\) at valid=0.15, test=0.15$"):
+        data.split(KEY, X, y, stratify=True)
