@@ -71,7 +71,8 @@ def test_checkpoint_and_resume(capsys, tmp_path):
     assert (ckpt / "checkpoint.npz").is_file()
     code, out, err = run(capsys, *args, "--epochs", "4", "--resume")
     assert code == 0, err
-    assert "of 4" in out  # two epochs restored, two more run
+    assert "4 epochs run" in out  # two epochs restored, two more run
+    assert "resumed at epoch 2 of 4" in err
     # A checkpoint of another model is refused in one line.
     code, _, err = run(capsys, *args, "--epochs", "4", "--resume", "--hidden-sizes", "9")
     assert code == 2
@@ -230,3 +231,54 @@ def test_train_mnist1d_without_the_extra_says_how_to_install(capsys, monkeypatch
     code, _, err = run(capsys, *MNIST1D)
     assert code == 2
     assert err.count("\n") == 1 and 'pip install "nnbasics[mnist1d]"' in err
+
+
+# --- outputs and checkpoints (issue 10)
+
+
+def test_train_writes_history_and_model(capsys, tmp_path):
+    import json
+
+    import nnbasics as nb
+
+    model, history = tmp_path / "m.npz", tmp_path / "h.json"
+    code, out, err = run(capsys, *QUICK, "--save", str(model), "--history", str(history))
+    assert code == 0, err
+    saved = nb.load_model(model)
+    assert saved.labels == ("0", "1", "2") and saved.meta["data"] == {"name": "iris"}
+    assert saved.meta["options"]["epochs"] == 3 and "test" in saved.meta["metrics"]
+    h = json.loads(history.read_text())
+    assert h["epoch"] == [0, 1, 2] and len(h["train_loss"]) == 3
+    code, _, err = run(capsys, *QUICK, "--history", str(tmp_path / "h.csv"))
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,valid_loss,valid_accuracy" and len(lines) == 4
+
+
+@pytest.mark.parametrize("option, path, message", [
+    ("--plot", "curves.txt", "--plot: expected a file ending in"),
+    ("--history", "h.xlsx", "--history: expected a file ending in .csv, .json"),
+    ("--save", "no/such/dir/m.npz", "--save: expected a path in an existing directory"),
+])
+def test_output_paths_are_checked_before_training(capsys, tmp_path, option, path, message):
+    pytest.importorskip("matplotlib")
+    code, out, err = run(capsys, *QUICK, option, str(tmp_path / path))
+    assert code == 2 and message in err and out == ""  # no results table: nothing trained
+
+
+def test_existing_checkpoint_needs_resume_or_overwrite(capsys, tmp_path):
+    args = [*QUICK, "--checkpoint-dir", str(tmp_path)]
+    assert run(capsys, *args)[0] == 0
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "pass --resume to continue it or --overwrite to replace it" in err
+    assert run(capsys, *args, "--overwrite")[0] == 0
+    code, _, err = run(capsys, *args, "--resume", "--overwrite")
+    assert code == 2 and "received both" in err
+    code, _, err = run(capsys, *args, "--resume", "--lr", "0.5", "--epochs", "5")
+    assert code == 2
+    assert "has optimizer.learning_rate = 0.001, this run asks for 0.5" in err
+
+
+def test_diverged_run_exits_non_zero(capsys):
+    code, out, err = run(capsys, *QUICK, "--optimizer", "sgd", "--lr", "1e30")
+    assert code == 1
+    assert "diverged in epoch 0" in err and "no finite epoch" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import time
 
@@ -111,7 +112,16 @@ def add_parser(sub) -> None:
     g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                    help="save the training state there after every epoch")
     g.add_argument("--resume", action="store_true",
-                   help="continue from the checkpoint in --checkpoint-dir, if there is one")
+                   help="continue from the checkpoint in --checkpoint-dir, if there is one "
+                        "(it must come from the same settings and data)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace an existing checkpoint in --checkpoint-dir (without --resume "
+                        "or --overwrite an existing checkpoint is refused)")
+    g.add_argument("--save", default=None, metavar="MODEL.npz",
+                   help="write the trained model (network, parameters, standardization, class "
+                        "names, how it was trained) for 'nnbasics predict'")
+    g.add_argument("--history", default=None, metavar="FILE.csv|.json",
+                   help="write the per-epoch metrics (epochs numbered from 0)")
     g.add_argument("--plot", default=None, metavar="PATH.png",
                    help="write learning curves (needs matplotlib: pip install nnbasics[plots])")
     g.add_argument("--quiet", action="store_true",
@@ -155,21 +165,47 @@ def _optimizer(args):
     return optim.get(args.optimizer, learning_rate=rate, **kwargs), lr
 
 
-def _check_plot_path(path: str) -> None:
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib, which is not installed: "
-                         "pip install 'nnbasics[plots]'")
+def _check_output_path(option: str, path: str, formats) -> None:
+    """A file to write after training: checked now, so a typo costs no training."""
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        raise UsageError(f"--plot: expected a path in an existing directory, received {path!r}")
+        raise UsageError(f"{option}: expected a path in an existing directory, received {path!r}")
+    if os.path.isdir(path):
+        raise UsageError(f"{option}: expected a file name, received the directory {path!r}")
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in formats:
+        raise UsageError(f"{option}: expected a file ending in "
+                         + ", ".join("." + f for f in sorted(formats)) + f", received {path!r}")
+
+
+def _check_output_paths(args) -> None:
+    if args.plot is not None:
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UsageError("--plot needs matplotlib, which is not installed: "
+                             "pip install 'nnbasics[plots]'")
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        _check_output_path("--plot", args.plot, FigureCanvasBase.get_supported_filetypes())
+    if args.history is not None:
+        _check_output_path("--history", args.history, ("csv", "json"))
+    if args.save is not None:
+        _check_output_path("--save", args.save, ("npz",))
 
 
 def run(args) -> int:
     """Runs ``nnbasics train`` with parsed ``args``; returns the exit status."""
-    if args.resume and args.checkpoint_dir is None:
-        raise UsageError("--resume needs --checkpoint-dir")
-    if args.plot is not None:
-        _check_plot_path(args.plot)
+    for option in ("resume", "overwrite"):
+        if getattr(args, option) and args.checkpoint_dir is None:
+            raise UsageError(f"--{option} needs --checkpoint-dir")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite: expected one of them, received both")
+    if args.checkpoint_dir is not None and not (args.resume or args.overwrite):
+        from nnbasics import checkpoint
+
+        if checkpoint.exists(args.checkpoint_dir):
+            raise UsageError(f"--checkpoint-dir: {args.checkpoint_dir!r} holds a checkpoint; "
+                             "pass --resume to continue it or --overwrite to replace it")
+    _check_output_paths(args)
     with float64(args.dtype == "float64"):
         return _train(args)
 
@@ -187,7 +223,9 @@ def _train(args) -> int:
     classes = info.kind == "classification"
     k_split, k_init, k_fit = _keys(args.seed)
     train, valid, test = _splits(args, info, output, k_split)
-    _, train, valid, test = data.standardize(train, valid, test)
+    stats, train, valid, test = data.standardize(train, valid, test)
+    labels = [str(c) for c in range(info.n_classes)] if classes else None
+    source = {"name": args.dataset}
     has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
     if args.batch_size > n_train:
@@ -217,6 +255,7 @@ def _train(args) -> int:
                   valid=valid if has_valid else None, patience=args.patience,
                   min_delta=args.min_delta, l2=args.l2, l1=args.l1, grad=args.grad,
                   checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                  overwrite=args.overwrite,
                   compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None)
     start = time.perf_counter()
     if args.quiet:
@@ -225,19 +264,62 @@ def _train(args) -> int:
         result = _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid,
                                     classes)
     seconds = time.perf_counter() - start
+    if result.resumed_from is not None:
+        progress_console().print(f"resumed at epoch {result.resumed_from} of {args.epochs} "
+                                 f"from {args.checkpoint_dir}")
 
-    table = _results_table(nb, net, result, train, valid if has_valid else None,
-                           test if has_test else None, seconds)
-    console.print(table)
+    splits = {"train": train, "valid": valid if has_valid else None,
+              "test": test if has_test else None}
+    metrics = _metrics(nb, net, result, splits)
+    console.print(_results_table(result, metrics, seconds))
+    _write_outputs(args, console, result, net, stats, labels, metrics, source)
     if result.diverged:
-        console.print("[red]training diverged[/]: the last finite parameters were kept "
-                      "(try a smaller --lr)")
+        console.print("[red]training diverged[/] (see the warning above; try a smaller --lr)")
+        return 1
+    return 0
+
+
+def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> None:
+    """The files asked for: learning curves, the history and the model."""
     if args.plot is not None:
-        _plot(result, args.plot, f"{args.dataset}: MLP {'-'.join(map(str, net.sizes))} "
+        _plot(result, args.plot, f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
                                   f"{net.hidden}/{net.output}, {args.optimizer}")
         if not args.quiet:
             console.print(f"learning curves written to {args.plot}")
-    return 0
+    if args.history is not None:
+        _write_history(args.history, result.history)
+        if not args.quiet:
+            console.print(f"history written to {args.history}")
+    if args.save is not None:
+        import nnbasics as nb
+
+        options = {k: v for k, v in vars(args).items()
+                   if k != "func" and isinstance(v, (str, int, float, bool, type(None), tuple))}
+        nb.save_model(args.save, net, result.params, stats, labels, meta=dict(
+            library=nb.__version__, data=source, options=options, metrics=metrics,
+            best_epoch=result.best_epoch, epochs_run=len(result.history["train_loss"])))
+        if not args.quiet:
+            console.print(f"model written to {args.save}")
+
+
+def _write_history(path: str, history: dict) -> None:
+    """Per-epoch metrics as CSV (a header, one row per epoch) or JSON (lists by name)."""
+    import json
+
+    import numpy as np
+
+    names = list(history)
+    rows = np.column_stack([np.asarray(history[k], float) for k in names])
+    if path.lower().endswith(".json"):
+        with open(path, "w") as f:
+            json.dump({"epoch": list(range(len(rows))),
+                       **{k: [None if not np.isfinite(v) else float(v) for v in rows[:, i]]
+                          for i, k in enumerate(names)}}, f, indent=1)
+        return
+    with open(path, "w") as f:
+        f.write(",".join(["epoch"] + names) + "\n")
+        for epoch, row in enumerate(rows):
+            f.write(",".join([str(epoch)] + [repr(float(v)) for v in row]) + "\n")
 
 
 def _splits(args, info, output: str, key):
@@ -294,7 +376,18 @@ def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, cla
         return nb.fit(net, params, optimizer, train, callback=callback, **fit_kw)
 
 
-def _results_table(nb, net, result, train, valid, test, seconds):
+def _metrics(nb, net, result, splits: dict) -> dict:
+    """{split: {"examples", "loss", "accuracy"}} of the non-empty splits, in one program."""
+    import math
+
+    present = {k: v for k, v in splits.items() if v is not None and v[0].shape[0] > 0}
+    values = nb.train.evaluate(net, result.params, *present.values())
+    return {name: {"examples": int(pair[0].shape[0]), "loss": float(loss),
+                   "accuracy": None if math.isnan(float(acc)) else float(acc)}
+            for (name, pair), (loss, acc) in zip(present.items(), values)}
+
+
+def _results_table(result, metrics: dict, seconds: float):
     from rich.table import Table
 
     table = Table(title="results", title_justify="left")
@@ -302,16 +395,15 @@ def _results_table(nb, net, result, train, valid, test, seconds):
     table.add_column("examples", justify="right")
     table.add_column("loss (NLL)", justify="right")
     table.add_column("accuracy", justify="right")
-    splits = [(name, pair) for name, pair in (("train", train), ("valid", valid), ("test", test))
-              if pair is not None and pair[0].shape[0] > 0]
-    values = nb.train.evaluate(net, result.params, *(pair for _, pair in splits))
-    for (name, (X, _)), (loss, acc) in zip(splits, values):
-        table.add_row(name, str(X.shape[0]), fmt(float(loss)), fmt(float(acc), True))
+    for name, m in metrics.items():
+        table.add_row(name, str(m["examples"]), fmt(m["loss"]),
+                      fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True))
     epochs = len(result.history["train_loss"])
     why = ("diverged" if result.diverged else "early stop" if result.stopped_early
            else "epoch limit")
-    table.caption = (f"best epoch {result.best_epoch + 1} of {epochs} ({why}), "
-                     f"{seconds:.1f} s")
+    best = (f"best epoch {result.best_epoch} (numbered from 0)" if result.best_epoch >= 0
+            else "no finite epoch")
+    table.caption = f"{best}, {epochs} epochs run ({why}), {seconds:.1f} s"
     table.caption_justify = "left"
     return table
 
@@ -322,7 +414,7 @@ def _plot(result, path: str, title: str) -> None:
     import numpy as np
 
     h = result.history
-    epochs = np.arange(1, len(h["train_loss"]) + 1)
+    epochs = np.arange(len(h["train_loss"]))  # numbered from 0, as everywhere
     has_acc = "valid_accuracy" in h and np.any(np.isfinite(h["valid_accuracy"]))
     fig = Figure(figsize=(10 if has_acc else 6, 4), layout="constrained")
     FigureCanvasAgg(fig)
@@ -330,7 +422,7 @@ def _plot(result, path: str, title: str) -> None:
     ax.plot(epochs, h["train_loss"], label="train loss (with penalty)")
     if "valid_loss" in h:
         ax.plot(epochs, h["valid_loss"], label="valid loss")
-    ax.axvline(result.best_epoch + 1, color="gray", linestyle=":", label="best epoch")
+    ax.axvline(result.best_epoch, color="gray", linestyle=":", label="best epoch")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean NLL")
     ax.set_yscale("log" if np.all(np.asarray(h["train_loss"]) > 0) else "linear")
@@ -338,7 +430,7 @@ def _plot(result, path: str, title: str) -> None:
     if has_acc:
         ax2 = fig.add_subplot(1, 2, 2)
         ax2.plot(epochs, h["valid_accuracy"], color="C2")
-        ax2.axvline(result.best_epoch + 1, color="gray", linestyle=":")
+        ax2.axvline(result.best_epoch, color="gray", linestyle=":")
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("valid accuracy")
     fig.suptitle(title)
