@@ -81,6 +81,7 @@ __all__ = [
     "load",
     "names",
     "read",
+    "read_features",
     "split",
     "standardize",
     "transform",
@@ -714,6 +715,37 @@ def read(path: str | os.PathLike, *, target: str | int | None = None,
                     hashlib.sha256(raw).hexdigest(), shown)
 
 
+def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every column of a data file as features: new examples to predict, without targets.
+
+    Text tables follow :func:`read`'s rules (header detection, delimiters,
+    one-line errors naming the line and column of a missing or non-numeric
+    cell); ``.npz`` needs only ``X``; ``.npy`` is the features file alone.
+
+    Returns:
+        ``(X, names)``: float32 ``(n, d)`` and the column names.
+    """
+    shown, suffix = _data_path(path)
+    if suffix in _ARRAY_SUFFIXES:
+        raw = _read_bytes(shown)
+        if suffix == ".npz":
+            with _npz(shown, raw) as archive:
+                if "X" not in archive.files:
+                    _checks.fail(shown, "an .npz archive holding an array 'X'",
+                                 f"arrays {archive.files}")
+                X = archive["X"]
+        else:
+            X = _npy(shown, raw)
+        _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
+        return X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
+    _, header, table, lines = _table(shown, suffix)
+    cell, _ = _cell_names(shown, lines, header, table.shape[1])
+    X = np.column_stack([_feature_column(table[:, j], functools.partial(cell, j=j), "absent")
+                         for j in range(table.shape[1])])
+    names = tuple(c or f"column {j + 1}" for j, c in enumerate(header or [""] * table.shape[1]))
+    return X.astype(np.float32), names
+
+
 def _data_path(path: Any) -> tuple[str, str]:
     """``(path as a str, its lower-case suffix)``; ValueError unless a supported data file."""
     if not isinstance(path, (str, os.PathLike)):
@@ -745,6 +777,18 @@ def _first_non_number(cells: np.ndarray) -> int:
     return next(i for i, cell in enumerate(cells) if not _is_number(cell))
 
 
+def _table(path: str, suffix: str):
+    """``(raw bytes, header row or None, cells (n, width) str, 1-based line numbers)``."""
+    raw = _read_bytes(path)
+    rows, lines = _text_rows(path, raw, _DELIMITERS[suffix])
+    skip = int(_has_header(rows))
+    header = rows[0] if skip else None
+    rows, lines = rows[skip:], lines[skip:]
+    if not rows:
+        _checks.fail(path, "data rows below the header", "a header only")
+    return raw, header, np.array(rows, dtype=str), lines
+
+
 def _read_text(path: str, suffix: str, target: Any):
     """Reads a CSV/TSV/TXT table for :func:`read`.
 
@@ -754,14 +798,7 @@ def _read_text(path: str, suffix: str, target: Any):
         or str ``(n,)``); names; ``where(i)`` names the file, line and target
         column of target row ``i`` (the column alone for None).
     """
-    raw = _read_bytes(path)
-    rows, lines = _text_rows(path, raw, _DELIMITERS[suffix])
-    skip = int(_has_header(rows))
-    header = rows[0] if skip else None
-    rows, lines = rows[skip:], lines[skip:]
-    if not rows:
-        _checks.fail(path, "data rows below the header", "a header only")
-    table = np.array(rows, dtype=str)
+    raw, header, table, lines = _table(path, suffix)
     width = table.shape[1]
     names = [cell or f"column {j + 1}" for j, cell in enumerate(header or [""] * width)]
     cell, columns = _cell_names(path, lines, header, width)

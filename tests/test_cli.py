@@ -282,3 +282,102 @@ def test_diverged_run_exits_non_zero(capsys):
     code, out, err = run(capsys, *QUICK, "--optimizer", "sgd", "--lr", "1e30")
     assert code == 1
     assert "diverged in epoch 0" in err and "no finite epoch" in err
+
+
+# --- your own data: CSV -> train --data --save -> predict (issue 10)
+
+
+def _write_csv(path, header, rows):
+    path.write_text("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n")
+
+
+@pytest.fixture
+def iris_csv(tmp_path):
+    import numpy as np
+
+    import nnbasics as nb
+
+    X, y = nb.data.load("iris")
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    header = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    _write_csv(tmp_path / "iris.csv", header + ["species"],
+               [[f"{v:g}" for v in row] + [n] for row, n in zip(X, names)])
+    _write_csv(tmp_path / "new.csv", header, [[f"{v:g}" for v in row] for row in X[::25]])
+    return tmp_path
+
+
+def test_csv_to_model_to_predictions_classification(capsys, iris_csv):
+    import nnbasics as nb
+
+    model = iris_csv / "model.npz"
+    code, out, err = run(capsys, "train", "--data", str(iris_csv / "iris.csv"), "--lr", "0.01",
+                         "--hidden-sizes", "16", "--save", str(model), "--quiet")
+    assert code == 0, err
+    saved = nb.load_model(model)
+    assert saved.labels == ("setosa", "versicolor", "virginica")
+    assert saved.meta["data"]["target"] == "species" and len(saved.meta["data"]["sha256"]) == 64
+
+    code, out, err = run(capsys, "predict", str(model), str(iris_csv / "new.csv"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "label,p(setosa),p(versicolor),p(virginica)" and len(lines) == 7
+    assert {l.split(",")[0] for l in lines[1:]} <= {"setosa", "versicolor", "virginica"}
+    assert lines[1].split(",")[0] == "setosa"  # the easiest class
+
+    preds = iris_csv / "preds.csv"
+    code, out, err = run(capsys, "predict", str(model), str(iris_csv / "iris.csv"),
+                         "--output", str(preds))
+    assert code == 0 and out == "" and "150 examples: accuracy" in err
+    assert float(err.split("accuracy ")[1].split("%")[0]) > 85
+    assert preds.read_text().count("\n") == 151
+
+
+def test_csv_to_model_to_predictions_regression_with_gaussian_output(capsys, tmp_path):
+    import numpy as np
+
+    import nnbasics as nb
+
+    X, y = nb.data.load("sine")
+    _write_csv(tmp_path / "sine.csv", ["x", "y"], [[f"{a:.6g}", f"{b:.6g}"]
+                                                   for a, b in zip(X[:, 0], y[:, 0])])
+    model = tmp_path / "sine.npz"
+    code, _, err = run(capsys, "train", "--data", str(tmp_path / "sine.csv"), "--output",
+                       "gaussian", "--hidden", "tanh", "--hidden-sizes", "16", "--epochs", "80",
+                       "--batch-size", "50", "--lr", "0.01", "--save", str(model), "--quiet")
+    assert code == 0, err
+    _write_csv(tmp_path / "x.csv", ["x"], [["0.1"], ["0.9"]])
+    code, out, err = run(capsys, "predict", str(model), str(tmp_path / "x.csv"))
+    assert code == 0, err
+    header, low, high = out.splitlines()
+    assert header == "mean,std"
+    assert float(high.split(",")[1]) > float(low.split(",")[1])  # noise grows with x
+
+
+def test_predict_refuses_rows_with_missing_values_by_line(capsys, iris_csv):
+    model = iris_csv / "model.npz"
+    assert run(capsys, "train", "--data", str(iris_csv / "iris.csv"), "--epochs", "2",
+               "--save", str(model), "--quiet")[0] == 0
+    bad = iris_csv / "bad.csv"
+    _write_csv(bad, ["a", "b", "c", "d"], [["1", "2", "3", "4"], ["1", "NA", "3", "4"]])
+    code, out, err = run(capsys, "predict", str(model), str(bad))
+    assert code == 2 and out == ""
+    assert "bad.csv, line 3, column 'b'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a,b,label\n1,2,x\n3,,y\n", "line 3, column 'b': expected a value in every cell"),
+    ("a,b,label\n1,red,x\n3,4,y\n", "line 2, column 'b': expected a number"),
+    ("a,b,label\n1,2,x\n3,4,x\n", "expected at least 2 classes"),
+])
+def test_bad_data_files_get_one_line_errors(capsys, tmp_path, content, message):
+    path = tmp_path / "d.csv"
+    path.write_text(content)
+    code, out, err = run(capsys, "train", "--data", str(path), "--quiet")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_data_and_dataset_are_exclusive(capsys, iris_csv):
+    code, _, err = run(capsys, "train", "--data", str(iris_csv / "iris.csv"), "--dataset", "iris")
+    assert code == 2 and "received both" in err
+    code, _, err = run(capsys, "train", "--target", "x")
+    assert code == 2 and "--target goes with --data" in err

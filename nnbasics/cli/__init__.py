@@ -1,6 +1,7 @@
 """The ``nnbasics`` command: one module per subcommand, the shared parts in ``_common``.
 
     nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
+    nnbasics train --data my.csv --save model.npz && nnbasics predict model.npz new.csv
     nnbasics gradcheck --hidden relu,tanh --output softmax
     nnbasics bench --help                # forwarded to nnbasics.bench
 
@@ -15,10 +16,10 @@ import sys
 import warnings
 from typing import Sequence
 
-from nnbasics.cli import bench, gradcheck, train
+from nnbasics.cli import bench, gradcheck, predict, train
 from nnbasics.cli._common import PROG, Parser, UsageError, fail, show_warning
 
-COMMANDS = {"train": train, "gradcheck": gradcheck, "bench": bench}
+COMMANDS = {"train": train, "predict": predict, "gradcheck": gradcheck, "bench": bench}
 
 
 def build_parser() -> Parser:

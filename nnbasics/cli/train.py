@@ -39,8 +39,16 @@ def add_parser(sub) -> None:
                     "stopping on the validation split, and print train/valid/test metrics.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g = tr.add_argument_group("data")
-    g.add_argument("--dataset", default="digits", choices=data.names(), metavar="NAME",
-                   help="one of: " + ", ".join(data.names()))
+    g.add_argument("--dataset", default=None, choices=data.names(), metavar="NAME",
+                   help="one of: " + ", ".join(data.names()) + " (default: digits)")
+    g.add_argument("--data", default=None, metavar="FILE",
+                   help="train on your own data instead: a .csv/.tsv/.txt table (header or "
+                        "not), an .npz with arrays X and y, or NAME.npy with NAME.y.npy")
+    g.add_argument("--target", default=None, metavar="COLUMN",
+                   help="--data's target column, by header name or index (default: the last)")
+    g.add_argument("--task", default=None, choices=("classification", "regression"),
+                   help="--data's task (default: inferred: string or few integer labels are "
+                        "classes, anything else regression)")
     g.add_argument("--valid", type=unit_interval, default=0.15,
                    help="fraction held out for validation / early stopping (0: none)")
     g.add_argument("--test", type=unit_interval, default=None,
@@ -218,14 +226,20 @@ def _train(args) -> int:
     from nnbasics import data
 
     console = new_console()
-    info = data.info(args.dataset)
+    info, file = _source(args)
     output = args.output or info.output
     classes = info.kind == "classification"
     k_split, k_init, k_fit = _keys(args.seed)
-    train, valid, test = _splits(args, info, output, k_split)
+    train, valid, test = _splits(args, info, output, k_split, file)
     stats, train, valid, test = data.standardize(train, valid, test)
-    labels = [str(c) for c in range(info.n_classes)] if classes else None
-    source = {"name": args.dataset}
+    if file is not None:
+        labels = list(file.classes) if classes else None
+        source = {"name": os.path.basename(file.path), "file": file.path,
+                  "sha256": file.sha256, "target": file.target_name,
+                  "features": list(file.feature_names)}
+    else:
+        labels = [str(c) for c in range(info.n_classes)] if classes else None
+        source = {"name": args.dataset}
     has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
     if args.batch_size > n_train:
@@ -245,7 +259,7 @@ def _train(args) -> int:
 
     if not args.quiet:
         console.print(
-            f"[bold]{args.dataset}[/]: {n_train} train / {int(valid[0].shape[0])} valid / "
+            f"[bold]{source['name']}[/]: {n_train} train / {int(valid[0].shape[0])} valid / "
             f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
@@ -322,7 +336,28 @@ def _write_history(path: str, history: dict) -> None:
             f.write(",".join([str(epoch)] + [repr(float(v)) for v in row]) + "\n")
 
 
-def _splits(args, info, output: str, key):
+def _source(args):
+    """(DatasetInfo, DataFile or None) of ``--data`` or ``--dataset``."""
+    from nnbasics import data
+
+    if args.data is None:
+        for option in ("target", "task"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option} goes with --data (a file of your own)")
+        args.dataset = args.dataset or "digits"
+        return data.info(args.dataset), None
+    if args.dataset is not None:
+        raise UsageError("--data and --dataset: expected one of them, received both")
+    file = data.read(args.data, target=args.target, task=args.task)
+    classes = file.task == "classification"
+    info = data.DatasetInfo(
+        file.task, len(file.classes) if classes else None, file.X.shape[1],
+        None if classes else file.y.shape[1], len(file.X), "softmax" if classes else "linear",
+        False, os.path.basename(file.path))
+    return info, file
+
+
+def _splits(args, info, output: str, key, file=None):
     """(train, valid, test), each (X, y) as NumPy arrays, of ``args.dataset``.
 
     A set with a test split of its own (``info.n_test``) keeps it as the test
@@ -332,8 +367,8 @@ def _splits(args, info, output: str, key):
     from nnbasics import data
 
     stratify = info.kind == "classification"
-    if info.n_test is None:
-        X, y = data.load(args.dataset, seed=args.seed)
+    if file is not None or info.n_test is None:
+        X, y = (file.X, file.y) if file is not None else data.load(args.dataset, seed=args.seed)
         test = 0.15 if args.test is None else args.test
         return data.split(key, X, _targets(info, output, y), valid=args.valid, test=test,
                           stratify=stratify)
