@@ -381,3 +381,13 @@ def test_data_and_dataset_are_exclusive(capsys, iris_csv):
     assert code == 2 and "received both" in err
     code, _, err = run(capsys, "train", "--target", "x")
     assert code == 2 and "--target goes with --data" in err
+
+
+def test_readme_xor_command_learns_xor_for_every_seed_it_claims(capsys):
+    for seed in range(10):
+        code, out, err = run(capsys, "train", "--dataset", "xor", "--valid", "0", "--test", "0",
+                             "--patience", "none", "--hidden-sizes", "8", "--hidden", "tanh",
+                             "--batch-size", "4", "--epochs", "500", "--lr", "0.1", "--l2", "0",
+                             "--quiet", "--seed", str(seed), "--no-compile-cache")
+        assert code == 0, err
+        assert "100.00%" in next(l for l in out.splitlines() if "train" in l), (seed, out)

@@ -131,3 +131,25 @@ def test_unusable_paths_and_arguments_are_refused(iris_model, tmp_path):
     with pytest.raises(ValueError, match=r"^params\[1\]\['W'\]: expected shape"):
         nb.save_model(tmp_path / "m.npz", nb.MLP((4, 8, 2)), params)
     assert not os.path.exists(tmp_path / "m.npz")
+
+
+def test_api_flow_from_a_csv_file_to_predictions(tmp_path):
+    """nb.data.read -> split/standardize -> nb.fit -> save_model -> load_model -> predict."""
+    X, y = nb.data.load("wine")
+    names = np.array(["barolo", "grignolino", "barbera"])[y]
+    path = tmp_path / "wine.csv"
+    path.write_text("\n".join([",".join([f"f{j}" for j in range(13)] + ["cultivar"])]
+                              + [",".join([f"{v:g}" for v in row] + [n])
+                                 for row, n in zip(X, names)]) + "\n")
+    file = nb.data.read(path, target="cultivar")
+    assert file.classes == ("barbera", "barolo", "grignolino")  # sorted names
+    train, valid, test = nb.data.split(jax.random.key(0), file.X, file.y, stratify=True)
+    stats, train, valid, test = nb.data.standardize(train, valid, test)
+    net = nb.MLP((13, 16, 3))
+    result = nb.fit(net, net.init(jax.random.key(1)), nb.optim.adam(1e-2), train, epochs=60,
+                    batch_size=16, key=jax.random.key(2), valid=valid, patience=20)
+    nb.save_model(tmp_path / "wine.npz", net, result.params, stats, labels=file.classes,
+                  meta={"data": file.path, "sha256": file.sha256})
+    model = nb.load_model(tmp_path / "wine.npz")
+    out = model.predict(file.X)
+    assert np.mean(out["label"] == np.asarray(file.classes, object)[file.y]) > 0.9
