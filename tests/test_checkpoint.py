@@ -319,3 +319,57 @@ def test_file_system_problems_are_refused_before_training(iris, tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match=r"^checkpoint_dir: expected a writable directory"):
         _fit(train, blocker / "sub")
+
+
+KILL_EPOCHS = 300
+_KILLABLE = f"""
+EPOCHS = {KILL_EPOCHS}
+import sys, jax, numpy as np, nnbasics as nb
+X, y = nb.data.load("digits", n=400)
+X = X / 16.0
+net = nb.MLP((64, 32, 10))
+r = nb.fit(net, net.init(jax.random.key(0)), nb.optim.adam(1e-2), (X, y), epochs=EPOCHS,
+           batch_size=8, key=jax.random.key(1), valid=(X[:80], y[:80]), patience=None,
+           checkpoint_dir=sys.argv[1], resume=True)
+np.save(sys.argv[2], np.concatenate([np.ravel(a) for a in jax.tree.leaves(r.params)]))
+"""
+
+
+def test_resume_after_sigkill_at_random_moments_is_bit_identical(tmp_path):
+    """Kill the training process at random moments, resume, compare with an uninterrupted run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+
+    def start(ckpt, out):
+        return subprocess.Popen([sys.executable, "-c", _KILLABLE, str(ckpt), str(out)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    reference = tmp_path / "reference.npy"
+    began = time.perf_counter()
+    assert start(tmp_path / "uninterrupted", reference).wait(timeout=300) == 0
+    duration = time.perf_counter() - began
+    rng = np.random.default_rng(0)
+    ckpt, out = tmp_path / "killed", tmp_path / "killed.npy"
+    kills, epochs_seen = 0, []
+    for _ in range(6):
+        proc = start(ckpt, out)
+        time.sleep(rng.uniform(0.3, 0.6) * duration)  # anywhere: start-up, training, a save
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+        leftovers = [p for p in os.listdir(ckpt) if p.endswith(".tmp")] if ckpt.exists() else []
+        assert len(leftovers) <= 1  # at most the killed writer's temporary file
+        if checkpoint.exists(ckpt):
+            with np.load(ckpt / checkpoint.FILENAME) as npz:
+                epochs_seen.append(json.loads(str(npz["manifest"]))["epoch"])
+    assert kills > 0 and any(0 < e < KILL_EPOCHS for e in epochs_seen), epochs_seen
+    print("epochs in the checkpoint after each kill:", epochs_seen)
+    proc = start(ckpt, out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
+    np.testing.assert_array_equal(np.load(out), np.load(reference))
+    assert not [p for p in os.listdir(ckpt) if p.endswith(".tmp")]
