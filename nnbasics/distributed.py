@@ -12,8 +12,9 @@ them and the gradients are all-reduced (over gloo on CPU, NCCL on GPU).
   ``NNBASICS_PROCESS_ID``, set by :func:`launch`), or from a cluster JAX
   detects (SLURM, Open MPI, Cloud TPU, Kubernetes with ``jax[k8s]``).
 - :func:`agree`: before training, ``fit`` makes every process compare a
-  fingerprint of its configuration, its data (a hash of X and y of each split)
-  and its resume epoch through the coordinator's key-value store, so a
+  fingerprint of its configuration, its data (the checkpoint meta's SHA-256 of
+  X and y of each split), its resume epoch and its starting state through the
+  coordinator's key-value store, so a
   disagreement is one ``ValueError`` naming the field and the processes,
   raised before any collective (JAX's own check is an ``AssertionError`` from
   inside ``device_put``, or a hang).
@@ -29,7 +30,6 @@ them and the gradients are all-reduced (over gloo on CPU, NCCL on GPU).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import os
@@ -48,7 +48,8 @@ from nnbasics import _checks
 
 __all__ = [
     "AGREEMENT_TIMEOUT_S", "ENV_NUM_PROCESSES", "ENV_PROCESS_ID", "LaunchError", "LaunchResult",
-    "add_arguments", "agree", "barrier", "digest", "disagreement", "free_port", "from_args",
+    "add_arguments", "agree", "barrier", "disagreement", "fingerprint", "free_port",
+    "from_args",
     "global_mesh", "initialize", "is_writer", "launch", "launch_main", "parse_coordinator",
     "replicate",
 ]
@@ -76,16 +77,18 @@ def parse_coordinator(text, name: str = "coordinator") -> str:
     return text
 
 
-def _setting(value, name: str, env: str, kind=str):
+def _setting(value, name: str, env: str, integer: bool = False):
     """(where it came from, value): the argument when given, else environment variable ``env``.
 
-    The variable's text is converted by ``kind`` (ValueError naming ``env`` if it cannot be).
+    With ``integer`` the variable's text is read as an int (ValueError naming ``env`` if it is not).
     """
     if value is not None:
         return name, value
     text = os.environ.get(env) or None
+    if text is None or not integer:
+        return env, text
     try:
-        return env, None if text is None else kind(text)
+        return env, int(text)
     except ValueError:
         _checks.fail(env, "an integer", repr(text))
 
@@ -111,8 +114,8 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
         values missing where no cluster is detected.
     """
     c_name, coordinator = _setting(coordinator, "coordinator", ENV_COORDINATOR)
-    n_name, num_processes = _setting(num_processes, "num_processes", ENV_NUM_PROCESSES, int)
-    p_name, process_id = _setting(process_id, "process_id", ENV_PROCESS_ID, int)
+    n_name, num_processes = _setting(num_processes, "num_processes", ENV_NUM_PROCESSES, True)
+    p_name, process_id = _setting(process_id, "process_id", ENV_PROCESS_ID, True)
     if coordinator is not None:
         parse_coordinator(coordinator, c_name)
     if num_processes is not None:
@@ -168,46 +171,41 @@ def replicate(tree, sharding):
 # ------------------------------------------------------------- agreement
 
 
-def digest(*arrays) -> str:
-    """A 16-hex-digit BLAKE2b hash of the arrays' dtypes, shapes and bytes (None counts too)."""
-    h = hashlib.blake2b(digest_size=8)
-    for a in arrays:
-        if a is None:
-            h.update(b"None;")
-            continue
-        a = np.ascontiguousarray(np.asarray(a))
-        h.update(f"{a.dtype.str}{a.shape};".encode())
-        h.update(a.reshape(-1).view(np.uint8))
-    return h.hexdigest()
-
-
 def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def fingerprint(config: Mapping[str, Any], data: Mapping[str, Sequence], *, epoch: int, state,
-                mesh=None) -> dict:
+def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict:
+    """{field: text}, nested dicts by key ("optimizer.learning_rate", "data.train")."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = _text(value)
+    return out
+
+
+def fingerprint(config: Mapping[str, Any], *, epoch: int, state_hash: str, mesh=None) -> dict:
     """What the processes must agree on before training, as {field: text}; no communication.
 
     Args:
-      config: settings compared by value (fit: its checkpoint meta, epochs, ...).
-      data: {name: arrays}, e.g. {"train": (X, y), "valid": (Xv, yv)}, compared by hash.
+      config: JSON-able settings compared by value, nested dicts by key (fit:
+        its checkpoint meta, with a SHA-256 of each split, and epochs).
       epoch: the epoch training starts from (0, or the checkpoint's).
-      state: the starting training-state pytree, compared by hash.
+      state_hash: a hash of the starting training state (parameters, optimizer state, key).
       mesh: the ``jax.sharding.Mesh`` trained on, compared by axes and device ids.
 
     Returns:
-      Fields in the order a disagreement is reported: configuration, mesh,
-      data, resume epoch, starting state (so a cause comes before its effects).
+      Fields in the order a disagreement is reported: configuration (data
+      hashes included), mesh, resume epoch, starting state, so that a cause
+      comes before its effects.
     """
-    fields = {name: _text(value) for name, value in config.items()}
+    fields = _flatten(config)
     fields["mesh"] = "None" if mesh is None else _text(
         {"axes": dict(mesh.shape), "devices": [int(d.id) for d in mesh.devices.flat]})
-    for name, arrays in data.items():
-        fields[f"{name} data (hash of X, y)"] = digest(*arrays)
     fields["resume epoch"] = str(int(epoch))
-    fields["starting state (hash of parameters, optimizer state, key)"] = digest(
-        *jax.tree.leaves(state))
+    fields["starting state (hash of parameters, optimizer state, key)"] = state_hash
     return fields
 
 
@@ -243,8 +241,8 @@ def _short(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def agree(config: Mapping[str, Any], data: Mapping[str, Sequence], *, epoch: int, state,
-          mesh=None, timeout: float = AGREEMENT_TIMEOUT_S) -> None:
+def agree(config: Mapping[str, Any], *, epoch: int, state_hash: str, mesh=None,
+          timeout: float = AGREEMENT_TIMEOUT_S) -> None:
     """Checks that every process starts the same training, before any collective runs.
 
     Each process publishes its :func:`fingerprint` in the coordinator's
@@ -255,7 +253,7 @@ def agree(config: Mapping[str, Any], data: Mapping[str, Sequence], *, epoch: int
       ValueError: the processes disagree (see :func:`disagreement`).
       RuntimeError: a process did not arrive within ``timeout`` seconds.
     """
-    fields = fingerprint(config, data, epoch=epoch, state=state, mesh=mesh)
+    fields = fingerprint(config, epoch=epoch, state_hash=state_hash, mesh=mesh)
     message = disagreement(_exchange(fields, timeout))
     if message is not None:
         raise ValueError(message)

@@ -503,10 +503,9 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
 
     if jax.process_count() > 1:
         # Before the first collective: a disagreement would hang or fail inside JAX.
-        distributed.agree(dict(meta, epochs=epochs, min_delta=float(min_delta),
-                               compute_dtype=str(compute_dtype)),
-                          {"train": (X, y), "valid": (Xv, yv)}, epoch=int(state.epoch),
-                          state=state, mesh=mesh)
+        distributed.agree(dict(meta, epochs=epochs, checkpointing=checkpoint_dir is not None),
+                          epoch=int(state.epoch),
+                          state_hash=_fingerprint(*jax.tree.leaves(state)), mesh=mesh)
 
     batch_sharding = None
     if mesh is not None:

@@ -1,7 +1,7 @@
 """Multi-process training: 2 processes × 2 CPU devices on localhost, and the launcher.
 
 Every process is started by ``nnbasics.distributed.launch`` (or, for the
-single-process reference, ``subprocess.run``) with a timeout, so a hung
+single-process reference, ``subprocess.Popen``) and waited for with a timeout, so a hung
 collective fails the test instead of hanging CI. The processes run
 tests/_distributed_worker.py, which writes its results to files.
 """
@@ -37,16 +37,18 @@ def _local_ports_work() -> bool:
         return False
 
 
+_NO_PORTS = pytest.mark.skipif(not _local_ports_work(), reason="processes cannot listen on and "
+                               "connect to localhost ports here (JAX's coordinator needs one)")
+
+
 def multiprocess(test):
     """Marks a test that starts processes talking over localhost; skipped where ports cannot open."""
-    skip = pytest.mark.skipif(not _local_ports_work(), reason="processes cannot listen on and "
-                              "connect to localhost ports here (JAX's coordinator needs one)")
-    return pytest.mark.multiprocess(skip(test))
+    return pytest.mark.multiprocess(_NO_PORTS(test))
 
 
-def _launch(mode, out, **kw):
+def _launch(mode, out):
     return D.launch(2, [WORKER, mode, str(out)], module=None, cpu_devices=2, timeout=TIMEOUT,
-                    log_dir=out / f"logs-{mode}", **kw)
+                    log_dir=out / f"logs-{mode}")
 
 
 def _load(path) -> dict:
@@ -117,10 +119,10 @@ def test_disagreeing_processes_get_one_library_error_before_any_collective(tmp_p
     assert r0 == r1  # every process raises the same error
     assert r0["started"] == {"compile_epoch": 0, "replicate": 0}
     m = r0["messages"]
-    assert re.fullmatch(r"train data \(hash of X, y\): expected the same value in all 2 "
-                        r"processes before training, received process 0: [0-9a-f]{16}; "
-                        r"process 1: [0-9a-f]{16} \(every process must call fit with the same "
-                        r"arguments, data, key and checkpoint\)", m["data"])
+    assert re.fullmatch(r"data\.train: expected the same value in all 2 processes before "
+                        r"training, received process 0: [0-9a-f]{64}; process 1: [0-9a-f]{64} "
+                        r"\(every process must call fit with the same arguments, data, key and "
+                        r"checkpoint\)", m["data"])
     assert m["batch_size"].startswith("batch_size: expected the same value in all 2 processes "
                                       "before training, received process 0: 64; process 1: 65")
     assert m["resume epoch"].startswith("resume epoch: expected the same value in all 2 "
@@ -218,17 +220,16 @@ def test_disagreement_groups_processes_by_value():
         "process 0: 6; process 1: <missing>")
 
 
-def test_fingerprint_reports_causes_before_effects():
-    import jax.numpy as jnp
-
-    X = np.zeros((4, 2), np.float32)
-    fields = D.fingerprint({"batch_size": 2}, {"train": (X, None)}, epoch=3,
-                           state={"w": jnp.ones(2)})
-    assert list(fields) == ["batch_size", "mesh", "train data (hash of X, y)", "resume epoch",
-                            "starting state (hash of parameters, optimizer state, key)"]
-    assert fields["batch_size"] == "2" and fields["resume epoch"] == "3"
-    assert D.digest(X) != D.digest(X.astype(np.float64)) != D.digest(X.reshape(2, 4))
-    assert D.digest(X, None) == D.digest(X.copy(), None)
+def test_fingerprint_flattens_nested_settings_and_reports_causes_before_effects():
+    meta = {"batch_size": 2, "optimizer": {"factory": "adam", "learning_rate": 0.001},
+            "data": {"train": "ab12", "valid": None}}
+    fields = D.fingerprint(meta, epoch=3, state_hash="cd34")
+    assert fields == {"batch_size": "2", "optimizer.factory": "adam",
+                      "optimizer.learning_rate": "0.001", "data.train": "ab12",
+                      "data.valid": "null", "mesh": "None", "resume epoch": "3",
+                      "starting state (hash of parameters, optimizer state, key)": "cd34"}
+    assert list(fields)[-2:] == ["resume epoch",
+                                 "starting state (hash of parameters, optimizer state, key)"]
 
 
 def _parse(argv):
