@@ -4,6 +4,7 @@
     nnbasics train --data my.csv --save model.npz && nnbasics predict model.npz new.csv
     nnbasics gradcheck --hidden relu,tanh --output softmax
     nnbasics bench --help                # forwarded to nnbasics.bench
+    nnbasics launch -n 2 --cpu-devices 2 -- train --epochs 20   # 2 processes, one run
 
 Every bad argument, and every ``ValueError`` the library raises for a bad
 option value, ends the command with one line on stderr,
@@ -16,10 +17,13 @@ import sys
 import warnings
 from typing import Sequence
 
-from nnbasics.cli import bench, gradcheck, predict, train
+from nnbasics.cli import bench, gradcheck, launch, predict, train
 from nnbasics.cli._common import PROG, Parser, UsageError, fail, show_warning
 
-COMMANDS = {"train": train, "predict": predict, "gradcheck": gradcheck, "bench": bench}
+COMMANDS = {"train": train, "predict": predict, "gradcheck": gradcheck, "bench": bench,
+            "launch": launch}
+# Commands whose own parser reads everything after their name.
+FORWARDED = {"bench": bench, "launch": launch}
 
 
 def build_parser() -> Parser:
@@ -39,8 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
-            if argv and argv[0] == "bench":
-                return bench.run(argv[1:])
+            if argv and argv[0] in FORWARDED:
+                return FORWARDED[argv[0]].run(argv[1:])
             try:
                 args = build_parser().parse_args(argv)
             except SystemExit as e:  # --help

@@ -12,7 +12,7 @@ import math
 import os
 import time
 
-from nnbasics import optim
+from nnbasics import distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (UsageError, add_cache_option, float64, fmt, new_console,
                                   non_negative_float, non_negative_int, patience_value,
@@ -135,6 +135,7 @@ def add_parser(sub) -> None:
     g.add_argument("--quiet", action="store_true",
                    help="no progress bar or header; print only the results table")
     add_cache_option(g)
+    distributed.add_arguments(tr)
     tr.set_defaults(func=run)
 
 
@@ -214,6 +215,8 @@ def run(args) -> int:
             raise UsageError(f"--checkpoint-dir: {args.checkpoint_dir!r} holds a checkpoint; "
                              "pass --resume to continue it or --overwrite to replace it")
     _check_output_paths(args)
+    # Before any other JAX call; then every process trains on a mesh over all devices.
+    args.mesh = distributed.global_mesh() if distributed.from_args(args) else None
     with float64(args.dtype == "float64"):
         return _train(args)
 
@@ -269,7 +272,7 @@ def _train(args) -> int:
                   valid=valid if has_valid else None, patience=args.patience,
                   min_delta=args.min_delta, l2=args.l2, l1=args.l1, grad=args.grad,
                   checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                  overwrite=args.overwrite,
+                  overwrite=args.overwrite, mesh=args.mesh,
                   compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None)
     start = time.perf_counter()
     if args.quiet:
@@ -294,7 +297,9 @@ def _train(args) -> int:
 
 
 def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> None:
-    """The files asked for: learning curves, the history and the model."""
+    """The files asked for: learning curves, the history and the model (process 0 only)."""
+    if not distributed.is_writer():
+        return
     if args.plot is not None:
         _plot(result, args.plot, f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
                                   f"{net.hidden}/{net.output}, {args.optimizer}")
