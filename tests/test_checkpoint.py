@@ -335,8 +335,22 @@ np.save(sys.argv[2], np.concatenate([np.ravel(a) for a in jax.tree.leaves(r.para
 """
 
 
+def _checkpoint_epoch(ckpt) -> int:
+    """The epoch of the checkpoint in ``ckpt`` (0 if none yet, or caught mid-replace)."""
+    try:
+        with np.load(ckpt / checkpoint.FILENAME) as npz:
+            return json.loads(str(npz["manifest"]))["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def test_resume_after_sigkill_at_random_moments_is_bit_identical(tmp_path):
-    """Kill the training process at random moments, resume, compare with an uninterrupted run."""
+    """Kill the training process at random epochs, resume, compare with an uninterrupted run.
+
+    Each kill waits for the checkpoint to reach a random epoch (so it lands
+    inside training whatever the machine's load) plus a random fraction of an
+    epoch's time, so it may fall in a step or in a save.
+    """
     import signal
     import subprocess
     import sys
@@ -349,26 +363,25 @@ def test_resume_after_sigkill_at_random_moments_is_bit_identical(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     reference = tmp_path / "reference.npy"
-    began = time.perf_counter()
     assert start(tmp_path / "uninterrupted", reference).wait(timeout=300) == 0
-    duration = time.perf_counter() - began
     rng = np.random.default_rng(0)
     ckpt, out = tmp_path / "killed", tmp_path / "killed.npy"
-    kills, epochs_seen = 0, []
-    for _ in range(6):
+    targets = np.sort(rng.choice(np.arange(5, KILL_EPOCHS - 5), size=4, replace=False))
+    epochs_seen = []
+    for target in targets:
         proc = start(ckpt, out)
-        time.sleep(rng.uniform(0.3, 0.6) * duration)  # anywhere: start-up, training, a save
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
+        deadline = time.monotonic() + 300
+        while _checkpoint_epoch(ckpt) < target and proc.poll() is None:
+            assert time.monotonic() < deadline, "training made no progress"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.02))
+        assert proc.poll() is None, "the run ended before its kill"
+        proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        leftovers = [p for p in os.listdir(ckpt) if p.endswith(".tmp")] if ckpt.exists() else []
+        leftovers = [p for p in os.listdir(ckpt) if p.endswith(".tmp")]
         assert len(leftovers) <= 1  # at most the killed writer's temporary file
-        if checkpoint.exists(ckpt):
-            with np.load(ckpt / checkpoint.FILENAME) as npz:
-                epochs_seen.append(json.loads(str(npz["manifest"]))["epoch"])
-    assert kills > 0 and any(0 < e < KILL_EPOCHS for e in epochs_seen), epochs_seen
-    print("epochs in the checkpoint after each kill:", epochs_seen)
+        epochs_seen.append(_checkpoint_epoch(ckpt))
+    assert all(0 < e < KILL_EPOCHS for e in epochs_seen), epochs_seen
     proc = start(ckpt, out)
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
     np.testing.assert_array_equal(np.load(out), np.load(reference))
