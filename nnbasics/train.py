@@ -489,8 +489,12 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
-    meta = _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience,
-                            min_delta, compute_dtype, (X, y), (Xv, yv))
+    # What checkpoints and the processes' agreement compare; hashing the data
+    # is not free, so a plain run skips it.
+    meta = None
+    if checkpoint_dir is not None or jax.process_count() > 1:
+        meta = _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience,
+                                min_delta, compute_dtype, (X, y), (Xv, yv))
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
