@@ -56,6 +56,17 @@ def _umask() -> int:
     return mask
 
 
+def unwritable(directory: str) -> str | None:
+    """Why ``directory`` (created if missing) cannot take new files, or None if it can."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as e:
+        return e.strerror or type(e).__name__
+    return None
+
+
 def temporary_files(path: str) -> list[str]:
     """The temporary files a write of ``path`` may have left behind."""
     directory, name = os.path.split(os.path.abspath(path))

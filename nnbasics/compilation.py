@@ -16,8 +16,9 @@ program loads in about a millisecond, and a start-up compiles dozens of them.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
+
+from nnbasics import _files
 
 __all__ = ["default_cache_dir", "enable_compilation_cache"]
 
@@ -53,14 +54,10 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     import jax
 
     path = os.path.abspath(os.path.expanduser(os.fspath(path or default_cache_dir())))
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
-            pass
-    except OSError as e:
-        warnings.warn(f"compilation cache disabled: cannot use {path!r} "
-                      f"({e.strerror or type(e).__name__}); compiling as usual",
-                      UserWarning, stacklevel=2)
+    why = _files.unwritable(path)
+    if why is not None:
+        warnings.warn(f"compilation cache disabled: cannot use {path!r} ({why}); "
+                      "compiling as usual", UserWarning, stacklevel=2)
         return None
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -25,14 +25,14 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from nnbasics import _checks, _files
-from nnbasics.data import Standardizer
+from nnbasics.data import Standardizer, transform
 from nnbasics.losses import OUTPUT
 from nnbasics.mlp import MLP
 
@@ -60,6 +60,11 @@ class Model(NamedTuple):
     labels: tuple | None
     meta: dict
 
+    def inputs(self, X) -> jax.Array:
+        """Raw features ``X`` (n, d_in) as the network takes them: standardized as in training."""
+        X = np.asarray(X, jax.tree.leaves(self.params)[0].dtype)
+        return jax.device_put(X) if self.standardizer is None else transform(self.standardizer, X)
+
     def predict(self, X) -> dict:
         """Predictions for raw features ``X`` (n, d_in), standardized as in training.
 
@@ -77,12 +82,7 @@ class Model(NamedTuple):
             _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})",
                          f"shape {X.shape}")
         _checks.finite_rows("X", X)
-        dtype = jax.tree.leaves(self.params)[0].dtype
-        if self.standardizer is not None:
-            X = (X.astype(dtype) - np.asarray(self.standardizer.mean, dtype)) \
-                / np.asarray(self.standardizer.scale, dtype)
-        predicted, spread = jax.device_get(
-            _outputs(self.net, self.params, jax.device_put(np.asarray(X, dtype))))
+        predicted, spread = jax.device_get(_outputs(self.net, self.params, self.inputs(X)))
         if OUTPUT[self.net.output].target == "real":
             return {"mean": predicted, "std": spread}
         index, out = predicted, {"probabilities": spread}

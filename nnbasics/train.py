@@ -22,7 +22,6 @@ import collections
 import math
 import hashlib
 import os
-import tempfile
 import warnings
 from typing import Any, Callable, NamedTuple
 
@@ -31,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnbasics import _checks, distributed, optim
+from nnbasics import _checks, _files, distributed, optim
 from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
@@ -393,13 +392,9 @@ def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None
     if os.path.isdir(target):
         _checks.fail("checkpoint_dir", f"a directory where {checkpoint.FILENAME} can be "
                      "written", f"{directory!r}, where {checkpoint.FILENAME} is a directory")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
-            pass
-    except OSError as e:
-        _checks.fail("checkpoint_dir", "a writable directory",
-                     f"{directory!r} ({e.strerror or type(e).__name__})")
+    why = _files.unwritable(directory)
+    if why is not None:
+        _checks.fail("checkpoint_dir", "a writable directory", f"{directory!r} ({why})")
     if not resume and not overwrite and checkpoint.exists(directory):
         _checks.fail("checkpoint_dir", "a directory without a checkpoint, or resume=True "
                      "to continue it, or overwrite=True to replace it",

@@ -111,9 +111,7 @@ def _write(file, header, rows) -> None:
 
 def _metrics(nb, model, X, y, out: dict) -> str:
     """One line: accuracy and mean NLL (classes) or RMSE and mean NLL (regression)."""
-    X = np.asarray(X, np.float32)
-    if model.standardizer is not None:
-        X = (X - np.asarray(model.standardizer.mean)) / np.asarray(model.standardizer.scale)
+    X = model.inputs(X)
     if "index" in out:
         known = {name: i for i, name in enumerate(model.labels)}
         unknown = sorted({str(v) for v in y} - set(known))
