@@ -72,9 +72,17 @@ def _epoch_times(net, data, batch_size, epochs, mesh):
     stamps = []
     params = net.init(jax.random.key(0))
     start = time.perf_counter()
-    nb.fit(net, params, nb.optim.adam(1e-3), data, epochs=epochs, batch_size=batch_size,
-           key=jax.random.key(1), mesh=mesh, callback=lambda e, m: stamps.append(
-               time.perf_counter()))
+    nb.fit(
+        net,
+        params,
+        nb.optim.adam(1e-3),
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        key=jax.random.key(1),
+        mesh=mesh,
+        callback=lambda e, m: stamps.append(time.perf_counter()),
+    )
     times = [b - a for a, b in zip([start] + stamps, stamps)]
     return times[0], statistics.median(times[1:])
 
@@ -83,7 +91,8 @@ def _allreduce_seconds(mesh, size, repeats=20):
     """Seconds of one all-reduce (lax.psum) of ``size`` float32 values per device."""
     import jax
     import numpy as np
-    from jax.sharding import NamedSharding, PartitionSpec as P
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
 
     n = mesh.devices.size
 
@@ -91,11 +100,13 @@ def _allreduce_seconds(mesh, size, repeats=20):
         return jax.lax.fori_loop(0, repeats, lambda i, v: jax.lax.psum(v, "data") / n, x)
 
     # check_vma=False: psum's replicated result is fed back as the loop's (per-device) carry.
-    f = jax.jit(jax.shard_map(loop, mesh=mesh, in_specs=P("data"), out_specs=P("data"),
-                              check_vma=False))
+    f = jax.jit(
+        jax.shard_map(loop, mesh=mesh, in_specs=P("data"), out_specs=P("data"), check_vma=False)
+    )
     local = np.ones(n * size, np.float32)
-    x = jax.make_array_from_callback(local.shape, NamedSharding(mesh, P("data")),
-                                     lambda index: local[index])
+    x = jax.make_array_from_callback(
+        local.shape, NamedSharding(mesh, P("data")), lambda index: local[index]
+    )
     jax.block_until_ready(f(x))
     best = float("inf")
     for _ in range(3):
@@ -123,14 +134,32 @@ def worker(args) -> None:
         net = nb.MLP(sizes, hidden="relu", output="softmax")
         for batch in BATCHES:
             first, steady = _epoch_times(net, data, batch, epochs, mesh)
-            rows.append(dict(data=name, batch=batch, steps=-(-len(data[0]) // batch),
-                             first_epoch_s=first, epoch_s=steady))
-    allreduce = {} if mesh is None else {
-        str(size): _allreduce_seconds(mesh, size) for size in ALLREDUCE_SIZES}
+            rows.append(
+                dict(
+                    data=name,
+                    batch=batch,
+                    steps=-(-len(data[0]) // batch),
+                    first_epoch_s=first,
+                    epoch_s=steady,
+                )
+            )
+    allreduce = (
+        {}
+        if mesh is None
+        else {str(size): _allreduce_seconds(mesh, size) for size in ALLREDUCE_SIZES}
+    )
     if distributed.is_writer():
-        Path(args.out).write_text(json.dumps(dict(
-            rows=rows, allreduce_s=allreduce, epochs=epochs, devices=jax.device_count(),
-            processes=jax.process_count())))
+        Path(args.out).write_text(
+            json.dumps(
+                dict(
+                    rows=rows,
+                    allreduce_s=allreduce,
+                    epochs=epochs,
+                    devices=jax.device_count(),
+                    processes=jax.process_count(),
+                )
+            )
+        )
 
 
 # ------------------------------------------------------------------ driver
@@ -144,8 +173,14 @@ def _run(name, epochs, log_dir) -> dict:
     out = Path(log_dir) / f"{processes}x{devices}.json"
     argv = [str(Path(__file__).resolve()), "--worker", "--out", str(out), "--epochs", str(epochs)]
     if processes > 1:
-        distributed.launch(processes, argv, module=None, cpu_devices=devices, timeout=3000,
-                           log_dir=Path(log_dir) / f"{processes}x{devices}")
+        distributed.launch(
+            processes,
+            argv,
+            module=None,
+            cpu_devices=devices,
+            timeout=3000,
+            log_dir=Path(log_dir) / f"{processes}x{devices}",
+        )
     else:
         env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(devices))
         subprocess.run([sys.executable, *argv], env=env, check=True, timeout=3000)
@@ -157,10 +192,16 @@ def _median(runs: list) -> dict:
     rows = []
     for i, row in enumerate(runs[0]["rows"]):
         same = [run["rows"][i] for run in runs]
-        rows.append(dict(row, first_epoch_s=statistics.median(r["first_epoch_s"] for r in same),
-                         epoch_s=statistics.median(r["epoch_s"] for r in same)))
-    allreduce = {k: statistics.median(run["allreduce_s"][k] for run in runs)
-                 for k in runs[0]["allreduce_s"]}
+        rows.append(
+            dict(
+                row,
+                first_epoch_s=statistics.median(r["first_epoch_s"] for r in same),
+                epoch_s=statistics.median(r["epoch_s"] for r in same),
+            )
+        )
+    allreduce = {
+        k: statistics.median(run["allreduce_s"][k] for run in runs) for k in runs[0]["allreduce_s"]
+    }
     return dict(runs[0], rows=rows, allreduce_s=allreduce, rounds=len(runs))
 
 
@@ -176,7 +217,8 @@ def markdown(results: dict, machine: dict, seconds: float) -> str:
     """The results as a Markdown report (tables only; the analysis is in docs/distributed.md)."""
     names = list(results)
     lines = [
-        "# Data parallelism on one machine — cpu", "",
+        "# Data parallelism on one machine — cpu",
+        "",
         f"Generated by `python benchmarks/distributed.py` on {machine['date']} in "
         f"{seconds:.0f} s: {results[names[0]]['rounds']} rounds, the configurations "
         "alternated, the median of the rounds shown. CPU: "
@@ -184,10 +226,13 @@ def markdown(results: dict, machine: dict, seconds: float) -> str:
         f"load average at the start of each round: {machine['load_per_round']}); "
         f"jax {machine['versions']['jax']}, Python {machine['python']}; CPU devices forced "
         "with JAX_NUM_CPU_DEVICES, cross-process collectives over gloo (TCP on localhost). "
-        "No GPU was used.", "",
-        "## Time per epoch (median of the epochs after the first)", "",
+        "No GPU was used.",
+        "",
+        "## Time per epoch (median of the epochs after the first)",
+        "",
         "Adam 1e-3, float32, data-parallel `nb.fit` over a 1-D mesh of all devices "
-        "(1 device: no mesh). In brackets: the time relative to 1 device (> 1 is slower).", "",
+        "(1 device: no mesh). In brackets: the time relative to 1 device (> 1 is slower).",
+        "",
         "| data | batch | steps/epoch | " + " | ".join(names) + " |",
         "|---|---|---|" + "---|" * len(names),
     ]
@@ -198,37 +243,69 @@ def markdown(results: dict, machine: dict, seconds: float) -> str:
             r = next(r for r in results[name]["rows"] if (r["data"], r["batch"]) == key)
             cells.append(f"{_ms(r['epoch_s'])} ({r['epoch_s'] / b['epoch_s']:.2f}×)")
         lines.append(f"| {key[0]} | {key[1]} | {b['steps']} | " + " | ".join(cells) + " |")
-    lines += ["", "## First epoch (compilation, agreement check and data placement included)", "",
-              "| data | batch | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    lines += [
+        "",
+        "## First epoch (compilation, agreement check and data placement included)",
+        "",
+        "| data | batch | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
     for key in base:
-        cells = [_ms(next(r for r in results[n]["rows"]
-                          if (r["data"], r["batch"]) == key)["first_epoch_s"]) for n in names]
+        cells = [
+            _ms(
+                next(r for r in results[n]["rows"] if (r["data"], r["batch"]) == key)[
+                    "first_epoch_s"
+                ]
+            )
+            for n in names
+        ]
         lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
-    lines += ["", "## Per-step cost: steady epoch time per step", "",
-              "| data | batch | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    lines += [
+        "",
+        "## Per-step cost: steady epoch time per step",
+        "",
+        "| data | batch | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
     for key, b in base.items():
-        cells = [_us(next(r for r in results[n]["rows"]
-                          if (r["data"], r["batch"]) == key)["epoch_s"] / b["steps"])
-                 for n in names]
+        cells = [
+            _us(
+                next(r for r in results[n]["rows"] if (r["data"], r["batch"]) == key)["epoch_s"]
+                / b["steps"]
+            )
+            for n in names
+        ]
         lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
     reducing = [n for n in names if results[n]["allreduce_s"]]
-    lines += ["", "## One all-reduce (lax.psum of P float32 values per device, in a compiled "
-                  "loop; best of 3 × 20)", "",
-              "| P (parameters) | bytes per device | " + " | ".join(reducing) + " |",
-              "|---|---|" + "---|" * len(reducing)]
+    lines += [
+        "",
+        "## One all-reduce (lax.psum of P float32 values per device, in a compiled "
+        "loop; best of 3 × 20)",
+        "",
+        "| P (parameters) | bytes per device | " + " | ".join(reducing) + " |",
+        "|---|---|" + "---|" * len(reducing),
+    ]
     for size in ALLREDUCE_SIZES:
         cells = [_us(results[n]["allreduce_s"][str(size)]) for n in reducing]
         lines.append(f"| {size:,} | {4 * size / 1e6:g} MB | " + " | ".join(cells) + " |")
-    lines += ["", "Analysis: [docs/distributed.md](../../docs/distributed.md#measured-scaling-"
-                  "on-this-machine).", ""]
+    lines += [
+        "",
+        "Analysis: [docs/distributed.md](../../docs/distributed.md#measured-scaling-"
+        "on-this-machine).",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="rounds over the configurations")
-    p.add_argument("--epochs", type=int, default=4,
-                   help="epochs per fit: the first (compilation) and the timed ones")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=4,
+        help="epochs per fit: the first (compilation) and the timed ones",
+    )
     p.add_argument("--out-dir", default=str(HERE / "results"))
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -239,15 +316,17 @@ def main(argv=None) -> int:
 
     from nnbasics import bench
 
-    machine = bench.machine_info(types.SimpleNamespace(mode="distributed", device="cpu"),
-                                 "cpu (forced devices per configuration)")
+    machine = bench.machine_info(
+        types.SimpleNamespace(mode="distributed", device="cpu"),
+        "cpu (forced devices per configuration)",
+    )
     start = time.perf_counter()
     runs = {name: [] for name in CONFIGS}
     machine["load_per_round"] = []
     with tempfile.TemporaryDirectory(prefix="nnbasics-bench-distributed-") as tmp:
         for k in range(args.rounds):
             machine["load_per_round"].append(round(os.getloadavg()[0], 2))
-            order = list(CONFIGS)[k % len(CONFIGS):] + list(CONFIGS)[:k % len(CONFIGS)]
+            order = list(CONFIGS)[k % len(CONFIGS) :] + list(CONFIGS)[: k % len(CONFIGS)]
             for name in order:
                 print(f"round {k + 1}/{args.rounds}: {name} ...", file=sys.stderr, flush=True)
                 runs[name].append(_run(name, args.epochs, tmp))
@@ -255,9 +334,12 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - start
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "distributed_cpu.json").write_text(json.dumps(
-        dict(machine=machine, seconds=seconds, configs=CONFIGS, results=results, rounds=runs),
-        indent=1))
+    (out / "distributed_cpu.json").write_text(
+        json.dumps(
+            dict(machine=machine, seconds=seconds, configs=CONFIGS, results=results, rounds=runs),
+            indent=1,
+        )
+    )
     (out / "distributed_cpu.md").write_text(markdown(results, machine, seconds))
     print(f"wrote {out / 'distributed_cpu.md'} ({seconds:.0f} s)", file=sys.stderr)
     return 0

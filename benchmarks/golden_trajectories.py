@@ -32,37 +32,70 @@ TORCH = {
     "torch_sgd": ("SGD", {"lr": 0.05}),
     "torch_sgd_weight_decay": ("SGD", {"lr": 0.05, "weight_decay": 0.1}),
     "torch_sgd_momentum": ("SGD", {"lr": 0.05, "momentum": 0.9}),
-    "torch_sgd_dampening": ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3,
-                                    "weight_decay": 0.01}),
-    "torch_sgd_nesterov": ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True,
-                                   "weight_decay": 0.05}),
+    "torch_sgd_dampening": (
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+    ),
+    "torch_sgd_nesterov": (
+        "SGD",
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
+    ),
     "torch_adagrad": ("Adagrad", {"lr": 0.1}),
-    "torch_adagrad_options": ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.01,
-                                          "initial_accumulator_value": 0.2, "eps": 1e-6}),
+    "torch_adagrad_options": (
+        "Adagrad",
+        {
+            "lr": 0.1,
+            "lr_decay": 0.05,
+            "weight_decay": 0.01,
+            "initial_accumulator_value": 0.2,
+            "eps": 1e-6,
+        },
+    ),
     "torch_rmsprop": ("RMSprop", {"lr": 0.01}),
-    "torch_rmsprop_momentum": ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6,
-                                           "weight_decay": 0.01, "momentum": 0.5}),
-    "torch_rmsprop_centered": ("RMSprop", {"lr": 0.01, "alpha": 0.95, "momentum": 0.3,
-                                           "centered": True}),
+    "torch_rmsprop_momentum": (
+        "RMSprop",
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.01, "momentum": 0.5},
+    ),
+    "torch_rmsprop_centered": (
+        "RMSprop",
+        {"lr": 0.01, "alpha": 0.95, "momentum": 0.3, "centered": True},
+    ),
     "torch_adam": ("Adam", {"lr": 0.01}),
-    "torch_adam_weight_decay": ("Adam", {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6,
-                                         "weight_decay": 0.05}),
+    "torch_adam_weight_decay": (
+        "Adam",
+        {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6, "weight_decay": 0.05},
+    ),
     "torch_adamw": ("AdamW", {"lr": 0.01}),
-    "torch_adamw_options": ("AdamW", {"lr": 0.01, "betas": [0.85, 0.995], "eps": 1e-7,
-                                      "weight_decay": 0.1}),
+    "torch_adamw_options": (
+        "AdamW",
+        {"lr": 0.01, "betas": [0.85, 0.995], "eps": 1e-7, "weight_decay": 0.1},
+    ),
 }
 
 SKLEARN = {
-    "sklearn_sgd_momentum": ("SGDOptimizer", {"learning_rate_init": 0.05, "momentum": 0.9,
-                                              "nesterov": False}),
-    "sklearn_sgd_nesterov": ("SGDOptimizer", {"learning_rate_init": 0.05, "momentum": 0.9,
-                                              "nesterov": True}),
-    "sklearn_sgd_invscaling": ("SGDOptimizer", {"learning_rate_init": 0.1, "momentum": 0.8,
-                                                "nesterov": True, "lr_schedule": "invscaling",
-                                                "power_t": 0.75}),
+    "sklearn_sgd_momentum": (
+        "SGDOptimizer",
+        {"learning_rate_init": 0.05, "momentum": 0.9, "nesterov": False},
+    ),
+    "sklearn_sgd_nesterov": (
+        "SGDOptimizer",
+        {"learning_rate_init": 0.05, "momentum": 0.9, "nesterov": True},
+    ),
+    "sklearn_sgd_invscaling": (
+        "SGDOptimizer",
+        {
+            "learning_rate_init": 0.1,
+            "momentum": 0.8,
+            "nesterov": True,
+            "lr_schedule": "invscaling",
+            "power_t": 0.75,
+        },
+    ),
     "sklearn_adam": ("AdamOptimizer", {"learning_rate_init": 0.01}),
-    "sklearn_adam_options": ("AdamOptimizer", {"learning_rate_init": 0.01, "beta_1": 0.8,
-                                               "beta_2": 0.99, "epsilon": 1e-6}),
+    "sklearn_adam_options": (
+        "AdamOptimizer",
+        {"learning_rate_init": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6},
+    ),
 }
 
 
@@ -108,27 +141,38 @@ def run_sklearn(optimizer: str, kwargs: dict, params: np.ndarray, grads: np.ndar
 
 NOTES = {
     "torch": "p.grad = grads[t]; opt.step(); params[t + 1] = p",
-    "sklearn": "opt.update_params([p], [grads[t]]); opt.iteration_ends(t + 1); "
-               "params[t + 1] = p",
+    "sklearn": "opt.update_params([p], [grads[t]]); opt.iteration_ends(t + 1); params[t + 1] = p",
 }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parent.parent / "tests" / "golden")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "golden"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     params, grads = gradient_sequence()
-    for library, configs, run in (("torch", TORCH, run_torch),
-                                  ("sklearn", SKLEARN, run_sklearn)):
+    for library, configs, run in (("torch", TORCH, run_torch), ("sklearn", SKLEARN, run_sklearn)):
         for name, (optimizer, kwargs) in configs.items():
             trajectory, version = run(optimizer, kwargs, params, grads)
-            config = {"library": library, "version": version, "optimizer": optimizer,
-                      "kwargs": kwargs, "steps": STEPS, "dim": DIM, "seed": SEED,
-                      "dtype": "float64", "notes": NOTES[library]}
-            np.savez(args.out / f"{name}.npz", grads=grads, params=trajectory,
-                     config=np.array(json.dumps(config, sort_keys=True)))
+            config = {
+                "library": library,
+                "version": version,
+                "optimizer": optimizer,
+                "kwargs": kwargs,
+                "steps": STEPS,
+                "dim": DIM,
+                "seed": SEED,
+                "dtype": "float64",
+                "notes": NOTES[library],
+            }
+            np.savez(
+                args.out / f"{name}.npz",
+                grads=grads,
+                params=trajectory,
+                config=np.array(json.dumps(config, sort_keys=True)),
+            )
             print(f"{name}: {library} {optimizer} {kwargs}")
 
 

@@ -26,6 +26,7 @@ from nnbasics.mlp import MLP
 
 def core_epoch(net, opt, batch, gather="per_step", perm_dtype=jnp.int32):
     """The minibatch loop of train_epoch alone: no lax.cond, no validation or early stopping."""
+
     def epoch(carry, key, X, y):
         n = X.shape[0]
         n_full, rest = divmod(n, batch)
@@ -43,19 +44,25 @@ def core_epoch(net, opt, batch, gather="per_step", perm_dtype=jnp.int32):
             return (optax.apply_updates(p, u), s), J
 
         if gather == "per_step":
-            xs = perm[:n_full * batch].reshape(n_full, batch)
+            xs = perm[: n_full * batch].reshape(n_full, batch)
         else:  # one gather of the whole epoch, then contiguous slices
             Xp, yp = X[perm], y[perm]
-            xs = (Xp[:n_full * batch].reshape(n_full, batch, -1),
-                  yp[:n_full * batch].reshape(n_full, batch))
+            xs = (
+                Xp[: n_full * batch].reshape(n_full, batch, -1),
+                yp[: n_full * batch].reshape(n_full, batch),
+            )
         carry, losses = jax.lax.scan(step, carry, xs)
         total = jnp.sum(losses) * batch
         if rest:
-            tail = perm[n_full * batch:] if gather == "per_step" else (
-                Xp[n_full * batch:], yp[n_full * batch:])
+            tail = (
+                perm[n_full * batch :]
+                if gather == "per_step"
+                else (Xp[n_full * batch :], yp[n_full * batch :])
+            )
             carry, J = step(carry, tail)
             total = total + J * rest
         return carry, key, total / n
+
     return epoch
 
 
@@ -83,8 +90,10 @@ def main(argv=None):
         return c
 
     # 1. train.train_epoch as nb.fit compiles it
-    ep = jax.jit(lambda s, X, y: train.train_epoch(s, X, y, net=net, optimizer=opt,
-                                                   batch_size=BATCH), donate_argnums=0)
+    ep = jax.jit(
+        lambda s, X, y: train.train_epoch(s, X, y, net=net, optimizer=opt, batch_size=BATCH),
+        donate_argnums=0,
+    )
     ep_c = aot("train_epoch", ep, train.init_state(p0, opt, key), X, y)
 
     def fit_loop():  # nb.fit's loop: int(epoch), bool(stopped), device_get(metrics) per epoch
@@ -111,10 +120,20 @@ def main(argv=None):
 
     # 2. all epochs in one program: lax.scan over train_epoch
     def scan_epochs(s, X, y):
-        return jax.lax.scan(lambda s, _: train.train_epoch(s, X, y, net=net, optimizer=opt,
-                                                           batch_size=BATCH), s, None, length=E)
-    se = aot("scan_all_epochs", jax.jit(scan_epochs, donate_argnums=0),
-             train.init_state(p0, opt, key), X, y)
+        return jax.lax.scan(
+            lambda s, _: train.train_epoch(s, X, y, net=net, optimizer=opt, batch_size=BATCH),
+            s,
+            None,
+            length=E,
+        )
+
+    se = aot(
+        "scan_all_epochs",
+        jax.jit(scan_epochs, donate_argnums=0),
+        train.init_state(p0, opt, key),
+        X,
+        y,
+    )
 
     def fused():
         jax.block_until_ready(se(train.init_state(p0, opt, key), X, y))
@@ -129,16 +148,28 @@ def main(argv=None):
                 carry, key = c
                 carry, key, l = core(carry, key, X, y)
                 return (carry, key), l
+
             return jax.lax.scan(body, (carry, key), None, length=E)
-        c = aot(f"core_{gather}", jax.jit(many, donate_argnums=0),
-                (p0, opt.init(p0)), jax.random.key_data(key), X, y)
-        variants[f"core scan, gather {gather}"] = (
-            lambda c=c: jax.block_until_ready(c((jax.tree.map(jnp.copy, p0), opt.init(p0)),
-                                                jax.random.key_data(key), X, y)))
+
+        c = aot(
+            f"core_{gather}",
+            jax.jit(many, donate_argnums=0),
+            (p0, opt.init(p0)),
+            jax.random.key_data(key),
+            X,
+            y,
+        )
+        variants[f"core scan, gather {gather}"] = lambda c=c: jax.block_until_ready(
+            c((jax.tree.map(jnp.copy, p0), opt.init(p0)), jax.random.key_data(key), X, y)
+        )
 
     # 4. one step only (per step cost inside a loop vs the epoch)
-    fns = {"nb.fit loop (3 host syncs/epoch)": fit_loop, "1 host sync/epoch": one_sync,
-           "no host sync (async dispatch)": no_sync, "scan over all epochs (1 call)": fused}
+    fns = {
+        "nb.fit loop (3 host syncs/epoch)": fit_loop,
+        "1 host sync/epoch": one_sync,
+        "no host sync (async dispatch)": no_sync,
+        "scan over all epochs (1 call)": fused,
+    }
     fns.update(variants)
     t = _round_robin(fns, a.repeats)
     res["run_s"] = {k: v["median_s"] for k, v in t.items()}
@@ -147,8 +178,9 @@ def main(argv=None):
     warm = []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        jax.block_until_ready(train.fit(net, p0, opt, tr, epochs=E, batch_size=BATCH,
-                                        key=key).params)
+        jax.block_until_ready(
+            train.fit(net, p0, opt, tr, epochs=E, batch_size=BATCH, key=key).params
+        )
         warm.append(time.perf_counter() - t0)
     res["run_s"]["nb.fit, warm cache"] = float(np.median(warm))
     print(json.dumps(res, indent=1))

@@ -132,20 +132,25 @@ def bench_train(rounds: int, log) -> dict:
     _run(cli, _env(warm_home))  # fills the warm cache
     contenders = {
         "nnbasics train --quiet, empty compilation cache": lambda: _run(
-            cli, _env(tempfile.mkdtemp(prefix="nnb-empty-")))[0],
+            cli, _env(tempfile.mkdtemp(prefix="nnb-empty-"))
+        )[0],
         "nnbasics train --quiet, warm compilation cache": lambda: _run(cli, _env(warm_home))[0],
         "scikit-learn script (peers/sklearn_train.py)": lambda: _run(
-            [py, str(HERE / "peers" / "sklearn_train.py")], _env(None))[0],
+            [py, str(HERE / "peers" / "sklearn_train.py")], _env(None)
+        )[0],
     }
     if _has("torch"):
         contenders["PyTorch eager script (peers/torch_train.py)"] = lambda: _run(
-            [py, str(HERE / "peers" / "torch_train.py")], _env(None))[0]
+            [py, str(HERE / "peers" / "torch_train.py")], _env(None)
+        )[0]
     samples = {k: [] for k in contenders}
     for r in range(rounds):
         for name, fn in contenders.items():
             samples[name].append(fn())
-        log(f"  train round {r + 1}/{rounds}: "
-            + ", ".join(f"{v[-1]:.2f}" for v in samples.values()))
+        log(
+            f"  train round {r + 1}/{rounds}: "
+            + ", ".join(f"{v[-1]:.2f}" for v in samples.values())
+        )
     return {k: {"median_s": statistics.median(v), "all_s": v} for k, v in samples.items()}
 
 
@@ -156,9 +161,11 @@ def bench_fit(rounds: int, log) -> dict:
     _run([py, "-c", FIT_NNBASICS], _env(None, BENCH_CACHE=warm))
     contenders = {
         "nnbasics nb.fit, empty compilation cache": lambda: _run(
-            [py, "-c", FIT_NNBASICS], _env(None, BENCH_CACHE=tempfile.mkdtemp()))[1],
+            [py, "-c", FIT_NNBASICS], _env(None, BENCH_CACHE=tempfile.mkdtemp())
+        )[1],
         "nnbasics nb.fit, warm compilation cache": lambda: _run(
-            [py, "-c", FIT_NNBASICS], _env(None, BENCH_CACHE=warm))[1],
+            [py, "-c", FIT_NNBASICS], _env(None, BENCH_CACHE=warm)
+        )[1],
         "scikit-learn MLPClassifier": lambda: _run([py, "-c", FIT_SKLEARN], _env(None))[1],
     }
     if _has("torch"):
@@ -167,10 +174,18 @@ def bench_fit(rounds: int, log) -> dict:
     for r in range(rounds):
         for name, fn in contenders.items():
             samples[name].append(_fit_seconds(fn()))
-        log(f"  fit round {r + 1}/{rounds}: "
-            + ", ".join(f"{v[-1][0]:.2f}" for v in samples.values()))
-    return {k: {"median_s": statistics.median(s for s, _ in v), "all_s": [s for s, _ in v],
-                "test_accuracy": v[0][1]} for k, v in samples.items()}
+        log(
+            f"  fit round {r + 1}/{rounds}: "
+            + ", ".join(f"{v[-1][0]:.2f}" for v in samples.values())
+        )
+    return {
+        k: {
+            "median_s": statistics.median(s for s, _ in v),
+            "all_s": [s for s, _ in v],
+            "test_accuracy": v[0][1],
+        }
+        for k, v in samples.items()
+    }
 
 
 def count_compilations(checkout: str | None, log) -> dict:
@@ -189,12 +204,16 @@ def count_compilations(checkout: str | None, log) -> dict:
     for name, argv in commands.items():
         env = _env(tempfile.mkdtemp(), checkout, JAX_LOG_COMPILES="1")
         cwd = checkout or ROOT
-        argv = argv + (["--no-compile-cache"] if "--no-compile-cache" in _help(argv, env, cwd)
-                       else [])
+        argv = argv + (
+            ["--no-compile-cache"] if "--no-compile-cache" in _help(argv, env, cwd) else []
+        )
         wall, _, err = _run(argv, env, cwd)
         found = _COMPILED.findall(err)
-        result[name] = {"compilations": len(found),
-                        "compile_s": sum(float(s) for _, s in found), "wall_s": wall}
+        result[name] = {
+            "compilations": len(found),
+            "compile_s": sum(float(s) for _, s in found),
+            "wall_s": wall,
+        }
         log(f"  {name}: {len(found)} compilations, {result[name]['compile_s']:.2f} s")
     return result
 
@@ -202,8 +221,7 @@ def count_compilations(checkout: str | None, log) -> dict:
 def _help(argv, env, cwd) -> str:
     if argv[1] != "-m":
         return ""
-    out = subprocess.run(argv[:4] + ["--help"], env=env, capture_output=True, text=True,
-                         cwd=cwd)
+    out = subprocess.run(argv[:4] + ["--help"], env=env, capture_output=True, text=True, cwd=cwd)
     return out.stdout
 
 
@@ -216,36 +234,62 @@ def machine() -> dict:
         except md.PackageNotFoundError:
             return "not installed"
 
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": os.getloadavg()[0],
-            **{d: version(d) for d in ("jax", "jaxlib", "scikit-learn", "torch", "numpy")}}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg()[0],
+        **{d: version(d) for d in ("jax", "jaxlib", "scikit-learn", "torch", "numpy")},
+    }
 
 
 def render(res: dict) -> str:
-    lines = [f"# Whole-process benchmarks ({res['device']})", "",
-             f"{res['date']}; {res['machine']}; {res['rounds']} rounds, medians; "
-             "contenders alternated round by round.", ""]
-    for job, title, base in (("train", "`nnbasics train --quiet` vs the same job, whole "
-                              "process (wall, imports included)", "scikit-learn script"),
-                             ("fit", "`nb.fit` digits 64-128-128-10, 200 epochs, fit call "
-                              "only, fresh process", "scikit-learn MLPClassifier")):
+    lines = [
+        f"# Whole-process benchmarks ({res['device']})",
+        "",
+        f"{res['date']}; {res['machine']}; {res['rounds']} rounds, medians; "
+        "contenders alternated round by round.",
+        "",
+    ]
+    for job, title, base in (
+        (
+            "train",
+            "`nnbasics train --quiet` vs the same job, whole process (wall, imports included)",
+            "scikit-learn script",
+        ),
+        (
+            "fit",
+            "`nb.fit` digits 64-128-128-10, 200 epochs, fit call only, fresh process",
+            "scikit-learn MLPClassifier",
+        ),
+    ):
         rows = res[job]
         peer = next(v["median_s"] for k, v in rows.items() if k.startswith(base))
-        lines += [f"## {title}", "", "| contender | median | samples | speed-up vs "
-                  f"{base} |", "|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            f"| contender | median | samples | speed-up vs {base} |",
+            "|---|---|---|---|",
+        ]
         for name, row in rows.items():
-            lines.append(f"| {name} | {row['median_s']:.2f} s | "
-                         + " ".join(f"{s:.2f}" for s in row["all_s"])
-                         + f" | {peer / row['median_s']:.2f}× |")
+            lines.append(
+                f"| {name} | {row['median_s']:.2f} s | "
+                + " ".join(f"{s:.2f}" for s in row["all_s"])
+                + f" | {peer / row['median_s']:.2f}× |"
+            )
         lines.append("")
-    lines += ["## XLA compilations per command (no persistent cache)", "",
-              "| command | checkout | compilations | XLA compile seconds | wall |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "## XLA compilations per command (no persistent cache)",
+        "",
+        "| command | checkout | compilations | XLA compile seconds | wall |",
+        "|---|---|---|---|---|",
+    ]
     for label, table in res["compilations"].items():
         for name, row in table.items():
-            lines.append(f"| {name} | {label} | {row['compilations']} | "
-                         f"{row['compile_s']:.2f} s | {row['wall_s']:.2f} s |")
+            lines.append(
+                f"| {name} | {label} | {row['compilations']} | "
+                f"{row['compile_s']:.2f} s | {row['wall_s']:.2f} s |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -253,8 +297,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--before", default=None,
-                        help="an older checkout whose compilations are counted too")
+    parser.add_argument(
+        "--before", default=None, help="an older checkout whose compilations are counted too"
+    )
     parser.add_argument("--skip", nargs="*", default=(), choices=("train", "fit", "compilations"))
     args = parser.parse_args(argv)
 
@@ -264,13 +309,18 @@ def main(argv=None) -> int:
     import jax
 
     device = jax.devices()[0].platform
-    res = {"device": device, "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-           "rounds": args.rounds}
+    res = {
+        "device": device,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "rounds": args.rounds,
+    }
     if "compilations" not in args.skip:
         res["compilations"] = {"this checkout": count_compilations(None, log)}
         if args.before:
             res["compilations"]["before (" + args.before + ")"] = count_compilations(
-                args.before, log)
+                args.before, log
+            )
     if "train" not in args.skip:
         res["train"] = bench_train(args.rounds, log)
     if "fit" not in args.skip:

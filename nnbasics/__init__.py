@@ -1,9 +1,9 @@
 """nnbasics: neural-network basics in JAX, every derivative and optimizer by hand.
 
-    import nnbasics as nb
-    net = nb.MLP(sizes=(64, 128, 10), hidden="relu", output="softmax")
-    params = net.init(key)
-    J, grads = net.backprop(params, X, y)   # hand-written; equals jax.value_and_grad(net.loss)
+import nnbasics as nb
+net = nb.MLP(sizes=(64, 128, 10), hidden="relu", output="softmax")
+params = net.init(key)
+J, grads = net.backprop(params, X, y)   # hand-written; equals jax.value_and_grad(net.loss)
 """
 
 from nnbasics import (

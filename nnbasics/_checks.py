@@ -49,8 +49,9 @@ def non_negative_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def real_in(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
-            hi_open: bool = False) -> float:
+def real_in(
+    name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
+) -> float:
     """Checks ``lo <(=) value <(=) hi`` for a Python or 0-d concrete number."""
     left = "(" if lo_open else "["
     right = ")" if hi_open else "]"

@@ -86,8 +86,7 @@ def atomic_savez(path: str, arrays: dict) -> str:
             os.remove(stale)
         except OSError:
             pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp",
-                               dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
@@ -123,16 +122,20 @@ def read_npz(path: str, what: str) -> tuple[dict, dict]:
     except IsADirectoryError:
         raise ValueError(f"{what}: expected a file, received the directory {path!r}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise ValueError(f"{what}: expected a readable .npz file, received {path!r} "
-                         f"({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"{what}: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
+        ) from None
     if "header" not in arrays:
         raise ValueError(f"{what}: expected an nnbasics file with a header, received {path!r}")
     try:
         header = json.loads(str(arrays.pop("header")))
     except ValueError as e:
-        raise ValueError(f"{what}: expected a JSON header in {path!r}, received unreadable "
-                         f"text ({e})") from None
+        raise ValueError(
+            f"{what}: expected a JSON header in {path!r}, received unreadable text ({e})"
+        ) from None
     if not isinstance(header, dict):
-        raise ValueError(f"{what}: expected a JSON object as the header of {path!r}, "
-                         f"received {type(header).__name__}")
+        raise ValueError(
+            f"{what}: expected a JSON object as the header of {path!r}, "
+            f"received {type(header).__name__}"
+        )
     return header, arrays

@@ -35,8 +35,8 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -65,10 +65,10 @@ class Config:
     device: str
     out: Path
     repeats: int
-    epochs: int            # end to end
+    epochs: int  # end to end
     vmap_configs: int
     vmap_epochs: int
-    fit_loop_sample: int   # nb.fit calls timed for the per-config loop (extrapolated)
+    fit_loop_sample: int  # nb.fit calls timed for the per-config loop (extrapolated)
     scaling: bool
     large_reps: int
 
@@ -76,20 +76,34 @@ class Config:
 def _parse(argv) -> Config:
     p = argparse.ArgumentParser(
         prog="nnbasics bench",
-        description="Benchmarks against PyTorch, scikit-learn and jax.grad + optax.")
-    p.add_argument("--full", action="store_true",
-                   help="everything at full size (200 epochs end to end, scaling plots); "
-                        "the default is a quick run of a few minutes")
-    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
-                   help="where JAX (and PyTorch) run (default: cpu)")
-    p.add_argument("--out", default="benchmarks/results",
-                   help="folder for <device>.json, <device>.md and plots "
-                        "(default: benchmarks/results)")
-    p.add_argument("--repeats", type=int, default=None,
-                   help="timed repetitions per measurement, median reported "
-                        "(default: 3 full, 2 quick)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="end-to-end epochs (default: 200 full, 20 quick)")
+        description="Benchmarks against PyTorch, scikit-learn and jax.grad + optax.",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="everything at full size (200 epochs end to end, scaling plots); "
+        "the default is a quick run of a few minutes",
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="where JAX (and PyTorch) run (default: cpu)",
+    )
+    p.add_argument(
+        "--out",
+        default="benchmarks/results",
+        help="folder for <device>.json, <device>.md and plots (default: benchmarks/results)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed repetitions per measurement, median reported (default: 3 full, 2 quick)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=None, help="end-to-end epochs (default: 200 full, 20 quick)"
+    )
     a = p.parse_args(argv)
     repeats = a.repeats if a.repeats is not None else (3 if a.full else 2)
     epochs = a.epochs if a.epochs is not None else (200 if a.full else 20)
@@ -97,13 +111,22 @@ def _parse(argv) -> Config:
         p.error(f"--repeats: expected an integer >= 1, received {repeats}")
     if epochs < 1:
         p.error(f"--epochs: expected an integer >= 1, received {epochs}")
-    return Config(mode="full" if a.full else "quick", device=a.device, out=Path(a.out),
-                  repeats=repeats, epochs=epochs, vmap_configs=64,
-                  vmap_epochs=10 if a.full else 3, fit_loop_sample=8 if a.full else 2,
-                  scaling=True, large_reps=5 if a.full else 3)
+    return Config(
+        mode="full" if a.full else "quick",
+        device=a.device,
+        out=Path(a.out),
+        repeats=repeats,
+        epochs=epochs,
+        vmap_configs=64,
+        vmap_epochs=10 if a.full else 3,
+        fit_loop_sample=8 if a.full else 2,
+        scaling=True,
+        large_reps=5 if a.full else 3,
+    )
 
 
 # ------------------------------------------------------------------ plumbing
+
 
 def _jax_device(name: str):
     if name == "cpu":
@@ -113,8 +136,10 @@ def _jax_device(name: str):
     except RuntimeError:
         devices = []
     if not devices:
-        raise UsageError("--device gpu: JAX sees no GPU (jax.devices('gpu') is empty; "
-                         "install a CUDA jaxlib or use --device cpu)")
+        raise UsageError(
+            "--device gpu: JAX sees no GPU (jax.devices('gpu') is empty; "
+            "install a CUDA jaxlib or use --device cpu)"
+        )
     return devices[0]
 
 
@@ -174,11 +199,13 @@ def machine_info(cfg: Config, device) -> dict:
         "device": cfg.device,
         "jax_device": str(device),
         "gpu_lent": cfg.device == "gpu",
-        "versions": {d: _version(d) for d in
-                     ("jax", "jaxlib", "optax", "torch", "scikit-learn", "numpy", "nnbasics")},
+        "versions": {
+            d: _version(d)
+            for d in ("jax", "jaxlib", "optax", "torch", "scikit-learn", "numpy", "nnbasics")
+        },
         "dtype": "float32",
         "matmul_precision": "highest (float32 GEMMs; on a GPU 'default' = TF32/bf16 "
-                            "is reported separately)",
+        "is reported separately)",
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
     }
 
@@ -194,12 +221,13 @@ def _torch():
 
 # ------------------------------------------------------------------ data and models
 
+
 def digits_split():
     """Standardized digits, a fixed stratified 75/25 train/test split (key 0), NumPy float32."""
     X, y = data.load("digits")
     tr, _, te = data.split(jax.random.key(0), X, y, valid=0.0, test=0.25, stratify=True)
     stats = data.Standardizer.fit(tr[0])
-    f = lambda Z: np.asarray(data.transform(stats, Z), np.float32)  # noqa: E731
+    f = lambda Z: np.asarray(data.transform(stats, Z), np.float32)
     return (f(tr[0]), np.asarray(tr[1], np.int32)), (f(te[0]), np.asarray(te[1], np.int32))
 
 
@@ -217,6 +245,7 @@ def _accuracy(net, params, test) -> float:
 
 # ------------------------------------------------------------------ 1. end to end
 
+
 def _nnbasics_runner(net, params, optimizer, tr, te, epochs, grad):
     """cold(): nb.fit (tracing + compilation + training); steady(): the compiled epoch."""
     X, y = jnp.asarray(tr[0]), jnp.asarray(tr[1])
@@ -225,8 +254,9 @@ def _nnbasics_runner(net, params, optimizer, tr, te, epochs, grad):
 
     def cold():
         jax.clear_caches()  # else a later nb.fit reuses the first call's compiled epoch
-        r = train.fit(net, params, optimizer, tr, epochs=epochs, batch_size=BATCH, key=key,
-                      grad=grad)
+        r = train.fit(
+            net, params, optimizer, tr, epochs=epochs, batch_size=BATCH, key=key, grad=grad
+        )
         _block(r.params)
         out["loss"] = float(r.history["train_loss"][-1])
         out["acc"] = _accuracy(net, r.params, te)
@@ -285,7 +315,7 @@ def _torch_runner(torch, params, tr, te, epochs, device, threads=None):
                 perm = torch.randperm(n, generator=gen).to(dev)
                 total = 0.0
                 for i in range(0, n, BATCH):
-                    idx = perm[i:i + BATCH]
+                    idx = perm[i : i + BATCH]
                     opt.zero_grad(set_to_none=True)
                     loss = loss_fn(model(Xt[idx]), yt[idx])
                     loss.backward()
@@ -309,13 +339,24 @@ def _sklearn_runner(tr, te, epochs, threads=None):
     out = {}
 
     def run():
-        clf = MLPClassifier(hidden_layer_sizes=SMALL[1:-1], activation="relu", solver="adam",
-                            learning_rate_init=LR, batch_size=BATCH, max_iter=epochs, alpha=0.0,
-                            early_stopping=False, tol=0.0, n_iter_no_change=10 * epochs + 10,
-                            shuffle=True, random_state=0)
+        clf = MLPClassifier(
+            hidden_layer_sizes=SMALL[1:-1],
+            activation="relu",
+            solver="adam",
+            learning_rate_init=LR,
+            batch_size=BATCH,
+            max_iter=epochs,
+            alpha=0.0,
+            early_stopping=False,
+            tol=0.0,
+            n_iter_no_change=10 * epochs + 10,
+            shuffle=True,
+            random_state=0,
+        )
         ctx = None
         if threads is not None:
             from threadpoolctl import threadpool_limits
+
             ctx = threadpool_limits(threads)
         try:
             with warnings.catch_warnings():
@@ -340,12 +381,18 @@ def bench_end_to_end(cfg: Config, log) -> dict:
 
     a_cold, a_steady, a_out = _nnbasics_runner(net, params, optim.adam(LR), tr, te, E, "manual")
     b_cold, b_steady, b_out = _nnbasics_runner(net, params, optax.adam(LR), tr, te, E, "auto")
-    cold_fns = {"nnbasics (manual backprop, nb.optim.adam)": a_cold,
-                "nnbasics loop, jax.grad + optax.adam": b_cold}
-    steady_fns = {"nnbasics (manual backprop, nb.optim.adam)": a_steady,
-                  "nnbasics loop, jax.grad + optax.adam": b_steady}
-    outs = {"nnbasics (manual backprop, nb.optim.adam)": a_out,
-            "nnbasics loop, jax.grad + optax.adam": b_out}
+    cold_fns = {
+        "nnbasics (manual backprop, nb.optim.adam)": a_cold,
+        "nnbasics loop, jax.grad + optax.adam": b_cold,
+    }
+    steady_fns = {
+        "nnbasics (manual backprop, nb.optim.adam)": a_steady,
+        "nnbasics loop, jax.grad + optax.adam": b_steady,
+    }
+    outs = {
+        "nnbasics (manual backprop, nb.optim.adam)": a_out,
+        "nnbasics loop, jax.grad + optax.adam": b_out,
+    }
 
     torch = _torch()
     peers = {}
@@ -354,16 +401,18 @@ def bench_end_to_end(cfg: Config, log) -> dict:
     elif cfg.device == "gpu" and not torch.cuda.is_available():
         rows["PyTorch eager"] = {"status": "not run: this torch build has no CUDA"}
     else:
-        peers["PyTorch eager (default threads)"] = _torch_runner(torch, params, tr, te, E,
-                                                                 cfg.device)
+        peers["PyTorch eager (default threads)"] = _torch_runner(
+            torch, params, tr, te, E, cfg.device
+        )
         if cfg.device == "cpu":
-            peers["PyTorch eager (1 thread)"] = _torch_runner(torch, params, tr, te, E,
-                                                              cfg.device, threads=1)
+            peers["PyTorch eager (1 thread)"] = _torch_runner(
+                torch, params, tr, te, E, cfg.device, threads=1
+            )
     peers["scikit-learn MLPClassifier (default threads)"] = _sklearn_runner(tr, te, E)
     try:
         import threadpoolctl  # noqa: F401
-        peers["scikit-learn MLPClassifier (1 BLAS thread)"] = _sklearn_runner(tr, te, E,
-                                                                              threads=1)
+
+        peers["scikit-learn MLPClassifier (1 BLAS thread)"] = _sklearn_runner(tr, te, E, threads=1)
     except ImportError:
         pass
     for name, (run, out) in peers.items():
@@ -391,10 +440,13 @@ def bench_end_to_end(cfg: Config, log) -> dict:
         o = outs[k]
         rows[k] = {
             "status": "ok",
-            "cold_s": statistics.median(cold[k]), "cold_all_s": cold[k],
-            "steady_s": statistics.median(steady[k]), "steady_all_s": steady[k],
+            "cold_s": statistics.median(cold[k]),
+            "cold_all_s": cold[k],
+            "steady_s": statistics.median(steady[k]),
+            "steady_all_s": steady[k],
             "compile_s": o.get("compile_s"),
-            "final_train_loss": o.get("loss"), "test_accuracy": o.get("acc"),
+            "final_train_loss": o.get("loss"),
+            "test_accuracy": o.get("acc"),
         }
         if "epochs_run" in o:
             rows[k]["epochs_run"] = o["epochs_run"]
@@ -405,10 +457,17 @@ def bench_end_to_end(cfg: Config, log) -> dict:
     for k, row in rows.items():
         if row.get("status") == "ok":
             row["cold_ratio_vs_nnbasics"] = row["cold_s"] / ours["cold_s"]
-            row["steady_ratio_vs_nnbasics"] = (None if row["steady_s"] is None
-                                               else row["steady_s"] / ours["steady_s"])
-    return {"epochs": E, "batch_size": BATCH, "n_train": int(tr[0].shape[0]),
-            "n_test": int(te[0].shape[0]), "sizes": list(SMALL), "rows": rows}
+            row["steady_ratio_vs_nnbasics"] = (
+                None if row["steady_s"] is None else row["steady_s"] / ours["steady_s"]
+            )
+    return {
+        "epochs": E,
+        "batch_size": BATCH,
+        "n_train": int(tr[0].shape[0]),
+        "n_test": int(te[0].shape[0]),
+        "sizes": list(SMALL),
+        "rows": rows,
+    }
 
 
 _FRESH_FIT = """
@@ -437,11 +496,19 @@ def _persistent_cache_rows(epochs: int, repeats: int) -> dict:
     import tempfile
 
     def run(cache_dir):
-        env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=cache_dir,
-                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
-        out = subprocess.run([sys.executable, "-c", _FRESH_FIT.format(epochs=epochs)], env=env,
-                             capture_output=True, text=True, check=True)
+        env = dict(
+            os.environ,
+            JAX_COMPILATION_CACHE_DIR=cache_dir,
+            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", _FRESH_FIT.format(epochs=epochs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return [float(v) for v in out.stdout.split()[-3:]]
 
     empty, warm = [], []
@@ -450,24 +517,36 @@ def _persistent_cache_rows(epochs: int, repeats: int) -> dict:
             empty.append(run(cache_dir))
             warm.append(run(cache_dir))
     rows = {}
-    for name, samples in (("nnbasics, fresh process, empty compilation cache", empty),
-                          ("nnbasics, fresh process, warm persistent compilation cache", warm)):
+    for name, samples in (
+        ("nnbasics, fresh process, empty compilation cache", empty),
+        ("nnbasics, fresh process, warm persistent compilation cache", warm),
+    ):
         times = [t for t, _, _ in samples]
-        rows[name] = {"status": "ok", "cold_s": statistics.median(times), "cold_all_s": times,
-                      "steady_s": None, "compile_s": None, "final_train_loss": samples[0][1],
-                      "test_accuracy": samples[0][2]}
+        rows[name] = {
+            "status": "ok",
+            "cold_s": statistics.median(times),
+            "cold_all_s": times,
+            "steady_s": None,
+            "compile_s": None,
+            "final_train_loss": samples[0][1],
+            "test_accuracy": samples[0][2],
+        }
     return rows
 
 
 # ------------------------------------------------------------------ 2. per step
 
+
 def _grad_loop(value_and_grad, K):
     """K gradient evaluations in one program; a tiny SGD step keeps each one live."""
+
     def run(params, X, y):
         def body(_, p):
             J, g = value_and_grad(p, X, y)
             return jax.tree.map(lambda a, b: a - 1e-6 * b, p, g)
+
         return jax.lax.fori_loop(0, K, body, params)
+
     return jax.jit(run)
 
 
@@ -475,13 +554,20 @@ def bench_steps(cfg: Config, log, precision) -> dict:
     out = {}
     tr, _ = digits_split()
     cases = {
-        "small 64-128-128-10, batch 200 (digits)": (SMALL, jnp.asarray(tr[0][:BATCH]),
-                                                   jnp.asarray(tr[1][:BATCH]), 200),
+        "small 64-128-128-10, batch 200 (digits)": (
+            SMALL,
+            jnp.asarray(tr[0][:BATCH]),
+            jnp.asarray(tr[1][:BATCH]),
+            200,
+        ),
     }
     kX, ky = jax.random.split(jax.random.key(5))
     cases["large 784-1024-1024-10, batch 1024 (random)"] = (
-        LARGE, jax.random.normal(kX, (1024, 784), jnp.float32),
-        jax.random.randint(ky, (1024,), 0, 10, jnp.int32), 4)
+        LARGE,
+        jax.random.normal(kX, (1024, 784), jnp.float32),
+        jax.random.randint(ky, (1024,), 0, 10, jnp.int32),
+        4,
+    )
     with jax.default_matmul_precision(precision):
         for name, (sizes, X, y, K) in cases.items():
             log(f"  per step [{precision}]: {name}")
@@ -497,11 +583,15 @@ def bench_steps(cfg: Config, log, precision) -> dict:
                     for _ in range(n_calls):
                         r = f(p, X, y)
                     _block(r)
+
                 return run
 
-            fns = {"manual_call": calls(call_m), "auto_call": calls(call_a),
-                   "manual_loop": lambda: _block(loop_m(p, X, y)),
-                   "auto_loop": lambda: _block(loop_a(p, X, y))}
+            fns = {
+                "manual_call": calls(call_m),
+                "auto_call": calls(call_a),
+                "manual_loop": lambda: _block(loop_m(p, X, y)),
+                "auto_loop": lambda: _block(loop_a(p, X, y)),
+            }
             t = _round_robin(fns, max(3 * cfg.repeats, 9))
             res = {k: v["median_s"] / K for k, v in t.items()}
             out[name] = {
@@ -514,11 +604,12 @@ def bench_steps(cfg: Config, log, precision) -> dict:
 
 # ------------------------------------------------------------------ 3. against the GEMM rate
 
+
 def _step_gemms(sizes, B):
     """(name, lhs shape, rhs shape, dimension numbers) of every matmul of one manual step."""
     dn_fwd = (((1,), (0,)), ((), ()))
-    dn_dW = (((0,), (0,)), ((), ()))      # hᵀ δ
-    dn_dh = (((1,), (1,)), ((), ()))      # δ Wᵀ
+    dn_dW = (((0,), (0,)), ((), ()))  # hᵀ δ
+    dn_dh = (((1,), (1,)), ((), ()))  # δ Wᵀ
     out = []
     for k, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
         out.append((f"fwd{k} ({B}x{i})@({i}x{o})", (B, i), (i, o), dn_fwd))
@@ -537,16 +628,17 @@ def bench_gemm(cfg: Config, log, precision) -> dict:
     y = jax.random.randint(ky, (B,), 0, 10, jnp.int32)
     log(f"  GEMM rate [{precision}]")
     with jax.default_matmul_precision(precision):
+
         def make_step(vg):
             @functools.partial(jax.jit, donate_argnums=(0, 1))
             def step(p, s):
                 J, g = vg(p, X, y)
                 u, s = opt.update(g, s, p)
                 return optax.apply_updates(p, u), s
+
             return step
 
-        steps = {"manual": make_step(net.backprop),
-                 "auto": make_step(jax.value_and_grad(net.loss))}
+        steps = {"manual": make_step(net.backprop), "auto": make_step(jax.value_and_grad(net.loss))}
         state = {k: (net.init(jax.random.key(1)), None) for k in steps}
         state = {k: (p, opt.init(p)) for k, (p, _) in state.items()}
 
@@ -555,6 +647,7 @@ def bench_gemm(cfg: Config, log, precision) -> dict:
                 for _ in range(cfg.large_reps):
                     state[k] = steps[k](*state[k])
                 _block(state[k])
+
             return run
 
         gemms = _step_gemms(sizes, B)
@@ -573,6 +666,7 @@ def bench_gemm(cfg: Config, log, precision) -> dict:
                 for _ in range(cfg.large_reps):
                     r = f(a, b)
                 _block(r)
+
             gemm_fns[name] = run
         fns = {f"step_{k}": step_fn(k) for k in steps}
         fns.update(gemm_fns)
@@ -581,10 +675,16 @@ def bench_gemm(cfg: Config, log, precision) -> dict:
     gemm_time = sum(per[name] for name in gemm_fns)
     gemm_flops = sum(flops.values())
     nominal = 6 * B * _n_weights(sizes)
-    res = {"sizes": list(sizes), "batch": B, "gemm_s": {k: per[k] for k in gemm_fns},
-           "gemm_flops": flops, "gemm_sum_s": gemm_time,
-           "gemm_rate_flops": gemm_flops / gemm_time,
-           "step_matmul_flops": gemm_flops, "nominal_6BW_flops": nominal}
+    res = {
+        "sizes": list(sizes),
+        "batch": B,
+        "gemm_s": {k: per[k] for k in gemm_fns},
+        "gemm_flops": flops,
+        "gemm_sum_s": gemm_time,
+        "gemm_rate_flops": gemm_flops / gemm_time,
+        "step_matmul_flops": gemm_flops,
+        "nominal_6BW_flops": nominal,
+    }
     for k in steps:
         ts = per[f"step_{k}"]
         res[f"step_{k}_s"] = ts
@@ -595,6 +695,7 @@ def bench_gemm(cfg: Config, log, precision) -> dict:
 
 
 # ------------------------------------------------------------------ 4. many models at once
+
 
 def bench_vmap(cfg: Config, log) -> dict:
     tr, _ = digits_split()
@@ -615,6 +716,7 @@ def bench_vmap(cfg: Config, log) -> dict:
         def body(s, _):
             s, m = train.train_epoch(s, X, y, net=net, optimizer=opt, batch_size=BATCH, l2=l2)
             return s, m["train_loss"]
+
         s, losses = jax.lax.scan(body, s, None, length=E)
         return s.params, losses
 
@@ -642,23 +744,35 @@ def bench_vmap(cfg: Config, log) -> dict:
     t_fit = 0.0
     for i in range(sample):
         opt = optim.adam(float(LR_[i]))
-        t_fit += _timed(lambda: _block(train.fit(
-            net, params, opt, tr, epochs=E, batch_size=BATCH, key=key, l2=float(L2_[i])).params))[0]
+        t_fit += _timed(
+            lambda: _block(
+                train.fit(
+                    net, params, opt, tr, epochs=E, batch_size=BATCH, key=key, l2=float(L2_[i])
+                ).params
+            )
+        )[0]
     fit_loop = t_fit / sample * len(LR_)
     tv, tl = t["vmapped"]["median_s"], t["loop"]["median_s"]
     return {
-        "configs": len(LR_), "epochs": E, "learning_rates": lrs.tolist(), "l2": l2s.tolist(),
-        "vmapped_run_s": tv, "vmapped_compile_s": t_cv,
-        "loop_run_s": tl, "loop_compile_s": t_cs,
+        "configs": len(LR_),
+        "epochs": E,
+        "learning_rates": lrs.tolist(),
+        "l2": l2s.tolist(),
+        "vmapped_run_s": tv,
+        "vmapped_compile_s": t_cv,
+        "loop_run_s": tl,
+        "loop_compile_s": t_cs,
         "speedup_steady": tl / tv,
         "speedup_with_compile": (tl + t_cs) / (tv + t_cv),
-        "nb_fit_loop_s_extrapolated": fit_loop, "nb_fit_loop_sample": sample,
+        "nb_fit_loop_s_extrapolated": fit_loop,
+        "nb_fit_loop_sample": sample,
         "speedup_vs_nb_fit_loop": fit_loop / (tv + t_cv),
         "max_rel_diff_train_loss_vmapped_vs_loop": agree,
     }
 
 
 # ------------------------------------------------------------------ 5. scaling
+
 
 def _epoch_time(sizes, batch, X, y, epochs=5, repeats=3):
     net = MLP(sizes)
@@ -673,6 +787,7 @@ def _epoch_time(sizes, batch, X, y, epochs=5, repeats=3):
         for _ in range(epochs):
             s, m = compiled(s, X, y, None, None)
         _block(s)
+
     t = _round_robin({"e": run}, repeats)["e"]["median_s"] / epochs
     return t, 6 * X.shape[0] * _n_weights(sizes)
 
@@ -682,12 +797,16 @@ def bench_scaling(cfg: Config, log) -> dict:
     X, y = jnp.asarray(tr[0]), jnp.asarray(tr[1])
     full = cfg.mode == "full"
     series = {
-        "batch size": [(SMALL, b) for b in ((16, 32, 64, 128, 256, 512, 1346) if full
-                                            else (32, 200, 1346))],
-        "width": [((64, w, w, 10), BATCH) for w in ((32, 64, 128, 256, 512, 1024) if full
-                                                     else (64, 256, 1024))],
-        "depth": [((64,) + (128,) * d + (10,), BATCH) for d in ((1, 2, 3, 4, 6, 8) if full
-                                                                 else (1, 2, 4))],
+        "batch size": [
+            (SMALL, b) for b in ((16, 32, 64, 128, 256, 512, 1346) if full else (32, 200, 1346))
+        ],
+        "width": [
+            ((64, w, w, 10), BATCH)
+            for w in ((32, 64, 128, 256, 512, 1024) if full else (64, 256, 1024))
+        ],
+        "depth": [
+            ((64,) + (128,) * d + (10,), BATCH) for d in ((1, 2, 3, 4, 6, 8) if full else (1, 2, 4))
+        ],
     }
     out = {}
     for name, points in series.items():
@@ -695,23 +814,37 @@ def bench_scaling(cfg: Config, log) -> dict:
         for sizes, b in points:
             log(f"  scaling {name}: sizes {sizes}, batch {b}")
             t, flops = _epoch_time(sizes, b, X, y, repeats=cfg.repeats)
-            rows.append({"sizes": list(sizes), "batch": b, "epoch_s": t, "epoch_flops": flops,
-                         "gflops_per_s": flops / t / 1e9})
+            rows.append(
+                {
+                    "sizes": list(sizes),
+                    "batch": b,
+                    "epoch_s": t,
+                    "epoch_flops": flops,
+                    "gflops_per_s": flops / t / 1e9,
+                }
+            )
         if name != "batch size":
             w = np.log([r["epoch_flops"] for r in rows])
             tt = np.log([r["epoch_s"] for r in rows])
             slope = float(np.polyfit(w, tt, 1)[0])
-            big = rows[len(rows) // 2:]
-            slope_big = float(np.polyfit(np.log([r["epoch_flops"] for r in big]),
-                                         np.log([r["epoch_s"] for r in big]), 1)[0])
+            big = rows[len(rows) // 2 :]
+            slope_big = float(
+                np.polyfit(
+                    np.log([r["epoch_flops"] for r in big]), np.log([r["epoch_s"] for r in big]), 1
+                )[0]
+            )
         else:
             slope = slope_big = None
-        out[name] = {"rows": rows, "loglog_slope_time_vs_work": slope,
-                     "loglog_slope_upper_half": slope_big}
+        out[name] = {
+            "rows": rows,
+            "loglog_slope_time_vs_work": slope,
+            "loglog_slope_upper_half": slope_big,
+        }
     return out
 
 
 # ------------------------------------------------------------------ report
+
 
 def _fmt_s(x):
     return "—" if x is None else (f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s")
@@ -724,96 +857,139 @@ def _fmt_r(x):
 def render_md(res: dict) -> str:
     m = res["machine"]
     v = m["versions"]
-    L = [f"# nnbasics benchmarks — {m['device']}", "",
-         f"Generated by `nnbasics bench{' --full' if m['mode'] == 'full' else ''} "
-         f"--device {m['device']}` on {m['date']}.", "",
-         "| | |", "|---|---|",
-         f"| CPU | {m['cpu']} |", f"| cores available | {m['cores']} |",
-         f"| load average at start (1, 5, 15 min) | {m['load_average_at_start']} |",
-         f"| JAX device | {m['jax_device']} |",
-         f"| GPU | {'yes' if m['gpu_lent'] else 'none lent to this run: CPU only'} |",
-         f"| platform / python | {m['platform']} / {m['python']} |",
-         "| versions | " + ", ".join(f"{k} {x}" for k, x in v.items()) + " |",
-         f"| dtype | {m['dtype']} |", f"| matmul precision | {m['matmul_precision']} |",
-         f"| XLA_FLAGS | `{m['XLA_FLAGS'] or '(none)'}` |", ""]
+    L = [
+        f"# nnbasics benchmarks — {m['device']}",
+        "",
+        f"Generated by `nnbasics bench{' --full' if m['mode'] == 'full' else ''} "
+        f"--device {m['device']}` on {m['date']}.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| CPU | {m['cpu']} |",
+        f"| cores available | {m['cores']} |",
+        f"| load average at start (1, 5, 15 min) | {m['load_average_at_start']} |",
+        f"| JAX device | {m['jax_device']} |",
+        f"| GPU | {'yes' if m['gpu_lent'] else 'none lent to this run: CPU only'} |",
+        f"| platform / python | {m['platform']} / {m['python']} |",
+        "| versions | " + ", ".join(f"{k} {x}" for k, x in v.items()) + " |",
+        f"| dtype | {m['dtype']} |",
+        f"| matmul precision | {m['matmul_precision']} |",
+        f"| XLA_FLAGS | `{m['XLA_FLAGS'] or '(none)'}` |",
+        "",
+    ]
     e = res.get("end_to_end")
     if e:
-        L += [f"## End to end: digits, MLP {'-'.join(map(str, e['sizes']))}, Adam 1e-3, "
-              f"batch {e['batch_size']}, {e['epochs']} epochs, float32",
-              f"({e['n_train']} train / {e['n_test']} test examples). Cold = the whole call, "
-              "tracing and compilation included (JAX caches are cleared before each `nb.fit` call, so each one traces and compiles); steady = the "
-              "same training with compiled functions (JAX: the AOT-compiled epoch called "
-              "once per epoch with its metrics fetched, as `nb.fit` does; eager peers: a "
-              "later run). Ratio = peer time / nnbasics time (> 1: nnbasics faster).", "",
-              "| implementation | cold | compile | steady | cold ratio | steady ratio "
-              "| final train loss | test accuracy |",
-              "|---|---|---|---|---|---|---|---|"]
+        L += [
+            f"## End to end: digits, MLP {'-'.join(map(str, e['sizes']))}, Adam 1e-3, "
+            f"batch {e['batch_size']}, {e['epochs']} epochs, float32",
+            f"({e['n_train']} train / {e['n_test']} test examples). Cold = the whole call, "
+            "tracing and compilation included (JAX caches are cleared before each `nb.fit` call, so each one traces and compiles); steady = the "
+            "same training with compiled functions (JAX: the AOT-compiled epoch called "
+            "once per epoch with its metrics fetched, as `nb.fit` does; eager peers: a "
+            "later run). Ratio = peer time / nnbasics time (> 1: nnbasics faster).",
+            "",
+            "| implementation | cold | compile | steady | cold ratio | steady ratio "
+            "| final train loss | test accuracy |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for k, r in e["rows"].items():
             if r.get("status") != "ok":
                 L.append(f"| {k} | {r['status']} | | | | | | |")
                 continue
-            L.append(f"| {k} | {_fmt_s(r['cold_s'])} | {_fmt_s(r['compile_s'])} | "
-                     f"{_fmt_s(r['steady_s'])} | {_fmt_r(r['cold_ratio_vs_nnbasics'])} | "
-                     f"{_fmt_r(r['steady_ratio_vs_nnbasics'])} | {r['final_train_loss']:.3g} | "
-                     f"{r['test_accuracy']:.4f} |")
+            L.append(
+                f"| {k} | {_fmt_s(r['cold_s'])} | {_fmt_s(r['compile_s'])} | "
+                f"{_fmt_s(r['steady_s'])} | {_fmt_r(r['cold_ratio_vs_nnbasics'])} | "
+                f"{_fmt_r(r['steady_ratio_vs_nnbasics'])} | {r['final_train_loss']:.3g} | "
+                f"{r['test_accuracy']:.4f} |"
+            )
         L.append("")
     for prec, s in res.get("steps", {}).items():
-        L += [f"## Per step: hand-written backprop vs jax.value_and_grad (precision {prec})", "",
-              "| model | manual, per call | auto, per call | ratio | manual, in loop "
-              "| auto, in loop | ratio |", "|---|---|---|---|---|---|---|"]
+        L += [
+            f"## Per step: hand-written backprop vs jax.value_and_grad (precision {prec})",
+            "",
+            "| model | manual, per call | auto, per call | ratio | manual, in loop "
+            "| auto, in loop | ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for k, r in s.items():
             p = r["per_step_s"]
-            L.append(f"| {k} | {p['manual_call'] * 1e6:.0f} µs | {p['auto_call'] * 1e6:.0f} µs | "
-                     f"{r['ratio_manual_over_auto_call']:.3f} | {p['manual_loop'] * 1e6:.0f} µs | "
-                     f"{p['auto_loop'] * 1e6:.0f} µs | {r['ratio_manual_over_auto_in_loop']:.3f} |")
-        L += ["", "Per call: one jitted call per step (dispatch included); in loop: K steps "
-              "inside one `fori_loop`. Target: ratio ≤ 1.05.", ""]
+            L.append(
+                f"| {k} | {p['manual_call'] * 1e6:.0f} µs | {p['auto_call'] * 1e6:.0f} µs | "
+                f"{r['ratio_manual_over_auto_call']:.3f} | {p['manual_loop'] * 1e6:.0f} µs | "
+                f"{p['auto_loop'] * 1e6:.0f} µs | {r['ratio_manual_over_auto_in_loop']:.3f} |"
+            )
+        L += [
+            "",
+            "Per call: one jitted call per step (dispatch included); in loop: K steps "
+            "inside one `fori_loop`. Target: ratio ≤ 1.05.",
+            "",
+        ]
     for prec, g in res.get("gemm", {}).items():
-        L += [f"## Large MLP vs the GEMM rate (precision {prec})", "",
-              f"MLP {'-'.join(map(str, g['sizes']))}, batch {g['batch']}, training step "
-              "(gradient + Adam). The GEMMs of one step, each timed alone:", "",
-              "| GEMM | time | GFLOP/s |", "|---|---|---|"]
+        L += [
+            f"## Large MLP vs the GEMM rate (precision {prec})",
+            "",
+            f"MLP {'-'.join(map(str, g['sizes']))}, batch {g['batch']}, training step "
+            "(gradient + Adam). The GEMMs of one step, each timed alone:",
+            "",
+            "| GEMM | time | GFLOP/s |",
+            "|---|---|---|",
+        ]
         for k, t in g["gemm_s"].items():
             L.append(f"| {k} | {t * 1e3:.2f} ms | {g['gemm_flops'][k] / t / 1e9:.1f} |")
-        L += [f"| **sum** | {g['gemm_sum_s'] * 1e3:.2f} ms | "
-              f"{g['gemm_rate_flops'] / 1e9:.1f} |", "",
-              "| step | time | GFLOP/s (matmuls done) | GFLOP/s (nominal 6·B·W) "
-              "| % of the GEMM rate |", "|---|---|---|---|---|"]
+        L += [
+            f"| **sum** | {g['gemm_sum_s'] * 1e3:.2f} ms | {g['gemm_rate_flops'] / 1e9:.1f} |",
+            "",
+            "| step | time | GFLOP/s (matmuls done) | GFLOP/s (nominal 6·B·W) "
+            "| % of the GEMM rate |",
+            "|---|---|---|---|---|",
+        ]
         for k in ("manual", "auto"):
-            L.append(f"| {k} | {g[f'step_{k}_s'] * 1e3:.2f} ms | "
-                     f"{g[f'step_{k}_flops_per_s'] / 1e9:.1f} | "
-                     f"{g[f'step_{k}_nominal_6BW_flops_per_s'] / 1e9:.1f} | "
-                     f"{g[f'step_{k}_percent_of_gemm']:.1f}% |")
+            L.append(
+                f"| {k} | {g[f'step_{k}_s'] * 1e3:.2f} ms | "
+                f"{g[f'step_{k}_flops_per_s'] / 1e9:.1f} | "
+                f"{g[f'step_{k}_nominal_6BW_flops_per_s'] / 1e9:.1f} | "
+                f"{g[f'step_{k}_percent_of_gemm']:.1f}% |"
+            )
         L.append("")
     vm = res.get("vmap")
     if vm:
-        L += [f"## Many models at once: {vm['configs']} configurations (learning rate × l2), "
-              f"{vm['epochs']} epochs each", "",
-              "| | run | compile | total |", "|---|---|---|---|",
-              f"| vmapped, one program | {_fmt_s(vm['vmapped_run_s'])} | "
-              f"{_fmt_s(vm['vmapped_compile_s'])} | "
-              f"{_fmt_s(vm['vmapped_run_s'] + vm['vmapped_compile_s'])} |",
-              f"| loop of {vm['configs']} calls of one compiled run | {_fmt_s(vm['loop_run_s'])} | "
-              f"{_fmt_s(vm['loop_compile_s'])} | "
-              f"{_fmt_s(vm['loop_run_s'] + vm['loop_compile_s'])} |",
-              f"| loop of {vm['configs']} `nb.fit` calls (extrapolated from "
-              f"{vm['nb_fit_loop_sample']}) | | | {_fmt_s(vm['nb_fit_loop_s_extrapolated'])} |",
-              "", f"Speed-up of vmap: {vm['speedup_steady']:.2f}× steady, "
-              f"{vm['speedup_with_compile']:.2f}× with compilation, "
-              f"{vm['speedup_vs_nb_fit_loop']:.1f}× against the `nb.fit` loop; "
-              f"training losses agree to {vm['max_rel_diff_train_loss_vmapped_vs_loop']:.1e} "
-              "(relative). Target: ≥ 8×.", ""]
+        L += [
+            f"## Many models at once: {vm['configs']} configurations (learning rate × l2), "
+            f"{vm['epochs']} epochs each",
+            "",
+            "| | run | compile | total |",
+            "|---|---|---|---|",
+            f"| vmapped, one program | {_fmt_s(vm['vmapped_run_s'])} | "
+            f"{_fmt_s(vm['vmapped_compile_s'])} | "
+            f"{_fmt_s(vm['vmapped_run_s'] + vm['vmapped_compile_s'])} |",
+            f"| loop of {vm['configs']} calls of one compiled run | {_fmt_s(vm['loop_run_s'])} | "
+            f"{_fmt_s(vm['loop_compile_s'])} | "
+            f"{_fmt_s(vm['loop_run_s'] + vm['loop_compile_s'])} |",
+            f"| loop of {vm['configs']} `nb.fit` calls (extrapolated from "
+            f"{vm['nb_fit_loop_sample']}) | | | {_fmt_s(vm['nb_fit_loop_s_extrapolated'])} |",
+            "",
+            f"Speed-up of vmap: {vm['speedup_steady']:.2f}× steady, "
+            f"{vm['speedup_with_compile']:.2f}× with compilation, "
+            f"{vm['speedup_vs_nb_fit_loop']:.1f}× against the `nb.fit` loop; "
+            f"training losses agree to {vm['max_rel_diff_train_loss_vmapped_vs_loop']:.1e} "
+            "(relative). Target: ≥ 8×.",
+            "",
+        ]
     sc = res.get("scaling")
     if sc:
         L += ["## Scaling (time per epoch, digits, compiled epoch, no host sync)", ""]
         for name, s in sc.items():
             L += [f"### {name}", "", "| sizes | batch | epoch | GFLOP/s |", "|---|---|---|---|"]
             for r in s["rows"]:
-                L.append(f"| {'-'.join(map(str, r['sizes']))} | {r['batch']} | "
-                         f"{_fmt_s(r['epoch_s'])} | {r['gflops_per_s']:.1f} |")
+                L.append(
+                    f"| {'-'.join(map(str, r['sizes']))} | {r['batch']} | "
+                    f"{_fmt_s(r['epoch_s'])} | {r['gflops_per_s']:.1f} |"
+                )
             if s["loglog_slope_time_vs_work"] is not None:
-                L.append(f"\nTime grows as work^{s['loglog_slope_time_vs_work']:.2f} over the "
-                         f"range (work^{s['loglog_slope_upper_half']:.2f} over its upper half).")
+                L.append(
+                    f"\nTime grows as work^{s['loglog_slope_time_vs_work']:.2f} over the "
+                    f"range (work^{s['loglog_slope_upper_half']:.2f} over its upper half)."
+                )
             L.append("")
         L.append("Plots: " + ", ".join(f"`{p}`" for p in res.get("plots", [])))
     return "\n".join(L) + "\n"
@@ -829,6 +1005,7 @@ def _save(plt, fig, out: Path, name: str, files: list) -> None:
 def write_plots(res: dict, out: Path, device: str) -> list[str]:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -840,10 +1017,18 @@ def write_plots(res: dict, out: Path, device: str) -> list[str]:
         names = list(rows)[::-1]
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.2))
         y = np.arange(len(names))
-        ax.barh(y + 0.2, [rows[k]["cold_s"] for k in names], 0.4,
-                label="cold (tracing + compilation included)")
-        ax.barh(y - 0.2, [rows[k]["steady_s"] or 0.0 for k in names], 0.4,
-                label="steady state (compiled)")
+        ax.barh(
+            y + 0.2,
+            [rows[k]["cold_s"] for k in names],
+            0.4,
+            label="cold (tracing + compilation included)",
+        )
+        ax.barh(
+            y - 0.2,
+            [rows[k]["steady_s"] or 0.0 for k in names],
+            0.4,
+            label="steady state (compiled)",
+        )
         ax.set_yticks(y, names, fontsize=8)
         ax.set_xlabel("wall time (s), lower is better")
         ax.set_title(f"digits, MLP 64-128-128-10, Adam, batch 200, {e['epochs']} epochs, {device}")
@@ -854,8 +1039,11 @@ def write_plots(res: dict, out: Path, device: str) -> list[str]:
     if sc:
         fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
         for ax, (name, s) in zip(axes, sc.items()):
-            key = {"batch size": lambda r: r["batch"], "width": lambda r: r["sizes"][1],
-                   "depth": lambda r: len(r["sizes"]) - 2}[name]
+            key = {
+                "batch size": lambda r: r["batch"],
+                "width": lambda r: r["sizes"][1],
+                "depth": lambda r: len(r["sizes"]) - 2,
+            }[name]
             ax.plot([key(r) for r in s["rows"]], [r["epoch_s"] * 1e3 for r in s["rows"]], "o-")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
@@ -869,8 +1057,11 @@ def write_plots(res: dict, out: Path, device: str) -> list[str]:
             ax.loglog(w, t, "o-", label=name)
         w = np.array([r["epoch_flops"] for s in sc.values() for r in s["rows"]])
         ref = np.array([w.min(), w.max()])
-        t0 = min(r["epoch_s"] for r in sc["width"]["rows"] if r["epoch_flops"] == max(
-            rr["epoch_flops"] for rr in sc["width"]["rows"]))
+        t0 = min(
+            r["epoch_s"]
+            for r in sc["width"]["rows"]
+            if r["epoch_flops"] == max(rr["epoch_flops"] for rr in sc["width"]["rows"])
+        )
         ax.loglog(ref, t0 * ref / ref.max(), "k--", label="time ∝ work")
         ax.set_xlabel("FLOPs per epoch (6·n·W)")
         ax.set_ylabel("s per epoch")
@@ -897,6 +1088,7 @@ def write_plots(res: dict, out: Path, device: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ entry point
+
 
 def _log(msg):
     print(msg, file=sys.stderr, flush=True)
@@ -939,8 +1131,10 @@ def main(argv: list[str] | None = None) -> int:
     res["plots"] = write_plots(res, cfg.out, cfg.device)
     (cfg.out / f"{cfg.device}.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
     (cfg.out / f"{cfg.device}.md").write_text(render_md(res))
-    print(f"wrote {cfg.out / (cfg.device + '.json')}, {cfg.out / (cfg.device + '.md')}"
-          + "".join(f", {cfg.out / p}" for p in res["plots"]))
+    print(
+        f"wrote {cfg.out / (cfg.device + '.json')}, {cfg.out / (cfg.device + '.md')}"
+        + "".join(f", {cfg.out / p}" for p in res["plots"])
+    )
     return 0
 
 

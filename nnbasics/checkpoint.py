@@ -73,18 +73,24 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
     """
     directory = os.fspath(checkpoint_dir)
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise ValueError(f"checkpoint_dir: expected a directory, received {directory!r}, "
-                         "which is a file")
+        raise ValueError(
+            f"checkpoint_dir: expected a directory, received {directory!r}, which is a file"
+        )
     os.makedirs(directory, exist_ok=True)
     leaves, treedef = jax.tree.flatten(state)
     leaves = [np.asarray(jax.device_get(x)) for x in leaves]
     try:
-        manifest = json.dumps(dict(
-            format=_FORMAT, version=FORMAT_VERSION, meta=meta,
-            epoch=int(state.epoch) if hasattr(state, "epoch") else None,
-            treedef=str(treedef),
-            leaves=[dict(shape=list(x.shape), dtype=str(x.dtype)) for x in leaves],
-            history=sorted(history)))
+        manifest = json.dumps(
+            dict(
+                format=_FORMAT,
+                version=FORMAT_VERSION,
+                meta=meta,
+                epoch=int(state.epoch) if hasattr(state, "epoch") else None,
+                treedef=str(treedef),
+                leaves=[dict(shape=list(x.shape), dtype=str(x.dtype)) for x in leaves],
+                history=sorted(history),
+            )
+        )
     except TypeError as e:
         raise ValueError(f"meta: expected a JSON-able dict, received {meta!r} ({e})") from None
     arrays = {f"leaf_{i:05d}": _files.to_numpy(x) for i, x in enumerate(leaves)}
@@ -95,8 +101,10 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
 
 
 def _corrupt(directory: str, why: str) -> ValueError:
-    return ValueError(f"checkpoint: expected a readable nnbasics checkpoint in {directory}, "
-                      f"received a corrupt file ({why})")
+    return ValueError(
+        f"checkpoint: expected a readable nnbasics checkpoint in {directory}, "
+        f"received a corrupt file ({why})"
+    )
 
 
 def _read(directory: str) -> tuple[dict, dict]:
@@ -144,8 +152,10 @@ def _show(value) -> str:
 
 def _check(directory: str, field: str, expected, received) -> None:
     if expected != received:
-        raise ValueError(f"checkpoint: {field} of the checkpoint in {directory} differs from "
-                         f"this run's: expected {expected!r}, received {received!r}")
+        raise ValueError(
+            f"checkpoint: {field} of the checkpoint in {directory} differs from "
+            f"this run's: expected {expected!r}, received {received!r}"
+        )
 
 
 def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
@@ -177,14 +187,18 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
     if not isinstance(saved_meta, dict):
         raise _corrupt(directory, "the manifest has no meta dict")
     for field, saved, asked in differences(saved_meta, json.loads(json.dumps(meta))):
-        raise ValueError(f"checkpoint: {directory} has {field} = {_show(saved)}, this run asks "
-                         f"for {_show(asked)} (resume with the same settings, or overwrite "
-                         "the checkpoint to start anew)")
+        raise ValueError(
+            f"checkpoint: {directory} has {field} = {_show(saved)}, this run asks "
+            f"for {_show(asked)} (resume with the same settings, or overwrite "
+            "the checkpoint to start anew)"
+        )
 
     like_leaves, treedef = jax.tree.flatten(like_state)
     if str(treedef) != manifest.get("treedef"):
-        raise ValueError(f"checkpoint: {directory} holds the state of another optimizer or "
-                         "network (its training state has another structure than this run's)")
+        raise ValueError(
+            f"checkpoint: {directory} holds the state of another optimizer or "
+            "network (its training state has another structure than this run's)"
+        )
     specs = manifest.get("leaves")
     if not isinstance(specs, list) or len(specs) != len(like_leaves):
         raise _corrupt(directory, "the manifest's leaf list does not match its tree structure")
@@ -205,8 +219,9 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
                 raise _corrupt(directory, f"{name} is stored as {arr.dtype}, expected {dtype}")
             arr = arr.view(dtype)
         if list(arr.shape) != list(np.shape(like)):
-            raise _corrupt(directory, f"{name} has shape {arr.shape}, its manifest says "
-                           f"{spec.get('shape')}")
+            raise _corrupt(
+                directory, f"{name} has shape {arr.shape}, its manifest says {spec.get('shape')}"
+            )
         leaves.append(jnp.asarray(arr, dtype=dtype))
 
     history = {}

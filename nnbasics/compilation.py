@@ -56,8 +56,11 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     path = os.path.abspath(os.path.expanduser(os.fspath(path or default_cache_dir())))
     why = _files.unwritable(path)
     if why is not None:
-        warnings.warn(f"compilation cache disabled: cannot use {path!r} ({why}); "
-                      "compiling as usual", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"compilation cache disabled: cannot use {path!r} ({why}); compiling as usual",
+            UserWarning,
+            stacklevel=2,
+        )
         return None
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

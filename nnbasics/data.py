@@ -147,57 +147,139 @@ _SHIPPED = {
 def _shipped_source(name: str, origin: str) -> str:
     """The :attr:`DatasetInfo.source` of shipped set ``name`` from ``origin``."""
     files = _SHIPPED[name]
-    return (f"{origin}; scikit-learn's copy sklearn/datasets/data/{files.data}, "
-            f"description and licence in sklearn/datasets/descr/{files.descr}")
+    return (
+        f"{origin}; scikit-learn's copy sklearn/datasets/data/{files.data}, "
+        f"description and licence in sklearn/datasets/descr/{files.descr}"
+    )
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
-        "classification", 10, 64, None, 1797, "softmax", False,
+        "classification",
+        10,
+        64,
+        None,
+        1797,
+        "softmax",
+        False,
         "8x8 handwritten digits 0-9, pixel intensities 0..16 (scikit-learn)",
-        _shipped_source("digits", "UCI Optical Recognition of Handwritten Digits, test set "
-                        "(E. Alpaydin, C. Kaynak 1998)")),
+        _shipped_source(
+            "digits",
+            "UCI Optical Recognition of Handwritten Digits, test set (E. Alpaydin, C. Kaynak 1998)",
+        ),
+    ),
     "breast_cancer": DatasetInfo(
-        "classification", 2, 30, None, 569, "softmax", False,
+        "classification",
+        2,
+        30,
+        None,
+        569,
+        "softmax",
+        False,
         "Wisconsin breast cancer, 0 = malignant, 1 = benign (scikit-learn)",
-        _shipped_source("breast_cancer", "UCI Breast Cancer Wisconsin (Diagnostic) "
-                        "(W.H. Wolberg, W.N. Street, O.L. Mangasarian 1995)")),
+        _shipped_source(
+            "breast_cancer",
+            "UCI Breast Cancer Wisconsin (Diagnostic) "
+            "(W.H. Wolberg, W.N. Street, O.L. Mangasarian 1995)",
+        ),
+    ),
     "iris": DatasetInfo(
-        "classification", 3, 4, None, 150, "softmax", False,
+        "classification",
+        3,
+        4,
+        None,
+        150,
+        "softmax",
+        False,
         "Fisher's iris, 3 species from 4 measurements (scikit-learn)",
-        _shipped_source("iris", "R.A. Fisher 1936, as in R (UCI's copy differs in two "
-                        "points)")),
+        _shipped_source("iris", "R.A. Fisher 1936, as in R (UCI's copy differs in two points)"),
+    ),
     "wine": DatasetInfo(
-        "classification", 3, 13, None, 178, "softmax", False,
+        "classification",
+        3,
+        13,
+        None,
+        178,
+        "softmax",
+        False,
         "3 wine cultivars from 13 chemical measurements (scikit-learn)",
-        _shipped_source("wine", "UCI Wine (M. Forina et al., PARVUS)")),
+        _shipped_source("wine", "UCI Wine (M. Forina et al., PARVUS)"),
+    ),
     "xor": DatasetInfo(
-        "classification", 2, 2, None, 4, "softmax", True,
+        "classification",
+        2,
+        2,
+        None,
+        4,
+        "softmax",
+        True,
         "the 4 XOR points (0,0) (0,1) (1,0) (1,1) with labels 0 1 1 0",
-        "the XOR network example of the course"),
+        "the XOR network example of the course",
+    ),
     "xor_noisy": DatasetInfo(
-        "classification", 2, 2, None, 200, "softmax", True,
+        "classification",
+        2,
+        2,
+        None,
+        200,
+        "softmax",
+        True,
         "the XOR corners repeated evenly plus Gaussian noise (std 0.1)",
-        "nnbasics, NumPy Generator(seed)"),
+        "nnbasics, NumPy Generator(seed)",
+    ),
     "moons": DatasetInfo(
-        "classification", 2, 2, None, 500, "softmax", True,
+        "classification",
+        2,
+        2,
+        None,
+        500,
+        "softmax",
+        True,
         "two interleaving half circles, Gaussian noise 0.2 (make_moons)",
-        "nnbasics, equal to scikit-learn's make_moons(n, noise=noise, random_state=seed)"),
+        "nnbasics, equal to scikit-learn's make_moons(n, noise=noise, random_state=seed)",
+    ),
     "blobs": DatasetInfo(
-        "classification", 3, 2, None, 500, "softmax", True,
+        "classification",
+        3,
+        2,
+        None,
+        500,
+        "softmax",
+        True,
         "3 isotropic Gaussian blobs in 2-D, std 1.0 (make_blobs)",
         "nnbasics, equal to scikit-learn's make_blobs(n, centers=3, n_features=2, "
-        "cluster_std=noise, random_state=seed)"),
+        "cluster_std=noise, random_state=seed)",
+    ),
     "sine": DatasetInfo(
-        "regression", None, 1, 1, 500, "gaussian", True,
+        "regression",
+        None,
+        1,
+        1,
+        500,
+        "gaussian",
+        True,
         "y = sin(2 pi x) + N(0, (0.2 (0.25 + x))^2), x ~ U[0, 1]: noise grows with x",
-        "nnbasics, NumPy Generator(seed)"),
+        "nnbasics, NumPy Generator(seed)",
+    ),
     "multimodal": DatasetInfo(
-        "regression", None, 1, 1, 500, "mixture", True,
+        "regression",
+        None,
+        1,
+        1,
+        500,
+        "mixture",
+        True,
         "inverted sine x = y + 0.3 sin(2 pi y) + U(-0.1, 0.1): p(y|x) multimodal",
-        "Bishop 1994, Mixture Density Networks; nnbasics, NumPy Generator(seed)"),
+        "Bishop 1994, Mixture Density Networks; nnbasics, NumPy Generator(seed)",
+    ),
     "mnist1d": DatasetInfo(
-        "classification", 10, 40, None, 5000, "softmax", True,
+        "classification",
+        10,
+        40,
+        None,
+        5000,
+        "softmax",
+        True,
         "MNIST-1D: 10 digit templates as 1-D signals of 40 points, padded, scaled, translated, "
         "sheared and noised (4000 train + 1000 test)",
         "the authors' generator, package mnist1d (github.com/greydanus/mnist1d): "
@@ -205,13 +287,20 @@ DATASETS: dict[str, DatasetInfo] = {
         "cached in cache_dir()",
         n_test=1000,
         citation="S. Greydanus, D. Kobak. Scaling Down Deep Learning with MNIST-1D. ICML 2024, "
-                 "PMLR 235:16404-16415 (arXiv:2011.14439)"),
+        "PMLR 235:16404-16415 (arXiv:2011.14439)",
+    ),
 }
 
 # Default noise level per synthetic set, in the units the generator takes.
 # For "mnist1d", a factor on the generator's two noise scales (1: the paper's).
-_NOISE = {"xor_noisy": 0.1, "moons": 0.2, "blobs": 1.0, "sine": 0.2, "multimodal": 0.1,
-          "mnist1d": 1.0}
+_NOISE = {
+    "xor_noisy": 0.1,
+    "moons": 0.2,
+    "blobs": 1.0,
+    "sine": 0.2,
+    "multimodal": 0.1,
+    "mnist1d": 1.0,
+}
 
 _XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
 _XOR_Y = np.array([0, 1, 1, 0], np.int32)
@@ -233,10 +322,17 @@ def _check_name(name: Any) -> None:
         _checks.fail("name", "one of " + ", ".join(repr(k) for k in DATASETS), name)
 
 
-def load(name: str | os.PathLike, *, seed: int | None = None, n: int | None = None,
-         noise: float | None = None, split: str | None = None,
-         shuffle: bool = False, target: str | int | None = None,
-         task: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load(
+    name: str | os.PathLike,
+    *,
+    seed: int | None = None,
+    n: int | None = None,
+    noise: float | None = None,
+    split: str | None = None,
+    shuffle: bool = False,
+    target: str | int | None = None,
+    task: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Loads a data set by name, or a user's data file by path.
 
     ``name`` is a path when it is an ``os.PathLike``, or a string that is not
@@ -295,8 +391,9 @@ def load(name: str | os.PathLike, *, seed: int | None = None, n: int | None = No
     _check_name(name)
     for arg, value in (("target", target), ("task", task)):
         if value is not None:
-            _checks.fail(arg, f"None for the named set {name!r} (it is for data files)",
-                         _checks.shown(value))
+            _checks.fail(
+                arg, f"None for the named set {name!r} (it is for data files)", _checks.shown(value)
+            )
     seed = _checks.non_negative_int("seed", _DEFAULT_SEED.get(name, 0) if seed is None else seed)
     about = DATASETS[name]
     if n is not None:
@@ -337,8 +434,11 @@ def _is_file_path(name: Any) -> bool:
     """Whether :func:`load` reads ``name`` as a data file rather than a set's name."""
     if isinstance(name, os.PathLike):
         return True
-    return (isinstance(name, str) and name not in DATASETS
-            and (name.lower().endswith(FILE_SUFFIXES) or os.path.isfile(name)))
+    return (
+        isinstance(name, str)
+        and name not in DATASETS
+        and (name.lower().endswith(FILE_SUFFIXES) or os.path.isfile(name))
+    )
 
 
 # The seed load uses when given None, where it is not 0.
@@ -349,14 +449,19 @@ def _check_split_and_shuffle(name: str, split: Any, shuffle: Any) -> None:
     """Rejects a ``split`` or ``shuffle`` that the set ``name`` does not offer."""
     if split is not None:
         if DATASETS[name].n_test is None:
-            _checks.fail("split", f"None for {name!r}, which has no test split of its own "
-                         "(divide it with nnbasics.data.split)", split)
+            _checks.fail(
+                "split",
+                f"None for {name!r}, which has no test split of its own "
+                "(divide it with nnbasics.data.split)",
+                split,
+            )
         _checks.one_of("split", split, (None, "train", "test"))
     if not isinstance(shuffle, bool):
         _checks.fail("shuffle", "True or False", shuffle)
     if shuffle and name != "mnist1d":
-        _checks.fail("shuffle", f"False for {name!r} (only 'mnist1d' has a shuffled variant)",
-                     shuffle)
+        _checks.fail(
+            "shuffle", f"False for {name!r} (only 'mnist1d' has a shuffled variant)", shuffle
+        )
 
 
 def _sklearn_data_dir() -> Path | None:
@@ -382,14 +487,21 @@ def _read_shipped(name: str) -> tuple[np.ndarray, np.ndarray]:
     folder = _sklearn_data_dir()
     path = None if folder is None else folder / files.data
     if path is None or not path.is_file():
-        _checks.fail("name", f"{name!r} read from scikit-learn's data file "
-                     f"sklearn/datasets/data/{files.data} (pip install 'scikit-learn>=1.4')",
-                     "scikit-learn not installed" if folder is None else f"no file {path}")
+        _checks.fail(
+            "name",
+            f"{name!r} read from scikit-learn's data file "
+            f"sklearn/datasets/data/{files.data} (pip install 'scikit-learn>=1.4')",
+            "scikit-learn not installed" if folder is None else f"no file {path}",
+        )
     # Labels are whole numbers, so reading them as float64 and casting is exact.
     table = np.loadtxt(path, delimiter=",", skiprows=files.header_rows, ndmin=2)
     if table.shape != (about.n_default, about.n_features + 1):
-        _checks.fail("name", f"{name!r} read from {path} as a table of shape "
-                     f"({about.n_default}, {about.n_features + 1})", f"shape {table.shape}")
+        _checks.fail(
+            "name",
+            f"{name!r} read from {path} as a table of shape "
+            f"({about.n_default}, {about.n_features + 1})",
+            f"shape {table.shape}",
+        )
     return table[:, :-1], table[:, -1].astype(int)
 
 
@@ -402,8 +514,11 @@ def _xor_noisy(rng: np.random.Generator, n: int, noise: float, seed: int):
 def _random_state(seed: int) -> np.random.RandomState:
     """``RandomState(seed)``, the stream scikit-learn's generators draw from."""
     if seed >= 2**32:
-        _checks.fail("seed", "an integer below 2**32 for 'moons' and 'blobs' "
-                     "(the seeds of NumPy's RandomState)", seed)
+        _checks.fail(
+            "seed",
+            "an integer below 2**32 for 'moons' and 'blobs' (the seeds of NumPy's RandomState)",
+            seed,
+        )
     return np.random.RandomState(seed)
 
 
@@ -420,8 +535,12 @@ def _moons(rng: np.random.Generator, n: int, noise: float, seed: int):
     state = _random_state(seed)
     n_out = n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n - n_out)
-    X = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-                        np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], axis=1)])
+    X = np.concatenate(
+        [
+            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+            np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], axis=1),
+        ]
+    )
     y = np.repeat([0, 1], [n_out, n - n_out])
     order = state.permutation(n)
     return X[order] + state.normal(scale=noise, size=(n, 2)), y[order]
@@ -442,8 +561,9 @@ def _blobs(rng: np.random.Generator, n: int, noise: float, seed: int):
     state = _random_state(seed)
     centers = state.uniform(*_BLOB_BOX, size=(_BLOB_CENTERS, 2))
     sizes = [n // _BLOB_CENTERS + (i < n % _BLOB_CENTERS) for i in range(_BLOB_CENTERS)]
-    X = np.concatenate([state.normal(loc=c, scale=noise, size=(m, 2))
-                        for c, m in zip(centers, sizes)])
+    X = np.concatenate(
+        [state.normal(loc=c, scale=noise, size=(m, 2)) for c, m in zip(centers, sizes)]
+    )
     y = np.repeat(np.arange(_BLOB_CENTERS), sizes)
     order = state.permutation(n)
     return X[order], y[order]
@@ -478,10 +598,18 @@ _SYNTHETIC = {
 # of the paper's data. Kept here, rather than read from the package, so that
 # a cache hit needs no import of mnist1d (which imports matplotlib and scipy).
 MNIST1D_ARGS: dict[str, Any] = {
-    "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": [36, 60],
-    "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
-    "iid_noise_scale": 0.02, "shear_scale": 0.75, "shuffle_seq": False,
-    "final_seq_length": 40, "seed": 42,
+    "num_samples": 5000,
+    "train_split": 0.8,
+    "template_len": 12,
+    "padding": [36, 60],
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 0.02,
+    "shear_scale": 0.75,
+    "shuffle_seq": False,
+    "final_seq_length": 40,
+    "seed": 42,
 }
 
 
@@ -499,15 +627,25 @@ def cache_dir() -> Path:
 def _mnist1d_args(n: int | None, noise: float, seed: int, shuffle: bool) -> dict:
     """:data:`MNIST1D_ARGS` with :func:`load`'s ``n``, ``noise`` factor, ``seed`` and ``shuffle``."""
     if seed >= 2**32:
-        _checks.fail("seed", "an integer below 2**32 for 'mnist1d' (the generator seeds NumPy's "
-                     "global RandomState)", seed)
-    args = dict(MNIST1D_ARGS, seed=seed, shuffle_seq=shuffle,
-                corr_noise_scale=MNIST1D_ARGS["corr_noise_scale"] * noise,
-                iid_noise_scale=MNIST1D_ARGS["iid_noise_scale"] * noise)
+        _checks.fail(
+            "seed",
+            "an integer below 2**32 for 'mnist1d' (the generator seeds NumPy's global RandomState)",
+            seed,
+        )
+    args = dict(
+        MNIST1D_ARGS,
+        seed=seed,
+        shuffle_seq=shuffle,
+        corr_noise_scale=MNIST1D_ARGS["corr_noise_scale"] * noise,
+        iid_noise_scale=MNIST1D_ARGS["iid_noise_scale"] * noise,
+    )
     if n is not None:
         if n % 10:
-            _checks.fail("n", "a multiple of 10 for 'mnist1d' (the generator makes n/10 "
-                         "examples of each digit)", n)
+            _checks.fail(
+                "n",
+                "a multiple of 10 for 'mnist1d' (the generator makes n/10 examples of each digit)",
+                n,
+            )
         args["num_samples"] = n
     return args
 
@@ -515,8 +653,11 @@ def _mnist1d_args(n: int | None, noise: float, seed: int, shuffle: bool) -> dict
 def _mnist1d_version() -> str:
     """The installed ``mnist1d`` package's version; ValueError saying how to install it."""
     if importlib.util.find_spec("mnist1d") is None:
-        _checks.fail("name", "'mnist1d' made by the optional package mnist1d "
-                     "(pip install \"nnbasics[mnist1d]\")", "mnist1d is not installed")
+        _checks.fail(
+            "name",
+            "'mnist1d' made by the optional package mnist1d (pip install \"nnbasics[mnist1d]\")",
+            "mnist1d is not installed",
+        )
     try:
         return importlib.metadata.version("mnist1d")
     except importlib.metadata.PackageNotFoundError:  # a source checkout on sys.path
@@ -533,8 +674,7 @@ def _mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray, int]:
         ``(X, y, n_train)``: float32 ``(n, 40)``, int32 ``(n,)``, the
         generator's train rows then its test rows.
     """
-    key = json.dumps({"generator": f"mnist1d {_mnist1d_version()}", "args": args},
-                     sort_keys=True)
+    key = json.dumps({"generator": f"mnist1d {_mnist1d_version()}", "args": args}, sort_keys=True)
     path = cache_dir() / f"mnist1d-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     shape = (args["num_samples"], args["final_seq_length"])
     cached = _read_cache(path, key, shape)
@@ -603,9 +743,12 @@ def _write_cache(path: Path, arrays: dict) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as e:
-        warnings.warn(f"data set not cached: cannot write {path} "
-                      f"({e.strerror or type(e).__name__}); it is made again on the next call",
-                      UserWarning, stacklevel=4)
+        warnings.warn(
+            f"data set not cached: cannot write {path} "
+            f"({e.strerror or type(e).__name__}); it is made again on the next call",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 # --------------------------------------------------------------------------
@@ -658,8 +801,9 @@ class DataFile(NamedTuple):
     path: str
 
 
-def read(path: str | os.PathLike, *, target: str | int | None = None,
-         task: str | None = None) -> DataFile:
+def read(
+    path: str | os.PathLike, *, target: str | int | None = None, task: str | None = None
+) -> DataFile:
     """Reads a user's data file: a table of examples, one per row.
 
     Formats, chosen by the file's suffix:
@@ -711,8 +855,16 @@ def read(path: str | os.PathLike, *, target: str | int | None = None,
         y, classes = _encode_classes(values, where)
     else:
         y, classes = _regression_targets(values, where), None
-    return DataFile(X.astype(np.float32), y, classes, feature_names, target_name, task,
-                    hashlib.sha256(raw).hexdigest(), shown)
+    return DataFile(
+        X.astype(np.float32),
+        y,
+        classes,
+        feature_names,
+        target_name,
+        task,
+        hashlib.sha256(raw).hexdigest(),
+        shown,
+    )
 
 
 def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -731,8 +883,9 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]
         if suffix == ".npz":
             with _npz(shown, raw) as archive:
                 if "X" not in archive.files:
-                    _checks.fail(shown, "an .npz archive holding an array 'X'",
-                                 f"arrays {archive.files}")
+                    _checks.fail(
+                        shown, "an .npz archive holding an array 'X'", f"arrays {archive.files}"
+                    )
                 X = archive["X"]
         else:
             X = _npy(shown, raw)
@@ -740,8 +893,12 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]
         return X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
     _, header, table, lines = _table(shown, suffix)
     cell, _ = _cell_names(shown, lines, header, table.shape[1])
-    X = np.column_stack([_feature_column(table[:, j], functools.partial(cell, j=j), "absent")
-                         for j in range(table.shape[1])])
+    X = np.column_stack(
+        [
+            _feature_column(table[:, j], functools.partial(cell, j=j), "absent")
+            for j in range(table.shape[1])
+        ]
+    )
     names = tuple(c or f"column {j + 1}" for j, c in enumerate(header or [""] * table.shape[1]))
     return X.astype(np.float32), names
 
@@ -806,11 +963,18 @@ def _read_text(path: str, suffix: str, target: Any):
     features = [j for j in range(width) if j != t]
     if not features:
         _checks.fail(path, "at least one feature column besides the target", "a single column")
-    X = np.column_stack([_feature_column(table[:, j], functools.partial(cell, j=j), columns[t])
-                         for j in features])
+    X = np.column_stack(
+        [_feature_column(table[:, j], functools.partial(cell, j=j), columns[t]) for j in features]
+    )
     where = functools.partial(cell, j=t)
-    return (raw, X, _column_values(table[:, t], where), tuple(names[j] for j in features),
-            names[t], where)
+    return (
+        raw,
+        X,
+        _column_values(table[:, t], where),
+        tuple(names[j] for j in features),
+        names[t],
+        where,
+    )
 
 
 def _text_rows(path: str, raw: bytes, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
@@ -825,8 +989,7 @@ def _text_rows(path: str, raw: bytes, delimiter: str | None) -> tuple[list[list[
         _checks.fail(path, "UTF-8 text", f"a byte that is not UTF-8 at offset {e.start}")
     if delimiter is None:
         delimiter = _sniff_delimiter(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                        skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     rows, lines = [], []
     try:
         for row in reader:
@@ -840,8 +1003,11 @@ def _text_rows(path: str, raw: bytes, delimiter: str | None) -> tuple[list[list[
         _checks.fail(path, "a table with one example per line", "an empty file")
     for row, line in zip(rows, lines):
         if len(row) != len(rows[0]):
-            _checks.fail(f"{path}, line {line}", f"{len(rows[0])} cells, as in line {lines[0]}",
-                         f"{len(row)} cells")
+            _checks.fail(
+                f"{path}, line {line}",
+                f"{len(rows[0])} cells, as in line {lines[0]}",
+                f"{len(row)} cells",
+            )
     return rows, lines
 
 
@@ -849,8 +1015,11 @@ def _sniff_delimiter(path: str, text: str) -> str:
     try:
         return csv.Sniffer().sniff(text[:65536], delimiters=_SNIFFED).delimiter
     except csv.Error:
-        _checks.fail(path, "columns separated by commas, tabs, semicolons or spaces",
-                     "no consistent delimiter")
+        _checks.fail(
+            path,
+            "columns separated by commas, tabs, semicolons or spaces",
+            "no consistent delimiter",
+        )
 
 
 def _has_header(rows: list[list[str]]) -> bool:
@@ -860,11 +1029,13 @@ def _has_header(rows: list[list[str]]) -> bool:
     marker while the same column holds a number in one of the next rows; a
     lone row, when any cell is such a name.
     """
-    below = rows[1:1 + _HEADER_PROBE_ROWS]
+    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
     return any(
-        not _is_number(cell) and cell.lower() not in _MISSING
+        not _is_number(cell)
+        and cell.lower() not in _MISSING
         and (not below or any(_is_number(row[j]) for row in below))
-        for j, cell in enumerate(rows[0]))
+        for j, cell in enumerate(rows[0])
+    )
 
 
 def _cell_names(path: str, lines: list[int], header: list[str] | None, width: int):
@@ -875,8 +1046,11 @@ def _cell_names(path: str, lines: list[int], header: list[str] | None, width: in
         i>, column <j's name>"`` (``i`` None: the column alone); ``columns[j]``
         is ``"column 'name'"`` with a header, else ``"column <j + 1>"``.
     """
-    columns = [f"column {name!r}" for name in header] if header else [
-        f"column {j + 1}" for j in range(width)]
+    columns = (
+        [f"column {name!r}" for name in header]
+        if header
+        else [f"column {j + 1}" for j in range(width)]
+    )
 
     def where(i: int | None, j: int) -> str:
         line = "" if i is None else f", line {lines[i]}"
@@ -897,12 +1071,18 @@ def _target_index(target: Any, header: list[str] | None, width: int, path: str) 
             index = int(target)
         except ValueError:
             pass
-    if (isinstance(index, numbers.Integral) and not isinstance(index, bool)
-            and -width <= index < width):
+    if (
+        isinstance(index, numbers.Integral)
+        and not isinstance(index, bool)
+        and -width <= index < width
+    ):
         return int(index) % width
     names = f"a column name ({', '.join(map(repr, header))}) or " if header else ""
-    _checks.fail("target", f"{names}a column index from {-width} to {width - 1} of {path}",
-                 _checks.shown(target))
+    _checks.fail(
+        "target",
+        f"{names}a column index from {-width} to {width - 1} of {path}",
+        _checks.shown(target),
+    )
 
 
 def _column_values(cells: np.ndarray, where) -> np.ndarray:
@@ -918,8 +1098,11 @@ def _column_values(cells: np.ndarray, where) -> np.ndarray:
     missing = np.isin(np.char.lower(cells), _MISSING)
     if missing.any():
         i = int(np.argmax(missing))
-        _checks.fail(where(i), "a value in every cell (missing values are not supported)",
-                     f"the missing value {str(cells[i])!r}" if cells[i] else "an empty cell")
+        _checks.fail(
+            where(i),
+            "a value in every cell (missing values are not supported)",
+            f"the missing value {str(cells[i])!r}" if cells[i] else "an empty cell",
+        )
     for dtype in (np.int64, np.float64):
         try:
             values = cells.astype(dtype)
@@ -950,14 +1133,16 @@ def _read_arrays(path: str, suffix: str, target: Any):
         As :func:`_read_text`: ``where(i)`` names ``y[i]`` (``y`` alone for None).
     """
     if target is not None:
-        _checks.fail("target", f"None for {path} (its y array is the target)",
-                     _checks.shown(target))
+        _checks.fail(
+            "target", f"None for {path} (its y array is the target)", _checks.shown(target)
+        )
     if suffix == ".npz":
         raw = _read_bytes(path)
         with _npz(path, raw) as archive:
             if not {"X", "y"} <= set(archive.files):
-                _checks.fail(path, "an .npz archive holding arrays 'X' and 'y'",
-                             f"arrays {archive.files}")
+                _checks.fail(
+                    path, "an .npz archive holding arrays 'X' and 'y'", f"arrays {archive.files}"
+                )
             X, y = archive["X"], archive["y"]
     else:
         y_path = _npy_target_path(path)
@@ -965,7 +1150,7 @@ def _read_arrays(path: str, suffix: str, target: Any):
         X, y = _npy(path, raw_X), _npy(str(y_path), raw_y)
         raw = raw_X + raw_y  # .npy headers carry their lengths: the pair's bytes are unambiguous
     _check_arrays(path, X, y)
-    where = lambda i: f"{path}, y" + ("" if i is None else f"[{i}]")  # noqa: E731
+    where = lambda i: f"{path}, y" + ("" if i is None else f"[{i}]")
     return raw, X, y, tuple(f"X[:, {j}]" for j in range(X.shape[1])), "y", where
 
 
@@ -986,8 +1171,9 @@ def _np_load(path: str, raw: bytes, what: str, kind: type, magic: bytes):
 
 
 def _npz(path: str, raw: bytes) -> np.lib.npyio.NpzFile:
-    return _np_load(path, raw, "an .npz archive of arrays X and y (numpy.savez)",
-                    np.lib.npyio.NpzFile, b"PK")
+    return _np_load(
+        path, raw, "an .npz archive of arrays X and y (numpy.savez)", np.lib.npyio.NpzFile, b"PK"
+    )
 
 
 def _npy(path: str, raw: bytes) -> np.ndarray:
@@ -1017,8 +1203,11 @@ def _check_arrays(path: str, X: np.ndarray, y: np.ndarray) -> None:
     if n == 0:
         _checks.fail(f"{path}, X", "at least one example", "an empty data set (0 rows)")
     if y.ndim not in (1, 2) or y.shape[0] != n or y.dtype.kind not in "biufU":
-        _checks.fail(f"{path}, y", f"numbers or strings of shape ({n},) or ({n}, d_out), "
-                     "a row per row of X", _describe(y))
+        _checks.fail(
+            f"{path}, y",
+            f"numbers or strings of shape ({n},) or ({n}, d_out), a row per row of X",
+            _describe(y),
+        )
     _checks.finite_rows(f"{path}, X", X.astype(np.float32))
     if y.dtype.kind == "f":
         _checks.finite_rows(f"{path}, y", y.astype(np.float32))
@@ -1028,8 +1217,11 @@ def _infer_task(values: np.ndarray) -> str:
     """``"classification"`` for string labels or few distinct integers, else ``"regression"``."""
     if values.dtype.kind == "U":
         return "classification"
-    if (values.dtype.kind in "biu" and (values.ndim == 1 or values.shape[1] == 1)
-            and len(np.unique(values)) <= MAX_INFERRED_CLASSES):
+    if (
+        values.dtype.kind in "biu"
+        and (values.ndim == 1 or values.shape[1] == 1)
+        and len(np.unique(values)) <= MAX_INFERRED_CLASSES
+    ):
         return "classification"
     return "regression"
 
@@ -1037,12 +1229,16 @@ def _infer_task(values: np.ndarray) -> str:
 def _encode_classes(values: np.ndarray, where) -> tuple[np.ndarray, tuple[str, ...]]:
     """Labels ``(n,)`` or ``(n, 1)`` as int32 indices ``0 .. k−1`` and the ``k`` sorted names."""
     if values.ndim == 2 and values.shape[1] != 1:
-        _checks.fail(where(None), "one target column for task='classification'",
-                     f"{values.shape[1]} columns")
+        _checks.fail(
+            where(None), "one target column for task='classification'", f"{values.shape[1]} columns"
+        )
     names, y = np.unique(values.reshape(-1), return_inverse=True)
     if len(names) < 2:
-        _checks.fail(where(None), "at least 2 classes",
-                     f"1 class ({_class_name(names[0])!r}) in all {len(y)} rows")
+        _checks.fail(
+            where(None),
+            "at least 2 classes",
+            f"1 class ({_class_name(names[0])!r}) in all {len(y)} rows",
+        )
     return y.astype(np.int32), tuple(_class_name(v) for v in names)
 
 
@@ -1080,8 +1276,9 @@ def _sizes(m: int, valid: float, test: float) -> tuple[int, int, int]:
     return m - n_held, n_valid, n_held - n_valid
 
 
-def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.15,
-          stratify: bool = False):
+def split(
+    key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.15, stratify: bool = False
+):
     """Shuffles ``(X, y)`` with ``key`` and cuts it into train, valid and test.
 
     Without ``stratify``, ``n_valid = round(n·valid)``, ``n_test =
@@ -1113,8 +1310,9 @@ def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.1
     _checks.real_in("valid", valid, 0.0, 1.0, hi_open=True)
     _checks.real_in("test", test, 0.0, 1.0, hi_open=True)
     if valid + test >= 1:
-        _checks.fail("valid + test", "a sum below 1, leaving examples to train on",
-                     float(valid + test))
+        _checks.fail(
+            "valid + test", "a sum below 1, leaving examples to train on", float(valid + test)
+        )
     if not isinstance(stratify, bool):
         _checks.fail("stratify", "True or False", stratify)
     for name, a in (("X", X), ("y", y)):
@@ -1129,25 +1327,26 @@ def split(key: jax.Array, X: Any, y: Any, valid: float = 0.15, test: float = 0.1
     if stratify:
         labels = np.asarray(y)
         if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-            _checks.fail("y", "integer class labels of shape (n,) when stratify=True",
-                         _describe(y))
+            _checks.fail("y", "integer class labels of shape (n,) when stratify=True", _describe(y))
         shuffled = labels[perm]
         for c in np.unique(labels):
             rows = perm[shuffled == c]
             n_tr, n_va, _ = _sizes(len(rows), valid, test)
-            part[rows[n_tr:n_tr + n_va]] = 1
-            part[rows[n_tr + n_va:]] = 2
+            part[rows[n_tr : n_tr + n_va]] = 1
+            part[rows[n_tr + n_va :]] = 2
     else:
         n_tr, n_va, _ = _sizes(n, valid, test)
-        part[perm[n_tr:n_tr + n_va]] = 1
-        part[perm[n_tr + n_va:]] = 2
+        part[perm[n_tr : n_tr + n_va]] = 1
+        part[perm[n_tr + n_va :]] = 2
 
     sizes = tuple(int(np.sum(part == k)) for k in range(3))
     if sizes[0] < 1 or (valid > 0 and sizes[1] < 1) or (test > 0 and sizes[2] < 1):
-        _checks.fail("X", "enough rows for a non-empty train split and non-empty valid/test "
-                     "splits where their fraction is positive",
-                     f"{n} rows, giving (train, valid, test) sizes {sizes} at valid={valid}, "
-                     f"test={test}")
+        _checks.fail(
+            "X",
+            "enough rows for a non-empty train split and non-empty valid/test "
+            "splits where their fraction is positive",
+            f"{n} rows, giving (train, valid, test) sizes {sizes} at valid={valid}, test={test}",
+        )
     ordered = [perm[part[perm] == k] for k in range(3)]
     return tuple((X[idx], y[idx]) for idx in ordered)
 
@@ -1249,9 +1448,17 @@ def standardize(train, valid, test):
 _KINDS = ("classes", "binary", "real")
 
 
-def check_dataset(X: Any, y: Any, *, kind: str = "classes", n_classes: int | None = None,
-                  n_features: int | None = None, n_outputs: int | None = None,
-                  name_X: str = "X", name_y: str = "y") -> None:
+def check_dataset(
+    X: Any,
+    y: Any,
+    *,
+    kind: str = "classes",
+    n_classes: int | None = None,
+    n_features: int | None = None,
+    n_outputs: int | None = None,
+    name_X: str = "X",
+    name_y: str = "y",
+) -> None:
     """Rejects a data set that a model cannot train on, before any work starts.
 
     Shape and dtype checks run on any array, tracers included; checks of the
@@ -1278,8 +1485,11 @@ def check_dataset(X: Any, y: Any, *, kind: str = "classes", n_classes: int | Non
         ValueError: ``"<name>: expected <what>, received <what>"``.
     """
     _checks.one_of("kind", kind, _KINDS)
-    for arg, value in (("n_classes", n_classes), ("n_features", n_features),
-                       ("n_outputs", n_outputs)):
+    for arg, value in (
+        ("n_classes", n_classes),
+        ("n_features", n_features),
+        ("n_outputs", n_outputs),
+    ):
         if value is not None:
             _checks.positive_int(arg, value)
     if not hasattr(X, "shape") or len(X.shape) != 2:

@@ -39,7 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -47,10 +48,24 @@ import numpy as np
 from nnbasics import _checks
 
 __all__ = [
-    "AGREEMENT_TIMEOUT_S", "ENV_NUM_PROCESSES", "ENV_PROCESS_ID", "LaunchError", "LaunchResult",
-    "add_arguments", "agree", "barrier", "disagreement", "fingerprint", "free_port",
+    "AGREEMENT_TIMEOUT_S",
+    "ENV_NUM_PROCESSES",
+    "ENV_PROCESS_ID",
+    "LaunchError",
+    "LaunchResult",
+    "add_arguments",
+    "agree",
+    "barrier",
+    "disagreement",
+    "fingerprint",
+    "free_port",
     "from_args",
-    "global_mesh", "initialize", "is_writer", "launch", "launch_main", "parse_coordinator",
+    "global_mesh",
+    "initialize",
+    "is_writer",
+    "launch",
+    "launch_main",
+    "parse_coordinator",
     "replicate",
 ]
 
@@ -93,8 +108,12 @@ def _setting(value, name: str, env: str, integer: bool = False):
         _checks.fail(env, "an integer", repr(text))
 
 
-def initialize(coordinator: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None, **options) -> None:
+def initialize(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    **options,
+) -> None:
     """Starts JAX's distributed runtime in this process; call it before any other JAX call.
 
     Each value comes from the argument, else the environment
@@ -123,8 +142,9 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     if process_id is not None:
         process_id = _checks.non_negative_int(p_name, process_id)
         if num_processes is not None and process_id >= num_processes:
-            _checks.fail(p_name, f"an integer from 0 to {num_processes - 1} ({n_name} - 1)",
-                         process_id)
+            _checks.fail(
+                p_name, f"an integer from 0 to {num_processes - 1} ({n_name} - 1)", process_id
+            )
     if jax.distributed.is_initialized():
         return
     try:
@@ -134,7 +154,8 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
             "distributed: expected a coordinator address, a number of processes and a process "
             "id (arguments, --coordinator/--num-processes/--process-id, JAX_COORDINATOR_ADDRESS "
             f"with {ENV_NUM_PROCESSES} and {ENV_PROCESS_ID}, or a SLURM, Open MPI or Cloud TPU "
-            f"job), received too few ({' '.join(str(e).split())})") from None
+            f"job), received too few ({' '.join(str(e).split())})"
+        ) from None
 
 
 def global_mesh():
@@ -202,15 +223,20 @@ def fingerprint(config: Mapping[str, Any], *, epoch: int, state_hash: str, mesh=
       comes before its effects.
     """
     fields = _flatten(config)
-    fields["mesh"] = "None" if mesh is None else _text(
-        {"axes": dict(mesh.shape), "devices": [int(d.id) for d in mesh.devices.flat]})
+    fields["mesh"] = (
+        "None"
+        if mesh is None
+        else _text({"axes": dict(mesh.shape), "devices": [int(d.id) for d in mesh.devices.flat]})
+    )
     fields["resume epoch"] = str(int(epoch))
     fields["starting state (hash of parameters, optimizer state, key)"] = state_hash
     return fields
 
 
-_HINT = {"resume epoch": "each process resumes from the checkpoint in its checkpoint_dir, which "
-                         "process 0 writes: share that directory or copy it to every host"}
+_HINT = {
+    "resume epoch": "each process resumes from the checkpoint in its checkpoint_dir, which "
+    "process 0 writes: share that directory or copy it to every host"
+}
 _DEFAULT_HINT = "every process must call fit with the same arguments, data, key and checkpoint"
 
 
@@ -229,20 +255,30 @@ def disagreement(fingerprints: Sequence[Mapping[str, str]]) -> str | None:
         holders: dict = {}
         for i, value in enumerate(seen):
             holders.setdefault(value, []).append(str(i))
-        received = "; ".join(f"process{'es' if len(ids) > 1 else ''} {', '.join(ids)}: "
-                             f"{_short(value)}" for value, ids in holders.items())
-        return (f"{field}: expected the same value in all {len(fingerprints)} processes before "
-                f"training, received {received} ({_HINT.get(field, _DEFAULT_HINT)})")
+        received = "; ".join(
+            f"process{'es' if len(ids) > 1 else ''} {', '.join(ids)}: {_short(value)}"
+            for value, ids in holders.items()
+        )
+        return (
+            f"{field}: expected the same value in all {len(fingerprints)} processes before "
+            f"training, received {received} ({_HINT.get(field, _DEFAULT_HINT)})"
+        )
     return None
 
 
 def _short(text: str, width: int = 80) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def agree(config: Mapping[str, Any], *, epoch: int, state_hash: str, mesh=None,
-          timeout: float = AGREEMENT_TIMEOUT_S) -> None:
+def agree(
+    config: Mapping[str, Any],
+    *,
+    epoch: int,
+    state_hash: str,
+    mesh=None,
+    timeout: float = AGREEMENT_TIMEOUT_S,
+) -> None:
     """Checks that every process starts the same training, before any collective runs.
 
     Each process publishes its :func:`fingerprint` in the coordinator's
@@ -265,8 +301,10 @@ def _client():
 
     client = jax_distributed.global_state.client
     if client is None:
-        raise RuntimeError("distributed: expected JAX's distributed runtime to be running "
-                           "(nnbasics.distributed.initialize()), received a process without it")
+        raise RuntimeError(
+            "distributed: expected JAX's distributed runtime to be running "
+            "(nnbasics.distributed.initialize()), received a process without it"
+        )
     return client
 
 
@@ -278,11 +316,14 @@ def _exchange(fields: Mapping[str, str], timeout: float) -> list[dict]:
     out = []
     for i in range(jax.process_count()):
         try:
-            out.append(json.loads(client.blocking_key_value_get(prefix + str(i),
-                                                                int(timeout * 1000))))
+            out.append(
+                json.loads(client.blocking_key_value_get(prefix + str(i), int(timeout * 1000)))
+            )
         except RuntimeError as e:  # JaxRuntimeError: DEADLINE_EXCEEDED, or the service is gone
-            raise RuntimeError(f"distributed: process {i} did not reach the agreement check "
-                               f"before training within {timeout:g} s ({_first_line(e)})") from None
+            raise RuntimeError(
+                f"distributed: process {i} did not reach the agreement check "
+                f"before training within {timeout:g} s ({_first_line(e)})"
+            ) from None
     return out
 
 
@@ -293,8 +334,10 @@ def barrier(name: str, timeout: float = AGREEMENT_TIMEOUT_S) -> None:
     try:
         _client().wait_at_barrier(f"nnbasics/{next(_SEQUENCE)}/{name}", int(timeout * 1000))
     except RuntimeError as e:
-        raise RuntimeError(f"distributed: not every process reached {name!r} within "
-                           f"{timeout:g} s ({_first_line(e)})") from None
+        raise RuntimeError(
+            f"distributed: not every process reached {name!r} within "
+            f"{timeout:g} s ({_first_line(e)})"
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:
@@ -329,18 +372,38 @@ def _coordinator_option(text: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds ``--distributed``, ``--coordinator HOST:PORT``, ``--num-processes N``, ``--process-id I``."""
     g = parser.add_argument_group(
-        "distributed", "several processes, one training run (JAX's distributed runtime); see "
-                       "docs/distributed.md and 'nnbasics launch'")
-    g.add_argument("--distributed", action="store_true",
-                   help="join a multi-process run: coordinator, process count and id from the "
-                        "options below, JAX_COORDINATOR_ADDRESS/NNBASICS_NUM_PROCESSES/"
-                        "NNBASICS_PROCESS_ID, or the cluster (SLURM, Open MPI, Cloud TPU)")
-    g.add_argument("--coordinator", type=_coordinator_option, default=None, metavar="HOST:PORT",
-                   help="process 0's address and a free port (with --distributed)")
-    g.add_argument("--num-processes", type=_int_option(1), default=None, metavar="N",
-                   help="number of processes (with --distributed)")
-    g.add_argument("--process-id", type=_int_option(0), default=None, metavar="I",
-                   help="this process's id, 0..N-1 (with --distributed)")
+        "distributed",
+        "several processes, one training run (JAX's distributed runtime); see "
+        "docs/distributed.md and 'nnbasics launch'",
+    )
+    g.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join a multi-process run: coordinator, process count and id from the "
+        "options below, JAX_COORDINATOR_ADDRESS/NNBASICS_NUM_PROCESSES/"
+        "NNBASICS_PROCESS_ID, or the cluster (SLURM, Open MPI, Cloud TPU)",
+    )
+    g.add_argument(
+        "--coordinator",
+        type=_coordinator_option,
+        default=None,
+        metavar="HOST:PORT",
+        help="process 0's address and a free port (with --distributed)",
+    )
+    g.add_argument(
+        "--num-processes",
+        type=_int_option(1),
+        default=None,
+        metavar="N",
+        help="number of processes (with --distributed)",
+    )
+    g.add_argument(
+        "--process-id",
+        type=_int_option(0),
+        default=None,
+        metavar="I",
+        help="this process's id, 0..N-1 (with --distributed)",
+    )
 
 
 def from_args(args: argparse.Namespace) -> bool:
@@ -352,9 +415,15 @@ def from_args(args: argparse.Namespace) -> bool:
       ValueError: ``--coordinator``, ``--num-processes`` or ``--process-id``
         without ``--distributed``, or a bad value (see :func:`initialize`).
     """
-    given = [flag for flag, value in (("--coordinator", args.coordinator),
-                                      ("--num-processes", args.num_processes),
-                                      ("--process-id", args.process_id)) if value is not None]
+    given = [
+        flag
+        for flag, value in (
+            ("--coordinator", args.coordinator),
+            ("--num-processes", args.num_processes),
+            ("--process-id", args.process_id),
+        )
+        if value is not None
+    ]
     if not args.distributed:
         if given:
             _checks.fail(given[0], "to come with --distributed", "it without --distributed")
@@ -402,22 +471,49 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _command(argv: Sequence[str], module: str | None, i: int, n: int, coordinator: str) -> list:
     if module is None:
         return [sys.executable, *argv]
-    return [sys.executable, "-m", module, *argv, "--distributed", "--coordinator", coordinator,
-            "--num-processes", str(n), "--process-id", str(i)]
+    return [
+        sys.executable,
+        "-m",
+        module,
+        *argv,
+        "--distributed",
+        "--coordinator",
+        coordinator,
+        "--num-processes",
+        str(n),
+        "--process-id",
+        str(i),
+    ]
 
 
 def _environment(i: int, n: int, coordinator: str, cpu_devices: int | None, env) -> dict:
     out = dict(os.environ, **(env or {}))
-    out.update({ENV_COORDINATOR: coordinator, "JAX_COORDINATOR_BIND_ADDRESS": coordinator,
-                ENV_NUM_PROCESSES: str(n), ENV_PROCESS_ID: str(i), "PYTHONUNBUFFERED": "1"})
+    out.update(
+        {
+            ENV_COORDINATOR: coordinator,
+            "JAX_COORDINATOR_BIND_ADDRESS": coordinator,
+            ENV_NUM_PROCESSES: str(n),
+            ENV_PROCESS_ID: str(i),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if cpu_devices is not None:
         out.update(JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(cpu_devices))
     return out
 
 
-def launch(n: int, argv: Sequence[str], *, module: str | None = "nnbasics", log_dir=None,
-           timeout: float = 600.0, cpu_devices: int | None = None, env=None, echo=None,
-           poll: float = 0.05) -> LaunchResult:
+def launch(
+    n: int,
+    argv: Sequence[str],
+    *,
+    module: str | None = "nnbasics",
+    log_dir=None,
+    timeout: float = 600.0,
+    cpu_devices: int | None = None,
+    env=None,
+    echo=None,
+    poll: float = 0.05,
+) -> LaunchResult:
     """Runs ``n`` processes of one distributed program on this machine and waits for all of them.
 
     Process i runs ``python -m <module> <argv> --distributed --coordinator
@@ -455,8 +551,9 @@ def launch(n: int, argv: Sequence[str], *, module: str | None = "nnbasics", log_
     _checks.real_in("timeout", timeout, 0.0, float("inf"), lo_open=True)
     if cpu_devices is not None:
         _checks.positive_int("cpu_devices", cpu_devices)
-    directory = tempfile.mkdtemp(prefix="nnbasics-launch-") if log_dir is None \
-        else os.fspath(log_dir)
+    directory = (
+        tempfile.mkdtemp(prefix="nnbasics-launch-") if log_dir is None else os.fspath(log_dir)
+    )
     os.makedirs(directory, exist_ok=True)
     logs = tuple(os.path.join(directory, LOG_NAME.format(i)) for i in range(n))
     coordinator = f"127.0.0.1:{free_port()}"
@@ -465,11 +562,16 @@ def launch(n: int, argv: Sequence[str], *, module: str | None = "nnbasics", log_
     try:
         for i, path in enumerate(logs):
             with open(path, "wb") as log:
-                processes.append(subprocess.Popen(
-                    _command(argv, module, i, n, coordinator), stdout=log,
-                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=_environment(i, n, coordinator, cpu_devices, env),
-                    start_new_session=True))
+                processes.append(
+                    subprocess.Popen(
+                        _command(argv, module, i, n, coordinator),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        env=_environment(i, n, coordinator, cpu_devices, env),
+                        start_new_session=True,
+                    )
+                )
         _wait(processes, logs, start + timeout, timeout, echo, poll)
     finally:
         _stop(processes)
@@ -486,15 +588,25 @@ def _wait(processes, logs, deadline: float, timeout: float, echo, poll: float) -
         failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
         if failed:
             i = failed[0]
-            raise LaunchError(f"launch: process {i} of {len(processes)} exited with status "
-                              f"{_describe_status(codes[i])}; the other processes were stopped. "
-                              f"Last lines of {logs[i]}:\n{_tail(logs[i])}", i, codes[i], logs)
+            raise LaunchError(
+                f"launch: process {i} of {len(processes)} exited with status "
+                f"{_describe_status(codes[i])}; the other processes were stopped. "
+                f"Last lines of {logs[i]}:\n{_tail(logs[i])}",
+                i,
+                codes[i],
+                logs,
+            )
         if all(code == 0 for code in codes):
             return
         if time.monotonic() > deadline:
-            raise LaunchError(f"launch: the {len(processes)} processes did not finish within "
-                              f"{timeout:g} s and were stopped (a hung collective?). Last lines "
-                              f"of {logs[0]}:\n{_tail(logs[0])}", None, None, logs)
+            raise LaunchError(
+                f"launch: the {len(processes)} processes did not finish within "
+                f"{timeout:g} s and were stopped (a hung collective?). Last lines "
+                f"of {logs[0]}:\n{_tail(logs[0])}",
+                None,
+                None,
+                logs,
+            )
         time.sleep(poll)
 
 
@@ -544,25 +656,50 @@ def _stop(processes, grace: float = 5.0) -> None:
 class _Parser(argparse.ArgumentParser):
     """argparse whose errors raise ValueError instead of printing the usage and exiting."""
 
-    def error(self, message):  # noqa: D401 - argparse's signature
+    def error(self, message):
         raise ValueError(message)
 
 
 def _launch_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nnbasics launch", description=(
-        "Start N processes of one distributed nnbasics command on this machine (a free "
-        "localhost port, one log file per process, process 0's log shown as it runs); when "
-        "one process fails, stop the others and show its exit status and the end of its log."),
-        epilog="example: nnbasics launch -n 2 --cpu-devices 2 -- train --epochs 20")
-    p.add_argument("-n", "--num-processes", dest="n", type=_int_option(1), required=True,
-                   metavar="N", help="number of processes")
-    p.add_argument("--log-dir", default=None, metavar="DIR",
-                   help="where process-<i>.log go (default: a new temporary directory)")
-    p.add_argument("--timeout", type=_int_option(1), default=3600, metavar="S",
-                   help="stop every process after S seconds (default 3600)")
-    p.add_argument("--cpu-devices", type=_int_option(1), default=None, metavar="K",
-                   help="run on CPU with K devices per process (to try data parallelism on "
-                        "a machine without accelerators)")
+    p = _Parser(
+        prog="nnbasics launch",
+        description=(
+            "Start N processes of one distributed nnbasics command on this machine (a free "
+            "localhost port, one log file per process, process 0's log shown as it runs); when "
+            "one process fails, stop the others and show its exit status and the end of its log."
+        ),
+        epilog="example: nnbasics launch -n 2 --cpu-devices 2 -- train --epochs 20",
+    )
+    p.add_argument(
+        "-n",
+        "--num-processes",
+        dest="n",
+        type=_int_option(1),
+        required=True,
+        metavar="N",
+        help="number of processes",
+    )
+    p.add_argument(
+        "--log-dir",
+        default=None,
+        metavar="DIR",
+        help="where process-<i>.log go (default: a new temporary directory)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_int_option(1),
+        default=3600,
+        metavar="S",
+        help="stop every process after S seconds (default 3600)",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=_int_option(1),
+        default=None,
+        metavar="K",
+        help="run on CPU with K devices per process (to try data parallelism on "
+        "a machine without accelerators)",
+    )
     return p
 
 
@@ -583,12 +720,13 @@ def launch_main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
-    own, command = argv[:cut], argv[cut + 1:]
+    own, command = argv[:cut], argv[cut + 1 :]
     try:
         args = _launch_parser().parse_args(own)
         if not command:
-            _checks.fail("COMMAND", "a command after --, e.g. 'nnbasics launch -n 2 -- train'",
-                         "none")
+            _checks.fail(
+                "COMMAND", "a command after --, e.g. 'nnbasics launch -n 2 -- train'", "none"
+            )
     except SystemExit as e:  # --help
         return e.code if isinstance(e.code, int) else 0
     except ValueError as e:
@@ -597,11 +735,18 @@ def launch_main(argv: Sequence[str] | None = None) -> int:
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="nnbasics-launch-")
     print(f"nnbasics launch: {args.n} processes, logs in {log_dir}", file=sys.stderr)
     try:
-        result = launch(args.n, command, log_dir=log_dir, timeout=args.timeout,
-                        cpu_devices=args.cpu_devices, echo=sys.stdout)
+        result = launch(
+            args.n,
+            command,
+            log_dir=log_dir,
+            timeout=args.timeout,
+            cpu_devices=args.cpu_devices,
+            echo=sys.stdout,
+        )
     except LaunchError as e:
         print(f"nnbasics: error: {e}", file=sys.stderr)
         return _exit_status(e.returncode)
-    print(f"nnbasics launch: {args.n} processes finished in {result.seconds:.1f} s",
-          file=sys.stderr)
+    print(
+        f"nnbasics launch: {args.n} processes finished in {result.seconds:.1f} s", file=sys.stderr
+    )
     return 0

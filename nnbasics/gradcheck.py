@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -69,16 +70,19 @@ def numerical_grad(f: Callable[[Any], Any], params, eps: float = 1e-6, *, batch_
     if flat.size == 0:
         return params
     if jnp.finfo(flat.dtype).bits < 64:
-        warnings.warn(f"numerical_grad on {flat.dtype} parameters: central differences "
-                      "keep few correct digits; enable jax_enable_x64 and use float64",
-                      stacklevel=2)
+        warnings.warn(
+            f"numerical_grad on {flat.dtype} parameters: central differences "
+            "keep few correct digits; enable jax_enable_x64 and use float64",
+            stacklevel=2,
+        )
 
     g = _central_differences(lambda theta: f(unravel(theta)), flat, eps, batch_size)
     return unravel(g.astype(flat.dtype))
 
 
-def _central_differences(f_flat: Callable[[jax.Array], jax.Array], theta: jax.Array, eps: float,
-                         batch_size: int) -> jax.Array:
+def _central_differences(
+    f_flat: Callable[[jax.Array], jax.Array], theta: jax.Array, eps: float, batch_size: int
+) -> jax.Array:
     """gᵢ = (f(θ + ε eᵢ) − f(θ − ε eᵢ)) / ((θᵢ + ε) − (θᵢ − ε)) for i = 1..n, θ of shape (n,).
 
     The n directions are cut into chunks of ``b = min(batch_size, n)`` indices
@@ -186,8 +190,9 @@ def _path_str(path) -> str:
     return "".join(parts).lstrip(".") or "(root)"
 
 
-def report(loss: Callable, manual: Callable, params, *args, eps: float = 1e-6,
-           tiny: float = TINY, **kwargs) -> list[GradRow]:
+def report(
+    loss: Callable, manual: Callable, params, *args, eps: float = 1e-6, tiny: float = TINY, **kwargs
+) -> list[GradRow]:
     """Hand-written gradient, ``jax.grad`` and finite differences side by side.
 
     Computes, for ``J(θ) = loss(θ, *args, **kwargs)``: the hand-written
@@ -224,13 +229,15 @@ def report(loss: Callable, manual: Callable, params, *args, eps: float = 1e-6,
     rows = []
     for (path, g), g_auto, g_num in zip(flat_manual, flat_auto, flat_numeric):
         g = jnp.asarray(g)
-        rows.append(GradRow(
-            path=_path_str(path),
-            shape=tuple(g.shape),
-            manual_vs_auto=rel_error(g, g_auto, tiny=tiny),
-            manual_vs_numerical=rel_error(g, g_num, tiny=tiny),
-            max_abs_grad=float(jnp.max(jnp.abs(g_auto))) if g.size else 0.0,
-        ))
+        rows.append(
+            GradRow(
+                path=_path_str(path),
+                shape=tuple(g.shape),
+                manual_vs_auto=rel_error(g, g_auto, tiny=tiny),
+                manual_vs_numerical=rel_error(g, g_num, tiny=tiny),
+                max_abs_grad=float(jnp.max(jnp.abs(g_auto))) if g.size else 0.0,
+            )
+        )
     return rows
 
 
@@ -248,8 +255,13 @@ def format_report(rows: list[GradRow]) -> str:
         without a trailing newline.
     """
     cells = [_HEADERS] + [
-        (r.path, "(" + ", ".join(map(str, r.shape)) + (",)" if len(r.shape) == 1 else ")"),
-         f"{r.manual_vs_auto:.2e}", f"{r.manual_vs_numerical:.2e}", f"{r.max_abs_grad:.2e}")
+        (
+            r.path,
+            "(" + ", ".join(map(str, r.shape)) + (",)" if len(r.shape) == 1 else ")"),
+            f"{r.manual_vs_auto:.2e}",
+            f"{r.manual_vs_numerical:.2e}",
+            f"{r.max_abs_grad:.2e}",
+        )
         for r in rows
     ]
     widths = [max(len(row[j]) for row in cells) for j in range(len(_HEADERS))]

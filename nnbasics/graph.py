@@ -12,7 +12,8 @@ Shapes: a batch of n examples, ``h`` of shape (n, d_in), ``W`` of shape
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax.numpy as jnp
 
@@ -42,8 +43,9 @@ def dense_bprop(layer, h, delta, need_input=True):
     grads = {"W": jnp.tensordot(h, delta, axes=(0, 0)), "b": jnp.sum(delta, axis=0)}
     if not need_input:
         return grads, None
-    grad_h = jnp.tensordot(delta, layer["W"], axes=(tuple(range(1, delta.ndim)),
-                                                    tuple(range(1, layer["W"].ndim))))
+    grad_h = jnp.tensordot(
+        delta, layer["W"], axes=(tuple(range(1, delta.ndim)), tuple(range(1, layer["W"].ndim)))
+    )
     return grads, grad_h
 
 

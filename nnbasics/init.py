@@ -38,8 +38,10 @@ def glorot_uniform_layers(key, shapes, dtype=jnp.float32):
     sizes = [math.prod(shape) for shape in shapes]
     u = jax.random.uniform(key, (sum(sizes),), dtype, minval=-1.0, maxval=1.0)
     pieces = jnp.split(u, list(itertools.accumulate(sizes))[:-1])
-    return [glorot_bound(shape[0], shape[1]) * piece.reshape(shape)
-            for shape, piece in zip(shapes, pieces)]
+    return [
+        glorot_bound(shape[0], shape[1]) * piece.reshape(shape)
+        for shape, piece in zip(shapes, pieces)
+    ]
 
 
 def zeros(shape, dtype=jnp.float32):

@@ -46,11 +46,13 @@ def _check_params(params, d: int) -> tuple[jax.Array, jax.Array]:
         fail("params", 'a dict with keys "w" and "b"', keys)
     w, b = jnp.asarray(params["w"]), jnp.asarray(params["b"])
     if w.ndim not in (1, 2) or w.shape[0] != d:
-        fail("params['w']", f"shape ({d},) or ({d}, k) to match X's {d} features",
-             f"shape {w.shape}")
+        fail(
+            "params['w']", f"shape ({d},) or ({d}, k) to match X's {d} features", f"shape {w.shape}"
+        )
     if b.shape != w.shape[1:]:
-        fail("params['b']", f"shape {w.shape[1:]} to match params['w'] {w.shape}",
-             f"shape {b.shape}")
+        fail(
+            "params['b']", f"shape {w.shape[1:]} to match params['w'] {w.shape}", f"shape {b.shape}"
+        )
     return w, b
 
 
@@ -59,8 +61,11 @@ def _inputs(params, X, y, l2):
     w, b = _check_params(params, X.shape[1])
     y = _check_y(y, X.shape[0])
     if y.shape[1:] != w.shape[1:]:
-        fail("y", f"shape {(X.shape[0],) + w.shape[1:]} to match params['w'] {w.shape}",
-             f"shape {y.shape}")
+        fail(
+            "y",
+            f"shape {(X.shape[0],) + w.shape[1:]} to match params['w'] {w.shape}",
+            f"shape {y.shape}",
+        )
     real_in("l2", l2, 0.0, math.inf)
     return w, b, X, y
 

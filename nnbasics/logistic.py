@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnbasics._checks import fail, is_concrete, positive_int, real_in
+
 # A logistic model is a one-output linear model followed by σ: same parameter checks.
 from nnbasics.linear import _check_params as _check_linear_params
 from nnbasics.linear import _check_X

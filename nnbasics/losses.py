@@ -33,7 +33,8 @@ nats.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +48,7 @@ _TINY_R = -30.0
 
 # --- sigmoid: independent Bernoullis (multi-label; logistic regression when d = 1)
 
+
 def sigmoid_nll(z, y):
     """−Σⱼ [yⱼ log σ(zⱼ) + (1 − yⱼ) log(1 − σ(zⱼ))] = Σⱼ softplus(zⱼ) − yⱼ zⱼ."""
     return jnp.sum(jnp.logaddexp(z, 0.0) - y * z, axis=-1)
@@ -58,6 +60,7 @@ def sigmoid_delta(z, y):
 
 
 # --- softmax: categorical
+
 
 def softmax_nll(z, y):
     """−log softmax(z)_y = logsumexp(z) − z_y, y integer labels of shape (n,)."""
@@ -72,6 +75,7 @@ def softmax_delta(z, y):
 
 # --- linear: Gaussian with unit variance
 
+
 def linear_nll(z, y):
     """½‖z − y‖² (the unit-variance Gaussian NLL up to its constant)."""
     return 0.5 * jnp.sum((z - y) ** 2, axis=-1)
@@ -83,6 +87,7 @@ def linear_delta(z, y):
 
 
 # --- Gaussian pieces shared by the gaussian and mixture units
+
 
 def _log_precision(r):
     """log τ = log softplus(r), stable for very negative r (where it equals r)."""
@@ -115,6 +120,7 @@ def _gaussian_logpdf_grads(y, mu, r):
 
 # --- gaussian: mean and learned (softplus) precision per output dimension
 
+
 def gaussian_nll(z, y):
     """−Σⱼ log N(yⱼ; μⱼ, 1/τⱼ), z = [μ, r], τ = softplus(r)."""
     mu, r = jnp.split(z, 2, axis=-1)
@@ -130,12 +136,13 @@ def gaussian_delta(z, y):
 
 # --- mixture: K-component Gaussian mixture with diagonal precisions
 
+
 def _mixture_parts(z, d):
     """Splits z (n, K(1+2d)) into logits (n, K), means and raw precisions (n, K, d)."""
     k = z.shape[-1] // (1 + 2 * d)
     logits = z[:, :k]
-    mu = z[:, k:k + k * d].reshape(-1, k, d)
-    r = z[:, k + k * d:].reshape(-1, k, d)
+    mu = z[:, k : k + k * d].reshape(-1, k, d)
+    r = z[:, k + k * d :].reshape(-1, k, d)
     return logits, mu, r
 
 
@@ -143,7 +150,8 @@ def _mixture_joint(z, y):
     """L_k = log π_k + Σⱼ log N(yⱼ; μ_kj, 1/τ_kj), shape (n, K), and the parts."""
     logits, mu, r = _mixture_parts(z, y.shape[-1])
     joint = jax.nn.log_softmax(logits, axis=-1) + jnp.sum(
-        _gaussian_logpdf(y[:, None, :], mu, r), axis=-1)
+        _gaussian_logpdf(y[:, None, :], mu, r), axis=-1
+    )
     return joint, logits, mu, r
 
 
@@ -162,11 +170,14 @@ def mixture_delta(z, y):
     gamma = jax.nn.softmax(joint, axis=-1)
     d_mu, d_r = _gaussian_logpdf_grads(y[:, None, :], mu, r)
     n = z.shape[0]
-    return jnp.concatenate([
-        jax.nn.softmax(logits, axis=-1) - gamma,
-        (-gamma[..., None] * d_mu).reshape(n, -1),
-        (-gamma[..., None] * d_r).reshape(n, -1),
-    ], axis=-1)
+    return jnp.concatenate(
+        [
+            jax.nn.softmax(logits, axis=-1) - gamma,
+            (-gamma[..., None] * d_mu).reshape(n, -1),
+            (-gamma[..., None] * d_r).reshape(n, -1),
+        ],
+        axis=-1,
+    )
 
 
 def mixture_mean(z, d):
@@ -210,14 +221,39 @@ class Output(NamedTuple):
 
 
 OUTPUT = {
-    "sigmoid": Output(sigmoid_nll, sigmoid_delta, lambda z, d: (z > 0).astype(jnp.int32),
-                      lambda d, k: d, "binary", lambda z, d: jax.nn.sigmoid(z)),
-    "softmax": Output(softmax_nll, softmax_delta, lambda z, d: jnp.argmax(z, axis=-1),
-                      lambda d, k: d, "labels", lambda z, d: jax.nn.softmax(z, axis=-1)),
-    "linear": Output(linear_nll, linear_delta, lambda z, d: z, lambda d, k: d, "real",
-                     lambda z, d: jnp.ones_like(z)),  # unit variance by construction
-    "gaussian": Output(gaussian_nll, gaussian_delta, lambda z, d: z[:, :d],
-                       lambda d, k: 2 * d, "real", gaussian_std),
-    "mixture": Output(mixture_nll, mixture_delta, mixture_mean,
-                      lambda d, k: k * (1 + 2 * d), "real", mixture_std),
+    "sigmoid": Output(
+        sigmoid_nll,
+        sigmoid_delta,
+        lambda z, d: (z > 0).astype(jnp.int32),
+        lambda d, k: d,
+        "binary",
+        lambda z, d: jax.nn.sigmoid(z),
+    ),
+    "softmax": Output(
+        softmax_nll,
+        softmax_delta,
+        lambda z, d: jnp.argmax(z, axis=-1),
+        lambda d, k: d,
+        "labels",
+        lambda z, d: jax.nn.softmax(z, axis=-1),
+    ),
+    "linear": Output(
+        linear_nll,
+        linear_delta,
+        lambda z, d: z,
+        lambda d, k: d,
+        "real",
+        lambda z, d: jnp.ones_like(z),
+    ),  # unit variance by construction
+    "gaussian": Output(
+        gaussian_nll,
+        gaussian_delta,
+        lambda z, d: z[:, :d],
+        lambda d, k: 2 * d,
+        "real",
+        gaussian_std,
+    ),
+    "mixture": Output(
+        mixture_nll, mixture_delta, mixture_mean, lambda d, k: k * (1 + 2 * d), "real", mixture_std
+    ),
 }

@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnbasics import _checks, graph, init as initializers
+from nnbasics import _checks, graph
+from nnbasics import init as initializers
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 from nnbasics.regularizers import add_penalty_grads, l1_penalty, l2_penalty, penalty
@@ -177,9 +178,13 @@ class MLP:
     def _check_inputs(self, params, X):
         shapes = self.layer_shapes()
         if not isinstance(params, (list, tuple)) or len(params) != len(shapes):
-            _checks.fail("params", f"a list of {len(shapes)} layers {{'W', 'b'}}",
-                         type(params).__name__ if not isinstance(params, (list, tuple))
-                         else f"{len(params)} layers")
+            _checks.fail(
+                "params",
+                f"a list of {len(shapes)} layers {{'W', 'b'}}",
+                type(params).__name__
+                if not isinstance(params, (list, tuple))
+                else f"{len(params)} layers",
+            )
         for k, (layer, (w_shape, b_shape)) in enumerate(zip(params, shapes)):
             for name, shape in (("W", w_shape), ("b", b_shape)):
                 got = tuple(jnp.shape(layer[name]))
@@ -192,26 +197,35 @@ class MLP:
     def _check_targets(self, X, y, weights=None):
         n, d = jnp.shape(X)[0] if jnp.ndim(X) else None, self.sizes[-1]
         if weights is not None and tuple(jnp.shape(weights)) != (n,):
-            _checks.fail("weights", f"per-example weights of shape ({n},)",
-                         f"shape {tuple(jnp.shape(weights))}")
+            _checks.fail(
+                "weights",
+                f"per-example weights of shape ({n},)",
+                f"shape {tuple(jnp.shape(weights))}",
+            )
         target = OUTPUT[self.output].target
         shape = tuple(jnp.shape(y))
         if target == "labels":
             if shape != (n,) or not jnp.issubdtype(jnp.result_type(y), jnp.integer):
-                _checks.fail("y", f"integer class labels of shape ({n},) for output "
-                             f"'{self.output}'", f"{jnp.result_type(y)} of shape {shape}")
+                _checks.fail(
+                    "y",
+                    f"integer class labels of shape ({n},) for output '{self.output}'",
+                    f"{jnp.result_type(y)} of shape {shape}",
+                )
         elif shape != (n, d):
-            _checks.fail("y", f"targets of shape ({n}, {d}) for output '{self.output}'",
-                         f"shape {shape}")
+            _checks.fail(
+                "y", f"targets of shape ({n}, {d}) for output '{self.output}'", f"shape {shape}"
+            )
         if not _checks.is_concrete(y):
             return
         values = np.asarray(y)
         if target == "labels" and values.size and (values.min() < 0 or values.max() >= d):
-            _checks.fail("y", f"labels in 0..{d - 1}",
-                         f"labels in {values.min()}..{values.max()}")
+            _checks.fail("y", f"labels in 0..{d - 1}", f"labels in {values.min()}..{values.max()}")
         if target == "binary" and not np.all((values == 0) | (values == 1)):
-            _checks.fail("y", f"0/1 targets for output '{self.output}'",
-                         f"values {np.unique(values)[:5].tolist()}")
+            _checks.fail(
+                "y",
+                f"0/1 targets for output '{self.output}'",
+                f"values {np.unique(values)[:5].tolist()}",
+            )
         if target == "real":
             _checks.finite_array("y", values)
 
@@ -220,8 +234,10 @@ class MLP:
 def _init(net, key, dtype):
     shapes = net.layer_shapes()
     weights = initializers.glorot_uniform_layers(key, [w for w, _ in shapes], dtype)
-    return [{"W": W, "b": initializers.zeros(b_shape, dtype)}
-            for W, (_, b_shape) in zip(weights, shapes)]
+    return [
+        {"W": W, "b": initializers.zeros(b_shape, dtype)}
+        for W, (_, b_shape) in zip(weights, shapes)
+    ]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))

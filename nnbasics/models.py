@@ -25,7 +25,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -79,8 +80,7 @@ class Model(NamedTuple):
         """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.net.sizes[0]:
-            _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})",
-                         f"shape {X.shape}")
+            _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})", f"shape {X.shape}")
         _checks.finite_rows("X", X)
         predicted, spread = jax.device_get(_outputs(self.net, self.params, self.inputs(X)))
         if OUTPUT[self.net.output].target == "real":
@@ -88,8 +88,9 @@ class Model(NamedTuple):
         index, out = predicted, {"probabilities": spread}
         if OUTPUT[self.net.output].target == "labels":
             out["index"] = index
-            out["label"] = np.asarray(self.labels, dtype=object)[index] \
-                if self.labels is not None else index
+            out["label"] = (
+                np.asarray(self.labels, dtype=object)[index] if self.labels is not None else index
+            )
         else:
             out["label"] = index
         return out
@@ -102,8 +103,14 @@ def _outputs(net, params, X):
     return unit.predict(z, net.sizes[-1]), unit.proba(z, net.sizes[-1])
 
 
-def save_model(path, net: MLP, params, standardizer: Standardizer | None = None,
-               labels: Sequence[str] | None = None, meta: dict | None = None) -> str:
+def save_model(
+    path,
+    net: MLP,
+    params,
+    standardizer: Standardizer | None = None,
+    labels: Sequence[str] | None = None,
+    meta: dict | None = None,
+) -> str:
     """Writes ``net``, ``params``, the standardization and class names to ``path`` (.npz).
 
     Args:
@@ -132,19 +139,27 @@ def save_model(path, net: MLP, params, standardizer: Standardizer | None = None,
         for field in ("mean", "scale"):
             value = np.asarray(getattr(standardizer, field))
             if value.shape != (net.sizes[0],):
-                _checks.fail(f"standardizer.{field}", f"shape ({net.sizes[0]},)",
-                             f"shape {value.shape}")
+                _checks.fail(
+                    f"standardizer.{field}", f"shape ({net.sizes[0]},)", f"shape {value.shape}"
+                )
             arrays[f"standardizer.{field}"] = value
     if labels is not None:
         labels = [str(x) for x in labels]
         if OUTPUT[net.output].target == "real" or len(labels) != net.sizes[-1]:
-            _checks.fail("labels", f"{net.sizes[-1]} class names for a classifier "
-                         "(None for regression outputs)", f"{len(labels)} names")
-    dtypes = {k: str(np.asarray(jax.device_get(v)).dtype) for k, v in
-              _named_params(params).items()}
-    header = dict(format=FORMAT, version=FORMAT_VERSION,
-                  net={f: getattr(net, f) for f in _NET_FIELDS}, dtypes=dtypes,
-                  labels=labels, meta=meta or {})
+            _checks.fail(
+                "labels",
+                f"{net.sizes[-1]} class names for a classifier (None for regression outputs)",
+                f"{len(labels)} names",
+            )
+    dtypes = {k: str(np.asarray(jax.device_get(v)).dtype) for k, v in _named_params(params).items()}
+    header = dict(
+        format=FORMAT,
+        version=FORMAT_VERSION,
+        net={f: getattr(net, f) for f in _NET_FIELDS},
+        dtypes=dtypes,
+        labels=labels,
+        meta=meta or {},
+    )
     try:
         arrays["header"] = np.array(json.dumps(header))
     except TypeError as e:
@@ -158,8 +173,9 @@ def save_model(path, net: MLP, params, standardizer: Standardizer | None = None,
 
 
 def _named_params(params) -> dict:
-    return {f"layers.{k}.{name}": layer[name] for k, layer in enumerate(params)
-            for name in ("W", "b")}
+    return {
+        f"layers.{k}.{name}": layer[name] for k, layer in enumerate(params) for name in ("W", "b")
+    }
 
 
 def load_model(path) -> Model:
@@ -172,31 +188,53 @@ def load_model(path) -> Model:
     path = os.fspath(path)
     header, arrays = _files.read_npz(path, "model")
     if header.get("format") != FORMAT:
-        _checks.fail("model", f"an nnbasics model file (format {FORMAT!r})",
-                     f"{path!r} of format {header.get('format')!r}")
+        _checks.fail(
+            "model",
+            f"an nnbasics model file (format {FORMAT!r})",
+            f"{path!r} of format {header.get('format')!r}",
+        )
     if header.get("version") != FORMAT_VERSION:
-        _checks.fail("model", f"format version {FORMAT_VERSION}",
-                     f"version {header.get('version')!r} in {path!r}")
+        _checks.fail(
+            "model",
+            f"format version {FORMAT_VERSION}",
+            f"version {header.get('version')!r} in {path!r}",
+        )
     try:
         config = {f: header["net"][f] for f in _NET_FIELDS}
         config["sizes"] = tuple(config["sizes"])
         net = MLP(**config)
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"model: expected a valid network configuration in {path!r}, "
-                         f"received {header.get('net')!r} ({e})") from None
+        raise ValueError(
+            f"model: expected a valid network configuration in {path!r}, "
+            f"received {header.get('net')!r} ({e})"
+        ) from None
     like = jax.eval_shape(lambda: net.init(jax.random.key(0)))
     params = []
     for k, layer in enumerate(like):
-        params.append({name: _array(arrays, f"layers.{k}.{name}", layer[name].shape,
-                                    header.get("dtypes", {}), path) for name in ("W", "b")})
+        params.append(
+            {
+                name: _array(
+                    arrays, f"layers.{k}.{name}", layer[name].shape, header.get("dtypes", {}), path
+                )
+                for name in ("W", "b")
+            }
+        )
     standardizer = None
     if "standardizer.mean" in arrays:
         standardizer = Standardizer(
-            *(_array(arrays, f"standardizer.{f}", (net.sizes[0],), {}, path)
-              for f in ("mean", "scale")))
+            *(
+                _array(arrays, f"standardizer.{f}", (net.sizes[0],), {}, path)
+                for f in ("mean", "scale")
+            )
+        )
     labels = header.get("labels")
-    return Model(net, params, standardizer, tuple(labels) if labels is not None else None,
-                 header.get("meta") or {})
+    return Model(
+        net,
+        params,
+        standardizer,
+        tuple(labels) if labels is not None else None,
+        header.get("meta") or {},
+    )
 
 
 def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array:
@@ -209,6 +247,7 @@ def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array
             _checks.fail("model", f"{name} of dtype {dtype}", f"dtype {value.dtype}")
         value = value.view(dtype)
     if tuple(value.shape) != tuple(shape):
-        _checks.fail("model", f"{name} of shape {tuple(shape)}",
-                     f"shape {tuple(value.shape)} in {path!r}")
+        _checks.fail(
+            "model", f"{name} of shape {tuple(shape)}", f"shape {tuple(value.shape)} in {path!r}"
+        )
     return jax.device_put(value)  # jnp.asarray would compile a copy per shape

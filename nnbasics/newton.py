@@ -15,7 +15,8 @@ exact step (λ = 0, η = 1) lands on the minimum at once.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,8 +33,7 @@ class NewtonResult(NamedTuple):
 
 def _check_step_options(damping, step_size):
     damping = _checks.real_in("damping", damping, 0.0, math.inf, hi_open=True)
-    step_size = _checks.real_in("step_size", step_size, 0.0, math.inf, lo_open=True,
-                                hi_open=True)
+    step_size = _checks.real_in("step_size", step_size, 0.0, math.inf, lo_open=True, hi_open=True)
     return damping, step_size
 
 
@@ -44,8 +44,9 @@ def _flat_step(f_flat, x, g, damping, step_size):
     return x - step_size * delta
 
 
-def newton_step(f: Callable[[Any], jnp.ndarray], params: Any, damping: float = 0.0,
-                step_size: float = 1.0) -> Any:
+def newton_step(
+    f: Callable[[Any], jnp.ndarray], params: Any, damping: float = 0.0, step_size: float = 1.0
+) -> Any:
     """One damped Newton step θ − η·(∇²f(θ) + λI)⁻¹ ∇f(θ).
 
     Args:
@@ -63,9 +64,14 @@ def newton_step(f: Callable[[Any], jnp.ndarray], params: Any, damping: float = 0
     return unravel(_flat_step(f_flat, x, jax.grad(f_flat)(x), damping, step_size))
 
 
-def newton(f: Callable[[Any], jnp.ndarray], params: Any, steps: int = 20,
-           damping: float = 0.0, step_size: float = 1.0, tol: float = 1e-10
-           ) -> NewtonResult:
+def newton(
+    f: Callable[[Any], jnp.ndarray],
+    params: Any,
+    steps: int = 20,
+    damping: float = 0.0,
+    step_size: float = 1.0,
+    tol: float = 1e-10,
+) -> NewtonResult:
     """Damped Newton iterations until max|∇f| <= tol or ``steps`` steps.
 
     Runs in ``lax.while_loop``, so it works (and compiles once) under ``jit``

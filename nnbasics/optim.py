@@ -49,7 +49,8 @@ import functools
 import inspect
 import math
 import numbers
-from typing import Any, Callable, NamedTuple, Optional, Union
+from collections.abc import Callable
+from typing import Any, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -98,6 +99,7 @@ class AmsgradState(NamedTuple):
 
 # ------------------------------------------------------------------ recipes
 
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """How an optimizer was built: its factory and every argument, compared by value.
@@ -119,7 +121,7 @@ class Recipe:
         """The optimizer again, with ``changes`` replacing some arguments (values may be traced)."""
         return self.factory(**{**dict(self.kwargs), **changes})
 
-    def split(self) -> tuple["Recipe", dict]:
+    def split(self) -> tuple[Recipe, dict]:
         """(structure, numbers): the arguments a compiled program can take as inputs, and the rest.
 
         ``numbers`` are the nonzero floats among :data:`PROGRAM_INPUTS`;
@@ -138,8 +140,18 @@ class Recipe:
 # constant one. Decay rates (b1, b2, decay, dampening) are left out: their
 # 1 − β is computed in float64 by Python for a constant but in float32 for a
 # traced value, which moves float32 trajectories by an ulp of the rate.
-PROGRAM_INPUTS = frozenset({"learning_rate", "weight_decay", "eps", "eps_root",
-                            "initial_accumulator_value", "initial_scale", "beta", "momentum"})
+PROGRAM_INPUTS = frozenset(
+    {
+        "learning_rate",
+        "weight_decay",
+        "eps",
+        "eps_root",
+        "initial_accumulator_value",
+        "initial_scale",
+        "beta",
+        "momentum",
+    }
+)
 _TRACED = "<program input>"
 
 
@@ -170,8 +182,9 @@ def _recorded(factory: Callable) -> Callable:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         recipe = Recipe(build, tuple(sorted(bound.arguments.items())))
-        return optax.GradientTransformationExtraArgs(_Method(opt.init, recipe, "init"),
-                                                     _Method(opt.update, recipe, "update"))
+        return optax.GradientTransformationExtraArgs(
+            _Method(opt.init, recipe, "init"), _Method(opt.update, recipe, "update")
+        )
 
     return build
 
@@ -184,15 +197,18 @@ def recipe_of(optimizer) -> Recipe | None:
 
 # ---------------------------------------------------------------- validation
 
+
 def _as_schedule(learning_rate: ScalarOrSchedule) -> Schedule:
     if callable(learning_rate):
         return learning_rate
     try:
-        _checks.real_in("learning_rate", learning_rate, 0.0, math.inf, lo_open=True,
-                        hi_open=True)
+        _checks.real_in("learning_rate", learning_rate, 0.0, math.inf, lo_open=True, hi_open=True)
     except ValueError:
-        _checks.fail("learning_rate", "a real number in (0, inf) or a schedule "
-                     "(a callable t -> rate)", _checks.shown(learning_rate))
+        _checks.fail(
+            "learning_rate",
+            "a real number in (0, inf) or a schedule (a callable t -> rate)",
+            _checks.shown(learning_rate),
+        )
     return lambda count: learning_rate
 
 
@@ -214,6 +230,7 @@ def _is_zero(value) -> bool:
 
 
 # ------------------------------------------------------------ shared pieces
+
 
 def _scale(factor, tree):
     """factor·x for every leaf, with factor cast to the leaf's dtype."""
@@ -258,7 +275,7 @@ def _trace(x, trace, beta, nesterov: bool, weight=1.0):
 
 def _bias_correction(decay, k):
     """1 − decay^k, k the number of updates made (this one included)."""
-    return 1 - decay ** k
+    return 1 - decay**k
 
 
 def _corrected(tree, decay, k):
@@ -293,24 +310,29 @@ def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
         del extra_args  # optax's extra-arguments protocol: accepted, not used
         if not _is_zero(weight_decay):
             if params is None:
-                raise ValueError("params: expected the parameters (weight_decay is set), "
-                                 "received None")
+                raise ValueError(
+                    "params: expected the parameters (weight_decay is set), received None"
+                )
             grads = jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
         moments = tuple(state[1:])
         updates, new = step(grads, moments, state.count, rate(state.count), params)
         # Updates in the gradients' dtype and a state whose dtypes never drift
         # (a bfloat16 moment plus a float32 count-dependent factor would widen).
-        return (_cast_like(updates, grads),
-                state_type(optax.safe_increment(state.count), *_cast_like(new, moments)))
+        return (
+            _cast_like(updates, grads),
+            state_type(optax.safe_increment(state.count), *_cast_like(new, moments)),
+        )
 
     return optax.GradientTransformationExtraArgs(init, update)
 
 
 # ---------------------------------------------------------------- optimizers
 
+
 @_recorded
-def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0,
-        accumulator_dtype=None) -> optax.GradientTransformation:
+def sgd(
+    learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0, accumulator_dtype=None
+) -> optax.GradientTransformation:
     """Plain (stochastic) gradient descent.
 
         u_t = −α_t·(g_t + λθ_t)
@@ -327,15 +349,26 @@ def sgd(learning_rate: ScalarOrSchedule, *, weight_decay: float = 0.0,
       An ``optax.GradientTransformation`` with state ``SgdState(count)``.
     """
     _dtype("accumulator_dtype", accumulator_dtype)
-    return _optimizer(SgdState, lambda params: (),
-                      lambda g, moments, count, rate, params: (_scale(-rate, g), ()),
-                      learning_rate, weight_decay)
+    return _optimizer(
+        SgdState,
+        lambda params: (),
+        lambda g, moments, count, rate, params: (_scale(-rate, g), ()),
+        learning_rate,
+        weight_decay,
+    )
 
 
 @_recorded
-def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool = False,
-             accumulator_dtype=None, *, dampening: float = 0.0, weight_decay: float = 0.0,
-             lr_in_velocity: bool = False) -> optax.GradientTransformation:
+def momentum(
+    learning_rate: ScalarOrSchedule,
+    beta: float = 0.9,
+    nesterov: bool = False,
+    accumulator_dtype=None,
+    *,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    lr_in_velocity: bool = False,
+) -> optax.GradientTransformation:
     """Gradient descent with (heavy-ball or Nesterov) momentum.
 
     With g_t ← g_t + λθ_t and m_{−1} = 0, the default (optax, PyTorch) form is
@@ -381,15 +414,24 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9, nesterov: bool 
         out, trace = _trace(x, moments[0], beta, nesterov, weight)
         return (out if lr_in_velocity else _scale(-rate, out)), (trace,)
 
-    return _optimizer(MomentumState,
-                      lambda params: (optax.tree.zeros_like(params, dtype=accumulator_dtype),),
-                      step, learning_rate, weight_decay)
+    return _optimizer(
+        MomentumState,
+        lambda params: (optax.tree.zeros_like(params, dtype=accumulator_dtype),),
+        step,
+        learning_rate,
+        weight_decay,
+    )
 
 
 @_recorded
-def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 0.1,
-            eps: float = 1e-7, *, eps_in_sqrt: bool = True, weight_decay: float = 0.0
-            ) -> optax.GradientTransformation:
+def adagrad(
+    learning_rate: ScalarOrSchedule,
+    initial_accumulator_value: float = 0.1,
+    eps: float = 1e-7,
+    *,
+    eps_in_sqrt: bool = True,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
     """AdaGrad: per-coordinate rates from the sum of all squared gradients.
 
     With g_t ← g_t + λθ_t and s_{−1} = initial_accumulator_value,
@@ -414,8 +456,9 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
       An ``optax.GradientTransformation`` with state
       ``AdagradState(count, sum_of_squares)``.
     """
-    initial_accumulator_value = _non_negative("initial_accumulator_value",
-                                              initial_accumulator_value)
+    initial_accumulator_value = _non_negative(
+        "initial_accumulator_value", initial_accumulator_value
+    )
     eps = _non_negative("eps", eps)
     eps_in_sqrt = _flag("eps_in_sqrt", eps_in_sqrt)
 
@@ -423,8 +466,8 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
         s = jax.tree.map(lambda gi, si: si + _abs_sq(gi), g, moments[0])
         # s = 0 only where every gradient so far was 0: no step there, and no 0/0.
         d = jax.tree.map(
-            lambda gi, si: jnp.where(si > 0, gi * _inverse_root(si, eps, eps_in_sqrt), 0.0),
-            g, s)
+            lambda gi, si: jnp.where(si > 0, gi * _inverse_root(si, eps, eps_in_sqrt), 0.0), g, s
+        )
         return _scale(-rate, d), (s,)
 
     def init(params):
@@ -434,10 +477,18 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
 
 
 @_recorded
-def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8, *,
-            eps_in_sqrt: bool = True, initial_scale: float = 0.0, centered: bool = False,
-            momentum: Optional[float] = None, nesterov: bool = False,
-            weight_decay: float = 0.0) -> optax.GradientTransformation:
+def rmsprop(
+    learning_rate: ScalarOrSchedule,
+    decay: float = 0.9,
+    eps: float = 1e-8,
+    *,
+    eps_in_sqrt: bool = True,
+    initial_scale: float = 0.0,
+    centered: bool = False,
+    momentum: float | None = None,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
     """RMSProp: per-coordinate rates from an EMA of squared gradients.
 
     With g_t ← g_t + λθ_t, ρ = decay, ν_{−1} = initial_scale, μ_{−1} = 0,
@@ -483,9 +534,11 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
 
     def init(params):
         zeros = optax.tree.zeros_like(params)
-        return (optax.tree.full_like(params, initial_scale),
-                zeros if centered else None,
-                zeros if momentum is not None else None)
+        return (
+            optax.tree.full_like(params, initial_scale),
+            zeros if centered else None,
+            zeros if momentum is not None else None,
+        )
 
     def step(g, moments, count, rate, params):
         nu, mu, trace = moments
@@ -504,9 +557,22 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
     return _optimizer(RmspropState, init, step, learning_rate, weight_decay)
 
 
-def _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, *, fold_bias_correction=False,
-          coupled=0.0, decoupled=0.0, nesterov=False, amsgrad=False, correct_mu=True,
-          correct_nu=True):
+def _adam(
+    learning_rate,
+    b1,
+    b2,
+    eps,
+    eps_root,
+    mu_dtype,
+    *,
+    fold_bias_correction=False,
+    coupled=0.0,
+    decoupled=0.0,
+    nesterov=False,
+    amsgrad=False,
+    correct_mu=True,
+    correct_nu=True,
+):
     """The Adam family: adam, adamw, nadam, amsgrad (see their docstrings)."""
     b1 = _unit("b1", b1)
     b2 = _unit("b2", b2)
@@ -517,13 +583,17 @@ def _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, *, fold_bias_correctio
     nesterov = _flag("nesterov", nesterov)
     decoupled = _non_negative("weight_decay", decoupled)
     if fold and (nesterov or amsgrad):
-        _checks.fail("fold_bias_correction", "False with Nesterov momentum or AMSGrad "
-                     "(scikit-learn's folded form has neither)", fold)
+        _checks.fail(
+            "fold_bias_correction",
+            "False with Nesterov momentum or AMSGrad (scikit-learn's folded form has neither)",
+            fold,
+        )
 
     def init(params):
         zeros = optax.tree.zeros_like
-        return ((zeros(params, dtype=mu_dtype), zeros(params))
-                + ((zeros(params),) if amsgrad else ()))
+        return (zeros(params, dtype=mu_dtype), zeros(params)) + (
+            (zeros(params),) if amsgrad else ()
+        )
 
     def step(g, moments, count, rate, params):
         mu = _ema(b1, moments[0], g)
@@ -532,13 +602,20 @@ def _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, *, fold_bias_correctio
         if fold:
             c1, c2 = _bias_correction(b1, k), _bias_correction(b2, k)
             d = jax.tree.map(
-                lambda m, n: m * (jnp.sqrt(c2) / c1).astype(m.dtype)
-                / (jnp.sqrt(n + eps_root) + eps), mu, nu)
+                lambda m, n: (
+                    m * (jnp.sqrt(c2) / c1).astype(m.dtype) / (jnp.sqrt(n + eps_root) + eps)
+                ),
+                mu,
+                nu,
+            )
         else:
             mu_hat = _corrected(mu, b1, k) if correct_mu else mu
             if nesterov:  # Dozat's look-ahead: the next step's corrected momentum
-                mu_hat = jax.tree.map(lambda m, gi: b1 * m + (1 - b1) * gi,
-                                      _corrected(mu, b1, k + 1), _corrected(g, b1, k))
+                mu_hat = jax.tree.map(
+                    lambda m, gi: b1 * m + (1 - b1) * gi,
+                    _corrected(mu, b1, k + 1),
+                    _corrected(g, b1, k),
+                )
             nu_hat = _corrected(nu, b2, k) if correct_nu else nu
             if amsgrad:
                 nu_hat = jax.tree.map(jnp.maximum, moments[2], nu_hat)
@@ -549,15 +626,22 @@ def _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, *, fold_bias_correctio
             d = jax.tree.map(lambda di, p: di + decoupled * p, d, params)
         return _scale(-rate, d), (mu, nu) + ((nu_hat,) if amsgrad else ())
 
-    return _optimizer(AmsgradState if amsgrad else AdamState, init, step, learning_rate,
-                      coupled)
+    return _optimizer(AmsgradState if amsgrad else AdamState, init, step, learning_rate, coupled)
 
 
 @_recorded
-def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, *, nesterov: bool = False,
-         fold_bias_correction: bool = False,
-         weight_decay: float = 0.0) -> optax.GradientTransformation:
+def adam(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 0.0,
+    mu_dtype=None,
+    *,
+    nesterov: bool = False,
+    fold_bias_correction: bool = False,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
     """Adam: bias-corrected EMAs of the gradient and of its square.
 
     With g_t ← g_t + λθ_t, m_{−1} = v_{−1} = 0 and k = t + 1 (updates made,
@@ -597,16 +681,32 @@ def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype,
-                 fold_bias_correction=fold_bias_correction, coupled=weight_decay,
-                 nesterov=nesterov)
+    return _adam(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        eps_root,
+        mu_dtype,
+        fold_bias_correction=fold_bias_correction,
+        coupled=weight_decay,
+        nesterov=nesterov,
+    )
 
 
 @_recorded
-def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-          eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, weight_decay: float = 1e-4,
-          *, nesterov: bool = False,
-          fold_bias_correction: bool = False) -> optax.GradientTransformation:
+def adamw(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 0.0,
+    mu_dtype=None,
+    weight_decay: float = 1e-4,
+    *,
+    nesterov: bool = False,
+    fold_bias_correction: bool = False,
+) -> optax.GradientTransformation:
     """AdamW: Adam with decoupled weight decay.
 
     With m̂_t, v̂_t as in ``adam`` (no decay in the gradient),
@@ -626,15 +726,30 @@ def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``;
       ``update`` needs ``params``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype,
-                 fold_bias_correction=fold_bias_correction, decoupled=weight_decay,
-                 nesterov=nesterov)
+    return _adam(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        eps_root,
+        mu_dtype,
+        fold_bias_correction=fold_bias_correction,
+        decoupled=weight_decay,
+        nesterov=nesterov,
+    )
 
 
 @_recorded
-def nadam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-          eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None, *,
-          weight_decay: float = 0.0) -> optax.GradientTransformation:
+def nadam(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 0.0,
+    mu_dtype=None,
+    *,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
     """NAdam: Adam with Nesterov momentum (Dozat 2016), as ``optax.nadam``.
 
     With m_t, v_t and k = t + 1 as in ``adam``, the first moment is looked at
@@ -649,15 +764,24 @@ def nadam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay,
-                 nesterov=True)
+    return _adam(
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay, nesterov=True
+    )
 
 
 @_recorded
-def amsgrad(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-            eps: float = 1e-8, eps_root: float = 0.0, mu_dtype=None,
-            bias_correction_mu: bool = True, bias_correction_nu: bool = True, *,
-            weight_decay: float = 0.0) -> optax.GradientTransformation:
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    eps_root: float = 0.0,
+    mu_dtype=None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+    *,
+    weight_decay: float = 0.0,
+) -> optax.GradientTransformation:
     """AMSGrad (Reddi et al. 2018): Adam whose denominator never shrinks, as ``optax.amsgrad``.
 
     With m_t, v_t and k = t + 1 as in ``adam``,
@@ -676,16 +800,25 @@ def amsgrad(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     Returns:
       An ``optax.GradientTransformation`` with state ``AmsgradState(count, mu, nu, nu_max)``.
     """
-    return _adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay,
-                 amsgrad=True, correct_mu=_flag("bias_correction_mu", bias_correction_mu),
-                 correct_nu=_flag("bias_correction_nu", bias_correction_nu))
+    return _adam(
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        eps_root,
+        mu_dtype,
+        coupled=weight_decay,
+        amsgrad=True,
+        correct_mu=_flag("bias_correction_mu", bias_correction_mu),
+        correct_nu=_flag("bias_correction_nu", bias_correction_nu),
+    )
 
 
 # ------------------------------------------------------------------ registry
 
-POSITIVE = (0.0, math.inf, True, True)   # (lo, hi, lo_open, hi_open)
+POSITIVE = (0.0, math.inf, True, True)  # (lo, hi, lo_open, hi_open)
 NON_NEGATIVE = (0.0, math.inf, False, True)
-UNIT = (0.0, 1.0, False, True)           # decay rates and betas: [0, 1)
+UNIT = (0.0, 1.0, False, True)  # decay rates and betas: [0, 1)
 CLOSED_UNIT = (0.0, 1.0, False, False)
 
 
@@ -712,21 +845,50 @@ class Spec(NamedTuple):
         return self.factory(**self.fixed, **hyperparameters)
 
 
-_ADAM = {"learning_rate": POSITIVE, "b1": UNIT, "b2": UNIT, "eps": NON_NEGATIVE,
-         "eps_root": NON_NEGATIVE, "weight_decay": NON_NEGATIVE}
-_MOMENTUM = {"learning_rate": POSITIVE, "beta": UNIT, "dampening": CLOSED_UNIT,
-             "weight_decay": NON_NEGATIVE}
+_ADAM = {
+    "learning_rate": POSITIVE,
+    "b1": UNIT,
+    "b2": UNIT,
+    "eps": NON_NEGATIVE,
+    "eps_root": NON_NEGATIVE,
+    "weight_decay": NON_NEGATIVE,
+}
+_MOMENTUM = {
+    "learning_rate": POSITIVE,
+    "beta": UNIT,
+    "dampening": CLOSED_UNIT,
+    "weight_decay": NON_NEGATIVE,
+}
 
 REGISTRY: dict[str, Spec] = {
     "sgd": Spec(sgd, {}, 0.1, {"learning_rate": POSITIVE, "weight_decay": NON_NEGATIVE}, ()),
     "momentum": Spec(momentum, {}, 0.01, _MOMENTUM, ("nesterov",)),
     "nesterov": Spec(momentum, {"nesterov": True}, 0.01, _MOMENTUM, ()),
-    "adagrad": Spec(adagrad, {}, 0.1, {"learning_rate": POSITIVE,
-                                        "initial_accumulator_value": NON_NEGATIVE,
-                                        "eps": NON_NEGATIVE, "weight_decay": NON_NEGATIVE}, ()),
-    "rmsprop": Spec(rmsprop, {}, 1e-3, {"learning_rate": POSITIVE, "decay": UNIT,
-                                         "eps": NON_NEGATIVE, "initial_scale": NON_NEGATIVE,
-                                         "weight_decay": NON_NEGATIVE}, ("centered",)),
+    "adagrad": Spec(
+        adagrad,
+        {},
+        0.1,
+        {
+            "learning_rate": POSITIVE,
+            "initial_accumulator_value": NON_NEGATIVE,
+            "eps": NON_NEGATIVE,
+            "weight_decay": NON_NEGATIVE,
+        },
+        (),
+    ),
+    "rmsprop": Spec(
+        rmsprop,
+        {},
+        1e-3,
+        {
+            "learning_rate": POSITIVE,
+            "decay": UNIT,
+            "eps": NON_NEGATIVE,
+            "initial_scale": NON_NEGATIVE,
+            "weight_decay": NON_NEGATIVE,
+        },
+        ("centered",),
+    ),
     "adam": Spec(adam, {}, 1e-3, _ADAM, ()),
     "adamw": Spec(adamw, {}, 1e-3, _ADAM, ()),
     "nadam": Spec(nadam, {}, 1e-3, _ADAM, ()),
@@ -755,8 +917,11 @@ def get(name: str, **hyperparameters) -> optax.GradientTransformation:
     accepted = sorted(set(inspect.signature(spec.factory).parameters) - set(spec.fixed))
     unknown = [key for key in hyperparameters if key not in accepted]
     if unknown:
-        _checks.fail("hyperparameters", f"names that {name!r} takes ({', '.join(accepted)})",
-                     ", ".join(map(repr, unknown)))
+        _checks.fail(
+            "hyperparameters",
+            f"names that {name!r} takes ({', '.join(accepted)})",
+            ", ".join(map(repr, unknown)),
+        )
     return spec.build(**hyperparameters)
 
 
@@ -768,8 +933,10 @@ def hyperparameters(optimizer) -> dict | None:
     if recipe is None:
         return None
     plain = (bool, int, float, str, type(None))
-    return {"factory": recipe.factory.__name__,
-            **{k: v if isinstance(v, plain) else repr(v) for k, v in recipe.kwargs}}
+    return {
+        "factory": recipe.factory.__name__,
+        **{k: v if isinstance(v, plain) else repr(v) for k, v in recipe.kwargs},
+    }
 
 
 def describe(optimizer) -> str | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 
@@ -37,8 +37,11 @@ def _check_value(value):
 
 def _check_decreasing(value, name, rate, hold):
     """Checks value > 0, the decrease constant or exponent >= 0 and hold >= 0."""
-    return (_check_value(value), _checks.real_in(name, rate, 0.0, math.inf, hi_open=True),
-            _checks.non_negative_int("hold", hold))
+    return (
+        _check_value(value),
+        _checks.real_in(name, rate, 0.0, math.inf, hi_open=True),
+        _checks.non_negative_int("hold", hold),
+    )
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -31,7 +31,8 @@ import math
 import numbers
 import warnings
 import zlib
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -39,22 +40,33 @@ import numpy as np
 
 from nnbasics import _checks, optim, schedules
 from nnbasics.mlp import MLP
-from nnbasics.train import (HISTORY_KEYS, cast_data, check_data, init_state, metrics,
-                             train_epoch)
+from nnbasics.train import HISTORY_KEYS, cast_data, check_data, init_state, metrics, train_epoch
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
-OPTIMIZERS = {name: (spec.build, tuple(spec.numeric), spec.structural)
-              for name, spec in optim.REGISTRY.items()}
+OPTIMIZERS = {
+    name: (spec.build, tuple(spec.numeric), spec.structural)
+    for name, spec in optim.REGISTRY.items()
+}
 TRAINING = ("l2", "l1", "min_delta")
 SCHEDULE = ("lr_decay", "lr_exponent")
 NET_FIELDS = ("sizes", "hidden", "pieces", "components")
 STRUCTURAL = NET_FIELDS + ("batch_size", "lr_hold")
-METRIC_COLUMNS = ("valid_loss", "valid_accuracy", "test_loss", "test_accuracy", "train_loss",
-                  "best_epoch", "epochs", "stopped_early", "diverged")
+METRIC_COLUMNS = (
+    "valid_loss",
+    "valid_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "train_loss",
+    "best_epoch",
+    "epochs",
+    "stopped_early",
+    "diverged",
+)
 SELECT = {"valid_loss": np.argmin, "valid_accuracy": np.argmax}
 
 
 # ------------------------------------------------------------------ samplers
+
 
 class Distribution(NamedTuple):
     """A distribution over one hyper-parameter for ``random``.
@@ -79,8 +91,9 @@ def uniform(lo: float, hi: float) -> Distribution:
     lo, hi = _real("lo", lo), _real("hi", hi)
     if not lo < hi:
         _checks.fail("hi", f"a number above lo={lo}", hi)
-    return Distribution(f"uniform({lo}, {hi})",
-                        lambda rng, n: [float(v) for v in rng.uniform(lo, hi, n)])
+    return Distribution(
+        f"uniform({lo}, {hi})", lambda rng, n: [float(v) for v in rng.uniform(lo, hi, n)]
+    )
 
 
 def log_uniform(lo: float, hi: float) -> Distribution:
@@ -92,7 +105,8 @@ def log_uniform(lo: float, hi: float) -> Distribution:
         _checks.fail("hi", f"a number above lo={lo}", hi)
     return Distribution(
         f"log_uniform({lo}, {hi})",
-        lambda rng, n: [float(v) for v in np.exp(rng.uniform(math.log(lo), math.log(hi), n))])
+        lambda rng, n: [float(v) for v in np.exp(rng.uniform(math.log(lo), math.log(hi), n))],
+    )
 
 
 def int_range(lo: int, hi: int) -> Distribution:
@@ -100,8 +114,9 @@ def int_range(lo: int, hi: int) -> Distribution:
     lo, hi = _checks.non_negative_int("lo", lo), int(_checks.non_negative_int("hi", hi))
     if not lo <= hi:
         _checks.fail("hi", f"an integer >= lo={lo}", hi)
-    return Distribution(f"int_range({lo}, {hi})",
-                        lambda rng, n: [int(v) for v in rng.integers(lo, hi + 1, n)])
+    return Distribution(
+        f"int_range({lo}, {hi})", lambda rng, n: [int(v) for v in rng.integers(lo, hi + 1, n)]
+    )
 
 
 def choice(values: Sequence) -> Distribution:
@@ -109,8 +124,9 @@ def choice(values: Sequence) -> Distribution:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         _checks.fail("values", "a non-empty sequence", values)
     values = list(values)
-    return Distribution(f"choice({values!r})",
-                        lambda rng, n: [values[i] for i in rng.integers(0, len(values), n)])
+    return Distribution(
+        f"choice({values!r})", lambda rng, n: [values[i] for i in rng.integers(0, len(values), n)]
+    )
 
 
 def grid(**axes: Sequence) -> list[dict]:
@@ -167,6 +183,7 @@ def random(key, n: int, **distributions) -> list[dict]:
 
 # -------------------------------------------------------------------- search
 
+
 class SearchResult(NamedTuple):
     """What ``search`` returns.
 
@@ -196,11 +213,23 @@ class SearchResult(NamedTuple):
     traces: int
 
 
-def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
-           optimizer: str = "adam", epochs: int, batch_size: int | None = None,
-           patience: int | None = None, min_delta: float = 0.0, grad: str = "manual",
-           chunk_size: int = 16, select: str = "valid_loss", dtype=jnp.float32
-           ) -> SearchResult:
+def search(
+    net: MLP,
+    train,
+    valid,
+    test=None,
+    *,
+    configs: Sequence[dict],
+    optimizer: str = "adam",
+    epochs: int,
+    batch_size: int | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    grad: str = "manual",
+    chunk_size: int = 16,
+    select: str = "valid_loss",
+    dtype=jnp.float32,
+) -> SearchResult:
     """Trains ``net`` under every config, selects on valid, reports on test.
 
     Config ``c`` trains exactly as
@@ -242,8 +271,21 @@ def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
       ValueError: bad input, naming the argument, before any training.
     """
     groups, names, data = _check_search_args(
-        net, train, valid, test, configs, optimizer, epochs, batch_size, patience, min_delta,
-        grad, chunk_size, select, dtype)
+        net,
+        train,
+        valid,
+        test,
+        configs,
+        optimizer,
+        epochs,
+        batch_size,
+        patience,
+        min_delta,
+        grad,
+        chunk_size,
+        select,
+        dtype,
+    )
     count = len(configs)
     numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
     columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
@@ -254,14 +296,18 @@ def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
     for static, rows in groups.items():
         fields = dict(static)
         net_g = dataclasses.replace(net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
-        run_chunk = _compile(net_g, optimizer, numeric, fields, epochs, patience, min_delta,
-                             grad, dtype, traces)
+        run_chunk = _compile(
+            net_g, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, traces
+        )
         size = min(chunk_size, len(rows))
         for start in range(0, len(rows), size):
-            chunk = rows[start:start + size]
+            chunk = rows[start : start + size]
             padded = chunk + [chunk[0]] * (size - len(chunk))
-            hp = {k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
-                  for k in numeric if k != "seed"}
+            hp = {
+                k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
+                for k in numeric
+                if k != "seed"
+            }
             seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
             out, params = run_chunk(hp, seeds, *data)
             out = jax.device_get(out)
@@ -270,19 +316,32 @@ def search(net: MLP, train, valid, test=None, *, configs: Sequence[dict],
                     columns[k][row] = out[k][j]
                 for k in HISTORY_KEYS:
                     history[k][row] = out["history"][k][j]
-            scores = np.where(np.isnan(out[select][:len(chunk)]),
-                              np.inf if select == "valid_loss" else -np.inf,
-                              out[select][:len(chunk)])
+            scores = np.where(
+                np.isnan(out[select][: len(chunk)]),
+                np.inf if select == "valid_loss" else -np.inf,
+                out[select][: len(chunk)],
+            )
             j = int(pick(scores))
             if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
                 best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a: a[j], params))
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
-        table[k] = columns[k].astype(int) if k in ("best_epoch", "epochs") else (
-            columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
+        table[k] = (
+            columns[k].astype(int)
+            if k in ("best_epoch", "epochs")
+            else (columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
+        )
     _, row, net_best, params = best
-    return SearchResult(table=table, best=row, config=dict(configs[row]), net=net_best,
-                        params=params, history=history, select=select, traces=traces[0])
+    return SearchResult(
+        table=table,
+        best=row,
+        config=dict(configs[row]),
+        net=net_best,
+        params=params,
+        history=history,
+        select=select,
+        traces=traces[0],
+    )
 
 
 def _better(select, a, b):
@@ -329,10 +388,21 @@ def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad,
         state = init_state(net.init(k_init, dtype), opt, k_train)
 
         def epoch(state, _):
-            return train_epoch(state, X, y, Xv, yv, net=net, optimizer=opt,
-                               batch_size=batch_size, l2=hp.get("l2", 0.0),
-                               l1=hp.get("l1", 0.0), grad=grad, patience=patience,
-                               min_delta=hp.get("min_delta", min_delta))
+            return train_epoch(
+                state,
+                X,
+                y,
+                Xv,
+                yv,
+                net=net,
+                optimizer=opt,
+                batch_size=batch_size,
+                l2=hp.get("l2", 0.0),
+                l1=hp.get("l1", 0.0),
+                grad=grad,
+                patience=patience,
+                min_delta=hp.get("min_delta", min_delta),
+            )
 
         state, m = jax.lax.scan(epoch, state, None, length=epochs)
         done = state.epoch - state.diverged.astype(state.epoch.dtype)
@@ -348,11 +418,15 @@ def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad,
         out = dict(
             valid_loss=state.best_loss,
             valid_accuracy=jnp.where(found, hist["valid_accuracy"][at_best], nan),
-            test_loss=jnp.where(found, t_loss, nan), test_accuracy=jnp.where(found, t_acc, nan),
+            test_loss=jnp.where(found, t_loss, nan),
+            test_accuracy=jnp.where(found, t_acc, nan),
             train_loss=jnp.where(found, hist["train_loss"][at_best], nan),
-            best_epoch=state.best_epoch, epochs=done,
-            stopped_early=state.stopped & ~state.diverged, diverged=state.diverged,
-            history=hist)
+            best_epoch=state.best_epoch,
+            epochs=done,
+            stopped_early=state.stopped & ~state.diverged,
+            diverged=state.diverged,
+            history=hist,
+        )
         return out, state.best_params
 
     return jax.jit(jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6))
@@ -360,8 +434,23 @@ def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad,
 
 # ---------------------------------------------------------------- validation
 
-def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batch_size,
-                       patience, min_delta, grad, chunk_size, select, dtype):
+
+def _check_search_args(
+    net,
+    train,
+    valid,
+    test,
+    configs,
+    optimizer,
+    epochs,
+    batch_size,
+    patience,
+    min_delta,
+    grad,
+    chunk_size,
+    select,
+    dtype,
+):
     """Validates everything; returns (groups: static fields -> rows, config names, data)."""
     if not isinstance(net, MLP):
         _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
@@ -383,8 +472,11 @@ def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batc
     n = np.shape(train[0])[0]
 
     if isinstance(configs, dict) or not isinstance(configs, Sequence) or not configs:
-        _checks.fail("configs", "a non-empty list of config dicts (grid(...) or random(...))",
-                     configs if not isinstance(configs, Sequence) else f"{len(configs)} configs")
+        _checks.fail(
+            "configs",
+            "a non-empty list of config dicts (grid(...) or random(...))",
+            configs if not isinstance(configs, Sequence) else f"{len(configs)} configs",
+        )
     for i, c in enumerate(configs):
         if not isinstance(c, dict):
             _checks.fail(f"configs[{i}]", "a dict of hyper-parameters", type(c).__name__)
@@ -393,13 +485,17 @@ def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batc
     allowed = own + TRAINING + SCHEDULE + ("seed",) + STRUCTURAL + own_structural
     for name in names:
         if name not in allowed:
-            _checks.fail("configs", f"hyper-parameters of optimizer {optimizer!r} among "
-                         + ", ".join(allowed), f"{name!r}")
+            _checks.fail(
+                "configs",
+                f"hyper-parameters of optimizer {optimizer!r} among " + ", ".join(allowed),
+                f"{name!r}",
+            )
     if "learning_rate" not in names:
         _checks.fail("configs", "a 'learning_rate' in every config", f"keys {names}")
     if "lr_decay" in names and "lr_exponent" in names:
-        _checks.fail("configs", "at most one of 'lr_decay' (inverse_time) and 'lr_exponent' "
-                     "(power)", "both")
+        _checks.fail(
+            "configs", "at most one of 'lr_decay' (inverse_time) and 'lr_exponent' (power)", "both"
+        )
     if "lr_hold" in names and not set(SCHEDULE) & set(names):
         _checks.fail("configs", "'lr_decay' or 'lr_exponent' beside 'lr_hold'", f"keys {names}")
 
@@ -413,7 +509,8 @@ def _check_search_args(net, train, valid, test, configs, optimizer, epochs, batc
             key = tuple(sorted(fields.items()))
             if key not in groups:
                 nets[key] = dataclasses.replace(
-                    net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
+                    net, **{k: v for k, v in fields.items() if k in NET_FIELDS}
+                )
         except ValueError as e:
             name, _, rest = str(e).partition(": ")
             raise ValueError(f"configs[{i}][{name!r}]: {rest}") from None
@@ -449,10 +546,16 @@ def _check_config(config, optimizer, batch_size, n):
             _checks.real_in(k, hp[k], 0.0, math.inf)
     fields = {k: config[k] for k in NET_FIELDS + ("lr_hold", "nesterov") if k in config}
     fields["batch_size"] = config.get("batch_size", batch_size)
-    if isinstance(fields["batch_size"], bool) or not isinstance(
-            fields["batch_size"], numbers.Integral) or not 1 <= fields["batch_size"] <= n:
-        _checks.fail("batch_size", f"an integer from 1 to the number of training examples ({n})",
-                     fields["batch_size"])
+    if (
+        isinstance(fields["batch_size"], bool)
+        or not isinstance(fields["batch_size"], numbers.Integral)
+        or not 1 <= fields["batch_size"] <= n
+    ):
+        _checks.fail(
+            "batch_size",
+            f"an integer from 1 to the number of training examples ({n})",
+            fields["batch_size"],
+        )
     if "sizes" in fields:
         if isinstance(fields["sizes"], (str, bytes)) or not isinstance(fields["sizes"], Sequence):
             _checks.fail("sizes", "a sequence of layer sizes", fields["sizes"])
@@ -465,6 +568,7 @@ def _check_config(config, optimizer, batch_size, n):
 
 
 # ------------------------------------------------------------------- display
+
 
 def format_table(result: SearchResult, top: int | None = 10) -> str:
     """The results as an aligned text table, best first by ``result.select``.
@@ -484,9 +588,10 @@ def format_table(result: SearchResult, top: int | None = 10) -> str:
     score = np.where(np.isnan(score), worst, score)
     order = np.argsort(score if result.select == "valid_loss" else -score, kind="stable")
     if top is not None:
-        order = order[:_checks.positive_int("top", top)]
-    hidden = {k for k in ("test_loss", "test_accuracy", "valid_accuracy")
-              if np.all(np.isnan(table[k]))}
+        order = order[: _checks.positive_int("top", top)]
+    hidden = {
+        k for k in ("test_loss", "test_accuracy", "valid_accuracy") if np.all(np.isnan(table[k]))
+    }
     names = ["", "row"] + [k for k in table if k not in hidden]
     lines = [names]
     for i in order:

@@ -19,11 +19,12 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 from __future__ import annotations
 
 import collections
-import math
 import hashlib
+import math
 import os
 import warnings
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -103,18 +104,29 @@ def init_state(params, optimizer, key) -> TrainState:
     structure (see :func:`compile_epoch`), instead of a compile per eager operation.
     """
     structure, numbers = _split_optimizer(optimizer)
-    program = _program(("init_state", structure), lambda: jax.jit(
-        lambda params, key, numbers: _init_state(params, _rebuild(structure, numbers), key)))
+    program = _program(
+        ("init_state", structure),
+        lambda: jax.jit(
+            lambda params, key, numbers: _init_state(params, _rebuild(structure, numbers), key)
+        ),
+    )
     return program(params, _raw_key(key), numbers)
 
 
 def _init_state(params, optimizer, key) -> TrainState:
     dtype = jax.tree.leaves(params)[0].dtype
     state = TrainState(
-        params=params, opt_state=optimizer.init(params), key=key,
-        epoch=jnp.int32(0), best_params=params, best_loss=jnp.asarray(jnp.inf, dtype),
-        best_epoch=jnp.int32(-1), wait=jnp.int32(0), stopped=jnp.bool_(False),
-        diverged=jnp.bool_(False))
+        params=params,
+        opt_state=optimizer.init(params),
+        key=key,
+        epoch=jnp.int32(0),
+        best_params=params,
+        best_loss=jnp.asarray(jnp.inf, dtype),
+        best_epoch=jnp.int32(-1),
+        wait=jnp.int32(0),
+        stopped=jnp.bool_(False),
+        diverged=jnp.bool_(False),
+    )
     return jax.tree.map(jnp.array, state)  # copies every leaf
 
 
@@ -181,8 +193,10 @@ def evaluate(net, params, *pairs):
     Returns:
       a list of (mean NLL, accuracy) pairs of 0-d arrays, one per (X, y).
     """
-    program = _program(("evaluate", net), lambda: jax.jit(
-        lambda params, pairs: _stacked_metrics(net, params, pairs)))
+    program = _program(
+        ("evaluate", net),
+        lambda: jax.jit(lambda params, pairs: _stacked_metrics(net, params, pairs)),
+    )
     return program(params, pairs)
 
 
@@ -219,10 +233,11 @@ def _in_precision(value_and_grad, dtype) -> Callable:
     """``value_and_grad`` evaluated in ``dtype``, its loss and gradients returned in the parameters'."""
 
     def low(params, X, y, l2, l1, weights):
-        cast = lambda x: None if x is None else jnp.asarray(x).astype(dtype)  # noqa: E731
+        cast = lambda x: None if x is None else jnp.asarray(x).astype(dtype)
         labels = jnp.issubdtype(jnp.result_type(y), jnp.integer)
-        J, g = value_and_grad(jax.tree.map(cast, params), cast(X), y if labels else cast(y),
-                              l2, l1, cast(weights))
+        J, g = value_and_grad(
+            jax.tree.map(cast, params), cast(X), y if labels else cast(y), l2, l1, cast(weights)
+        )
         like = jax.tree.leaves(params)[0]
         return J.astype(like.dtype), jax.tree.map(lambda gi, p: gi.astype(p.dtype), g, params)
 
@@ -237,9 +252,25 @@ def _all_finite(tree):
     return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, batch_size: int,
-                l2=0.0, l1=0.0, grad: str = "manual", patience: int | None = None,
-                min_delta=0.0, batch_sharding=None, freeze: bool = True, compute_dtype=None):
+def train_epoch(
+    state: TrainState,
+    X,
+    y,
+    Xv=None,
+    yv=None,
+    *,
+    net,
+    optimizer,
+    batch_size: int,
+    l2=0.0,
+    l1=0.0,
+    grad: str = "manual",
+    patience: int | None = None,
+    min_delta=0.0,
+    batch_sharding=None,
+    freeze: bool = True,
+    compute_dtype=None,
+):
     """One epoch over (X, y), then validation and the early-stopping update.
 
     Pure and jittable; ``l2``, ``l1``, ``min_delta`` and the optimizer's
@@ -313,12 +344,19 @@ def train_epoch(state: TrainState, X, y, Xv=None, yv=None, *, net, optimizer, ba
         if patience is not None:
             stop = stop | (~improved & (wait >= patience))
         new = TrainState(
-            params=params, opt_state=opt_state, key=key, epoch=state.epoch + 1,
+            params=params,
+            opt_state=opt_state,
+            key=key,
+            epoch=state.epoch + 1,
             best_params=_select(improved, params, state.best_params),
-            best_loss=jnp.where(improved, v_loss if Xv is not None else train_loss,
-                                state.best_loss),
+            best_loss=jnp.where(
+                improved, v_loss if Xv is not None else train_loss, state.best_loss
+            ),
             best_epoch=jnp.where(improved, state.epoch, state.best_epoch),
-            wait=wait, stopped=stop, diverged=~finite)
+            wait=wait,
+            stopped=stop,
+            diverged=~finite,
+        )
         return new, dict(train_loss=train_loss, valid_loss=v_loss, valid_accuracy=v_acc)
 
     new, m = run(state)
@@ -336,21 +374,46 @@ def check_data(net, X, y, name: str = "train"):
     """Validates a (X, y) pair against ``net`` before any work (ValueError naming the argument)."""
     target = OUTPUT[net.output].target
     d = net.sizes[-1]
-    check_dataset(X, y, kind=_KIND[target], n_features=net.sizes[0],
-                  n_classes=d if target == "labels" else None,
-                  n_outputs=None if target == "labels" else d,
-                  name_X=f"{name}[0] (X)", name_y=f"{name}[1] (y)")
+    check_dataset(
+        X,
+        y,
+        kind=_KIND[target],
+        n_features=net.sizes[0],
+        n_classes=d if target == "labels" else None,
+        n_outputs=None if target == "labels" else d,
+        name_X=f"{name}[0] (X)",
+        name_y=f"{name}[1] (y)",
+    )
 
 
-def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad, checkpoint_dir, resume, overwrite, key):
+def _check_fit_args(
+    net,
+    params,
+    optimizer,
+    train,
+    valid,
+    epochs,
+    batch_size,
+    patience,
+    min_delta,
+    l2,
+    l1,
+    grad,
+    checkpoint_dir,
+    resume,
+    overwrite,
+    key,
+):
     from nnbasics.mlp import MLP
 
     if not isinstance(net, MLP):
         _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        _checks.fail("optimizer", "an optax.GradientTransformation (nb.optim or optax)",
-                     type(optimizer).__name__)
+        _checks.fail(
+            "optimizer",
+            "an optax.GradientTransformation (nb.optim or optax)",
+            type(optimizer).__name__,
+        )
     for name, pair in (("train", train), ("valid", valid)):
         if pair is None and name == "valid":
             continue
@@ -360,13 +423,19 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     _checks.positive_int("epochs", epochs)
     n = train[0].shape[0]
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        _checks.fail("batch_size", f"an integer from 1 to the number of training examples ({n})",
-                     _checks.shown(batch_size))
+        _checks.fail(
+            "batch_size",
+            f"an integer from 1 to the number of training examples ({n})",
+            _checks.shown(batch_size),
+        )
     if patience is not None:
         _checks.non_negative_int("patience", patience)
         if valid is None:
-            _checks.fail("patience", "None when no valid set is given (early stopping watches "
-                         "the validation loss)", patience)
+            _checks.fail(
+                "patience",
+                "None when no valid set is given (early stopping watches the validation loss)",
+                patience,
+            )
     _checks.real_in("min_delta", min_delta, 0.0, math.inf)
     _checks.real_in("l2", l2, 0.0, math.inf)
     _checks.real_in("l1", l1, 0.0, math.inf)
@@ -377,8 +446,9 @@ def _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, pa
     if checkpoint_dir is not None:
         _check_checkpoint_dir(os.fspath(checkpoint_dir), resume, overwrite)
     # Shapes only (the checks run at trace time): no computation, no compile.
-    jax.eval_shape(net.apply, params,
-                   jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype))
+    jax.eval_shape(
+        net.apply, params, jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype)
+    )
 
 
 def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None:
@@ -386,19 +456,26 @@ def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None
     from nnbasics import checkpoint
 
     if os.path.exists(directory) and not os.path.isdir(directory):
-        _checks.fail("checkpoint_dir", "a directory (created if missing)",
-                     f"the file {directory!r}")
+        _checks.fail(
+            "checkpoint_dir", "a directory (created if missing)", f"the file {directory!r}"
+        )
     target = os.path.join(directory, checkpoint.FILENAME)
     if os.path.isdir(target):
-        _checks.fail("checkpoint_dir", f"a directory where {checkpoint.FILENAME} can be "
-                     "written", f"{directory!r}, where {checkpoint.FILENAME} is a directory")
+        _checks.fail(
+            "checkpoint_dir",
+            f"a directory where {checkpoint.FILENAME} can be written",
+            f"{directory!r}, where {checkpoint.FILENAME} is a directory",
+        )
     why = _files.unwritable(directory)
     if why is not None:
         _checks.fail("checkpoint_dir", "a writable directory", f"{directory!r} ({why})")
     if not resume and not overwrite and checkpoint.exists(directory):
-        _checks.fail("checkpoint_dir", "a directory without a checkpoint, or resume=True "
-                     "to continue it, or overwrite=True to replace it",
-                     f"{directory!r}, which holds one")
+        _checks.fail(
+            "checkpoint_dir",
+            "a directory without a checkpoint, or resume=True "
+            "to continue it, or overwrite=True to replace it",
+            f"{directory!r}, which holds one",
+        )
 
 
 def cast_data(net, pair, dtype):
@@ -424,11 +501,28 @@ def to_device(x, dtype=None) -> jax.Array:
     return jax.device_put(np.asarray(x, dtype))
 
 
-def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = None, key,
-        valid=None, patience: int | None = None, min_delta: float = 0.0, l2: float = 0.0,
-        l1: float = 0.0, grad: str = "manual", callback: Callable | None = None,
-        checkpoint_dir=None, resume: bool = False, mesh=None,
-        compute_dtype=None, overwrite: bool = False) -> FitResult:
+def fit(
+    net,
+    params,
+    optimizer,
+    train,
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    key,
+    valid=None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    l2: float = 0.0,
+    l1: float = 0.0,
+    grad: str = "manual",
+    callback: Callable | None = None,
+    checkpoint_dir=None,
+    resume: bool = False,
+    mesh=None,
+    compute_dtype=None,
+    overwrite: bool = False,
+) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
     Args:
@@ -475,8 +569,24 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     """
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
     batch_size = n if batch_size is None else batch_size
-    _check_fit_args(net, params, optimizer, train, valid, epochs, batch_size, patience,
-                    min_delta, l2, l1, grad, checkpoint_dir, resume, overwrite, key)
+    _check_fit_args(
+        net,
+        params,
+        optimizer,
+        train,
+        valid,
+        epochs,
+        batch_size,
+        patience,
+        min_delta,
+        l2,
+        l1,
+        grad,
+        checkpoint_dir,
+        resume,
+        overwrite,
+        key,
+    )
     dtype = jax.tree.leaves(params)[0].dtype
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
@@ -488,8 +598,20 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
     # is not free, so a plain run skips it.
     meta = None
     if checkpoint_dir is not None or jax.process_count() > 1:
-        meta = _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience,
-                                min_delta, compute_dtype, (X, y), (Xv, yv))
+        meta = _checkpoint_meta(
+            net,
+            optimizer,
+            state,
+            batch_size,
+            grad,
+            l2,
+            l1,
+            patience,
+            min_delta,
+            compute_dtype,
+            (X, y),
+            (Xv, yv),
+        )
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
@@ -502,9 +624,12 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
 
     if jax.process_count() > 1:
         # Before the first collective: a disagreement would hang or fail inside JAX.
-        distributed.agree(dict(meta, epochs=epochs, checkpointing=checkpoint_dir is not None),
-                          epoch=int(state.epoch),
-                          state_hash=_fingerprint(*jax.tree.leaves(state)), mesh=mesh)
+        distributed.agree(
+            dict(meta, epochs=epochs, checkpointing=checkpoint_dir is not None),
+            epoch=int(state.epoch),
+            state_hash=_fingerprint(*jax.tree.leaves(state)),
+            mesh=mesh,
+        )
 
     batch_sharding = None
     if mesh is not None:
@@ -516,10 +641,19 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
         if valid is not None:
             Xv, yv = distributed.replicate((Xv, yv), replicated)
 
-    epoch_fn = compile_epoch(net, optimizer, batch_size=batch_size, l2=l2, l1=l1, grad=grad,
-                             patience=patience, min_delta=min_delta,
-                             batch_sharding=batch_sharding, freeze=False,
-                             compute_dtype=compute_dtype)
+    epoch_fn = compile_epoch(
+        net,
+        optimizer,
+        batch_size=batch_size,
+        l2=l2,
+        l1=l1,
+        grad=grad,
+        patience=patience,
+        min_delta=min_delta,
+        batch_sharding=batch_sharding,
+        freeze=False,
+        compute_dtype=compute_dtype,
+    )
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
     while epoch < epochs and not stopped:
@@ -530,24 +664,29 @@ def fit(net, params, optimizer, train, *, epochs: int, batch_size: int | None = 
             history[k].append(m[k])
         if m["diverged"]:
             history = {k: v[:-1] for k, v in history.items()}
-            kept = (f"returning the last finite parameters, those after epoch {epoch - 1}"
-                    if history["train_loss"] else
-                    "no finite epoch to return: the result holds the initial parameters")
-            warnings.warn(f"training diverged in epoch {epoch} (non-finite loss or parameters); "
-                          f"{kept}" + _precision_hint(dtype, compute_dtype), RuntimeWarning,
-                          stacklevel=2)
+            kept = (
+                f"returning the last finite parameters, those after epoch {epoch - 1}"
+                if history["train_loss"]
+                else "no finite epoch to return: the result holds the initial parameters"
+            )
+            warnings.warn(
+                f"training diverged in epoch {epoch} (non-finite loss or parameters); "
+                f"{kept}" + _precision_hint(dtype, compute_dtype),
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if callback is not None:
             callback(epoch, m)
         if checkpoint_dir is not None and distributed.is_writer():
             from nnbasics import checkpoint
 
-            checkpoint.save(checkpoint_dir, state, {k: np.asarray(v) for k, v in history.items()},
-                            meta)
+            checkpoint.save(
+                checkpoint_dir, state, {k: np.asarray(v) for k, v in history.items()}, meta
+            )
         epoch += 1
     if checkpoint_dir is not None:
         distributed.barrier("fit's last checkpoint written")  # so every process can resume from it
-    return _result(state, history, valid is not None, epochs)._replace(
-        resumed_from=resumed_from)
+    return _result(state, history, valid is not None, epochs)._replace(resumed_from=resumed_from)
 
 
 LOW_PRECISION = ("bfloat16", "float16")
@@ -568,19 +707,25 @@ def _check_compute_dtype(value):
 def _precision_hint(dtype, compute_dtype) -> str:
     """Why a low-precision run may have diverged, for the divergence warning."""
     if jnp.dtype(dtype) == jnp.float16:
-        return ("; float16 parameters: Adam's default eps=1e-8 is 0 in float16 (smallest "
-                "normal 6e-5, largest 65504) and steps overflow or vanish — train float32 "
-                "parameters with compute_dtype=float16 (master weights), or raise eps to 1e-4")
+        return (
+            "; float16 parameters: Adam's default eps=1e-8 is 0 in float16 (smallest "
+            "normal 6e-5, largest 65504) and steps overflow or vanish — train float32 "
+            "parameters with compute_dtype=float16 (master weights), or raise eps to 1e-4"
+        )
     if jnp.dtype(dtype) == jnp.bfloat16:
-        return ("; bfloat16 parameters keep 8 bits of mantissa, so small steps round away — "
-                "train float32 parameters with compute_dtype=bfloat16 (master weights)")
+        return (
+            "; bfloat16 parameters keep 8 bits of mantissa, so small steps round away — "
+            "train float32 parameters with compute_dtype=bfloat16 (master weights)"
+        )
     if compute_dtype is not None and jnp.dtype(compute_dtype) == jnp.float16:
-        return ("; compute_dtype=float16 overflows above 65504: lower the learning rate, "
-                "or use bfloat16 (float32's range)")
+        return (
+            "; compute_dtype=float16 overflows above 65504: lower the learning rate, "
+            "or use bfloat16 (float32's range)"
+        )
     return ""
 
 
-def compile_epoch(net, optimizer, **config) -> "EpochProgram":
+def compile_epoch(net, optimizer, **config) -> EpochProgram:
     """``train_epoch`` under ``jit`` for a fixed configuration, the state donated.
 
     The returned ``epoch_fn(state, X, y, Xv, yv) -> (state, metrics)`` is traced
@@ -597,8 +742,17 @@ def compile_epoch(net, optimizer, **config) -> "EpochProgram":
 
     def make():
         def epoch(state, X, y, Xv, yv, numbers, tuned):
-            return train_epoch(state, X, y, Xv, yv, net=net,
-                               optimizer=_rebuild(structure, numbers), **config, **tuned)
+            return train_epoch(
+                state,
+                X,
+                y,
+                Xv,
+                yv,
+                net=net,
+                optimizer=_rebuild(structure, numbers),
+                **config,
+                **tuned,
+            )
 
         return jax.jit(epoch, donate_argnums=0)
 
@@ -625,7 +779,7 @@ class EpochProgram(NamedTuple):
         """``jax.stages.Lowered`` of the epoch for these arguments (for AOT compilation)."""
         return self.program.lower(state, X, y, Xv, yv, self.numbers, self.tuned)
 
-    def compile(self, state, X, y, Xv=None, yv=None) -> "EpochProgram":
+    def compile(self, state, X, y, Xv=None, yv=None) -> EpochProgram:
         """The same epoch compiled ahead of time for these argument shapes."""
         return self._replace(program=self.lower(state, X, y, Xv, yv).compile())
 
@@ -639,13 +793,30 @@ def _result(state, history, has_valid, epochs) -> FitResult:
     else:
         params, best = state.params, done - 1
     diverged = bool(state.diverged)
-    return FitResult(params=params, history=history, best_epoch=best, state=state,
-                     stopped_early=bool(state.stopped) and not diverged and done < epochs,
-                     diverged=diverged)
+    return FitResult(
+        params=params,
+        history=history,
+        best_epoch=best,
+        state=state,
+        stopped_early=bool(state.stopped) and not diverged and done < epochs,
+        diverged=diverged,
+    )
 
 
-def _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience, min_delta,
-                     compute_dtype, train, valid) -> dict:
+def _checkpoint_meta(
+    net,
+    optimizer,
+    state,
+    batch_size,
+    grad,
+    l2,
+    l1,
+    patience,
+    min_delta,
+    compute_dtype,
+    train,
+    valid,
+) -> dict:
     """Everything that determines a run, which a checkpoint must agree on to be resumed.
 
     The network, every hyper-parameter of an ``nb.optim`` optimizer (other
@@ -653,13 +824,21 @@ def _checkpoint_meta(net, optimizer, state, batch_size, grad, l2, l1, patience, 
     training settings, the initial key, the dtypes, and a SHA-256 of each
     split's X and y (so a different data set or split of the same shape is refused).
     """
-    return dict(net=repr(net), optimizer=optim.hyperparameters(optimizer),
-                n_train=int(train[0].shape[0]), batch_size=int(batch_size), grad=grad,
-                l2=float(l2), l1=float(l1), patience=patience, min_delta=float(min_delta),
-                key=np.asarray(state.key).tolist(),
-                dtype=str(jax.tree.leaves(state.params)[0].dtype),
-                compute_dtype=None if compute_dtype is None else str(compute_dtype),
-                data={"train": _fingerprint(*train), "valid": _fingerprint(*valid)})
+    return dict(
+        net=repr(net),
+        optimizer=optim.hyperparameters(optimizer),
+        n_train=int(train[0].shape[0]),
+        batch_size=int(batch_size),
+        grad=grad,
+        l2=float(l2),
+        l1=float(l1),
+        patience=patience,
+        min_delta=float(min_delta),
+        key=np.asarray(state.key).tolist(),
+        dtype=str(jax.tree.leaves(state.params)[0].dtype),
+        compute_dtype=None if compute_dtype is None else str(compute_dtype),
+        data={"train": _fingerprint(*train), "valid": _fingerprint(*valid)},
+    )
 
 
 def _fingerprint(*arrays) -> str | None:
@@ -677,17 +856,29 @@ def _fingerprint(*arrays) -> str | None:
 def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
     """Refuses restored values that training cannot continue from; returns the epoch reached."""
     leaves = jax.tree.leaves((state.params, state.opt_state, state.best_params))
-    if not all(np.all(np.isfinite(np.asarray(x))) for x in leaves
-               if jnp.issubdtype(x.dtype, jnp.inexact)):
-        _checks.fail("checkpoint", "finite parameters and optimizer state",
-                     f"NaN/inf values in {os.fspath(checkpoint_dir)!r}")
+    if not all(
+        np.all(np.isfinite(np.asarray(x))) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact)
+    ):
+        _checks.fail(
+            "checkpoint",
+            "finite parameters and optimizer state",
+            f"NaN/inf values in {os.fspath(checkpoint_dir)!r}",
+        )
     done = int(state.epoch)
     if bool(state.stopped):
         why = "diverged" if bool(state.diverged) else "stopped early"
-        warnings.warn(f"the checkpoint in {os.fspath(checkpoint_dir)!r} had already {why} "
-                      f"after {done} epochs: nothing left to train", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"the checkpoint in {os.fspath(checkpoint_dir)!r} had already {why} "
+            f"after {done} epochs: nothing left to train",
+            UserWarning,
+            stacklevel=3,
+        )
     elif done >= epochs:
-        warnings.warn(f"the checkpoint in {os.fspath(checkpoint_dir)!r} already holds {done} "
-                      f"epochs, and epochs={epochs}: nothing left to train (raise epochs to "
-                      "continue)", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"the checkpoint in {os.fspath(checkpoint_dir)!r} already holds {done} "
+            f"epochs, and epochs={epochs}: nothing left to train (raise epochs to "
+            "continue)",
+            UserWarning,
+            stacklevel=3,
+        )
     return done

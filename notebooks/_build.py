@@ -66,15 +66,23 @@ def parse(path: Path) -> list:
 def build(path: Path, execute: bool = True) -> float:
     """Writes (and executes) one notebook; returns its execution time in seconds."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = parse(path)
     seconds = 0.0
     if execute:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
-                       resources={"metadata": {"path": str(HERE)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            record_timing=True,
+            resources={"metadata": {"path": str(HERE)}},
+        ).execute()
         seconds = time.perf_counter() - start
         for i, cell in enumerate(nb.cells):
             if PROFILE and "execution" in cell.metadata:
@@ -82,8 +90,13 @@ def build(path: Path, execute: bool = True) -> float:
                 t0, t1 = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
                 if t0 and t1:
                     from datetime import datetime
-                    dt = (datetime.fromisoformat(t1.rstrip("Z")) - datetime.fromisoformat(t0.rstrip("Z")))
-                    print(f"  cell {i:2d}  {dt.total_seconds():6.1f} s  {cell.source.splitlines()[0][:60]}")
+
+                    dt = datetime.fromisoformat(t1.rstrip("Z")) - datetime.fromisoformat(
+                        t0.rstrip("Z")
+                    )
+                    print(
+                        f"  cell {i:2d}  {dt.total_seconds():6.1f} s  {cell.source.splitlines()[0][:60]}"
+                    )
             # Execution metadata (timestamps) would change on every build.
             cell.metadata.pop("execution", None)
         save_figure(nb, path.stem)
@@ -108,8 +121,9 @@ def save_figure(nb, stem: str) -> None:
 def main(argv: list[str]) -> None:
     execute = "--no-exec" not in argv
     prefixes = [a for a in argv if not a.startswith("--")]
-    sources = sorted(p for p in SRC.glob("*.py")
-                     if not prefixes or any(p.stem.startswith(x) for x in prefixes))
+    sources = sorted(
+        p for p in SRC.glob("*.py") if not prefixes or any(p.stem.startswith(x) for x in prefixes)
+    )
     total = 0.0
     for path in sources:
         seconds = build(path, execute)

@@ -49,8 +49,19 @@ def setup(dtype=jnp.float32):
 
 def fit(dtype=jnp.float32, batch_size=64, epochs=EPOCHS, **kw):
     net, params, data, valid = setup(dtype)
-    return nb.fit(net, params, nb.optim.adam(1e-2), data, epochs=epochs, batch_size=batch_size,
-                  key=jax.random.key(1), valid=valid, patience=None, mesh=D.global_mesh(), **kw)
+    return nb.fit(
+        net,
+        params,
+        nb.optim.adam(1e-2),
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        key=jax.random.key(1),
+        valid=valid,
+        patience=None,
+        mesh=D.global_mesh(),
+        **kw,
+    )
 
 
 def arrays(prefix, result) -> dict:
@@ -65,8 +76,9 @@ def run_train(out):
     saved = {}
     for dtype in (jnp.float32, jnp.float64):
         for batch_size in (64, 50):
-            saved.update(arrays(f"{jnp.dtype(dtype).name}-{batch_size}",
-                                fit(dtype, batch_size, epochs=3)))
+            saved.update(
+                arrays(f"{jnp.dtype(dtype).name}-{batch_size}", fit(dtype, batch_size, epochs=3))
+            )
     np.savez(os.path.join(out, f"train-{WHO}.npz"), **saved)
 
 
@@ -97,8 +109,11 @@ def run_resume(out):
     log_saves(out)
     resumed = fit(checkpoint_dir=os.path.join(out, "ckpt"), resume=True)
     whole = fit()
-    np.savez(os.path.join(out, f"resume-{WHO}.npz"),
-             **arrays("resumed", resumed), **arrays("whole", whole))
+    np.savez(
+        os.path.join(out, f"resume-{WHO}.npz"),
+        **arrays("resumed", resumed),
+        **arrays("whole", whole),
+    )
 
 
 def count_calls(module, name, counts):
@@ -123,9 +138,17 @@ def run_disagree(out):
     count_calls(train, "compile_epoch", counts)
     count_calls(D, "replicate", counts)
     cases = {
-        "data": lambda: nb.fit(net, params, nb.optim.adam(1e-2), (X_other, y), epochs=EPOCHS,
-                               batch_size=64, key=jax.random.key(1), valid=valid,
-                               mesh=D.global_mesh()),
+        "data": lambda: nb.fit(
+            net,
+            params,
+            nb.optim.adam(1e-2),
+            (X_other, y),
+            epochs=EPOCHS,
+            batch_size=64,
+            key=jax.random.key(1),
+            valid=valid,
+            mesh=D.global_mesh(),
+        ),
         "batch_size": lambda: fit(batch_size=64 + me),
         "resume epoch": lambda: fit(epochs=2, checkpoint_dir=ckpt, resume=True),
     }
@@ -143,6 +166,7 @@ def run_disagree(out):
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     WHO = f"p{jax.process_index()}" if DISTRIBUTED else "single"
-    {"train": run_train, "kill": run_kill, "resume": run_resume,
-     "disagree": run_disagree}[mode](out)
+    {"train": run_train, "kill": run_kill, "resume": run_resume, "disagree": run_disagree}[mode](
+        out
+    )
     print(f"{WHO} {mode} done")

@@ -32,10 +32,12 @@ def _params(net=NET):
 CASES = {
     # patience=2 with this rate: best at epoch 2, wait=1 at the checkpoint after 4 epochs,
     # stops after 5, so the early-stopping state must survive the restart.
-    "momentum-valid-patience": dict(optimizer=lambda: nb.optim.momentum(0.5, 0.9), split=4,
-                                    epochs=8, valid=True, patience=2),
-    "adam": dict(optimizer=lambda: nb.optim.adam(0.01), split=3, epochs=6, valid=False,
-                 patience=None),
+    "momentum-valid-patience": dict(
+        optimizer=lambda: nb.optim.momentum(0.5, 0.9), split=4, epochs=8, valid=True, patience=2
+    ),
+    "adam": dict(
+        optimizer=lambda: nb.optim.adam(0.01), split=3, epochs=6, valid=False, patience=None
+    ),
 }
 
 
@@ -46,21 +48,41 @@ def test_resume_equals_uninterrupted_run(case, iris, tmp_path):
     kw = dict(batch_size=16, valid=valid if c["valid"] else None, patience=c["patience"])
     # A fresh key per call: fit donates its state, and train.init_state keeps a view of
     # the caller's key (see _raw_key), so a reused key would already be deleted.
-    full = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
-                  key=jax.random.key(1), **kw)
+    full = nb.fit(
+        NET, _params(), c["optimizer"](), train, epochs=c["epochs"], key=jax.random.key(1), **kw
+    )
 
     # resume=True on a directory that does not exist yet starts from scratch.
     ckpt = tmp_path / "run"
-    first = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["split"],
-                   key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+    first = nb.fit(
+        NET,
+        _params(),
+        c["optimizer"](),
+        train,
+        epochs=c["split"],
+        key=jax.random.key(1),
+        checkpoint_dir=ckpt,
+        resume=True,
+        **kw,
+    )
     assert checkpoint.exists(ckpt)
-    np.testing.assert_array_equal(first.history["train_loss"],
-                                  full.history["train_loss"][:c["split"]])
+    np.testing.assert_array_equal(
+        first.history["train_loss"], full.history["train_loss"][: c["split"]]
+    )
     if case == "momentum-valid-patience":
         assert int(first.state.wait) > 0 and not first.stopped_early
         assert full.stopped_early
-    resumed = nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
-                     key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+    resumed = nb.fit(
+        NET,
+        _params(),
+        c["optimizer"](),
+        train,
+        epochs=c["epochs"],
+        key=jax.random.key(1),
+        checkpoint_dir=ckpt,
+        resume=True,
+        **kw,
+    )
 
     chex.assert_trees_all_equal(resumed.params, full.params, strict=True)
     chex.assert_trees_all_equal(resumed.state, full.state, strict=True)  # opt_state, key, ...
@@ -72,14 +94,35 @@ def test_resume_equals_uninterrupted_run(case, iris, tmp_path):
         np.testing.assert_array_equal(resumed.history[k], full.history[k])
 
     # The same checkpoint refuses another run's settings before any training.
-    with pytest.raises(ValueError, match=r"^checkpoint: .* has batch_size = 16, this run asks "
-                                         r"for 32 \(resume with the same settings"):
-        nb.fit(NET, _params(), c["optimizer"](), train, epochs=c["epochs"],
-               key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **{**kw, "batch_size": 32})
+    with pytest.raises(
+        ValueError,
+        match=r"^checkpoint: .* has batch_size = 16, this run asks "
+        r"for 32 \(resume with the same settings",
+    ):
+        nb.fit(
+            NET,
+            _params(),
+            c["optimizer"](),
+            train,
+            epochs=c["epochs"],
+            key=jax.random.key(1),
+            checkpoint_dir=ckpt,
+            resume=True,
+            **{**kw, "batch_size": 32},
+        )
     other = nb.MLP((4, 5, 3), hidden="tanh", output="softmax")
     with pytest.raises(ValueError, match="has net = "):
-        nb.fit(other, _params(other), c["optimizer"](), train, epochs=c["epochs"],
-               key=jax.random.key(1), checkpoint_dir=ckpt, resume=True, **kw)
+        nb.fit(
+            other,
+            _params(other),
+            c["optimizer"](),
+            train,
+            epochs=c["epochs"],
+            key=jax.random.key(1),
+            checkpoint_dir=ckpt,
+            resume=True,
+            **kw,
+        )
 
 
 # ---------------------------------------------------------------- save / restore directly
@@ -121,9 +164,11 @@ def _crash_mid_write(file, arrays):
     raise OSError("simulated crash while writing")
 
 
-@pytest.mark.parametrize("crash", [("os", "replace", _crash_replace),
-                                   ("_files", "_write_npz", _crash_mid_write)],
-                         ids=["rename", "write"])
+@pytest.mark.parametrize(
+    "crash",
+    [("os", "replace", _crash_replace), ("_files", "_write_npz", _crash_mid_write)],
+    ids=["rename", "write"],
+)
 def test_crash_mid_save_keeps_last_good_checkpoint(crash, tmp_path, monkeypatch):
     good = _state()
     checkpoint.save(tmp_path, good, _history(2), META)
@@ -168,12 +213,14 @@ def test_checkpoint_file_follows_the_umask(tmp_path):
 def test_corrupt_file_is_a_clear_error(damage, tmp_path):
     path = checkpoint.save(tmp_path, _state(), _history(), META)
     data = open(path, "rb").read()
-    new = {"truncate": data[: len(data) // 2], "garbage": b"\x00garbage" * 100,
-           "empty": b""}[damage]
+    new = {"truncate": data[: len(data) // 2], "garbage": b"\x00garbage" * 100, "empty": b""}[
+        damage
+    ]
     with open(path, "wb") as f:
         f.write(new)
-    with pytest.raises(ValueError, match="expected a readable nnbasics checkpoint in .*"
-                                         "received a corrupt file") as e:
+    with pytest.raises(
+        ValueError, match="expected a readable nnbasics checkpoint in .*received a corrupt file"
+    ) as e:
         checkpoint.restore(tmp_path, _state(), META)
     assert str(tmp_path) in str(e.value)
 
@@ -198,8 +245,9 @@ def test_foreign_npz_and_other_version_are_rejected(tmp_path):
         checkpoint.restore(tmp_path, _state(), META)
 
 
-@pytest.mark.parametrize("field, value", [("batch_size", 8), ("net", repr(nb.MLP((4, 5, 3)))),
-                                          ("patience", 3)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("batch_size", 8), ("net", repr(nb.MLP((4, 5, 3)))), ("patience", 3)]
+)
 def test_mismatched_meta_names_the_field(field, value, tmp_path):
     checkpoint.save(tmp_path, _state(), _history(), META)
     with pytest.raises(ValueError, match=f"has {field} = ") as e:
@@ -214,12 +262,16 @@ def test_wrong_structure_shape_or_dtype_is_rejected(tmp_path):
     assert "PyTreeDef" not in str(e.value)
 
     wide = init_state(_params(nb.MLP((4, 9, 3))), nb.optim.adam(0.01), jax.random.key(0))
-    with pytest.raises(ValueError, match="leaf_00000 shape .*expected \\[4, 9\\], received "
-                                         "\\[4, 8\\]"):
+    with pytest.raises(
+        ValueError, match="leaf_00000 shape .*expected \\[4, 9\\], received \\[4, 8\\]"
+    ):
         checkpoint.restore(tmp_path, wide, META)
 
-    single = init_state(jax.tree.map(lambda a: a.astype(np.float32), _params()),
-                        nb.optim.adam(0.01), jax.random.key(0))
+    single = init_state(
+        jax.tree.map(lambda a: a.astype(np.float32), _params()),
+        nb.optim.adam(0.01),
+        jax.random.key(0),
+    )
     with pytest.raises(ValueError, match="dtype .*expected 'float32', received 'float64'"):
         checkpoint.restore(tmp_path, single, META)
 
@@ -236,8 +288,14 @@ def test_resume_with_other_optimizer_hyperparameters_is_refused(iris, tmp_path):
     kw = dict(epochs=2, batch_size=16, checkpoint_dir=tmp_path, resume=True)
     nb.fit(NET, _params(), nb.optim.adam(0.01), train_set, key=jax.random.key(0), **kw)
     with pytest.raises(ValueError, match="optimizer"):
-        nb.fit(NET, _params(), nb.optim.adam(0.02), train_set, key=jax.random.key(0),
-               **dict(kw, epochs=3))
+        nb.fit(
+            NET,
+            _params(),
+            nb.optim.adam(0.02),
+            train_set,
+            key=jax.random.key(0),
+            **dict(kw, epochs=3),
+        )
 
 
 # ---------------------------------------------------------------- misuse, refused by fit
@@ -245,28 +303,41 @@ def test_resume_with_other_optimizer_hyperparameters_is_refused(iris, tmp_path):
 
 def _fit(train, ckpt, optimizer=None, key=1, **kw):
     kw = {"epochs": 2, "batch_size": 16, **kw}
-    return nb.fit(NET, _params(), optimizer or nb.optim.adam(0.01), train,
-                  key=jax.random.key(key), checkpoint_dir=ckpt, **kw)
+    return nb.fit(
+        NET,
+        _params(),
+        optimizer or nb.optim.adam(0.01),
+        train,
+        key=jax.random.key(key),
+        checkpoint_dir=ckpt,
+        **kw,
+    )
 
 
 def test_existing_checkpoint_is_not_overwritten_without_overwrite(iris, tmp_path):
     train, _ = iris
     _fit(train, tmp_path, epochs=3)
     before = (tmp_path / checkpoint.FILENAME).read_bytes()
-    with pytest.raises(ValueError, match=r"^checkpoint_dir: expected a directory without a "
-                                         r"checkpoint, or resume=True .* or overwrite=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"^checkpoint_dir: expected a directory without a "
+        r"checkpoint, or resume=True .* or overwrite=True",
+    ):
         _fit(train, tmp_path)
     assert (tmp_path / checkpoint.FILENAME).read_bytes() == before
     assert _fit(train, tmp_path, overwrite=True).state.epoch == 2
 
 
-@pytest.mark.parametrize("change, field", [
-    (dict(key=2), "key"),
-    (dict(optimizer=nb.optim.adam(0.02)), "optimizer.learning_rate"),
-    (dict(optimizer=nb.optim.sgd(0.01)), "optimizer.factory"),
-    (dict(min_delta=0.1, valid="valid", patience=3), "min_delta"),
-    (dict(train="shuffled"), "data.train"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (dict(key=2), "key"),
+        (dict(optimizer=nb.optim.adam(0.02)), "optimizer.learning_rate"),
+        (dict(optimizer=nb.optim.sgd(0.01)), "optimizer.factory"),
+        (dict(min_delta=0.1, valid="valid", patience=3), "min_delta"),
+        (dict(train="shuffled"), "data.train"),
+    ],
+)
 def test_resume_refuses_any_other_setting_in_one_line(iris, tmp_path, change, field):
     train, valid = iris
     base = dict(valid=valid, patience=3) if change.get("valid") else {}
@@ -276,8 +347,11 @@ def test_resume_refuses_any_other_setting_in_one_line(iris, tmp_path, change, fi
         change.pop("patience")
     if change.pop("train", None):  # the same shape, other rows: another split
         train = (train[0][::-1].copy(), train[1][::-1].copy())
-    with pytest.raises(ValueError, match=rf"^checkpoint: .* has {field} = .*, this run asks "
-                                         rf"for ") as e:
+    with pytest.raises(
+        ValueError,
+        match=rf"^checkpoint: .* has {field} = .*, this run asks "
+        rf"for ",
+    ) as e:
         _fit(train, tmp_path, resume=True, epochs=4, **base, **change)
     assert "\n" not in str(e.value)
 
@@ -301,8 +375,11 @@ def test_restored_values_are_checked(iris, tmp_path):
     train, _ = iris
     path = os.path.join(_fit(train, tmp_path, resume=True) and tmp_path, checkpoint.FILENAME)
     _tamper(path, "leaf_00000", lambda a: np.full_like(a, np.nan))
-    with pytest.raises(ValueError, match=r"^checkpoint: expected finite parameters and "
-                                         r"optimizer state, received NaN/inf values"):
+    with pytest.raises(
+        ValueError,
+        match=r"^checkpoint: expected finite parameters and "
+        r"optimizer state, received NaN/inf values",
+    ):
         _fit(train, tmp_path, resume=True, epochs=3)
     _tamper(path, "leaf_00000", lambda a: np.zeros(a.shape, np.int64))
     with pytest.raises(ValueError, match="leaf_00000 is stored as int64, expected float64"):
@@ -312,8 +389,11 @@ def test_restored_values_are_checked(iris, tmp_path):
 def test_file_system_problems_are_refused_before_training(iris, tmp_path):
     train, _ = iris
     (tmp_path / checkpoint.FILENAME).mkdir()
-    with pytest.raises(ValueError, match=r"^checkpoint_dir: expected a directory where "
-                                         r"checkpoint.npz can be written"):
+    with pytest.raises(
+        ValueError,
+        match=r"^checkpoint_dir: expected a directory where "
+        r"checkpoint.npz can be written",
+    ):
         _fit(train, tmp_path)
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -359,8 +439,12 @@ def test_resume_after_sigkill_at_random_moments_is_bit_identical(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu")
 
     def start(ckpt, out):
-        return subprocess.Popen([sys.executable, "-c", _KILLABLE, str(ckpt), str(out)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-c", _KILLABLE, str(ckpt), str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     reference = tmp_path / "reference.npy"
     assert start(tmp_path / "uninterrupted", reference).wait(timeout=300) == 0

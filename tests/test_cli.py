@@ -5,14 +5,23 @@ import subprocess
 import sys
 
 import pytest
+from _compiles import count_compilations
 
 from nnbasics import cli
 
-from _compiles import count_compilations
-
 # A small, quick training run: iris, one hidden layer, a few epochs.
-QUICK = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--epochs", "3",
-         "--batch-size", "16", "--quiet"]
+QUICK = [
+    "train",
+    "--dataset",
+    "iris",
+    "--hidden-sizes",
+    "8",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "16",
+    "--quiet",
+]
 
 
 def run(capsys, *argv):
@@ -22,8 +31,9 @@ def run(capsys, *argv):
 
 
 def test_python_m_help():
-    proc = subprocess.run([sys.executable, "-m", "nnbasics", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnbasics", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     for command in ("train", "gradcheck", "bench"):
         assert command in proc.stdout
@@ -47,25 +57,61 @@ def test_train_prints_results_table(capsys):
 def test_train_progress_and_plot(capsys, tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "curves.png"
-    code, out, err = run(capsys, "train", "--dataset", "iris", "--hidden-sizes", "8",
-                         "--epochs", "3", "--batch-size", "16", "--plot", str(path),
-                         "--optimizer", "momentum", "--schedule", "inverse_time")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--dataset",
+        "iris",
+        "--hidden-sizes",
+        "8",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "16",
+        "--plot",
+        str(path),
+        "--optimizer",
+        "momentum",
+        "--schedule",
+        "inverse_time",
+    )
     assert code == 0, err
     assert "epoch" in err  # the progress bar goes to stderr
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_train_regression_output(capsys):
-    code, out, err = run(capsys, "train", "--dataset", "sine", "--hidden-sizes", "8",
-                         "--epochs", "2", "--batch-size", "64", "--quiet")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--dataset",
+        "sine",
+        "--hidden-sizes",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--quiet",
+    )
     assert code == 0, err
     assert "test" in out
 
 
 def test_checkpoint_and_resume(capsys, tmp_path):
     ckpt = tmp_path / "ckpt"
-    args = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--batch-size", "16",
-            "--quiet", "--checkpoint-dir", str(ckpt)]
+    args = [
+        "train",
+        "--dataset",
+        "iris",
+        "--hidden-sizes",
+        "8",
+        "--batch-size",
+        "16",
+        "--quiet",
+        "--checkpoint-dir",
+        str(ckpt),
+    ]
     code, _, err = run(capsys, *args, "--epochs", "2")
     assert code == 0, err
     assert (ckpt / "checkpoint.npz").is_file()
@@ -90,9 +136,19 @@ def test_gradcheck_compiles_one_program_whatever_the_pairs(capsys):
     # Compilation is this command's whole cost: standardization, initialization and
     # the three gradients of every pair are one XLA program, with nothing compiled around it.
     with count_compilations() as c:
-        code, out, err = run(capsys, "gradcheck", "--hidden", "relu,maxout,tanh",
-                             "--output", "softmax,mixture", "--examples", "16", "--width", "4",
-                             "--no-compile-cache")
+        code, out, err = run(
+            capsys,
+            "gradcheck",
+            "--hidden",
+            "relu,maxout,tanh",
+            "--output",
+            "softmax,mixture",
+            "--examples",
+            "16",
+            "--width",
+            "4",
+            "--no-compile-cache",
+        )
     assert code == 0, err
     assert "all 6 passed" in out
     assert c.count == 1
@@ -144,9 +200,9 @@ BAD = [
     ["train", "--valid", "1"],
     ["train", "--no-such-option"],
     ["train", "--resume"],
-    ["train", "--dataset", "iris", "--batch-size", "100000"],    # > training examples
-    ["train", "--dataset", "iris", "--output", "gaussian"],      # unit vs data kind
-    ["train", "--dataset", "xor"],                               # 4 points cannot be split
+    ["train", "--dataset", "iris", "--batch-size", "100000"],  # > training examples
+    ["train", "--dataset", "iris", "--output", "gaussian"],  # unit vs data kind
+    ["train", "--dataset", "xor"],  # 4 points cannot be split
     ["train", "--plot", "/no/such/dir/curves.png"],
     ["gradcheck", "--hidden", "gelu"],
     ["gradcheck", "--dataset", "moons"],
@@ -165,16 +221,28 @@ def test_bad_arguments_one_line_exit_2(capsys, argv):
 
 def test_bad_argument_subprocess_no_traceback():
     env = dict(os.environ, COLUMNS="200")
-    proc = subprocess.run([sys.executable, "-m", "nnbasics", "train", "--lr", "-1"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnbasics", "train", "--lr", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("nnbasics: error: argument --lr")
     assert proc.stderr.count("\n") == 1
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("options", [["--dtype", "bfloat16"], ["--dtype", "float16"],
-                                     ["--optimizer", "nadam"], ["--optimizer", "amsgrad"]])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--dtype", "bfloat16"],
+        ["--dtype", "float16"],
+        ["--optimizer", "nadam"],
+        ["--optimizer", "amsgrad"],
+    ],
+)
 def test_train_mixed_precision_and_new_optimizers(capsys, options):
     code, out, err = run(capsys, *QUICK, *options)
     assert code == 0, err
@@ -185,9 +253,20 @@ def test_train_mixed_precision_and_new_optimizers(capsys, options):
 
 needs_mnist1d = pytest.mark.skipif(
     __import__("importlib").util.find_spec("mnist1d") is None,
-    reason="the optional mnist1d package is not installed")
-MNIST1D = ["train", "--dataset", "mnist1d", "--hidden-sizes", "16", "--epochs", "2",
-           "--batch-size", "100", "--quiet"]
+    reason="the optional mnist1d package is not installed",
+)
+MNIST1D = [
+    "train",
+    "--dataset",
+    "mnist1d",
+    "--hidden-sizes",
+    "16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "100",
+    "--quiet",
+]
 
 
 def _rows(out):
@@ -254,11 +333,14 @@ def test_train_writes_history_and_model(capsys, tmp_path):
     assert lines[0] == "epoch,train_loss,valid_loss,valid_accuracy" and len(lines) == 4
 
 
-@pytest.mark.parametrize("option, path, message", [
-    ("--plot", "curves.txt", "--plot: expected a file ending in"),
-    ("--history", "h.xlsx", "--history: expected a file ending in .csv, .json"),
-    ("--save", "no/such/dir/m.npz", "--save: expected a path in an existing directory"),
-])
+@pytest.mark.parametrize(
+    ("option", "path", "message"),
+    [
+        ("--plot", "curves.txt", "--plot: expected a file ending in"),
+        ("--history", "h.xlsx", "--history: expected a file ending in .csv, .json"),
+        ("--save", "no/such/dir/m.npz", "--save: expected a path in an existing directory"),
+    ],
+)
 def test_output_paths_are_checked_before_training(capsys, tmp_path, option, path, message):
     pytest.importorskip("matplotlib")
     code, out, err = run(capsys, *QUICK, option, str(tmp_path / path))
@@ -300,8 +382,11 @@ def iris_csv(tmp_path):
     X, y = nb.data.load("iris")
     names = np.array(["setosa", "versicolor", "virginica"])[y]
     header = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    _write_csv(tmp_path / "iris.csv", header + ["species"],
-               [[f"{v:g}" for v in row] + [n] for row, n in zip(X, names)])
+    _write_csv(
+        tmp_path / "iris.csv",
+        header + ["species"],
+        [[f"{v:g}" for v in row] + [n] for row, n in zip(X, names)],
+    )
     _write_csv(tmp_path / "new.csv", header, [[f"{v:g}" for v in row] for row in X[::25]])
     return tmp_path
 
@@ -310,8 +395,19 @@ def test_csv_to_model_to_predictions_classification(capsys, iris_csv):
     import nnbasics as nb
 
     model = iris_csv / "model.npz"
-    code, out, err = run(capsys, "train", "--data", str(iris_csv / "iris.csv"), "--lr", "0.01",
-                         "--hidden-sizes", "16", "--save", str(model), "--quiet")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(iris_csv / "iris.csv"),
+        "--lr",
+        "0.01",
+        "--hidden-sizes",
+        "16",
+        "--save",
+        str(model),
+        "--quiet",
+    )
     assert code == 0, err
     saved = nb.load_model(model)
     assert saved.labels == ("setosa", "versicolor", "virginica")
@@ -325,25 +421,46 @@ def test_csv_to_model_to_predictions_classification(capsys, iris_csv):
     assert lines[1].split(",")[0] == "setosa"  # the easiest class
 
     preds = iris_csv / "preds.csv"
-    code, out, err = run(capsys, "predict", str(model), str(iris_csv / "iris.csv"),
-                         "--output", str(preds))
+    code, out, err = run(
+        capsys, "predict", str(model), str(iris_csv / "iris.csv"), "--output", str(preds)
+    )
     assert code == 0 and out == "" and "150 examples: accuracy" in err
     assert float(err.split("accuracy ")[1].split("%")[0]) > 85
     assert preds.read_text().count("\n") == 151
 
 
 def test_csv_to_model_to_predictions_regression_with_gaussian_output(capsys, tmp_path):
-    import numpy as np
 
     import nnbasics as nb
 
     X, y = nb.data.load("sine")
-    _write_csv(tmp_path / "sine.csv", ["x", "y"], [[f"{a:.6g}", f"{b:.6g}"]
-                                                   for a, b in zip(X[:, 0], y[:, 0])])
+    _write_csv(
+        tmp_path / "sine.csv",
+        ["x", "y"],
+        [[f"{a:.6g}", f"{b:.6g}"] for a, b in zip(X[:, 0], y[:, 0])],
+    )
     model = tmp_path / "sine.npz"
-    code, _, err = run(capsys, "train", "--data", str(tmp_path / "sine.csv"), "--output",
-                       "gaussian", "--hidden", "tanh", "--hidden-sizes", "16", "--epochs", "80",
-                       "--batch-size", "50", "--lr", "0.01", "--save", str(model), "--quiet")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(tmp_path / "sine.csv"),
+        "--output",
+        "gaussian",
+        "--hidden",
+        "tanh",
+        "--hidden-sizes",
+        "16",
+        "--epochs",
+        "80",
+        "--batch-size",
+        "50",
+        "--lr",
+        "0.01",
+        "--save",
+        str(model),
+        "--quiet",
+    )
     assert code == 0, err
     _write_csv(tmp_path / "x.csv", ["x"], [["0.1"], ["0.9"]])
     code, out, err = run(capsys, "predict", str(model), str(tmp_path / "x.csv"))
@@ -355,8 +472,20 @@ def test_csv_to_model_to_predictions_regression_with_gaussian_output(capsys, tmp
 
 def test_predict_refuses_rows_with_missing_values_by_line(capsys, iris_csv):
     model = iris_csv / "model.npz"
-    assert run(capsys, "train", "--data", str(iris_csv / "iris.csv"), "--epochs", "2",
-               "--save", str(model), "--quiet")[0] == 0
+    assert (
+        run(
+            capsys,
+            "train",
+            "--data",
+            str(iris_csv / "iris.csv"),
+            "--epochs",
+            "2",
+            "--save",
+            str(model),
+            "--quiet",
+        )[0]
+        == 0
+    )
     bad = iris_csv / "bad.csv"
     _write_csv(bad, ["a", "b", "c", "d"], [["1", "2", "3", "4"], ["1", "NA", "3", "4"]])
     code, out, err = run(capsys, "predict", str(model), str(bad))
@@ -364,11 +493,14 @@ def test_predict_refuses_rows_with_missing_values_by_line(capsys, iris_csv):
     assert "bad.csv, line 3, column 'b'" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("content, message", [
-    ("a,b,label\n1,2,x\n3,,y\n", "line 3, column 'b': expected a value in every cell"),
-    ("a,b,label\n1,red,x\n3,4,y\n", "line 2, column 'b': expected a number"),
-    ("a,b,label\n1,2,x\n3,4,x\n", "expected at least 2 classes"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,b,label\n1,2,x\n3,,y\n", "line 3, column 'b': expected a value in every cell"),
+        ("a,b,label\n1,red,x\n3,4,y\n", "line 2, column 'b': expected a number"),
+        ("a,b,label\n1,2,x\n3,4,x\n", "expected at least 2 classes"),
+    ],
+)
 def test_bad_data_files_get_one_line_errors(capsys, tmp_path, content, message):
     path = tmp_path / "d.csv"
     path.write_text(content)
@@ -385,9 +517,33 @@ def test_data_and_dataset_are_exclusive(capsys, iris_csv):
 
 def test_readme_xor_command_learns_xor_for_every_seed_it_claims(capsys):
     for seed in range(10):
-        code, out, err = run(capsys, "train", "--dataset", "xor", "--valid", "0", "--test", "0",
-                             "--patience", "none", "--hidden-sizes", "8", "--hidden", "tanh",
-                             "--batch-size", "4", "--epochs", "500", "--lr", "0.1", "--l2", "0",
-                             "--quiet", "--seed", str(seed), "--no-compile-cache")
+        code, out, err = run(
+            capsys,
+            "train",
+            "--dataset",
+            "xor",
+            "--valid",
+            "0",
+            "--test",
+            "0",
+            "--patience",
+            "none",
+            "--hidden-sizes",
+            "8",
+            "--hidden",
+            "tanh",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "500",
+            "--lr",
+            "0.1",
+            "--l2",
+            "0",
+            "--quiet",
+            "--seed",
+            str(seed),
+            "--no-compile-cache",
+        )
         assert code == 0, err
         assert "100.00%" in next(l for l in out.splitlines() if "train" in l), (seed, out)

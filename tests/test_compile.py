@@ -14,11 +14,10 @@ import jax
 import numpy as np
 import optax
 import pytest
+from _compiles import count_compilations
 
 import nnbasics as nb
 from nnbasics import train
-
-from _compiles import count_compilations
 
 NET = nb.MLP((4, 8, 3))
 
@@ -46,7 +45,7 @@ def test_optimizers_built_alike_are_equal():
     assert nb.optim.adam(1e-3) != nb.optim.adam(2e-3)
     assert nb.optim.adam(1e-3) != nb.optim.adamw(1e-3)
     assert nb.optim.momentum(0.1, nesterov=True) != nb.optim.momentum(0.1)
-    schedule = lambda: nb.schedules.inverse_time(0.1, 1e-3, hold=5)  # noqa: E731
+    schedule = lambda: nb.schedules.inverse_time(0.1, 1e-3, hold=5)
     assert schedule() == schedule() and nb.optim.sgd(schedule()) == nb.optim.sgd(schedule())
     assert nb.schedules.power(0.1, 0.75) != nb.schedules.power(0.1, 0.8)
 
@@ -54,7 +53,9 @@ def test_optimizers_built_alike_are_equal():
 def test_recipe_splits_program_inputs_from_structure():
     structure, numbers = nb.optim.recipe_of(nb.optim.adamw(1e-3, weight_decay=0.0)).split()
     assert numbers == {"learning_rate": 1e-3, "eps": 1e-8}  # zeros and decay rates stay fixed
-    assert structure == nb.optim.recipe_of(nb.optim.adamw(5e-2, eps=1e-6, weight_decay=0.0)).split()[0]
+    assert (
+        structure == nb.optim.recipe_of(nb.optim.adamw(5e-2, eps=1e-6, weight_decay=0.0)).split()[0]
+    )
     assert nb.optim.recipe_of(optax.adam(1e-3)) is None
 
 
@@ -71,8 +72,9 @@ def test_second_fit_with_an_equal_new_optimizer_compiles_nothing(iris):
 def test_learning_rate_and_l2_sweep_compiles_once(iris):
     _fit(iris, nb.optim.adam(1e-2), l2=1e-3)
     with count_compilations() as c:
-        results = [_fit(iris, nb.optim.adam(lr), l2=l2)
-                   for lr in (3e-3, 1e-2, 3e-2) for l2 in (1e-4, 1e-3)]
+        results = [
+            _fit(iris, nb.optim.adam(lr), l2=l2) for lr in (3e-3, 1e-2, 3e-2) for l2 in (1e-4, 1e-3)
+        ]
     assert c.count == 0
     losses = {float(r.history["train_loss"][-1]) for r in results}
     assert len(losses) == 6  # each run really used its own numbers
@@ -83,8 +85,9 @@ def test_program_inputs_give_the_same_run_as_constants(iris):
     (X, y), _ = iris
     opt = nb.optim.sgd(0.1)
     state = train.init_state(NET.init(jax.random.key(0)), opt, jax.random.key(1))
-    constant = jax.jit(lambda s: train.train_epoch(s, X, y, net=NET, optimizer=opt,
-                                                   batch_size=16, freeze=False))
+    constant = jax.jit(
+        lambda s: train.train_epoch(s, X, y, net=NET, optimizer=opt, batch_size=16, freeze=False)
+    )
     expected, _ = constant(state)
     state = train.init_state(NET.init(jax.random.key(0)), opt, jax.random.key(1))
     got, _ = train.compile_epoch(NET, opt, batch_size=16, freeze=False)(state, X, y)
@@ -115,8 +118,13 @@ def test_evaluate_is_one_program_and_equals_metrics(iris):
 def _cli(args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "nnbasics", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "nnbasics", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 # keys, permutation, standardization, init, init_state, epoch, evaluate: 7 programs.
@@ -124,8 +132,10 @@ TRAIN_COMPILATIONS = 8
 
 
 def test_default_train_compiles_a_handful_of_programs(tmp_path):
-    out = _cli(["train", "--quiet", "--no-compile-cache"],
-               {"JAX_LOG_COMPILES": "1", "XDG_CACHE_HOME": str(tmp_path)})
+    out = _cli(
+        ["train", "--quiet", "--no-compile-cache"],
+        {"JAX_LOG_COMPILES": "1", "XDG_CACHE_HOME": str(tmp_path)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     compiled = re.findall(r"Finished XLA compilation of (.+?) in", out.stderr)
     assert 0 < len(compiled) <= TRAIN_COMPILATIONS, compiled
@@ -167,8 +177,10 @@ def test_unusable_cache_directory_warns_once_and_carries_on(tmp_path):
         warnings.simplefilter("always")
         assert nb.enable_compilation_cache(blocker / "cache") is None
     assert len(seen) == 1 and "compilation cache disabled" in str(seen[0].message)
-    out = _cli(["train", "--quiet", "--epochs", "1", "--dataset", "iris"],
-               {"JAX_COMPILATION_CACHE_DIR": str(blocker / "cache")})
+    out = _cli(
+        ["train", "--quiet", "--epochs", "1", "--dataset", "iris"],
+        {"JAX_COMPILATION_CACHE_DIR": str(blocker / "cache")},
+    )
     assert out.returncode == 0
     assert out.stderr.count("compilation cache disabled") == 1
 

@@ -43,15 +43,29 @@ def test_load_matches_registry(name):
         assert about.kind == "regression" and about.n_classes is None
         assert y.dtype == np.float32 and y.shape == (n, about.n_outputs)
         assert np.all(np.isfinite(y))
-    data.check_dataset(X, y, kind="classes" if about.kind == "classification" else "real",
-                       n_classes=about.n_classes, n_features=about.n_features,
-                       n_outputs=about.n_outputs)
+    data.check_dataset(
+        X,
+        y,
+        kind="classes" if about.kind == "classification" else "real",
+        n_classes=about.n_classes,
+        n_features=about.n_features,
+        n_outputs=about.n_outputs,
+    )
 
 
 def test_registry_format():
     assert data.names() == tuple(data.DATASETS)
-    for name in ("digits", "breast_cancer", "iris", "wine", "xor", "moons", "blobs",
-                 "sine", "multimodal"):
+    for name in (
+        "digits",
+        "breast_cancer",
+        "iris",
+        "wine",
+        "xor",
+        "moons",
+        "blobs",
+        "sine",
+        "multimodal",
+    ):
         about = data.DATASETS[name]
         assert about.kind in ("classification", "regression")
         assert isinstance(about.description, str) and "\n" not in about.description
@@ -82,21 +96,29 @@ def test_shipped_sets_cite_their_source(name):
     assert (data._sklearn_data_dir().parent / "descr" / descr).is_file()
 
 
-@pytest.mark.parametrize("installed, received", [(False, "scikit-learn not installed"),
-                                                 (True, "no file")])
-def test_missing_sklearn_data_file_is_one_line_value_error(monkeypatch, tmp_path, installed,
-                                                           received):
+@pytest.mark.parametrize(
+    ("installed", "received"), [(False, "scikit-learn not installed"), (True, "no file")]
+)
+def test_missing_sklearn_data_file_is_one_line_value_error(
+    monkeypatch, tmp_path, installed, received
+):
     monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path if installed else None)
-    with pytest.raises(ValueError, match=rf"^name: expected 'digits' read from .*digits.csv.gz"
-                                         rf".*, received {received}[^\n]*$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^name: expected 'digits' read from .*digits.csv.gz"
+        rf".*, received {received}[^\n]*$",
+    ):
         data.load("digits")
 
 
 def test_malformed_sklearn_data_file(monkeypatch, tmp_path):
     (tmp_path / "iris.csv").write_text("2,4,a,b\n1,2,3,4,0\n5,6,7,8,1\n")
     monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path)
-    with pytest.raises(ValueError, match=r"^name: expected 'iris' read from .*\(150, 5\), "
-                                         r"received shape \(2, 5\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^name: expected 'iris' read from .*\(150, 5\), "
+        r"received shape \(2, 5\)$",
+    ):
         data.load("iris")
 
 
@@ -104,9 +126,15 @@ def test_malformed_sklearn_data_file(monkeypatch, tmp_path):
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 100, 501])
 @pytest.mark.parametrize("noise", [0.0, 0.2, 1.5])
 def test_moons_and_blobs_equal_sklearn_generators(seed, n, noise):
-    cases = (("moons", sklearn.datasets.make_moons(n, noise=noise, random_state=seed)),
-             ("blobs", sklearn.datasets.make_blobs(n, centers=3, n_features=2,
-                                                   cluster_std=noise, random_state=seed)))
+    cases = (
+        ("moons", sklearn.datasets.make_moons(n, noise=noise, random_state=seed)),
+        (
+            "blobs",
+            sklearn.datasets.make_blobs(
+                n, centers=3, n_features=2, cluster_std=noise, random_state=seed
+            ),
+        ),
+    )
     for name, (X_ref, y_ref) in cases:
         X, y = data._SYNTHETIC[name](None, n, noise, seed)  # float64, before the cast
         np.testing.assert_array_equal(X, X_ref, strict=True)
@@ -168,21 +196,24 @@ def test_shipped_subset():
     np.testing.assert_array_equal(X, data.load("digits", n=100, seed=5)[0])
 
 
-@pytest.mark.parametrize("kwargs, arg", [
-    (dict(name="mnist"), "name"),
-    (dict(name=3), "name"),
-    (dict(name="moons", seed=-1), "seed"),
-    (dict(name="moons", seed=1.5), "seed"),
-    (dict(name="blobs", seed=2**32), "seed"),
-    (dict(name="moons", n=0), "n"),
-    (dict(name="moons", n=2.0), "n"),
-    (dict(name="iris", n=151), "n"),
-    (dict(name="xor", n=10), "n"),
-    (dict(name="moons", noise=-0.1), "noise"),
-    (dict(name="moons", noise=float("nan")), "noise"),
-    (dict(name="digits", noise=0.1), "noise"),
-    (dict(name="xor", noise=0.1), "noise"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "arg"),
+    [
+        (dict(name="mnist"), "name"),
+        (dict(name=3), "name"),
+        (dict(name="moons", seed=-1), "seed"),
+        (dict(name="moons", seed=1.5), "seed"),
+        (dict(name="blobs", seed=2**32), "seed"),
+        (dict(name="moons", n=0), "n"),
+        (dict(name="moons", n=2.0), "n"),
+        (dict(name="iris", n=151), "n"),
+        (dict(name="xor", n=10), "n"),
+        (dict(name="moons", noise=-0.1), "noise"),
+        (dict(name="moons", noise=float("nan")), "noise"),
+        (dict(name="digits", noise=0.1), "noise"),
+        (dict(name="xor", noise=0.1), "noise"),
+    ],
+)
 def test_load_rejects_bad_arguments(kwargs, arg):
     name = kwargs.pop("name")
     with pytest.raises(ValueError, match=rf"^{arg}: expected .*, received"):
@@ -203,8 +234,9 @@ def _row_ids(X):
     return [tuple(r) for r in np.asarray(X)]
 
 
-@pytest.mark.parametrize("n, valid, test", [(100, 0.15, 0.15), (37, 0.2, 0.1),
-                                            (10, 0.0, 0.3), (1797, 0.1, 0.2)])
+@pytest.mark.parametrize(
+    ("n", "valid", "test"), [(100, 0.15, 0.15), (37, 0.2, 0.1), (10, 0.0, 0.3), (1797, 0.1, 0.2)]
+)
 def test_split_partitions_every_row_once(n, valid, test):
     X = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
     y = np.arange(n)
@@ -239,9 +271,15 @@ def test_split_accepts_legacy_keys_and_jax_arrays():
     assert isinstance(train[0], jax.Array) and train[0].shape[1] == 13
 
 
-@pytest.mark.parametrize("name, valid, test", [("digits", 0.15, 0.15), ("wine", 0.2, 0.1),
-                                               ("breast_cancer", 0.0, 0.25),
-                                               ("iris", 0.33, 0.33)])
+@pytest.mark.parametrize(
+    ("name", "valid", "test"),
+    [
+        ("digits", 0.15, 0.15),
+        ("wine", 0.2, 0.1),
+        ("breast_cancer", 0.0, 0.25),
+        ("iris", 0.33, 0.33),
+    ],
+)
 def test_stratified_split_keeps_class_proportions(name, valid, test):
     X, y = data.load(name)
     parts = data.split(jax.random.key(7), X, y, valid=valid, test=test, stratify=True)
@@ -260,14 +298,17 @@ def test_stratified_regression_targets_rejected():
         data.split(KEY, X, y, stratify=True)
 
 
-@pytest.mark.parametrize("kwargs, arg", [
-    (dict(valid=-0.1), "valid"),
-    (dict(valid=1.0), "valid"),
-    (dict(test=1.2), "test"),
-    (dict(test="0.1"), "test"),
-    (dict(valid=0.6, test=0.4), r"valid \+ test"),
-    (dict(stratify=1), "stratify"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "arg"),
+    [
+        (dict(valid=-0.1), "valid"),
+        (dict(valid=1.0), "valid"),
+        (dict(test=1.2), "test"),
+        (dict(test="0.1"), "test"),
+        (dict(valid=0.6, test=0.4), r"valid \+ test"),
+        (dict(stratify=1), "stratify"),
+    ],
+)
 def test_split_rejects_bad_fractions(kwargs, arg):
     X, y = data.load("iris")
     with pytest.raises(ValueError, match=rf"^{arg}: expected"):
@@ -303,10 +344,12 @@ def test_standardizer_equals_sklearn_and_uses_train_only():
     np.testing.assert_allclose(stats.mean, ref.mean_, rtol=1e-12)
     np.testing.assert_allclose(stats.scale, ref.scale_, rtol=1e-12)
     assert stats.scale[3] == 1.0
-    np.testing.assert_allclose(data.transform(stats, valid[0]), ref.transform(valid[0]),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(data.inverse_transform(stats, data.transform(stats, valid[0])),
-                               valid[0], rtol=1e-12)
+    np.testing.assert_allclose(
+        data.transform(stats, valid[0]), ref.transform(valid[0]), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        data.inverse_transform(stats, data.transform(stats, valid[0])), valid[0], rtol=1e-12
+    )
     assert not np.allclose(stats.mean, X.mean(axis=0))  # fitted on train, not all rows
 
 
@@ -341,8 +384,12 @@ def test_standardizer_rejects_bad_inputs():
 def test_check_dataset_accepts_each_kind():
     X = np.zeros((5, 3), np.float32)
     data.check_dataset(X, np.array([0, 1, 2, 1, 0]), n_classes=3, n_features=3)
-    data.check_dataset(X, np.array([[0, 1], [1, 1], [0, 0], [1, 0], [0, 0]], np.float32),
-                       kind="binary", n_outputs=2)
+    data.check_dataset(
+        X,
+        np.array([[0, 1], [1, 1], [0, 0], [1, 0], [0, 0]], np.float32),
+        kind="binary",
+        n_outputs=2,
+    )
     data.check_dataset(X, np.ones(5), kind="binary")
     data.check_dataset(X, np.ones((5, 1)), kind="real", n_outputs=1)
     data.check_dataset(jnp.asarray(X), jnp.arange(5) % 2, n_classes=2)
@@ -361,26 +408,38 @@ def test_check_dataset_works_under_jit():
 X5 = np.zeros((5, 3))
 
 
-@pytest.mark.parametrize("X, y, kwargs, message", [
-    (np.zeros(5), np.zeros(5, int), {}, r"^X: expected an array of shape \(n, d\)"),
-    (X5.astype(bool), np.zeros(5, int), {}, "^X: expected real-valued features"),
-    (np.array([[0.0, np.inf, 1.0]] * 5), np.zeros(5, int), {}, "^X: expected finite values"),
-    (np.full((5, 3), np.nan), np.zeros(5, int), {}, "^X: expected finite"),
-    (X5, np.zeros(5, int), dict(n_features=4), "^X: expected 4 features"),
-    (X5, np.zeros(4, int), {}, "^y: expected 5 rows, as many as X"),
-    (X5, np.zeros(5), {}, r"^y: expected integer class labels of shape \(5,\)"),
-    (X5, np.zeros((5, 1), int), {}, "^y: expected integer class labels"),
-    (X5, np.array([0, 1, 2, 3, 0]), dict(n_classes=3),
-     "^y: expected labels at least 0 and below 3, received labels from 0 to 3"),
-    (X5, np.array([0, -1, 0, 0, 0]), {}, "^y: expected labels at least 0"),
-    (X5, np.array([0, 1, 2, 0.5, 1]), dict(kind="binary"), r"^y: expected targets in \{0, 1\}"),
-    (X5, np.ones((5, 2)), dict(kind="binary", n_outputs=3), r"^y: expected targets of shape \(5, 3\)"),
-    (X5, np.ones((5, 1, 1)), dict(kind="real"), "^y: expected targets of shape"),
-    (X5, np.array([1.0, np.nan, 0, 0, 0]), dict(kind="real"), "^y: expected finite values"),
-    (X5, np.zeros(5, int), dict(kind="labels"), "^kind: expected one of"),
-    (X5, np.zeros(5, int), dict(n_classes=0), "^n_classes: expected a positive integer"),
-    (X5, np.zeros(5, int), dict(n_features=2.0), "^n_features: expected a positive integer"),
-])
+@pytest.mark.parametrize(
+    ("X", "y", "kwargs", "message"),
+    [
+        (np.zeros(5), np.zeros(5, int), {}, r"^X: expected an array of shape \(n, d\)"),
+        (X5.astype(bool), np.zeros(5, int), {}, "^X: expected real-valued features"),
+        (np.array([[0.0, np.inf, 1.0]] * 5), np.zeros(5, int), {}, "^X: expected finite values"),
+        (np.full((5, 3), np.nan), np.zeros(5, int), {}, "^X: expected finite"),
+        (X5, np.zeros(5, int), dict(n_features=4), "^X: expected 4 features"),
+        (X5, np.zeros(4, int), {}, "^y: expected 5 rows, as many as X"),
+        (X5, np.zeros(5), {}, r"^y: expected integer class labels of shape \(5,\)"),
+        (X5, np.zeros((5, 1), int), {}, "^y: expected integer class labels"),
+        (
+            X5,
+            np.array([0, 1, 2, 3, 0]),
+            dict(n_classes=3),
+            "^y: expected labels at least 0 and below 3, received labels from 0 to 3",
+        ),
+        (X5, np.array([0, -1, 0, 0, 0]), {}, "^y: expected labels at least 0"),
+        (X5, np.array([0, 1, 2, 0.5, 1]), dict(kind="binary"), r"^y: expected targets in \{0, 1\}"),
+        (
+            X5,
+            np.ones((5, 2)),
+            dict(kind="binary", n_outputs=3),
+            r"^y: expected targets of shape \(5, 3\)",
+        ),
+        (X5, np.ones((5, 1, 1)), dict(kind="real"), "^y: expected targets of shape"),
+        (X5, np.array([1.0, np.nan, 0, 0, 0]), dict(kind="real"), "^y: expected finite values"),
+        (X5, np.zeros(5, int), dict(kind="labels"), "^kind: expected one of"),
+        (X5, np.zeros(5, int), dict(n_classes=0), "^n_classes: expected a positive integer"),
+        (X5, np.zeros(5, int), dict(n_features=2.0), "^n_features: expected a positive integer"),
+    ],
+)
 def test_check_dataset_rejects(X, y, kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.check_dataset(X, y, **kwargs)
@@ -490,8 +549,12 @@ def test_read_sha256_is_of_the_file_bytes_and_stable(tmp_path):
 def test_load_path_equals_read(tmp_path):
     csv_path = _write(tmp_path / "iris.csv", IRIS_CSV)
     tsv_path = _write(tmp_path / "r.tsv", "sepal\tpetal\n1\t0.5\n2\t1.5\n")
-    for given, kwargs in ((csv_path, {}), (str(csv_path), {}), (tsv_path, {}),
-                          (tsv_path, dict(target="petal", task="classification"))):
+    for given, kwargs in (
+        (csv_path, {}),
+        (str(csv_path), {}),
+        (tsv_path, {}),
+        (tsv_path, dict(target="petal", task="classification")),
+    ):
         X, y = data.load(given, **kwargs)
         expected_X, expected_y = data.read(given, **kwargs)[:2]
         np.testing.assert_array_equal(X, expected_X)
@@ -503,36 +566,86 @@ def test_load_path_equals_read(tmp_path):
         data.load("iris", target="species")
 
 
-@pytest.mark.parametrize("name, text, kwargs, message", [
-    ("e.csv", "a,b,c\n1,2,x\n3,,y\n", {},
-     "^FILE, line 3, column 'b': expected a value in every cell .*, received an empty cell$"),
-    ("na.csv", "a,b,c\n1,2,x\n3,NA,y\n", {},
-     "^FILE, line 3, column 'b': .*received the missing value 'NA'$"),
-    ("nan.tsv", "1\t2\tx\n3\tnan\ty\n", {}, "^FILE, line 2, column 2: .*missing value 'nan'$"),
-    ("label.csv", "a,b,c\n1,2,x\n3,4,\n", {}, "^FILE, line 3, column 'c': .*an empty cell$"),
-    ("s.csv", "a,b,c\n1,2,x\n3,red,y\n", {},
-     r"^FILE, line 3, column 'b': expected a number \(a feature; the target is column 'c'\), "
-     "received 'red'$"),
-    ("inf.csv", "a,b,c\n1,inf,x\n3,4,y\n", {}, "^FILE, line 2, column 'b': expected a finite"),
-    ("one.csv", "a,b,c\n1,2,x\n3,4,x\n", {},
-     r"^FILE, column 'c': expected at least 2 classes, received 1 class \('x'\) in all 2 rows$"),
-    ("t.csv", "a,b,c\n1,2,x\n", dict(target="d"),
-     r"^target: expected a column name \('a', 'b', 'c'\) or a column index from -3 to 2 of "
-     ".*t.csv, received 'd'$"),
-    ("t.csv", "a,b,c\n1,2,x\n", dict(target=3),
-     "^target: expected .* from -3 to 2 .*, received 3$"),
-    ("t.csv", "1,2,x\n3,4,y\n", dict(target="c"), "^target: expected a column index from -3 to 2"),
-    ("r.csv", "a,b,c\n1,2,x\n3,4\n", {},
-     "^FILE, line 3: expected 3 cells, as in line 1, received 2 cells$"),
-    ("empty.csv", "", {}, "^FILE: expected a table .*, received an empty file$"),
-    ("blank.csv", "\n \n,,\n", {}, "^FILE: expected a table .*, received an empty file$"),
-    ("c.csv", "a\n1\n2\n", {}, "^FILE: expected at least one feature column besides the target"),
-    ("h.csv", "a,b,c\n", {}, "^FILE: expected data rows below the header, received a header only$"),
-    ("f.csv", "a,b\n1,x\n2,y\n", dict(task="regression"),
-     r"^FILE, line 2, column 'b': expected a number \(task='regression'\), received 'x'$"),
-    ("x.xlsx", "a", {}, "^path: expected a data file ending in .csv, .tsv, .txt, .npz, .npy"),
-    ("t.csv", "a,b,c\n1,2,x\n3,4,y\n", dict(task="labels"), "^task: expected one of None"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "kwargs", "message"),
+    [
+        (
+            "e.csv",
+            "a,b,c\n1,2,x\n3,,y\n",
+            {},
+            "^FILE, line 3, column 'b': expected a value in every cell .*, received an empty cell$",
+        ),
+        (
+            "na.csv",
+            "a,b,c\n1,2,x\n3,NA,y\n",
+            {},
+            "^FILE, line 3, column 'b': .*received the missing value 'NA'$",
+        ),
+        ("nan.tsv", "1\t2\tx\n3\tnan\ty\n", {}, "^FILE, line 2, column 2: .*missing value 'nan'$"),
+        ("label.csv", "a,b,c\n1,2,x\n3,4,\n", {}, "^FILE, line 3, column 'c': .*an empty cell$"),
+        (
+            "s.csv",
+            "a,b,c\n1,2,x\n3,red,y\n",
+            {},
+            r"^FILE, line 3, column 'b': expected a number \(a feature; the target is column 'c'\), "
+            "received 'red'$",
+        ),
+        ("inf.csv", "a,b,c\n1,inf,x\n3,4,y\n", {}, "^FILE, line 2, column 'b': expected a finite"),
+        (
+            "one.csv",
+            "a,b,c\n1,2,x\n3,4,x\n",
+            {},
+            r"^FILE, column 'c': expected at least 2 classes, received 1 class \('x'\) in all 2 rows$",
+        ),
+        (
+            "t.csv",
+            "a,b,c\n1,2,x\n",
+            dict(target="d"),
+            r"^target: expected a column name \('a', 'b', 'c'\) or a column index from -3 to 2 of "
+            ".*t.csv, received 'd'$",
+        ),
+        (
+            "t.csv",
+            "a,b,c\n1,2,x\n",
+            dict(target=3),
+            "^target: expected .* from -3 to 2 .*, received 3$",
+        ),
+        (
+            "t.csv",
+            "1,2,x\n3,4,y\n",
+            dict(target="c"),
+            "^target: expected a column index from -3 to 2",
+        ),
+        (
+            "r.csv",
+            "a,b,c\n1,2,x\n3,4\n",
+            {},
+            "^FILE, line 3: expected 3 cells, as in line 1, received 2 cells$",
+        ),
+        ("empty.csv", "", {}, "^FILE: expected a table .*, received an empty file$"),
+        ("blank.csv", "\n \n,,\n", {}, "^FILE: expected a table .*, received an empty file$"),
+        (
+            "c.csv",
+            "a\n1\n2\n",
+            {},
+            "^FILE: expected at least one feature column besides the target",
+        ),
+        (
+            "h.csv",
+            "a,b,c\n",
+            {},
+            "^FILE: expected data rows below the header, received a header only$",
+        ),
+        (
+            "f.csv",
+            "a,b\n1,x\n2,y\n",
+            dict(task="regression"),
+            r"^FILE, line 2, column 'b': expected a number \(task='regression'\), received 'x'$",
+        ),
+        ("x.xlsx", "a", {}, "^path: expected a data file ending in .csv, .tsv, .txt, .npz, .npy"),
+        ("t.csv", "a,b,c\n1,2,x\n3,4,y\n", dict(task="labels"), "^task: expected one of None"),
+    ],
+)
 def test_read_rejects_bad_files(tmp_path, name, text, kwargs, message):
     path = _write(tmp_path / name, text)
     with pytest.raises(ValueError, match=message.replace("FILE", re.escape(str(path)))):
@@ -549,8 +662,11 @@ def test_read_rejects_unreadable_files(tmp_path):
     with pytest.raises(ValueError, match="bin.csv: expected UTF-8 text"):
         data.read(tmp_path / "bin.csv")
     (tmp_path / "junk.npz").write_text("junk")
-    with pytest.raises(ValueError, match=r"junk.npz: expected an .npz archive .*, received a file "
-                       "in another format$"):
+    with pytest.raises(
+        ValueError,
+        match=r"junk.npz: expected an .npz archive .*, received a file "
+        "in another format$",
+    ):
         data.read(tmp_path / "junk.npz")
     with pytest.raises(ValueError, match="^path: expected a file path"):
         data.read(3)
@@ -558,12 +674,18 @@ def test_read_rejects_unreadable_files(tmp_path):
 
 def test_read_rejects_bad_arrays(tmp_path):
     np.savez(tmp_path / "noy.npz", X=np.ones((3, 2)))
-    with pytest.raises(ValueError, match=r"noy.npz: expected an .npz archive holding arrays 'X' "
-                       r"and 'y', received arrays \['X'\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"noy.npz: expected an .npz archive holding arrays 'X' "
+        r"and 'y', received arrays \['X'\]$",
+    ):
         data.read(tmp_path / "noy.npz")
     np.savez(tmp_path / "nan.npz", X=np.array([[1, 2], [np.nan, 3]]), y=np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"nan.npz, X: expected finite values in every row, "
-                       r"received NaN/inf in 1 row\(s\): 1$"):
+    with pytest.raises(
+        ValueError,
+        match=r"nan.npz, X: expected finite values in every row, "
+        r"received NaN/inf in 1 row\(s\): 1$",
+    ):
         data.read(tmp_path / "nan.npz")
     np.savez(tmp_path / "n.npz", X=np.ones((3, 2)), y=np.ones(2))
     with pytest.raises(ValueError, match=r"n.npz, y: expected numbers or strings of shape \(3,\)"):
@@ -574,14 +696,20 @@ def test_read_rejects_bad_arrays(tmp_path):
     with pytest.raises(ValueError, match="^target: expected None for .*one.npz"):
         data.read(tmp_path / "one.npz", target=0)
     np.save(tmp_path / "lone.npy", np.ones((3, 2)))
-    with pytest.raises(ValueError, match=r"lone.npy: expected its targets in .*lone.y.npy "
-                       r"\(NAME.npy holds X and NAME.y.npy beside it holds y; X.npy pairs with "
-                       r"y.npy\), received no such file$"):
+    with pytest.raises(
+        ValueError,
+        match=r"lone.npy: expected its targets in .*lone.y.npy "
+        r"\(NAME.npy holds X and NAME.y.npy beside it holds y; X.npy pairs with "
+        r"y.npy\), received no such file$",
+    ):
         data.read(tmp_path / "lone.npy")
 
 
 def test_split_of_a_small_file_says_why(tmp_path):
     X, y = data.load(_write(tmp_path / "iris.csv", IRIS_CSV))
-    with pytest.raises(ValueError, match=r"^X: expected enough rows .*received 4 rows, giving "
-                       r"\(train, valid, test\) sizes \(3, 0, 1\) at valid=0.15, test=0.15$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^X: expected enough rows .*received 4 rows, giving "
+        r"\(train, valid, test\) sizes \(3, 0, 1\) at valid=0.15, test=0.15$",
+    ):
         data.split(KEY, X, y, stratify=True)

@@ -37,8 +37,11 @@ def _local_ports_work() -> bool:
         return False
 
 
-_NO_PORTS = pytest.mark.skipif(not _local_ports_work(), reason="processes cannot listen on and "
-                               "connect to localhost ports here (JAX's coordinator needs one)")
+_NO_PORTS = pytest.mark.skipif(
+    not _local_ports_work(),
+    reason="processes cannot listen on and "
+    "connect to localhost ports here (JAX's coordinator needs one)",
+)
 
 
 def multiprocess(test):
@@ -47,8 +50,14 @@ def multiprocess(test):
 
 
 def _launch(mode, out):
-    return D.launch(2, [WORKER, mode, str(out)], module=None, cpu_devices=2, timeout=TIMEOUT,
-                    log_dir=out / f"logs-{mode}")
+    return D.launch(
+        2,
+        [WORKER, mode, str(out)],
+        module=None,
+        cpu_devices=2,
+        timeout=TIMEOUT,
+        log_dir=out / f"logs-{mode}",
+    )
 
 
 def _load(path) -> dict:
@@ -64,8 +73,13 @@ def test_two_processes_agree_bit_for_bit_and_match_one_process_with_four_devices
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES="4")
     env.pop(D.ENV_NUM_PROCESSES, None)
     # The single-process reference runs beside the two processes.
-    single = subprocess.Popen([sys.executable, WORKER, "train", str(tmp_path)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    single = subprocess.Popen(
+        [sys.executable, WORKER, "train", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _launch("train", tmp_path)
         output, _ = single.communicate(timeout=TIMEOUT)
@@ -91,8 +105,9 @@ def test_checkpoint_by_process_0_survives_killing_both_and_resumes_bit_for_bit(t
         _launch("kill", tmp_path)
     # The launcher names the dead process, its status and its log's tail.
     assert failure.value.returncode == -9
-    assert re.search(r"process \d of 2 exited with status -9 \(killed by SIGKILL\)",
-                     str(failure.value))
+    assert re.search(
+        r"process \d of 2 exited with status -9 \(killed by SIGKILL\)", str(failure.value)
+    )
     ckpt = tmp_path / "ckpt"
     assert checkpoint.exists(ckpt)
     # Epochs 0 and 1 were saved, by process 0 only; the kill came in epoch 2's callback.
@@ -119,15 +134,22 @@ def test_disagreeing_processes_get_one_library_error_before_any_collective(tmp_p
     assert r0 == r1  # every process raises the same error
     assert r0["started"] == {"compile_epoch": 0, "replicate": 0}
     m = r0["messages"]
-    assert re.fullmatch(r"data\.train: expected the same value in all 2 processes before "
-                        r"training, received process 0: [0-9a-f]{64}; process 1: [0-9a-f]{64} "
-                        r"\(every process must call fit with the same arguments, data, key and "
-                        r"checkpoint\)", m["data"])
-    assert m["batch_size"].startswith("batch_size: expected the same value in all 2 processes "
-                                      "before training, received process 0: 64; process 1: 65")
-    assert m["resume epoch"].startswith("resume epoch: expected the same value in all 2 "
-                                        "processes before training, received process 0: 1; "
-                                        "process 1: 0 (each process resumes from the checkpoint")
+    assert re.fullmatch(
+        r"data\.train: expected the same value in all 2 processes before "
+        r"training, received process 0: [0-9a-f]{64}; process 1: [0-9a-f]{64} "
+        r"\(every process must call fit with the same arguments, data, key and "
+        r"checkpoint\)",
+        m["data"],
+    )
+    assert m["batch_size"].startswith(
+        "batch_size: expected the same value in all 2 processes "
+        "before training, received process 0: 64; process 1: 65"
+    )
+    assert m["resume epoch"].startswith(
+        "resume epoch: expected the same value in all 2 "
+        "processes before training, received process 0: 1; "
+        "process 1: 0 (each process resumes from the checkpoint"
+    )
     assert all("\n" not in text for text in m.values())
 
 
@@ -142,15 +164,23 @@ def _python(code: str) -> list:
 def test_launch_stops_the_others_and_reports_the_failing_process(tmp_path):
     start = time.monotonic()
     with pytest.raises(D.LaunchError) as failure:
-        D.launch(2, _python("print('hello from', i, flush=True); "
-                            "sys.exit(3) if i == 1 else time.sleep(120)"),
-                 module=None, log_dir=tmp_path, timeout=TIMEOUT)
+        D.launch(
+            2,
+            _python(
+                "print('hello from', i, flush=True); sys.exit(3) if i == 1 else time.sleep(120)"
+            ),
+            module=None,
+            log_dir=tmp_path,
+            timeout=TIMEOUT,
+        )
     assert time.monotonic() - start < 60
     e = failure.value
     assert (e.process, e.returncode) == (1, 3)
     first, *tail = str(e).splitlines()
-    assert first == (f"launch: process 1 of 2 exited with status 3; the other processes were "
-                     f"stopped. Last lines of {tmp_path / 'process-1.log'}:")
+    assert first == (
+        f"launch: process 1 of 2 exited with status 3; the other processes were "
+        f"stopped. Last lines of {tmp_path / 'process-1.log'}:"
+    )
     assert tail == ["hello from 1"]
     assert e.logs == (str(tmp_path / "process-0.log"), str(tmp_path / "process-1.log"))
 
@@ -158,10 +188,18 @@ def test_launch_stops_the_others_and_reports_the_failing_process(tmp_path):
 @multiprocess
 def test_launch_times_out_and_passes_its_settings(tmp_path):
     with pytest.raises(D.LaunchError, match=r"did not finish within 1 s") as failure:
-        D.launch(2, _python("print(os.environ['JAX_COORDINATOR_ADDRESS'], "
-                            "os.environ['NNBASICS_NUM_PROCESSES'], os.environ['JAX_NUM_CPU_DEVICES'],"
-                            " flush=True); time.sleep(120)"),
-                 module=None, log_dir=tmp_path, timeout=1, cpu_devices=3)
+        D.launch(
+            2,
+            _python(
+                "print(os.environ['JAX_COORDINATOR_ADDRESS'], "
+                "os.environ['NNBASICS_NUM_PROCESSES'], os.environ['JAX_NUM_CPU_DEVICES'],"
+                " flush=True); time.sleep(120)"
+            ),
+            module=None,
+            log_dir=tmp_path,
+            timeout=1,
+            cpu_devices=3,
+        )
     assert failure.value.returncode is None
     logs = [(tmp_path / f"process-{i}.log").read_text().split() for i in range(2)]
     assert logs[0] == logs[1] and re.fullmatch(r"127\.0\.0\.1:\d+", logs[0][0])
@@ -170,24 +208,43 @@ def test_launch_times_out_and_passes_its_settings(tmp_path):
 
 def test_launch_command_lines():
     argv = D._command(["train", "--epochs", "3"], "nnbasics", 1, 2, "127.0.0.1:1234")
-    assert argv[1:] == ["-m", "nnbasics", "train", "--epochs", "3", "--distributed",
-                        "--coordinator", "127.0.0.1:1234", "--num-processes", "2",
-                        "--process-id", "1"]
+    assert argv[1:] == [
+        "-m",
+        "nnbasics",
+        "train",
+        "--epochs",
+        "3",
+        "--distributed",
+        "--coordinator",
+        "127.0.0.1:1234",
+        "--num-processes",
+        "2",
+        "--process-id",
+        "1",
+    ]
     assert D._command(["script.py"], None, 1, 2, "127.0.0.1:1234")[1:] == ["script.py"]
 
 
 # --- bad input, agreement messages, command-line options (no processes)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(coordinator="localhost"), r"^coordinator: expected HOST:PORT with a port from 1 to "
-                                    r"65535, received 'localhost'$"),
-    (dict(coordinator="h:0"), r"^coordinator: expected HOST:PORT"),
-    (dict(num_processes=0), r"^num_processes: expected a positive integer, received 0$"),
-    (dict(num_processes=2, process_id=2),
-     r"^process_id: expected an integer from 0 to 1 \(num_processes - 1\), received 2$"),
-    (dict(process_id=-1), r"^process_id: expected a non-negative integer, received -1$"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            dict(coordinator="localhost"),
+            r"^coordinator: expected HOST:PORT with a port from 1 to "
+            r"65535, received 'localhost'$",
+        ),
+        (dict(coordinator="h:0"), r"^coordinator: expected HOST:PORT"),
+        (dict(num_processes=0), r"^num_processes: expected a positive integer, received 0$"),
+        (
+            dict(num_processes=2, process_id=2),
+            r"^process_id: expected an integer from 0 to 1 \(num_processes - 1\), received 2$",
+        ),
+        (dict(process_id=-1), r"^process_id: expected a non-negative integer, received -1$"),
+    ],
+)
 def test_initialize_rejects_bad_values_before_starting_anything(kwargs, message):
     with pytest.raises(ValueError, match=message):
         D.initialize(**kwargs)
@@ -195,8 +252,11 @@ def test_initialize_rejects_bad_values_before_starting_anything(kwargs, message)
 
 def test_initialize_names_the_environment_variable(monkeypatch):
     monkeypatch.setenv(D.ENV_PROCESS_ID, "one")
-    with pytest.raises(ValueError, match=r"^NNBASICS_PROCESS_ID: expected an integer, "
-                                         r"received 'one'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^NNBASICS_PROCESS_ID: expected an integer, "
+        r"received 'one'$",
+    ):
         D.initialize("127.0.0.1:1234", 2)
 
 
@@ -213,23 +273,37 @@ def test_disagreement_groups_processes_by_value():
     same = {"net": "MLP", "resume epoch": "6"}
     assert D.disagreement([same, dict(same), dict(same)]) is None
     message = D.disagreement([same, dict(same, **{"resume epoch": "4"}), dict(same)])
-    assert message.startswith("resume epoch: expected the same value in all 3 processes before "
-                              "training, received processes 0, 2: 6; process 1: 4 (")
+    assert message.startswith(
+        "resume epoch: expected the same value in all 3 processes before "
+        "training, received processes 0, 2: 6; process 1: 4 ("
+    )
     assert D.disagreement([same, {"net": "MLP"}]).startswith(
         "resume epoch: expected the same value in all 2 processes before training, received "
-        "process 0: 6; process 1: <missing>")
+        "process 0: 6; process 1: <missing>"
+    )
 
 
 def test_fingerprint_flattens_nested_settings_and_reports_causes_before_effects():
-    meta = {"batch_size": 2, "optimizer": {"factory": "adam", "learning_rate": 0.001},
-            "data": {"train": "ab12", "valid": None}}
+    meta = {
+        "batch_size": 2,
+        "optimizer": {"factory": "adam", "learning_rate": 0.001},
+        "data": {"train": "ab12", "valid": None},
+    }
     fields = D.fingerprint(meta, epoch=3, state_hash="cd34")
-    assert fields == {"batch_size": "2", "optimizer.factory": "adam",
-                      "optimizer.learning_rate": "0.001", "data.train": "ab12",
-                      "data.valid": "null", "mesh": "None", "resume epoch": "3",
-                      "starting state (hash of parameters, optimizer state, key)": "cd34"}
-    assert list(fields)[-2:] == ["resume epoch",
-                                 "starting state (hash of parameters, optimizer state, key)"]
+    assert fields == {
+        "batch_size": "2",
+        "optimizer.factory": "adam",
+        "optimizer.learning_rate": "0.001",
+        "data.train": "ab12",
+        "data.valid": "null",
+        "mesh": "None",
+        "resume epoch": "3",
+        "starting state (hash of parameters, optimizer state, key)": "cd34",
+    }
+    assert list(fields)[-2:] == [
+        "resume epoch",
+        "starting state (hash of parameters, optimizer state, key)",
+    ]
 
 
 def _parse(argv):
@@ -241,24 +315,43 @@ def _parse(argv):
 
 
 def test_command_line_options():
-    args = _parse(["--distributed", "--coordinator", "10.0.0.1:1234", "--num-processes", "4",
-                   "--process-id", "3"])
+    args = _parse(
+        [
+            "--distributed",
+            "--coordinator",
+            "10.0.0.1:1234",
+            "--num-processes",
+            "4",
+            "--process-id",
+            "3",
+        ]
+    )
     assert (args.distributed, args.coordinator, args.num_processes, args.process_id) == (
-        True, "10.0.0.1:1234", 4, 3)
+        True,
+        "10.0.0.1:1234",
+        4,
+        3,
+    )
     assert _parse([]).distributed is False
     assert D.from_args(_parse([])) is False
-    with pytest.raises(ValueError, match=r"^--coordinator: expected to come with --distributed, "
-                                         r"received it without --distributed$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^--coordinator: expected to come with --distributed, "
+        r"received it without --distributed$",
+    ):
         D.from_args(_parse(["--coordinator", "h:1"]))
 
 
 def test_launch_main_usage_errors(capsys):
     assert D.launch_main(["-n", "2"]) == 2
-    assert capsys.readouterr().err == ("nnbasics: error: COMMAND: expected a command after --, "
-                                       "e.g. 'nnbasics launch -n 2 -- train', received none\n")
+    assert capsys.readouterr().err == (
+        "nnbasics: error: COMMAND: expected a command after --, "
+        "e.g. 'nnbasics launch -n 2 -- train', received none\n"
+    )
     assert D.launch_main(["-n", "0", "--", "train"]) == 2
-    assert capsys.readouterr().err == ("nnbasics: error: argument -n/--num-processes: expected "
-                                       "an integer ≥ 1, received '0'\n")
+    assert capsys.readouterr().err == (
+        "nnbasics: error: argument -n/--num-processes: expected an integer ≥ 1, received '0'\n"
+    )
     assert D.launch_main(["--", "train"]) == 2
     assert "the following arguments are required: -n/--num-processes" in capsys.readouterr().err
     assert D.launch_main(["--help"]) == 0
@@ -269,11 +362,37 @@ def test_launch_main_usage_errors(capsys):
 def test_cli_launch_trains_one_run_in_two_processes_and_process_0_writes(tmp_path):
     model, history = tmp_path / "m.npz", tmp_path / "h.csv"
     out = subprocess.run(
-        [sys.executable, "-m", "nnbasics", "launch", "-n", "2", "--cpu-devices", "2",
-         "--log-dir", str(tmp_path / "logs"), "--timeout", "240", "--", "train", "--dataset",
-         "iris", "--epochs", "3", "--quiet", "--save", str(model), "--history", str(history),
-         "--checkpoint-dir", str(tmp_path / "ckpt")],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "nnbasics",
+            "launch",
+            "-n",
+            "2",
+            "--cpu-devices",
+            "2",
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--timeout",
+            "240",
+            "--",
+            "train",
+            "--dataset",
+            "iris",
+            "--epochs",
+            "3",
+            "--quiet",
+            "--save",
+            str(model),
+            "--history",
+            str(history),
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "results" in out.stdout and model.is_file() and history.is_file()
     assert sorted(os.listdir(tmp_path / "ckpt")) == ["checkpoint.npz"]

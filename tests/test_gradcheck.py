@@ -10,14 +10,21 @@ from nnbasics import gradcheck, logistic
 
 def smooth(params):
     """A smooth function whose partial derivatives stay away from 0."""
-    return (jnp.sum(jnp.exp(0.3 * params["W"])) + jnp.sum(params["b"] ** 3 + 2.0 * params["b"])
-            + jnp.log1p(params["s"] ** 2) + 2.0 * params["s"])
+    return (
+        jnp.sum(jnp.exp(0.3 * params["W"]))
+        + jnp.sum(params["b"] ** 3 + 2.0 * params["b"])
+        + jnp.log1p(params["s"] ** 2)
+        + 2.0 * params["s"]
+    )
 
 
 def make_params(seed, shape=(3, 4)):
     rng = np.random.default_rng(seed)
-    return {"W": jnp.asarray(rng.normal(size=shape)), "b": jnp.asarray(rng.normal(size=shape[-1])),
-            "s": jnp.asarray(rng.normal())}
+    return {
+        "W": jnp.asarray(rng.normal(size=shape)),
+        "b": jnp.asarray(rng.normal(size=shape[-1])),
+        "s": jnp.asarray(rng.normal()),
+    }
 
 
 def test_numerical_grad_matches_jax_grad_and_keeps_the_pytree():
@@ -30,8 +37,9 @@ def test_numerical_grad_matches_jax_grad_and_keeps_the_pytree():
 
 
 @settings(max_examples=20, deadline=None)
-@given(rows=st.sampled_from([1, 2, 5]), cols=st.sampled_from([1, 3]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    rows=st.sampled_from([1, 2, 5]), cols=st.sampled_from([1, 3]), seed=st.integers(0, 2**32 - 1)
+)
 def test_numerical_grad_property(rows, cols, seed):
     params = make_params(seed, (rows, cols))
     numeric = gradcheck.numerical_grad(smooth, params)
@@ -40,8 +48,10 @@ def test_numerical_grad_property(rows, cols, seed):
 
 def test_numerical_grad_of_a_list_of_layers_and_batch_size_invariance():
     rng = np.random.default_rng(1)
-    params = [{"W": jnp.asarray(rng.normal(size=(2, 3))), "b": jnp.asarray(rng.normal(size=3))},
-              {"W": jnp.asarray(rng.normal(size=(3, 1))), "b": jnp.asarray(rng.normal(size=1))}]
+    params = [
+        {"W": jnp.asarray(rng.normal(size=(2, 3))), "b": jnp.asarray(rng.normal(size=3))},
+        {"W": jnp.asarray(rng.normal(size=(3, 1))), "b": jnp.asarray(rng.normal(size=1))},
+    ]
 
     def f(p):
         h = jnp.tanh(jnp.ones((1, 2)) @ p[0]["W"] + p[0]["b"])
@@ -66,14 +76,17 @@ def test_numerical_grad_of_the_logistic_nll():
     assert gradcheck.rel_error(numeric, manual) < 1e-7
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: gradcheck.numerical_grad(lambda p: p["W"], make_params(0)), "f"),
-    (lambda: gradcheck.numerical_grad(smooth, make_params(0), eps=0.0), "eps"),
-    (lambda: gradcheck.numerical_grad(smooth, make_params(0), batch_size=0), "batch_size"),
-    (lambda: gradcheck.rel_error({"a": 1.0}, {"b": 1.0}), "b"),
-    (lambda: gradcheck.rel_error(jnp.ones(2), jnp.ones(3)), "b"),
-    (lambda: gradcheck.rel_error(1.0, 1.0, tiny=0.0), "tiny"),
-])
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: gradcheck.numerical_grad(lambda p: p["W"], make_params(0)), "f"),
+        (lambda: gradcheck.numerical_grad(smooth, make_params(0), eps=0.0), "eps"),
+        (lambda: gradcheck.numerical_grad(smooth, make_params(0), batch_size=0), "batch_size"),
+        (lambda: gradcheck.rel_error({"a": 1.0}, {"b": 1.0}), "b"),
+        (lambda: gradcheck.rel_error(jnp.ones(2), jnp.ones(3)), "b"),
+        (lambda: gradcheck.rel_error(1.0, 1.0, tiny=0.0), "tiny"),
+    ],
+)
 def test_bad_input_names_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):
         call()
@@ -92,7 +105,8 @@ def test_rel_error_properties():
     # below tiny the ratio is an absolute error scaled by 1/tiny
     assert gradcheck.rel_error(jnp.asarray(1e-14), jnp.asarray(0.0)) == pytest.approx(1e-2)
     assert gradcheck.rel_error(jnp.asarray(1e-14), jnp.asarray(0.0), tiny=1e-10) == pytest.approx(
-        1e-4)
+        1e-4
+    )
     # the maximum is taken over leaves
     c = dict(a, s=a["s"] * 1.1)
     assert gradcheck.rel_error(a, c) == pytest.approx(0.1 / 2.1)
@@ -104,16 +118,21 @@ def mlp_loss(params, X, y, l2=0.0, l1=0.0):
     z = h @ params[1]["W"] + params[1]["b"]
     nll = jnp.mean(jax.nn.softplus(z[:, 0]) - y * z[:, 0])
     weights = [layer["W"] for layer in params]
-    return (nll + 0.5 * l2 * sum(jnp.sum(W * W) for W in weights)
-            + l1 * sum(jnp.sum(jnp.abs(W)) for W in weights))
+    return (
+        nll
+        + 0.5 * l2 * sum(jnp.sum(W * W) for W in weights)
+        + l1 * sum(jnp.sum(jnp.abs(W)) for W in weights)
+    )
 
 
 @pytest.fixture(scope="module")
 def mlp_problem():
     rng = np.random.default_rng(4)
     X, y = jnp.asarray(rng.normal(size=(16, 3))), jnp.asarray(rng.integers(0, 2, 16))
-    params = [{"W": jnp.asarray(rng.normal(size=(3, 4))), "b": jnp.asarray(rng.normal(size=4))},
-              {"W": jnp.asarray(rng.normal(size=(4, 1))), "b": jnp.asarray(rng.normal(size=1))}]
+    params = [
+        {"W": jnp.asarray(rng.normal(size=(3, 4))), "b": jnp.asarray(rng.normal(size=4))},
+        {"W": jnp.asarray(rng.normal(size=(4, 1))), "b": jnp.asarray(rng.normal(size=1))},
+    ]
     return params, X, y
 
 
@@ -126,8 +145,10 @@ def test_report_rows_for_an_mlp_shaped_backprop(mlp_problem):
     assert all(isinstance(r, gradcheck.GradRow) for r in rows)
     assert all(r.manual_vs_auto == 0.0 for r in rows)
     assert all(r.manual_vs_numerical < 1e-7 for r in rows)
-    expected_max = [float(jnp.max(jnp.abs(g))) for g in
-                    jax.tree_util.tree_leaves(jax.grad(mlp_loss)(params, X, y, 0.1, 0.01))]
+    expected_max = [
+        float(jnp.max(jnp.abs(g)))
+        for g in jax.tree_util.tree_leaves(jax.grad(mlp_loss)(params, X, y, 0.1, 0.01))
+    ]
     assert [r.max_abs_grad for r in rows] == pytest.approx(expected_max)
 
 
@@ -149,17 +170,22 @@ def test_report_for_logistic_regression_and_format():
     rng = np.random.default_rng(5)
     X, y = jnp.asarray(rng.normal(size=(10, 2))), jnp.asarray(rng.integers(0, 2, 10))
     params = {"w": jnp.asarray([0.3, -0.7]), "b": jnp.asarray(0.1)}
-    rows = gradcheck.report(logistic.nll,
-                            lambda p, *a: (logistic.nll(p, *a), logistic.grad(p, *a)),
-                            params, X, y, 0.2)
+    rows = gradcheck.report(
+        logistic.nll, lambda p, *a: (logistic.nll(p, *a), logistic.grad(p, *a)), params, X, y, 0.2
+    )
     assert [(r.path, r.shape) for r in rows] == [("b", ()), ("w", (2,))]
     assert all(r.manual_vs_auto < 1e-10 and r.manual_vs_numerical < 1e-7 for r in rows)
     table = gradcheck.format_report(rows)
     lines = table.splitlines()
     assert len(lines) == 2 + len(rows)
     assert len({len(line) for line in lines}) == 1
-    for header in ("parameter", "shape", "manual vs jax.grad", "manual vs finite diff",
-                   "max |grad|"):
+    for header in (
+        "parameter",
+        "shape",
+        "manual vs jax.grad",
+        "manual vs finite diff",
+        "max |grad|",
+    ):
         assert header in lines[0]
     assert lines[2].startswith("b ") and "()" in lines[2]
     assert lines[3].startswith("w ") and "(2,)" in lines[3]

@@ -17,8 +17,14 @@ def _modules_after(code: str) -> set[str]:
     script = code + "\nimport sys\nprint(' '.join({m.split('.')[0] for m in sys.modules}))"
     # A throw-away cache: loading mnist1d writes its generated set there.
     env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="nnbasics-imports-"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=300, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env=env,
+    )
     return set(out.stdout.split())
 
 
@@ -29,11 +35,13 @@ def test_import_nnbasics_imports_no_heavy_package():
 
 
 def test_loading_every_set_does_not_import_sklearn():
-    loaded = _modules_after("import nnbasics as nb\n"
-                            "import importlib.util\n"
-                            "for name in nb.data.names():\n"
-                            "    if name == 'mnist1d' and not importlib.util.find_spec('mnist1d'):\n"
-                            "        continue  # an optional extra\n"
-                            "    X, y = nb.data.load(name)\n"
-                            "    assert X.shape[0] > 0 and y.shape[0] == X.shape[0]")
+    loaded = _modules_after(
+        "import nnbasics as nb\n"
+        "import importlib.util\n"
+        "for name in nb.data.names():\n"
+        "    if name == 'mnist1d' and not importlib.util.find_spec('mnist1d'):\n"
+        "        continue  # an optional extra\n"
+        "    X, y = nb.data.load(name)\n"
+        "    assert X.shape[0] > 0 and y.shape[0] == X.shape[0]"
+    )
     assert "nnbasics" in loaded and "sklearn" not in loaded

@@ -41,8 +41,13 @@ def manual_and_auto(params, X, y, l2):
 
 
 @settings(max_examples=20, deadline=None)
-@given(n=st.sampled_from([1, 5, 20]), d=st.sampled_from([1, 3]), k=st.sampled_from([None, 2]),
-       seed=st.integers(0, 2**32 - 1), l2=st.floats(0.0, 3.0))
+@given(
+    n=st.sampled_from([1, 5, 20]),
+    d=st.sampled_from([1, 3]),
+    k=st.sampled_from([None, 2]),
+    seed=st.integers(0, 2**32 - 1),
+    l2=st.floats(0.0, 3.0),
+)
 def test_grad_property(n, d, k, seed, l2):
     params, X, y = make_problem(seed, n, d, k)
     manual, auto = manual_and_auto(params, X, y, jnp.asarray(l2))
@@ -120,19 +125,22 @@ def test_predict_shapes():
         np.testing.assert_allclose(yhat, X @ params["w"] + params["b"], rtol=1e-14)
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda p, X, y: linear.mse(p, X[0], y), "X"),
-    (lambda p, X, y: linear.mse(p, X, y[:-1]), "y"),
-    (lambda p, X, y: linear.grad(p, X, y[:, None, None]), "y"),
-    (lambda p, X, y: linear.mse(p, X, jnp.stack([y, y], 1)), "y"),
-    (lambda p, X, y: linear.mse({"w": p["w"][:-1], "b": p["b"]}, X, y), r"params\['w'\]"),
-    (lambda p, X, y: linear.mse({"w": p["w"], "b": p["w"]}, X, y), r"params\['b'\]"),
-    (lambda p, X, y: linear.mse({"W": p["w"], "b": p["b"]}, X, y), "params"),
-    (lambda p, X, y: linear.grad(p, X, y, l2=-0.1), "l2"),
-    (lambda p, X, y: linear.solve(X, y, l2=float("nan")), "l2"),
-    (lambda p, X, y: linear.solve(X, y[:3]), "y"),
-    (lambda p, X, y: linear.predict(p, X[:, :2]), r"params\['w'\]"),
-])
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda p, X, y: linear.mse(p, X[0], y), "X"),
+        (lambda p, X, y: linear.mse(p, X, y[:-1]), "y"),
+        (lambda p, X, y: linear.grad(p, X, y[:, None, None]), "y"),
+        (lambda p, X, y: linear.mse(p, X, jnp.stack([y, y], 1)), "y"),
+        (lambda p, X, y: linear.mse({"w": p["w"][:-1], "b": p["b"]}, X, y), r"params\['w'\]"),
+        (lambda p, X, y: linear.mse({"w": p["w"], "b": p["w"]}, X, y), r"params\['b'\]"),
+        (lambda p, X, y: linear.mse({"W": p["w"], "b": p["b"]}, X, y), "params"),
+        (lambda p, X, y: linear.grad(p, X, y, l2=-0.1), "l2"),
+        (lambda p, X, y: linear.solve(X, y, l2=float("nan")), "l2"),
+        (lambda p, X, y: linear.solve(X, y[:3]), "y"),
+        (lambda p, X, y: linear.predict(p, X[:, :2]), r"params\['w'\]"),
+    ],
+)
 def test_bad_input_names_argument(call, name):
     params, X, y = make_problem(4)
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):

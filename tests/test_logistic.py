@@ -59,8 +59,12 @@ def test_hessian_equals_jax_hessian_with_bias_last(l2):
 @jax.jit
 def manual_and_auto(params, X, y, l2):
     theta = theta_of(params)
-    return (logistic.grad(params, X, y, l2), jax.grad(logistic.nll)(params, X, y, l2),
-            logistic.hessian(params, X, y, l2), jax.hessian(theta_fn(params, X, y, l2))(theta))
+    return (
+        logistic.grad(params, X, y, l2),
+        jax.grad(logistic.nll)(params, X, y, l2),
+        logistic.hessian(params, X, y, l2),
+        jax.hessian(theta_fn(params, X, y, l2))(theta),
+    )
 
 
 def reference_hessian(params, X, l2):
@@ -75,9 +79,13 @@ def reference_hessian(params, X, l2):
 
 # A few shapes only, so the jitted comparison compiles a handful of times.
 @settings(max_examples=20, deadline=None)
-@given(n=st.sampled_from([1, 2, 9, 30]), d=st.sampled_from([1, 4]),
-       seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([0.1, 1.0, 10.0]),
-       l2=st.floats(0.0, 2.0))
+@given(
+    n=st.sampled_from([1, 2, 9, 30]),
+    d=st.sampled_from([1, 4]),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([0.1, 1.0, 10.0]),
+    l2=st.floats(0.0, 2.0),
+)
 def test_grad_and_hessian_property(n, d, seed, scale, l2):
     params, X, y = make_problem(seed, n, d, scale)
     grad, auto_grad, hess, auto_hess = manual_and_auto(params, X, y, jnp.asarray(l2))
@@ -106,8 +114,7 @@ def test_nll_equals_cross_entropy_plus_penalty():
     y_ = np.asarray(y)
     cross_entropy = -np.mean(y_ * np.log(p) + (1 - y_) * np.log(1 - p))
     penalty = 0.5 * 0.7 * np.sum(np.asarray(params["w"]) ** 2)
-    np.testing.assert_allclose(logistic.nll(params, X, y, 0.7), cross_entropy + penalty,
-                               rtol=1e-12)
+    np.testing.assert_allclose(logistic.nll(params, X, y, 0.7), cross_entropy + penalty, rtol=1e-12)
 
 
 def test_nll_and_grad_finite_at_logits_1e4_in_float32():
@@ -131,8 +138,9 @@ def test_nll_and_grad_finite_at_logits_1e4_in_float32():
 def test_newton_reaches_sklearn_optimum(breast_cancer, l2):
     X, y = breast_cancer
     m = X.shape[0]
-    clf = LogisticRegression(C=1.0 / (m * l2), tol=1e-12, max_iter=10_000,
-                             solver="newton-cg").fit(X, y)
+    clf = LogisticRegression(C=1.0 / (m * l2), tol=1e-12, max_iter=10_000, solver="newton-cg").fit(
+        X, y
+    )
     start = {"w": jnp.zeros(X.shape[1]), "b": jnp.asarray(0.0)}
     fitted = logistic.newton(start, X, y, l2)
     np.testing.assert_allclose(fitted["w"], clf.coef_[0], rtol=0, atol=1e-6)
@@ -140,8 +148,9 @@ def test_newton_reaches_sklearn_optimum(breast_cancer, l2):
     g = logistic.grad(fitted, X, y, l2)
     assert float(jnp.linalg.norm(theta_of(g))) < 1e-10
     np.testing.assert_array_equal(logistic.predict(fitted, X), clf.predict(X))
-    np.testing.assert_allclose(logistic.predict_proba(fitted, X), clf.predict_proba(X)[:, 1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        logistic.predict_proba(fitted, X), clf.predict_proba(X)[:, 1], atol=1e-6
+    )
 
 
 def test_newton_path_converges_quadratically(breast_cancer):
@@ -162,12 +171,14 @@ def test_newton_is_jittable_and_stops_early(breast_cancer):
     X, y = breast_cancer
     start = {"w": jnp.zeros(X.shape[1]), "b": jnp.asarray(0.0)}
     eager = logistic.newton(start, X, y, 1e-2, steps=50, tol=1e-10)
-    jitted = jax.jit(logistic.newton, static_argnames="steps")(start, X, y, 1e-2, steps=50,
-                                                               tol=1e-10)
+    jitted = jax.jit(logistic.newton, static_argnames="steps")(
+        start, X, y, 1e-2, steps=50, tol=1e-10
+    )
     np.testing.assert_allclose(jitted["w"], eager["w"], rtol=1e-12)
     one_step = logistic.newton(start, X, y, 1e-2, steps=1)
-    np.testing.assert_allclose(one_step["w"], logistic.newton_path(start, X, y, 1e-2, 1)["w"][1],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        one_step["w"], logistic.newton_path(start, X, y, 1e-2, 1)["w"][1], rtol=1e-12
+    )
     loose = logistic.newton(start, X, y, 1e-2, tol=1e3)
     np.testing.assert_allclose(loose["w"], one_step["w"], rtol=1e-12)
 
@@ -181,18 +192,21 @@ def test_predict_is_probability_above_half():
     np.testing.assert_array_equal(labels, (np.asarray(p) > 0.5).astype(int))
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda p, X, y: logistic.nll(p, X[0], y), "X"),
-    (lambda p, X, y: logistic.grad(p, X, y[:-1]), "y"),
-    (lambda p, X, y: logistic.nll(p, X, y + 1), "y"),
-    (lambda p, X, y: logistic.hessian({"w": p["w"][:-1], "b": p["b"]}, X, y), r"params\['w'\]"),
-    (lambda p, X, y: logistic.nll({"w": p["w"], "b": p["w"]}, X, y), r"params\['b'\]"),
-    (lambda p, X, y: logistic.nll({"w": p["w"]}, X, y), "params"),
-    (lambda p, X, y: logistic.nll(p, X, y, l2=-1.0), "l2"),
-    (lambda p, X, y: logistic.newton(p, X, y, steps=0), "steps"),
-    (lambda p, X, y: logistic.newton(p, X, y, tol=-1.0), "tol"),
-    (lambda p, X, y: logistic.predict(p, X[:, :-1]), r"params\['w'\]"),
-])
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda p, X, y: logistic.nll(p, X[0], y), "X"),
+        (lambda p, X, y: logistic.grad(p, X, y[:-1]), "y"),
+        (lambda p, X, y: logistic.nll(p, X, y + 1), "y"),
+        (lambda p, X, y: logistic.hessian({"w": p["w"][:-1], "b": p["b"]}, X, y), r"params\['w'\]"),
+        (lambda p, X, y: logistic.nll({"w": p["w"], "b": p["w"]}, X, y), r"params\['b'\]"),
+        (lambda p, X, y: logistic.nll({"w": p["w"]}, X, y), "params"),
+        (lambda p, X, y: logistic.nll(p, X, y, l2=-1.0), "l2"),
+        (lambda p, X, y: logistic.newton(p, X, y, steps=0), "steps"),
+        (lambda p, X, y: logistic.newton(p, X, y, tol=-1.0), "tol"),
+        (lambda p, X, y: logistic.predict(p, X[:, :-1]), r"params\['w'\]"),
+    ],
+)
 def test_bad_input_names_argument(call, name):
     params, X, y = make_problem(4)
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):

@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nnbasics as nb
 from nnbasics.activations import HIDDEN
@@ -26,8 +27,9 @@ def make_problem(sizes, hidden, output, seed=0, n=9, scale=0.3):
     params = net.init(kp, jnp.float64)
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(kb, len(leaves))
-    params = jax.tree.unflatten(tree, [x + scale * jax.random.normal(k, x.shape, x.dtype)
-                                       for x, k in zip(leaves, keys)])
+    params = jax.tree.unflatten(
+        tree, [x + scale * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
+    )
     X = jax.random.normal(kx, (n, sizes[0]), jnp.float64)
     d = sizes[-1]
     if output == "softmax":
@@ -39,8 +41,8 @@ def make_problem(sizes, hidden, output, seed=0, n=9, scale=0.3):
     return net, params, X, y
 
 
-@pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
-@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.2, 0.07)])
+@pytest.mark.parametrize(("hidden", "output"), list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
+@pytest.mark.parametrize(("l2", "l1"), [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.2, 0.07)])
 def test_backprop_equals_jax_grad(hidden, output, l2, l1):
     net, params, X, y = make_problem((4, 6, 5, 3), hidden, output)
     J, grads = net.backprop(params, X, y, l2, l1)
@@ -49,7 +51,7 @@ def test_backprop_equals_jax_grad(hidden, output, l2, l1):
     chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
 
 
-@pytest.mark.parametrize("hidden,output", list(itertools.product(SMOOTH, OUTPUT_UNITS)))
+@pytest.mark.parametrize(("hidden", "output"), list(itertools.product(SMOOTH, OUTPUT_UNITS)))
 def test_smooth_units_match_finite_differences(hidden, output):
     net, params, X, y = make_problem((3, 5, 2), hidden, output, seed=1)
     _, grads = net.backprop(params, X, y, l2=0.1)
@@ -57,7 +59,7 @@ def test_smooth_units_match_finite_differences(hidden, output):
     chex.assert_trees_all_close(grads, numeric, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("hidden,output", list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
+@pytest.mark.parametrize(("hidden", "output"), list(itertools.product(HIDDEN_UNITS, OUTPUT_UNITS)))
 def test_custom_vjp_runs_the_hand_written_pass(hidden, output):
     net, params, X, y = make_problem((4, 5, 2), hidden, output, seed=2)
     J, grads = net.backprop(params, X, y, 0.1, 0.02)
@@ -75,8 +77,9 @@ def test_per_example_gradients_through_vmap(output):
     net, params, X, y = make_problem((4, 6, 2), "tanh", output, seed=3)
 
     def one(loss):
-        return jax.vmap(jax.grad(lambda p, x, t: loss(p, x[None], t[None])),
-                        in_axes=(None, 0, 0))(params, X, y)
+        return jax.vmap(jax.grad(lambda p, x, t: loss(p, x[None], t[None])), in_axes=(None, 0, 0))(
+            params, X, y
+        )
 
     per_manual, per_auto = one(net.manual_loss), one(net.loss)
     chex.assert_trees_all_close(per_manual, per_auto, rtol=1e-10, atol=0)
@@ -113,8 +116,9 @@ def test_maxout_shapes_and_ties():
     params[1]["W"] = jnp.ones((4, 2))
     X = jnp.ones((2, 3))
     y = jnp.array([0, 1])
-    chex.assert_trees_all_close(net.backprop(params, X, y)[1], jax.grad(net.loss)(params, X, y),
-                                rtol=1e-12, atol=0)
+    chex.assert_trees_all_close(
+        net.backprop(params, X, y)[1], jax.grad(net.loss)(params, X, y), rtol=1e-12, atol=0
+    )
 
 
 @pytest.mark.parametrize("output", OUTPUT_UNITS)
@@ -163,8 +167,10 @@ def test_glorot_init_bounds_and_spread():
 def test_xor_network_of_the_course():
     # h = relu(XW + c), f = h w: the slides' exact solution.
     net = nb.MLP((2, 2, 1), hidden="relu", output="linear")
-    params = [{"W": jnp.array([[1.0, 1.0], [1.0, 1.0]]), "b": jnp.array([0.0, -1.0])},
-              {"W": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.0])}]
+    params = [
+        {"W": jnp.array([[1.0, 1.0], [1.0, 1.0]]), "b": jnp.array([0.0, -1.0])},
+        {"W": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.0])},
+    ]
     X, y = nb.data.load("xor")
     np.testing.assert_array_equal(net.predict(params, X)[:, 0], y)
     assert float(net.loss(params, X, y[:, None].astype(jnp.float32))) == 0.0
@@ -188,31 +194,37 @@ def test_small_relu_net_learns_xor_by_gradient_descent():
 # --- bad input
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(sizes=(5,)), "sizes"),
-    (dict(sizes=(5, 0, 3)), r"sizes\[1\]"),
-    (dict(sizes=(5, -2)), r"sizes\[1\]"),
-    (dict(sizes=(5, 2.5)), r"sizes\[1\]"),
-    (dict(sizes=(5, 3), hidden="swish"), "hidden"),
-    (dict(sizes=(5, 3), output="poisson"), "output"),
-    (dict(sizes=(5, 3), pieces=0), "pieces"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(sizes=(5,)), "sizes"),
+        (dict(sizes=(5, 0, 3)), r"sizes\[1\]"),
+        (dict(sizes=(5, -2)), r"sizes\[1\]"),
+        (dict(sizes=(5, 2.5)), r"sizes\[1\]"),
+        (dict(sizes=(5, 3), hidden="swish"), "hidden"),
+        (dict(sizes=(5, 3), output="poisson"), "output"),
+        (dict(sizes=(5, 3), pieces=0), "pieces"),
+    ],
+)
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         nb.MLP(**kwargs)
 
 
-@pytest.mark.parametrize("output,y,match", [
-    ("softmax", jnp.zeros((4, 3), jnp.int32), "y: expected integer class labels of shape"),
-    ("softmax", jnp.zeros((4,)), "y: expected integer"),
-    ("softmax", jnp.array([0, 1, 3, 0]), r"y: expected labels in 0\.\.2"),
-    ("softmax", jnp.array([0, -1, 2, 0]), r"y: expected labels in 0\.\.2"),
-    ("sigmoid", jnp.zeros((4,)), r"y: expected targets of shape \(4, 3\)"),
-    ("sigmoid", jnp.full((4, 3), 2.0), "y: expected 0/1 targets"),
-    ("linear", jnp.zeros((5, 3)), r"shape \(4, 3\)"),
-    ("gaussian", jnp.zeros((4, 6)), r"shape \(4, 3\)"),
-    ("mixture", jnp.full((4, 3), jnp.nan), "y: expected finite"),
-])
+@pytest.mark.parametrize(
+    ("output", "y", "match"),
+    [
+        ("softmax", jnp.zeros((4, 3), jnp.int32), "y: expected integer class labels of shape"),
+        ("softmax", jnp.zeros((4,)), "y: expected integer"),
+        ("softmax", jnp.array([0, 1, 3, 0]), r"y: expected labels in 0\.\.2"),
+        ("softmax", jnp.array([0, -1, 2, 0]), r"y: expected labels in 0\.\.2"),
+        ("sigmoid", jnp.zeros((4,)), r"y: expected targets of shape \(4, 3\)"),
+        ("sigmoid", jnp.full((4, 3), 2.0), "y: expected 0/1 targets"),
+        ("linear", jnp.zeros((5, 3)), r"shape \(4, 3\)"),
+        ("gaussian", jnp.zeros((4, 6)), r"shape \(4, 3\)"),
+        ("mixture", jnp.full((4, 3), jnp.nan), "y: expected finite"),
+    ],
+)
 def test_bad_targets(output, y, match):
     net = nb.MLP((2, 3), output=output)
     params = net.init(jax.random.PRNGKey(0))
@@ -244,8 +256,10 @@ def test_config_is_hashable_and_static():
     assert f(a, params, jnp.ones((3, 4))).shape == (3, 2)
 
 
-@pytest.mark.parametrize("output,width", [("sigmoid", 3), ("softmax", 3), ("linear", 3),
-                                          ("gaussian", 6), ("mixture", 4 * 7)])
+@pytest.mark.parametrize(
+    ("output", "width"),
+    [("sigmoid", 3), ("softmax", 3), ("linear", 3), ("gaussian", 6), ("mixture", 4 * 7)],
+)
 def test_output_widths_and_predictions(output, width):
     net = nb.MLP((2, 5, 3), hidden="tanh", output=output, components=4)
     params = net.init(jax.random.PRNGKey(0))

@@ -21,7 +21,8 @@ def cache_home(tmp_path, monkeypatch):
 
 needs_generator = pytest.mark.skipif(
     __import__("importlib").util.find_spec("mnist1d") is None,
-    reason="the optional mnist1d package is not installed (pip install '.[mnist1d]')")
+    reason="the optional mnist1d package is not installed (pip install '.[mnist1d]')",
+)
 
 
 def _files(folder):
@@ -54,7 +55,7 @@ def test_equals_the_authors_default_data_set():
 
     defaults = get_dataset_args(as_dict=True)
     defaults.pop("url")
-    assert data.MNIST1D_ARGS == defaults
+    assert defaults == data.MNIST1D_ARGS
     made = make_dataset(get_dataset_args())
     Xtr, ytr = data.load("mnist1d", split="train")
     Xte, yte = data.load("mnist1d", split="test")
@@ -100,7 +101,7 @@ def test_shuffled_variant_permutes_the_features_only():
         X, y = data.load("mnist1d", n=300, split=split)
         Xs, ys = data.load("mnist1d", n=300, split=split, shuffle=True)
         np.testing.assert_array_equal(ys, y)
-        order = [int(np.flatnonzero(np.all(X == col[:, None], axis=0))[0]) for col in Xs.T]
+        order = [int(np.flatnonzero(np.all(col[:, None] == X, axis=0))[0]) for col in Xs.T]
         assert sorted(order) == list(range(40)) and order != list(range(40))
         np.testing.assert_array_equal(Xs, X[:, order])
         if split == "train":
@@ -120,24 +121,30 @@ def test_sample_count_and_noise_options():
     assert args["corr_noise_scale"] == 0.125 and args["iid_noise_scale"] == 0.01
 
 
-@pytest.mark.parametrize("kwargs, arg", [
-    (dict(n=15), "n"),
-    (dict(n=0), "n"),
-    (dict(split="valid"), "split"),
-    (dict(shuffle="yes"), "shuffle"),
-    (dict(noise=-1.0), "noise"),
-    (dict(seed=-1), "seed"),
-    (dict(seed=2**32), "seed"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "arg"),
+    [
+        (dict(n=15), "n"),
+        (dict(n=0), "n"),
+        (dict(split="valid"), "split"),
+        (dict(shuffle="yes"), "shuffle"),
+        (dict(noise=-1.0), "noise"),
+        (dict(seed=-1), "seed"),
+        (dict(seed=2**32), "seed"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, arg):
     with pytest.raises(ValueError, match=rf"^{arg}: expected .*, received"):
         data.load("mnist1d", **kwargs)
 
 
-@pytest.mark.parametrize("name, kwargs, arg", [
-    ("digits", dict(split="test"), "split"),
-    ("moons", dict(shuffle=True), "shuffle"),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "arg"),
+    [
+        ("digits", dict(split="test"), "split"),
+        ("moons", dict(shuffle=True), "shuffle"),
+    ],
+)
 def test_other_sets_have_no_split_or_shuffle(name, kwargs, arg):
     with pytest.raises(ValueError, match=rf"^{arg}: expected .*{name}.*, received"):
         data.load(name, **kwargs)
@@ -184,12 +191,20 @@ def test_cache_is_versioned_by_the_generator_arguments(cache_home):
 @needs_generator
 def test_cache_hit_imports_neither_the_generator_nor_matplotlib(cache_home):
     data.load("mnist1d", n=100)  # fills the cache
-    script = ("import sys, nnbasics as nb\n"
-              "X, y = nb.data.load('mnist1d', n=100)\n"
-              "assert X.shape == (100, 40)\n"
-              "print(' '.join({m.split('.')[0] for m in sys.modules}))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=120, env=os.environ.copy())
+    script = (
+        "import sys, nnbasics as nb\n"
+        "X, y = nb.data.load('mnist1d', n=100)\n"
+        "assert X.shape == (100, 40)\n"
+        "print(' '.join({m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     loaded = set(out.stdout.split())
     assert "nnbasics" in loaded and loaded.isdisjoint({"mnist1d", "matplotlib", "scipy"})
 

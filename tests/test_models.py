@@ -20,16 +20,23 @@ def iris_model():
     train, valid, _ = nb.data.split(jax.random.key(0), X, y, stratify=True)
     stats = nb.data.Standardizer.fit(train[0])
     net = nb.MLP((4, 8, 3), hidden="tanh")
-    result = nb.fit(net, net.init(jax.random.key(1)), nb.optim.adam(0.05),
-                    (nb.data.transform(stats, train[0]), train[1]), epochs=30, batch_size=16,
-                    key=jax.random.key(2))
+    result = nb.fit(
+        net,
+        net.init(jax.random.key(1)),
+        nb.optim.adam(0.05),
+        (nb.data.transform(stats, train[0]), train[1]),
+        epochs=30,
+        batch_size=16,
+        key=jax.random.key(2),
+    )
     return net, result.params, stats, X, y
 
 
 def test_round_trip_keeps_everything(iris_model, tmp_path):
     net, params, stats, X, _ = iris_model
-    path = nb.save_model(tmp_path / "iris.npz", net, params, stats, IRIS_NAMES,
-                         meta={"data": "iris", "epochs": 30})
+    path = nb.save_model(
+        tmp_path / "iris.npz", net, params, stats, IRIS_NAMES, meta={"data": "iris", "epochs": 30}
+    )
     model = nb.load_model(path)
     assert model.net == net and model.labels == tuple(IRIS_NAMES)
     assert model.meta == {"data": "iris", "epochs": 30}
@@ -56,8 +63,15 @@ def test_predict_applies_the_saved_standardization(iris_model, tmp_path):
 def test_gaussian_model_predicts_mean_and_spread(tmp_path):
     X, y = nb.data.load("sine")
     net = nb.MLP((1, 16, 1), hidden="tanh", output="gaussian")
-    r = nb.fit(net, net.init(jax.random.key(0)), nb.optim.adam(0.02), (X, y), epochs=200,
-               batch_size=100, key=jax.random.key(1))
+    r = nb.fit(
+        net,
+        net.init(jax.random.key(0)),
+        nb.optim.adam(0.02),
+        (X, y),
+        epochs=200,
+        batch_size=100,
+        key=jax.random.key(1),
+    )
     model = nb.load_model(nb.save_model(tmp_path / "sine.npz", net, r.params))
     out = model.predict(X)
     assert out["mean"].shape == out["std"].shape == (len(X), 1)
@@ -78,8 +92,11 @@ def test_rows_with_nan_are_refused_by_number(iris_model, tmp_path):
     model = nb.load_model(nb.save_model(tmp_path / "m.npz", net, params, stats))
     bad = X[:6].copy()
     bad[2, 0], bad[5, 3] = np.nan, np.inf
-    with pytest.raises(ValueError, match=r"^X: expected finite values in every row, "
-                                         r"received NaN/inf in 2 row\(s\): 2, 5$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^X: expected finite values in every row, "
+        r"received NaN/inf in 2 row\(s\): 2, 5$",
+    ):
         model.predict(bad)
     with pytest.raises(ValueError, match=r"row\(s\): 2, 5"):
         net.predict(params, bad)
@@ -97,17 +114,23 @@ def _header(change):
         header = json.loads(str(arrays["header"]))
         change(header)
         arrays["header"] = np.array(json.dumps(header))
+
     return edit
 
 
-@pytest.mark.parametrize("damage,message", [
-    (_header(lambda h: h.update(version=99)), r"^model: expected format version 1"),
-    (_header(lambda h: h.update(format="other")), r"^model: expected an nnbasics model file"),
-    (lambda a: a.pop("layers.1.W"), r"^model: expected an array 'layers.1.W'"),
-    (lambda a: a.update({"layers.0.W": np.zeros((4, 9), np.float32)}),
-     r"^model: expected layers.0.W of shape \(4, 8\)"),
-    (lambda a: a.pop("header"), r"^model: expected an nnbasics file with a header"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_header(lambda h: h.update(version=99)), r"^model: expected format version 1"),
+        (_header(lambda h: h.update(format="other")), r"^model: expected an nnbasics model file"),
+        (lambda a: a.pop("layers.1.W"), r"^model: expected an array 'layers.1.W'"),
+        (
+            lambda a: a.update({"layers.0.W": np.zeros((4, 9), np.float32)}),
+            r"^model: expected layers.0.W of shape \(4, 8\)",
+        ),
+        (lambda a: a.pop("header"), r"^model: expected an nnbasics file with a header"),
+    ],
+)
 def test_damaged_files_are_refused(iris_model, tmp_path, damage, message):
     net, params, stats, _, _ = iris_model
     path = nb.save_model(tmp_path / "m.npz", net, params, stats)
@@ -138,18 +161,37 @@ def test_api_flow_from_a_csv_file_to_predictions(tmp_path):
     X, y = nb.data.load("wine")
     names = np.array(["barolo", "grignolino", "barbera"])[y]
     path = tmp_path / "wine.csv"
-    path.write_text("\n".join([",".join([f"f{j}" for j in range(13)] + ["cultivar"])]
-                              + [",".join([f"{v:g}" for v in row] + [n])
-                                 for row, n in zip(X, names)]) + "\n")
+    path.write_text(
+        "\n".join(
+            [",".join([f"f{j}" for j in range(13)] + ["cultivar"])]
+            + [",".join([f"{v:g}" for v in row] + [n]) for row, n in zip(X, names)]
+        )
+        + "\n"
+    )
     file = nb.data.read(path, target="cultivar")
     assert file.classes == ("barbera", "barolo", "grignolino")  # sorted names
     train, valid, test = nb.data.split(jax.random.key(0), file.X, file.y, stratify=True)
     stats, train, valid, test = nb.data.standardize(train, valid, test)
     net = nb.MLP((13, 16, 3))
-    result = nb.fit(net, net.init(jax.random.key(1)), nb.optim.adam(1e-2), train, epochs=60,
-                    batch_size=16, key=jax.random.key(2), valid=valid, patience=20)
-    nb.save_model(tmp_path / "wine.npz", net, result.params, stats, labels=file.classes,
-                  meta={"data": file.path, "sha256": file.sha256})
+    result = nb.fit(
+        net,
+        net.init(jax.random.key(1)),
+        nb.optim.adam(1e-2),
+        train,
+        epochs=60,
+        batch_size=16,
+        key=jax.random.key(2),
+        valid=valid,
+        patience=20,
+    )
+    nb.save_model(
+        tmp_path / "wine.npz",
+        net,
+        result.params,
+        stats,
+        labels=file.classes,
+        meta={"data": file.path, "sha256": file.sha256},
+    )
     model = nb.load_model(tmp_path / "wine.npz")
     out = model.predict(file.X)
     assert np.mean(out["label"] == np.asarray(file.classes, object)[file.y]) > 0.9

@@ -65,12 +65,15 @@ def test_newton_under_jit_on_non_quadratic():
     np.testing.assert_allclose(jax.grad(h)(result.params)["x"], 0.0, atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(damping=-1.0), "damping"),
-    (dict(step_size=0.0), "step_size"),
-    (dict(steps=0), "steps"),
-    (dict(tol=-1.0), "tol"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(damping=-1.0), "damping"),
+        (dict(step_size=0.0), "step_size"),
+        (dict(steps=0), "steps"),
+        (dict(tol=-1.0), "tol"),
+    ],
+)
 def test_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         newton.newton(f, X0, **kwargs)

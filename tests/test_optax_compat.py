@@ -4,7 +4,6 @@ complex64, extra arguments, inject_hyperparams, explicit state dtypes, dtype
 preservation and stability, gradient accumulation, wrappers; plus complex128
 trajectories equal to optax's to 1e-10."""
 
-import functools
 
 import chex
 import jax
@@ -12,21 +11,24 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _compiles import count_compilations
 
 from nnbasics import optim
-
-from _compiles import count_compilations
 
 # name -> (nb.optim factory kwargs, the optax optimizer it must equal)
 OPTIMIZERS = {
     "sgd": (dict(learning_rate=1e-3), lambda: optax.sgd(1e-3)),
     "momentum": (dict(learning_rate=1e-3), lambda: optax.sgd(1e-3, momentum=0.9)),
-    "nesterov": (dict(learning_rate=1e-3, nesterov=True),
-                 lambda: optax.sgd(1e-3, momentum=0.9, nesterov=True)),
+    "nesterov": (
+        dict(learning_rate=1e-3, nesterov=True),
+        lambda: optax.sgd(1e-3, momentum=0.9, nesterov=True),
+    ),
     "adagrad": (dict(learning_rate=1.0), lambda: optax.adagrad(1.0)),
     "rmsprop": (dict(learning_rate=1e-2), lambda: optax.rmsprop(1e-2)),
-    "rmsprop_momentum": (dict(learning_rate=1e-2, momentum=0.9, centered=True),
-                         lambda: optax.rmsprop(1e-2, momentum=0.9, centered=True)),
+    "rmsprop_momentum": (
+        dict(learning_rate=1e-2, momentum=0.9, centered=True),
+        lambda: optax.rmsprop(1e-2, momentum=0.9, centered=True),
+    ),
     "adam": (dict(learning_rate=1e-1), lambda: optax.adam(1e-1)),
     "adamw": (dict(learning_rate=1e-1), lambda: optax.adamw(1e-1)),
     "nadam": (dict(learning_rate=1e-1), lambda: optax.nadam(1e-1)),
@@ -62,7 +64,7 @@ def rosenbrock(dtype):
     if jnp.issubdtype(dtype, jnp.complexfloating):
         a *= 1 + 1j
     initial = jnp.array([0.0, 0.0], dtype=dtype)
-    final = jnp.array([a, a ** 2], dtype=dtype)
+    final = jnp.array([a, a**2], dtype=dtype)
     return initial, final, lambda p: abs_sq(a - p[0]) + b * abs_sq(p[1] - p[0] ** 2)
 
 
@@ -107,8 +109,11 @@ def test_complex128_trajectory_equals_optax(name):
     trajectories = []
     for opt in (build(name), theirs()):
         step = make_step(opt, objective)
-        run = jax.jit(lambda p: jax.lax.scan(
-            lambda c, _: (step(*c), step(*c)[0]), (p, opt.init(p)), None, length=300)[1])
+        run = jax.jit(
+            lambda p: jax.lax.scan(
+                lambda c, _: (step(*c), step(*c)[0]), (p, opt.init(p)), None, length=300
+            )[1]
+        )
         trajectories.append(np.asarray(run(params)))
     assert trajectories[0].dtype == np.complex128
     np.testing.assert_allclose(trajectories[0], trajectories[1], rtol=1e-10, atol=0)
@@ -167,13 +172,14 @@ def test_explicit_state_dtype(name, params_dtype, state_dtype):
 def test_updates_keep_the_gradients_dtype(name, dtype):
     opt = build(name)
     params = jnp.array([1.0, 2.0], dtype=dtype)
-    grads = jax.grad(lambda x: jnp.sum(x ** 2))(params)
+    grads = jax.grad(lambda x: jnp.sum(x**2))(params)
     updates, _ = jax.jit(opt.update)(grads, jax.jit(opt.init)(params), params)
     assert updates.dtype == grads.dtype
 
 
-@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64,
-                                   jnp.complex64, jnp.complex128])
+@pytest.mark.parametrize(
+    "dtype", [jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64, jnp.complex64, jnp.complex128]
+)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_state_is_shape_and_dtype_stable_under_cond(name, dtype):
     opt = build(name)
@@ -183,8 +189,9 @@ def test_state_is_shape_and_dtype_stable_under_cond(name, dtype):
     def step(params, state):
         grads = jax.tree.map(jnp.conj, jax.grad(objective)(params))
         cond = jax.random.randint(jax.random.key(0), (), 0, 2) == 0
-        updates, state = jax.lax.cond(cond, lambda: opt.update(grads, state, params),
-                                      lambda: (params, state))
+        updates, state = jax.lax.cond(
+            cond, lambda: opt.update(grads, state, params), lambda: (params, state)
+        )
         return optax.apply_updates(params, updates), state
 
     state = opt.init(params)
@@ -200,7 +207,7 @@ def test_state_is_shape_and_dtype_stable_under_cond(name, dtype):
 def test_gradient_accumulation_with_multisteps(name, dtype):
     opt = optax.MultiSteps(build(name), every_k_schedule=4)
     params = jnp.array([1.0, 2.0], dtype=dtype)
-    grads = jax.grad(lambda x: jnp.sum(x ** 2))(params)
+    grads = jax.grad(lambda x: jnp.sum(x**2))(params)
     state = jax.jit(opt.init)(params)
     update = jax.jit(opt.update)
     for k in range(4):
@@ -231,8 +238,9 @@ def test_works_inside_optax_wrappers(name):
     chex.assert_trees_all_close(m_updates["w"], plain["w"])
     chex.assert_trees_all_equal(m_updates["b"], grads["b"])  # unmasked leaves pass through
 
-    multi = optax.multi_transform({"opt": opt, "zero": optax.set_to_zero()},
-                                  {"w": "opt", "b": "zero"})
+    multi = optax.multi_transform(
+        {"opt": opt, "zero": optax.set_to_zero()}, {"w": "opt", "b": "zero"}
+    )
     t_updates, _ = multi.update(grads, multi.init(params), params)
     chex.assert_trees_all_close(t_updates["w"], plain["w"])
     chex.assert_trees_all_equal(t_updates["b"], jnp.zeros(1))
@@ -243,20 +251,22 @@ def test_nadam_and_amsgrad_registered_variants_equal_optax_in_float64():
     rng = np.random.default_rng(0)
     grads = jnp.asarray(np.logspace(-6, 1, 5) * (rng.standard_normal((300, 5)) + 0.3))
     params = jnp.asarray(rng.standard_normal(5))
-    for ours, theirs in ((optim.nadam(0.05, 0.8, 0.99, 1e-7),
-                          optax.nadam(0.05, 0.8, 0.99, 1e-7)),
-                         (optim.amsgrad(0.05, eps_root=1e-9),
-                          optax.amsgrad(0.05, eps_root=1e-9)),
-                         (optim.amsgrad(0.05, bias_correction_mu=False,
-                                        bias_correction_nu=False),
-                          optax.amsgrad(0.05, bias_correction_mu=False,
-                                        bias_correction_nu=False))):
+    for ours, theirs in (
+        (optim.nadam(0.05, 0.8, 0.99, 1e-7), optax.nadam(0.05, 0.8, 0.99, 1e-7)),
+        (optim.amsgrad(0.05, eps_root=1e-9), optax.amsgrad(0.05, eps_root=1e-9)),
+        (
+            optim.amsgrad(0.05, bias_correction_mu=False, bias_correction_nu=False),
+            optax.amsgrad(0.05, bias_correction_mu=False, bias_correction_nu=False),
+        ),
+    ):
         out = []
         for opt in (ours, theirs):
+
             def body(c, g, opt=opt):
                 p, s = c
                 u, s = opt.update(g, s, p)
                 p = optax.apply_updates(p, u)
                 return (p, s), p
+
             out.append(np.asarray(jax.lax.scan(body, (params, opt.init(params)), grads)[1]))
         np.testing.assert_allclose(out[0], out[1], rtol=1e-10, atol=0)

@@ -29,8 +29,10 @@ def _gradients(steps, dim, seed=0):
     return grads
 
 
-PARAMS = {"W": jnp.asarray(np.random.default_rng(1).standard_normal((2, 3))),
-          "b": jnp.asarray(np.random.default_rng(2).standard_normal(3))}
+PARAMS = {
+    "W": jnp.asarray(np.random.default_rng(1).standard_normal((2, 3))),
+    "b": jnp.asarray(np.random.default_rng(2).standard_normal(3)),
+}
 GRADS = jnp.asarray(_gradients(STEPS, 9))
 
 
@@ -60,23 +62,48 @@ OPTAX_SCHEDULE = optax.exponential_decay(0.05, transition_steps=50, decay_rate=0
 VS_OPTAX = {
     "sgd": (lambda lr: optim.sgd(lr), lambda lr: optax.sgd(lr)),
     "momentum": (lambda lr: optim.momentum(lr), lambda lr: optax.sgd(lr, momentum=0.9)),
-    "nesterov": (lambda lr: optim.momentum(lr, beta=0.7, nesterov=True),
-                 lambda lr: optax.sgd(lr, momentum=0.7, nesterov=True)),
+    "nesterov": (
+        lambda lr: optim.momentum(lr, beta=0.7, nesterov=True),
+        lambda lr: optax.sgd(lr, momentum=0.7, nesterov=True),
+    ),
     "adagrad": (lambda lr: optim.adagrad(lr), lambda lr: optax.adagrad(lr)),
-    "adagrad_zero_init": (lambda lr: optim.adagrad(lr, 0.0, 1e-10),
-                          lambda lr: optax.adagrad(lr, 0.0, 1e-10)),
+    "adagrad_zero_init": (
+        lambda lr: optim.adagrad(lr, 0.0, 1e-10),
+        lambda lr: optax.adagrad(lr, 0.0, 1e-10),
+    ),
     "rmsprop": (lambda lr: optim.rmsprop(lr), lambda lr: optax.rmsprop(lr)),
     "rmsprop_options": (
-        lambda lr: optim.rmsprop(lr, 0.99, 1e-6, eps_in_sqrt=False, initial_scale=0.1,
-                                 centered=True, momentum=0.5, nesterov=True),
-        lambda lr: optax.rmsprop(lr, 0.99, 1e-6, eps_in_sqrt=False, initial_scale=0.1,
-                                 centered=True, momentum=0.5, nesterov=True)),
+        lambda lr: optim.rmsprop(
+            lr,
+            0.99,
+            1e-6,
+            eps_in_sqrt=False,
+            initial_scale=0.1,
+            centered=True,
+            momentum=0.5,
+            nesterov=True,
+        ),
+        lambda lr: optax.rmsprop(
+            lr,
+            0.99,
+            1e-6,
+            eps_in_sqrt=False,
+            initial_scale=0.1,
+            centered=True,
+            momentum=0.5,
+            nesterov=True,
+        ),
+    ),
     "adam": (lambda lr: optim.adam(lr), lambda lr: optax.adam(lr)),
-    "adam_eps_root": (lambda lr: optim.adam(lr, 0.8, 0.99, 0.0, 1e-8),
-                      lambda lr: optax.adam(lr, 0.8, 0.99, 0.0, 1e-8)),
+    "adam_eps_root": (
+        lambda lr: optim.adam(lr, 0.8, 0.99, 0.0, 1e-8),
+        lambda lr: optax.adam(lr, 0.8, 0.99, 0.0, 1e-8),
+    ),
     "adamw": (lambda lr: optim.adamw(lr), lambda lr: optax.adamw(lr)),
-    "adamw_options": (lambda lr: optim.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1),
-                      lambda lr: optax.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1)),
+    "adamw_options": (
+        lambda lr: optim.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1),
+        lambda lr: optax.adamw(lr, 0.85, 0.995, 1e-7, 1e-12, weight_decay=0.1),
+    ),
 }
 RATES = {"float": 0.05, "nb_schedule": NB_SCHEDULE, "optax_schedule": OPTAX_SCHEDULE}
 
@@ -125,6 +152,7 @@ def test_float32_stays_float32(name):
 
 # ------------------------------------------------------- the course's Adam
 
+
 def test_course_adam_formula():
     """θ ← θ − η ṽ_t/√(g̃_t + ε), ṽ_t = v_t/(1 − γ^t), g̃_t = ĝ_t/(1 − β^t)."""
     eta, gamma, beta, eps = 0.01, 0.9, 0.999, 1e-8
@@ -144,6 +172,7 @@ def test_course_adam_formula():
 
 # ---------------------------------------------- PyTorch and scikit-learn
 
+
 def _betas(kw, b1="beta_1", b2="beta_2"):
     return dict(b1=kw.get(b1, 0.9), b2=kw.get(b2, 0.999))
 
@@ -154,22 +183,39 @@ def from_torch(optimizer, kw):
     if optimizer == "SGD":
         if kw.get("momentum", 0.0) == 0.0:
             return optim.sgd(lr, weight_decay=wd)
-        return optim.momentum(lr, kw["momentum"], kw.get("nesterov", False),
-                              dampening=kw.get("dampening", 0.0), weight_decay=wd)
+        return optim.momentum(
+            lr,
+            kw["momentum"],
+            kw.get("nesterov", False),
+            dampening=kw.get("dampening", 0.0),
+            weight_decay=wd,
+        )
     if optimizer == "Adagrad":
         rate = schedules.inverse_time(lr, kw["lr_decay"]) if kw.get("lr_decay") else lr
-        return optim.adagrad(rate, kw.get("initial_accumulator_value", 0.0),
-                             kw.get("eps", 1e-10), eps_in_sqrt=False, weight_decay=wd)
+        return optim.adagrad(
+            rate,
+            kw.get("initial_accumulator_value", 0.0),
+            kw.get("eps", 1e-10),
+            eps_in_sqrt=False,
+            weight_decay=wd,
+        )
     if optimizer == "RMSprop":
-        return optim.rmsprop(lr, kw.get("alpha", 0.99), kw.get("eps", 1e-8), eps_in_sqrt=False,
-                             centered=kw.get("centered", False),
-                             momentum=kw.get("momentum") or None, weight_decay=wd)
+        return optim.rmsprop(
+            lr,
+            kw.get("alpha", 0.99),
+            kw.get("eps", 1e-8),
+            eps_in_sqrt=False,
+            centered=kw.get("centered", False),
+            momentum=kw.get("momentum") or None,
+            weight_decay=wd,
+        )
     b1, b2 = kw.get("betas", (0.9, 0.999))
     if optimizer == "Adam":
         return optim.adam(lr, b1, b2, kw.get("eps", 1e-8), weight_decay=wd)
     if optimizer == "AdamW":
-        return optim.adamw(lr, b1, b2, kw.get("eps", 1e-8), weight_decay=kw.get("weight_decay",
-                                                                                 1e-2))
+        return optim.adamw(
+            lr, b1, b2, kw.get("eps", 1e-8), weight_decay=kw.get("weight_decay", 1e-2)
+        )
     raise NotImplementedError(optimizer)
 
 
@@ -179,12 +225,17 @@ def from_sklearn(optimizer, kw):
         lr = kw.get("learning_rate_init", 0.1)
         if kw.get("lr_schedule", "constant") == "invscaling":
             lr = schedules.power(lr, kw.get("power_t", 0.5))
-        return optim.momentum(lr, kw.get("momentum", 0.9), kw.get("nesterov", True),
-                              lr_in_velocity=True)
+        return optim.momentum(
+            lr, kw.get("momentum", 0.9), kw.get("nesterov", True), lr_in_velocity=True
+        )
     if optimizer == "AdamOptimizer":
-        return optim.adam(kw.get("learning_rate_init", 0.001), kw.get("beta_1", 0.9),
-                          kw.get("beta_2", 0.999), kw.get("epsilon", 1e-8),
-                          fold_bias_correction=True)
+        return optim.adam(
+            kw.get("learning_rate_init", 0.001),
+            kw.get("beta_1", 0.9),
+            kw.get("beta_2", 0.999),
+            kw.get("epsilon", 1e-8),
+            fold_bias_correction=True,
+        )
     raise NotImplementedError(optimizer)
 
 
@@ -217,12 +268,14 @@ def test_sklearn_conventions_differ_from_optax_defaults():
     assert not np.allclose(plain, golden[1:], rtol=1e-6, atol=0)
     data = np.load(GOLDEN / "sklearn_sgd_invscaling.npz")
     golden, grads = data["params"], jnp.asarray(data["grads"])
-    plain = trajectory(optim.momentum(schedules.power(0.1, 0.75), 0.8, True),
-                       jnp.asarray(golden[0]), grads)
+    plain = trajectory(
+        optim.momentum(schedules.power(0.1, 0.75), 0.8, True), jnp.asarray(golden[0]), grads
+    )
     assert not np.allclose(plain, golden[1:], rtol=1e-6, atol=0)
 
 
 # ------------------------------------------------------------ weight decay
+
 
 def _nll(theta, X, y):
     """Mean logistic NLL of a linear model, from logits."""
@@ -266,8 +319,11 @@ BAD = [
     (optim.momentum, dict(learning_rate=0.1, dampening=1.5), "dampening"),
     (optim.momentum, dict(learning_rate=0.1, nesterov="yes"), "nesterov"),
     (optim.adagrad, dict(learning_rate=0.1, eps=-1e-7), "eps"),
-    (optim.adagrad, dict(learning_rate=0.1, initial_accumulator_value=-1.0),
-     "initial_accumulator_value"),
+    (
+        optim.adagrad,
+        dict(learning_rate=0.1, initial_accumulator_value=-1.0),
+        "initial_accumulator_value",
+    ),
     (optim.rmsprop, dict(learning_rate=0.1, decay=1.0), "decay"),
     (optim.rmsprop, dict(learning_rate=0.1, momentum=1.0), "momentum"),
     (optim.rmsprop, dict(learning_rate=0.1, eps=-1.0), "eps"),
@@ -280,7 +336,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("make, kwargs, name", BAD, ids=lambda x: getattr(x, "__name__", None))
+@pytest.mark.parametrize(("make", "kwargs", "name"), BAD, ids=lambda x: getattr(x, "__name__", None))
 def test_bad_input_rejected_at_construction(make, kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}: expected .*received"):
         make(**kwargs)
@@ -293,9 +349,19 @@ def test_learning_rate_message_names_range_and_schedules():
 
 # ------------------------------------------------------------------ registry
 
+
 def test_registry_builds_every_named_optimizer_with_its_defaults():
-    assert set(optim.names()) >= {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-                                  "adamw", "nadam", "amsgrad"}
+    assert set(optim.names()) >= {
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "adamw",
+        "nadam",
+        "amsgrad",
+    }
     for name, spec in optim.REGISTRY.items():
         opt = optim.get(name, learning_rate=spec.default_lr)
         assert opt == spec.factory(learning_rate=spec.default_lr, **spec.fixed)
@@ -316,5 +382,6 @@ def test_describe_names_every_hyperparameter():
     text = optim.describe(optim.adam(1e-3, b2=0.99))
     assert text.startswith("adam(") and "b2=0.99" in text and "learning_rate=0.001" in text
     assert optim.describe(optim.sgd(schedules.power(0.1, 0.75))) == (
-        "sgd(accumulator_dtype=None, learning_rate=power(0.1, 0.75, 0), weight_decay=0.0)")
+        "sgd(accumulator_dtype=None, learning_rate=power(0.1, 0.75, 0), weight_decay=0.0)"
+    )
     assert optim.describe(optax.sgd(0.1)) is None

@@ -17,8 +17,7 @@ T = np.arange(0, 400)
 @pytest.mark.parametrize("decay", [0.0, 0.01, 0.5])
 def test_inverse_time_formula(decay, hold):
     expected = 0.3 / (1 + decay * np.maximum(T - hold, 0))
-    np.testing.assert_allclose(schedules.inverse_time(0.3, decay, hold)(T), expected,
-                               rtol=1e-15)
+    np.testing.assert_allclose(schedules.inverse_time(0.3, decay, hold)(T), expected, rtol=1e-15)
 
 
 @pytest.mark.parametrize("hold", [0, 10])
@@ -38,15 +37,17 @@ def test_first_update_uses_initial_rate_and_hold_keeps_it():
     assert [float(s(t)) for t in range(6)] == [0.1, 0.1, 0.1, 0.1, 0.05, 0.1 / 3]
 
 
-@pytest.mark.parametrize("schedule", [schedules.constant(0.2),
-                                      schedules.inverse_time(0.2, 0.1, 5),
-                                      schedules.power(0.2, 0.6, 5)])
+@pytest.mark.parametrize(
+    "schedule",
+    [schedules.constant(0.2), schedules.inverse_time(0.2, 0.1, 5), schedules.power(0.2, 0.6, 5)],
+)
 def test_traced_int_counts(schedule):
     """Works on the int32 count optax passes, inside jit and lax.scan."""
     counts = jnp.arange(50, dtype=jnp.int32)
     scanned = jax.jit(lambda c: jax.lax.scan(lambda _, t: (None, schedule(t)), None, c)[1])
-    np.testing.assert_allclose(scanned(counts), [float(schedule(int(t))) for t in counts],
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        scanned(counts), [float(schedule(int(t))) for t in counts], rtol=1e-15
+    )
     assert jax.jit(schedule)(jnp.int32(3)).shape == ()
 
 
@@ -88,7 +89,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("make, args, name", BAD)
+@pytest.mark.parametrize(("make", "args", "name"), BAD)
 def test_bad_input(make, args, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         make(*args)

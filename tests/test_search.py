@@ -38,11 +38,13 @@ def chunked(splits):
 def _fit(splits, net, optimizer, config, **kw):
     k_init, k_train = jax.random.split(jax.random.key(config.get("seed", 0)))
     train, valid, _ = splits
-    return nb.fit(net, net.init(k_init, jnp.float64), optimizer, train, valid=valid,
-                  key=k_train, **kw)
+    return nb.fit(
+        net, net.init(k_init, jnp.float64), optimizer, train, valid=valid, key=k_train, **kw
+    )
 
 
 # ------------------------------------------------------------------ samplers
+
 
 def test_grid_is_the_product_last_axis_fastest():
     configs = S.grid(learning_rate=[0.1, 0.01], l2=[0.0, 1e-4, 1e-3])
@@ -51,15 +53,22 @@ def test_grid_is_the_product_last_axis_fastest():
     assert configs[1] == {"learning_rate": 0.1, "l2": 1e-4}
     assert configs[3] == {"learning_rate": 0.01, "l2": 0.0}
     assert {(c["learning_rate"], c["l2"]) for c in configs} == {
-        (a, b) for a in (0.1, 0.01) for b in (0.0, 1e-4, 1e-3)}
+        (a, b) for a in (0.1, 0.01) for b in (0.0, 1e-4, 1e-3)
+    }
     assert S.grid() == [{}]
 
 
 def test_random_respects_ranges_log_scale_and_key():
     key = jax.random.key(3)
-    configs = S.random(key, 2000, learning_rate=S.log_uniform(1e-4, 1e-1),
-                       b1=S.uniform(0.8, 0.99), seed=S.int_range(0, 4),
-                       sizes=[(4, 8, 3), (4, 16, 3)], l1=0.0)
+    configs = S.random(
+        key,
+        2000,
+        learning_rate=S.log_uniform(1e-4, 1e-1),
+        b1=S.uniform(0.8, 0.99),
+        seed=S.int_range(0, 4),
+        sizes=[(4, 8, 3), (4, 16, 3)],
+        l1=0.0,
+    )
     lr = np.array([c["learning_rate"] for c in configs])
     assert lr.min() >= 1e-4 and lr.max() < 1e-1
     # Log scale: each of the three decades holds about a third of the samples.
@@ -72,7 +81,8 @@ def test_random_respects_ranges_log_scale_and_key():
     assert all(c["l1"] == 0.0 for c in configs)
 
     assert S.random(key, 5, learning_rate=S.log_uniform(1e-4, 1e-1)) == S.random(
-        jax.random.key_data(key), 5, learning_rate=S.log_uniform(1e-4, 1e-1))
+        jax.random.key_data(key), 5, learning_rate=S.log_uniform(1e-4, 1e-1)
+    )
     other = S.random(jax.random.key(4), 5, learning_rate=S.log_uniform(1e-4, 1e-1))
     assert other != S.random(key, 5, learning_rate=S.log_uniform(1e-4, 1e-1))
     # A hyper-parameter's samples depend on the key and its name only.
@@ -83,27 +93,40 @@ def test_random_respects_ranges_log_scale_and_key():
 
 # ------------------------------------------------------- search against fit
 
+
 def test_search_equals_fit_per_config(splits, chunked):
     # Config 0 is in the first chunk, 7 in the padded last one (and is the best one).
     for row in sorted({0, 7, chunked.best}):
         config = CONFIGS[row]
-        ref = _fit(splits, NET, nb.optim.adam(config["learning_rate"]), config,
-                   epochs=EPOCHS, batch_size=16, patience=3, l2=config["l2"])
+        ref = _fit(
+            splits,
+            NET,
+            nb.optim.adam(config["learning_rate"]),
+            config,
+            epochs=EPOCHS,
+            batch_size=16,
+            patience=3,
+            l2=config["l2"],
+        )
         n = len(ref.history["valid_loss"])
         assert chunked.table["epochs"][row] == n
         assert chunked.table["best_epoch"][row] == ref.best_epoch
         for k in S.HISTORY_KEYS:
             np.testing.assert_allclose(chunked.history[k][row, :n], ref.history[k], rtol=1e-9)
             assert np.all(np.isnan(chunked.history[k][row, n:]))
-        np.testing.assert_allclose(chunked.table["valid_loss"][row],
-                                   ref.history["valid_loss"][ref.best_epoch], rtol=1e-9)
+        np.testing.assert_allclose(
+            chunked.table["valid_loss"][row], ref.history["valid_loss"][ref.best_epoch], rtol=1e-9
+        )
         test_loss, test_acc = nb.train.metrics(NET, ref.params, *splits[2])
         np.testing.assert_allclose(chunked.table["test_loss"][row], test_loss, rtol=1e-9)
         np.testing.assert_allclose(chunked.table["test_accuracy"][row], test_acc, rtol=1e-9)
         assert chunked.table["stopped_early"][row] == ref.stopped_early
         if row == chunked.best:
-            jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12),
-                         chunked.params, ref.params)
+            jax.tree.map(
+                lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12),
+                chunked.params,
+                ref.params,
+            )
 
 
 def test_chunks_equal_one_chunk_and_compile_once(splits, chunked):
@@ -133,22 +156,45 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     assert chunked.select == "valid_loss"
     text = S.format_table(chunked, top=3)
     lines = text.splitlines()
-    for column in ("learning_rate", "l2", "seed", "valid_loss", "valid_accuracy", "test_loss",
-                   "test_accuracy", "best_epoch"):
+    for column in (
+        "learning_rate",
+        "l2",
+        "seed",
+        "valid_loss",
+        "valid_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "best_epoch",
+    ):
         assert column in lines[0]
     assert lines[1].split()[:2] == ["*", str(chunked.best)]
     assert len(lines) == 1 + 3 + 1 and lines[-1] == "(5 more rows)"
-    rows = [int(line.split()[1] if line.startswith("*") else line.split()[0])
-            for line in S.format_table(chunked, top=None).splitlines()[1:]]
+    rows = [
+        int(line.split()[1] if line.startswith("*") else line.split()[0])
+        for line in S.format_table(chunked, top=None).splitlines()[1:]
+    ]
     assert rows == np.argsort(chunked.table["valid_loss"], kind="stable").tolist()
 
 
 def test_structural_groups_schedule_and_accuracy_selection(splits):
-    configs = S.grid(sizes=[(4, 8, 3), (4, 5, 3)], learning_rate=[0.05],
-                     lr_decay=[0.0, 0.1], beta=[0.9], nesterov=[True])
-    result = S.search(nb.MLP((4, 1, 3), hidden="tanh"), splits[0], splits[1],
-                      configs=configs, optimizer="momentum", epochs=6, batch_size=32,
-                      select="valid_accuracy", dtype=jnp.float64)
+    configs = S.grid(
+        sizes=[(4, 8, 3), (4, 5, 3)],
+        learning_rate=[0.05],
+        lr_decay=[0.0, 0.1],
+        beta=[0.9],
+        nesterov=[True],
+    )
+    result = S.search(
+        nb.MLP((4, 1, 3), hidden="tanh"),
+        splits[0],
+        splits[1],
+        configs=configs,
+        optimizer="momentum",
+        epochs=6,
+        batch_size=32,
+        select="valid_accuracy",
+        dtype=jnp.float64,
+    )
     assert result.traces == 2
     assert np.all(np.isnan(result.table["test_loss"]))
     acc = result.table["valid_accuracy"]
@@ -166,32 +212,50 @@ def test_structural_groups_schedule_and_accuracy_selection(splits):
 
 # ------------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("change, match", [
-    (dict(optimizer="adamx"), r"optimizer: expected one of 'sgd'.*received 'adamx'"),
-    (dict(configs=[]), r"configs: expected a non-empty list"),
-    (dict(configs=S.grid(learning_rate=[0.1], beta=[0.9])),
-     r"configs: expected hyper-parameters of optimizer 'adam' among .*received 'beta'"),
-    (dict(configs=S.grid(learning_rate=[0.1], l2=[-1.0])),
-     r"configs\[0\]\['l2'\]: expected a real number in \[0.0, inf\], received -1.0"),
-    (dict(configs=S.grid(learning_rate=[0.1, -0.1])),
-     r"configs\[1\]\['learning_rate'\]: expected a real number in \(0, inf\)"),
-    (dict(configs=S.grid(learning_rate=[0.1], b1=[1.5])), r"configs\[0\]\['b1'\].*1.5"),
-    (dict(configs=S.grid(l2=[0.1])), r"configs: expected a 'learning_rate'"),
-    (dict(configs=S.grid(learning_rate=[0.1], seed=[-1])), r"configs\[0\]\['seed'\]"),
-    (dict(configs=S.grid(learning_rate=[0.1], batch_size=[0])),
-     r"configs\[0\]\['batch_size'\]: expected an integer from 1"),
-    (dict(configs=S.grid(learning_rate=[0.1], sizes=[(5, 3)])),
-     r"configs\[0\] \(MLP\(sizes=\(5, 3\).*train\[0\] \(X\): expected 5 features"),
-    (dict(configs=[{"learning_rate": 0.1}, {"learning_rate": 0.1, "l2": 0.0}]),
-     r"configs\[1\]: expected the keys of configs\[0\]"),
-    (dict(configs=S.grid(learning_rate=[0.1], lr_decay=[0.1], lr_exponent=[0.7])),
-     r"configs: expected at most one of 'lr_decay'"),
-    (dict(chunk_size=0), r"chunk_size: expected a positive integer, received 0"),
-    (dict(epochs=0), r"epochs: expected a positive integer"),
-    (dict(patience=-1), r"patience: expected a non-negative integer"),
-    (dict(select="test_loss"), r"select: expected one of 'valid_loss', 'valid_accuracy'"),
-    (dict(valid=None), r"valid: expected a pair \(X, y\), received NoneType"),
-])
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (dict(optimizer="adamx"), r"optimizer: expected one of 'sgd'.*received 'adamx'"),
+        (dict(configs=[]), r"configs: expected a non-empty list"),
+        (
+            dict(configs=S.grid(learning_rate=[0.1], beta=[0.9])),
+            r"configs: expected hyper-parameters of optimizer 'adam' among .*received 'beta'",
+        ),
+        (
+            dict(configs=S.grid(learning_rate=[0.1], l2=[-1.0])),
+            r"configs\[0\]\['l2'\]: expected a real number in \[0.0, inf\], received -1.0",
+        ),
+        (
+            dict(configs=S.grid(learning_rate=[0.1, -0.1])),
+            r"configs\[1\]\['learning_rate'\]: expected a real number in \(0, inf\)",
+        ),
+        (dict(configs=S.grid(learning_rate=[0.1], b1=[1.5])), r"configs\[0\]\['b1'\].*1.5"),
+        (dict(configs=S.grid(l2=[0.1])), r"configs: expected a 'learning_rate'"),
+        (dict(configs=S.grid(learning_rate=[0.1], seed=[-1])), r"configs\[0\]\['seed'\]"),
+        (
+            dict(configs=S.grid(learning_rate=[0.1], batch_size=[0])),
+            r"configs\[0\]\['batch_size'\]: expected an integer from 1",
+        ),
+        (
+            dict(configs=S.grid(learning_rate=[0.1], sizes=[(5, 3)])),
+            r"configs\[0\] \(MLP\(sizes=\(5, 3\).*train\[0\] \(X\): expected 5 features",
+        ),
+        (
+            dict(configs=[{"learning_rate": 0.1}, {"learning_rate": 0.1, "l2": 0.0}]),
+            r"configs\[1\]: expected the keys of configs\[0\]",
+        ),
+        (
+            dict(configs=S.grid(learning_rate=[0.1], lr_decay=[0.1], lr_exponent=[0.7])),
+            r"configs: expected at most one of 'lr_decay'",
+        ),
+        (dict(chunk_size=0), r"chunk_size: expected a positive integer, received 0"),
+        (dict(epochs=0), r"epochs: expected a positive integer"),
+        (dict(patience=-1), r"patience: expected a non-negative integer"),
+        (dict(select="test_loss"), r"select: expected one of 'valid_loss', 'valid_accuracy'"),
+        (dict(valid=None), r"valid: expected a pair \(X, y\), received NoneType"),
+    ],
+)
 def test_bad_search_arguments(splits, change, match):
     kwargs = dict(configs=S.grid(learning_rate=[0.1]), epochs=2, valid=splits[1])
     kwargs.update(change)
@@ -199,15 +263,18 @@ def test_bad_search_arguments(splits, change, match):
         S.search(NET, splits[0], kwargs.pop("valid"), **kwargs)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: S.grid(learning_rate=[]), r"learning_rate: expected a non-empty sequence"),
-    (lambda: S.log_uniform(0.0, 1.0), r"lo: expected a positive number"),
-    (lambda: S.uniform(2.0, 1.0), r"hi: expected a number above lo=2.0, received 1.0"),
-    (lambda: S.int_range(3, 1), r"hi: expected an integer >= lo=3"),
-    (lambda: S.choice([]), r"values: expected a non-empty sequence"),
-    (lambda: S.random(jax.random.key(0), 0, l2=S.uniform(0, 1)), r"n: expected a positive"),
-    (lambda: S.uniform(0.0, math.inf), r"hi: expected a finite real number"),
-])
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: S.grid(learning_rate=[]), r"learning_rate: expected a non-empty sequence"),
+        (lambda: S.log_uniform(0.0, 1.0), r"lo: expected a positive number"),
+        (lambda: S.uniform(2.0, 1.0), r"hi: expected a number above lo=2.0, received 1.0"),
+        (lambda: S.int_range(3, 1), r"hi: expected an integer >= lo=3"),
+        (lambda: S.choice([]), r"values: expected a non-empty sequence"),
+        (lambda: S.random(jax.random.key(0), 0, l2=S.uniform(0, 1)), r"n: expected a positive"),
+        (lambda: S.uniform(0.0, math.inf), r"hi: expected a finite real number"),
+    ],
+)
 def test_bad_sampler_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()

@@ -20,11 +20,14 @@ from nnbasics import train
 @pytest.fixture(scope="module")
 def iris():
     X, y = nb.data.load("iris")
-    (Xt, yt), (Xv, yv), _ = nb.data.split(jax.random.PRNGKey(0), X, y, valid=0.2, test=0.2,
-                                           stratify=True)
+    (Xt, yt), (Xv, yv), _ = nb.data.split(
+        jax.random.PRNGKey(0), X, y, valid=0.2, test=0.2, stratify=True
+    )
     stats = nb.data.Standardizer.fit(Xt)
-    return (np.asarray(nb.data.transform(stats, Xt), np.float64), yt), \
-        (np.asarray(nb.data.transform(stats, Xv), np.float64), yv)
+    return (np.asarray(nb.data.transform(stats, Xt), np.float64), yt), (
+        np.asarray(nb.data.transform(stats, Xv), np.float64),
+        yv,
+    )
 
 
 NET = nb.MLP((4, 8, 3), hidden="tanh", output="softmax")
@@ -51,7 +54,7 @@ def test_epoch_is_the_documented_minibatch_loop(iris, batch_size):
         perm = np.asarray(jax.random.permutation(sub, n))
         seen.append(np.sort(perm))
         for start in range(0, n, B):
-            idx = perm[start:start + B]
+            idx = perm[start : start + B]
             _, g = NET.backprop(params, jnp.asarray(X[idx]), jnp.asarray(y[idx]))
             updates, state = opt.update(g, state, params)
             params = optax.apply_updates(params, updates)
@@ -68,14 +71,21 @@ def test_manual_and_auto_gradients_train_identically(iris, optimizer):
     manual = nb.fit(NET, params64(), optimizer, train_set, grad="manual", **kw)
     auto = nb.fit(NET, params64(), optimizer, train_set, grad="auto", **kw)
     chex.assert_trees_all_close(manual.params, auto.params, rtol=1e-10, atol=0)
-    np.testing.assert_allclose(manual.history["train_loss"], auto.history["train_loss"],
-                               rtol=1e-10)
+    np.testing.assert_allclose(manual.history["train_loss"], auto.history["train_loss"], rtol=1e-10)
 
 
 def test_training_learns_and_reports_history(iris):
     train_set, valid = iris
-    r = nb.fit(NET, params64(), nb.optim.adam(0.05), train_set, epochs=40, batch_size=16,
-               key=jax.random.PRNGKey(0), valid=valid)
+    r = nb.fit(
+        NET,
+        params64(),
+        nb.optim.adam(0.05),
+        train_set,
+        epochs=40,
+        batch_size=16,
+        key=jax.random.PRNGKey(0),
+        valid=valid,
+    )
     assert set(r.history) == {"train_loss", "valid_loss", "valid_accuracy"}
     assert all(v.shape == (40,) for v in r.history.values())
     assert r.history["train_loss"][-1] < 0.3 * r.history["train_loss"][0]
@@ -88,8 +98,17 @@ def test_early_stopping_returns_the_argmin_of_the_validation_loss(iris):
     (X, y), valid = iris
     net = nb.MLP((4, 64, 3), hidden="relu", output="softmax")
     # A tiny training set and a large step overfit quickly, so patience runs out.
-    r = nb.fit(net, params64(net), nb.optim.adam(0.1), (X[:12], y[:12]), epochs=300,
-               batch_size=4, key=jax.random.PRNGKey(0), valid=valid, patience=5)
+    r = nb.fit(
+        net,
+        params64(net),
+        nb.optim.adam(0.1),
+        (X[:12], y[:12]),
+        epochs=300,
+        batch_size=4,
+        key=jax.random.PRNGKey(0),
+        valid=valid,
+        patience=5,
+    )
     v = r.history["valid_loss"]
     assert r.stopped_early and len(v) < 300
     assert r.best_epoch == int(np.argmin(v))
@@ -109,8 +128,18 @@ def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop(iris):
 
 def test_min_delta_counts_only_real_improvements(iris):
     train_set, valid = iris
-    r = nb.fit(NET, params64(), nb.optim.sgd(0.01), train_set, epochs=50, batch_size=32,
-               key=jax.random.PRNGKey(0), valid=valid, patience=0, min_delta=10.0)
+    r = nb.fit(
+        NET,
+        params64(),
+        nb.optim.sgd(0.01),
+        train_set,
+        epochs=50,
+        batch_size=32,
+        key=jax.random.PRNGKey(0),
+        valid=valid,
+        patience=0,
+        min_delta=10.0,
+    )
     # No decrease can exceed 10 nats, so the first epoch stays best and the run stops at once.
     assert r.best_epoch == 0 and len(r.history["valid_loss"]) == 2 and r.stopped_early
 
@@ -139,8 +168,17 @@ def test_one_compilation_for_all_epochs_and_one_call_per_epoch(iris, monkeypatch
     monkeypatch.setattr(train, "train_epoch", lambda *a, **k: traces.append(1) or real(*a, **k))
     calls = []
     train_set, valid = iris
-    nb.fit(NET, params64(), nb.optim.adam(1e-2), train_set, epochs=6, batch_size=10,
-           key=jax.random.PRNGKey(0), valid=valid, callback=lambda e, m: calls.append(e))
+    nb.fit(
+        NET,
+        params64(),
+        nb.optim.adam(1e-2),
+        train_set,
+        epochs=6,
+        batch_size=10,
+        key=jax.random.PRNGKey(0),
+        valid=valid,
+        callback=lambda e, m: calls.append(e),
+    )
     assert len(traces) == 1  # traced once: no recompilation between epochs
     assert calls == list(range(6))  # one compiled call (and one host sync) per epoch
     # The same optimizer object and configuration reuse the compiled epoch.
@@ -175,8 +213,9 @@ def test_stopped_runs_freeze_inside_a_compiled_loop(iris):
     def run(lr):
         opt = nb.optim.sgd(lr)
         state = train.init_state(params64(), opt, jax.random.PRNGKey(0))
-        step = lambda s, _: train.train_epoch(s, X, y, Xv, yv, net=NET, optimizer=opt,
-                                              batch_size=30, patience=2, min_delta=0.05)
+        step = lambda s, _: train.train_epoch(
+            s, X, y, Xv, yv, net=NET, optimizer=opt, batch_size=30, patience=2, min_delta=0.05
+        )
         state, m = jax.lax.scan(step, state, None, length=30)
         return state.best_epoch, m["stopped"]
 
@@ -211,10 +250,12 @@ def test_data_parallel_training_equals_single_device():
         assert "all-reduce" in hlo
         print("OK")
     """)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=600)
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout
 
@@ -226,6 +267,7 @@ def test_data_parallel_training_equals_single_device():
 def no_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("training started despite bad input")
+
     monkeypatch.setattr(train, "train_epoch", boom)
 
 
@@ -268,8 +310,16 @@ def _bad_cases(X, y):
 def test_bad_input_is_rejected_before_any_work(iris, no_work):
     (X, y), valid = iris
     for change, match in _bad_cases(X, y):
-        kw = dict(net=NET, params=params64(), optimizer=nb.optim.sgd(0.1), train=(X, y),
-                  epochs=3, batch_size=8, key=jax.random.PRNGKey(0), valid=valid)
+        kw = dict(
+            net=NET,
+            params=params64(),
+            optimizer=nb.optim.sgd(0.1),
+            train=(X, y),
+            epochs=3,
+            batch_size=8,
+            key=jax.random.PRNGKey(0),
+            valid=valid,
+        )
         kw.update(change)
         with pytest.raises(ValueError, match=match):
             nb.fit(kw.pop("net"), kw.pop("params"), kw.pop("optimizer"), kw.pop("train"), **kw)
@@ -282,15 +332,25 @@ def test_bad_params_are_rejected(iris, no_work):
         nb.fit(NET, wrong, nb.optim.sgd(0.1), (X, y), epochs=1, key=jax.random.PRNGKey(0))
 
 
-@pytest.mark.parametrize("output,y_kind", [("sigmoid", "binary"), ("linear", "real"),
-                                           ("gaussian", "real"), ("mixture", "real")])
+@pytest.mark.parametrize(
+    ("output", "y_kind"),
+    [("sigmoid", "binary"), ("linear", "real"), ("gaussian", "real"), ("mixture", "real")],
+)
 def test_every_output_unit_trains(output, y_kind):
     X, labels = nb.data.load("blobs")
     X = (X - X.mean(0)) / X.std(0)
     y = np.eye(3)[labels] if y_kind == "binary" else X[:, :1] ** 2
     net = nb.MLP((2, 16, y.shape[1]), hidden="tanh", output=output, components=2)
-    r = nb.fit(net, net.init(jax.random.PRNGKey(0)), nb.optim.adam(1e-2), (X, y), epochs=30,
-               batch_size=50, key=jax.random.PRNGKey(1), valid=(X, y))
+    r = nb.fit(
+        net,
+        net.init(jax.random.PRNGKey(0)),
+        nb.optim.adam(1e-2),
+        (X, y),
+        epochs=30,
+        batch_size=50,
+        key=jax.random.PRNGKey(1),
+        valid=(X, y),
+    )
     assert r.history["valid_loss"][-1] < r.history["valid_loss"][0]
     assert np.isnan(r.history["valid_accuracy"]).all() == (y_kind == "real")
 
@@ -309,20 +369,35 @@ def test_mixed_precision_keeps_float32_master_weights(iris, compute_dtype):
     chex.assert_trees_all_equal_dtypes(mixed.state.opt_state, full.state.opt_state)
     assert not np.array_equal(mixed.history["train_loss"], full.history["train_loss"])
     # Same run to low precision's rounding: the losses agree to a few percent.
-    np.testing.assert_allclose(mixed.history["valid_loss"][:10], full.history["valid_loss"][:10],
-                               rtol=0.05)
+    np.testing.assert_allclose(
+        mixed.history["valid_loss"][:10], full.history["valid_loss"][:10], rtol=0.05
+    )
 
 
 def test_bad_compute_dtype_is_rejected(iris):
     with pytest.raises(ValueError, match=r"^compute_dtype: expected one of None, 'bfloat16'"):
-        nb.fit(NET, params64(), nb.optim.sgd(0.1), iris[0], epochs=1, key=jax.random.PRNGKey(0),
-               compute_dtype="int8")
+        nb.fit(
+            NET,
+            params64(),
+            nb.optim.sgd(0.1),
+            iris[0],
+            epochs=1,
+            key=jax.random.PRNGKey(0),
+            compute_dtype="int8",
+        )
 
 
 def test_float16_divergence_names_epsilon(iris):
     train_set, _ = iris
     p16 = jax.tree.map(lambda a: a.astype(jnp.float16), params64())
     with pytest.warns(RuntimeWarning, match="eps=1e-8 is 0 in float16"):
-        r = nb.fit(NET, p16, nb.optim.adam(1e-2), train_set, epochs=3, batch_size=16,
-                   key=jax.random.PRNGKey(0))
+        r = nb.fit(
+            NET,
+            p16,
+            nb.optim.adam(1e-2),
+            train_set,
+            epochs=3,
+            batch_size=16,
+            key=jax.random.PRNGKey(0),
+        )
     assert r.diverged

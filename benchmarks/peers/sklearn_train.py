@@ -6,7 +6,6 @@ at most 100 epochs with early stopping (patience 20) on the 269 held-out example
 then loss and accuracy of each split.
 """
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
@@ -17,9 +16,19 @@ X, y = load_digits(return_X_y=True)
 X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=270, stratify=y, random_state=0)
 scaler = StandardScaler().fit(X_rest)  # train + valid: MLPClassifier holds valid out itself
 X_rest, X_test = scaler.transform(X_rest), scaler.transform(X_test)
-clf = MLPClassifier((256,), solver="adam", learning_rate_init=1e-3, batch_size=32, alpha=1e-3,
-                    max_iter=100, early_stopping=True, validation_fraction=269 / len(X_rest),
-                    n_iter_no_change=20, tol=0.0, random_state=0).fit(X_rest, y_rest)
+clf = MLPClassifier(
+    (256,),
+    solver="adam",
+    learning_rate_init=1e-3,
+    batch_size=32,
+    alpha=1e-3,
+    max_iter=100,
+    early_stopping=True,
+    validation_fraction=269 / len(X_rest),
+    n_iter_no_change=20,
+    tol=0.0,
+    random_state=0,
+).fit(X_rest, y_rest)
 for name, (Xs, ys) in {"train+valid": (X_rest, y_rest), "test": (X_test, y_test)}.items():
     p = clf.predict_proba(Xs)
     print(f"{name:12s} loss {log_loss(ys, p):.4f} accuracy {accuracy_score(ys, p.argmax(1)):.2%}")

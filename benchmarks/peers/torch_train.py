@@ -9,7 +9,6 @@ accuracy of each split.
 
 import copy
 
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -17,12 +16,15 @@ from sklearn.model_selection import train_test_split
 torch.manual_seed(0)
 X, y = load_digits(return_X_y=True)
 X_tr, X_held, y_tr, y_held = train_test_split(X, y, test_size=539, stratify=y, random_state=0)
-X_va, X_te, y_va, y_te = train_test_split(X_held, y_held, test_size=270, stratify=y_held,
-                                          random_state=0)
+X_va, X_te, y_va, y_te = train_test_split(
+    X_held, y_held, test_size=270, stratify=y_held, random_state=0
+)
 mean, std = X_tr.mean(0), X_tr.std(0)
 std[std == 0] = 1.0
-splits = {name: (torch.tensor((Xs - mean) / std, dtype=torch.float32), torch.tensor(ys))
-          for name, Xs, ys in (("train", X_tr, y_tr), ("valid", X_va, y_va), ("test", X_te, y_te))}
+splits = {
+    name: (torch.tensor((Xs - mean) / std, dtype=torch.float32), torch.tensor(ys))
+    for name, Xs, ys in (("train", X_tr, y_tr), ("valid", X_va, y_va), ("test", X_te, y_te))
+}
 
 model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
 for layer in (model[0], model[2]):
@@ -33,7 +35,7 @@ nll = torch.nn.CrossEntropyLoss()
 
 
 def loss_of(X, y):
-    penalty = sum((layer.weight ** 2).sum() for layer in (model[0], model[2]))
+    penalty = sum((layer.weight**2).sum() for layer in (model[0], model[2]))
     return nll(model(X), y) + 0.5e-3 * penalty
 
 
@@ -56,6 +58,8 @@ model.load_state_dict(best_state)
 with torch.no_grad():
     for name, (Xs, ys) in splits.items():
         z = model(Xs)
-        print(f"{name:6s} loss {nll(z, ys).item():.4f} "
-              f"accuracy {(z.argmax(1) == ys).float().mean().item():.2%}")
+        print(
+            f"{name:6s} loss {nll(z, ys).item():.4f} "
+            f"accuracy {(z.argmax(1) == ys).float().mean().item():.2%}"
+        )
 print(f"epochs {epoch + 1}")

@@ -15,21 +15,30 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from nnbasics.cli import bench, gradcheck, launch, predict, train
 from nnbasics.cli._common import PROG, Parser, UsageError, fail, show_warning
 
-COMMANDS = {"train": train, "predict": predict, "gradcheck": gradcheck, "bench": bench,
-            "launch": launch}
+COMMANDS = {
+    "train": train,
+    "predict": predict,
+    "gradcheck": gradcheck,
+    "bench": bench,
+    "launch": launch,
+}
 # Commands whose own parser reads everything after their name.
 FORWARDED = {"bench": bench, "launch": launch}
 
 
 def build_parser() -> Parser:
     """The parser of every subcommand but bench's own options."""
-    parser = Parser(prog=PROG, description=(
-        "nnbasics: neural-network basics in JAX with hand-written gradients and optimizers."))
+    parser = Parser(
+        prog=PROG,
+        description=(
+            "nnbasics: neural-network basics in JAX with hand-written gradients and optimizers."
+        ),
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     for command in COMMANDS.values():
@@ -55,8 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{PROG} {__version__}")
                 return 0
             if args.command is None:
-                raise UsageError(f"a command is required: {', '.join(COMMANDS)} "
-                                 f"(see '{PROG} --help')")
+                raise UsageError(
+                    f"a command is required: {', '.join(COMMANDS)} (see '{PROG} --help')"
+                )
             if not getattr(args, "no_compile_cache", True):
                 from nnbasics.compilation import enable_compilation_cache
 

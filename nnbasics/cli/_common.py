@@ -11,7 +11,7 @@ import argparse
 import contextlib
 import math
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 PROG = "nnbasics"
 
@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def error(self, message):  # noqa: D401 - argparse's signature
+    def error(self, message):
         raise UsageError(message)
 
 
@@ -83,7 +83,8 @@ def widths(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive widths such as 128 or 128,64 (or 'none'), "
-            f"received {text!r}")
+            f"received {text!r}"
+        )
     return sizes
 
 
@@ -95,19 +96,22 @@ def choices(allowed: Sequence[str]):
         bad = [s for s in picked if s not in allowed]
         if not picked or bad:
             raise argparse.ArgumentTypeError(
-                f"expected a comma-separated subset of {', '.join(allowed)}, received {text!r}")
+                f"expected a comma-separated subset of {', '.join(allowed)}, received {text!r}"
+            )
         return picked
 
     return parse
 
 
-
 def add_cache_option(group) -> None:
     from nnbasics.compilation import default_cache_dir
 
-    group.add_argument("--no-compile-cache", action="store_true",
-                       help="do not use JAX's persistent compilation cache (default: on, in "
-                            f"{default_cache_dir()}; set JAX_COMPILATION_CACHE_DIR to move it)")
+    group.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help="do not use JAX's persistent compilation cache (default: on, in "
+        f"{default_cache_dir()}; set JAX_COMPILATION_CACHE_DIR to move it)",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -132,10 +136,11 @@ def show_warning(message, category, filename, lineno, file=None, line=None):
         if _shown_cache_error:
             return
         _shown_cache_error = True
-        text += (" (each such program is compiled instead; delete the cache directory "
-                 "or pass --no-compile-cache)")
+        text += (
+            " (each such program is compiled instead; delete the cache directory "
+            "or pass --no-compile-cache)"
+        )
     print(f"{PROG}: warning: {text}", file=sys.stderr)
-
 
 
 def new_console():

@@ -9,9 +9,11 @@ from nnbasics.cli._common import UsageError, fail
 
 def add_parser(sub) -> None:
     """Adds ``bench`` (help only: ``main`` forwards its arguments untouched)."""
-    sub.add_parser("bench", add_help=False,
-                   help="benchmarks (arguments forwarded to nnbasics.bench; see "
-                        "'nnbasics bench --help')")
+    sub.add_parser(
+        "bench",
+        add_help=False,
+        help="benchmarks (arguments forwarded to nnbasics.bench; see 'nnbasics bench --help')",
+    )
 
 
 def run(argv: list[str]) -> int:
@@ -20,10 +22,12 @@ def run(argv: list[str]) -> int:
         bench = importlib.import_module("nnbasics.bench")
     except ModuleNotFoundError as e:
         if e.name not in ("nnbasics.bench",):
-            raise UsageError(f"bench needs the optional dependency {e.name!r}: "
-                             "pip install 'nnbasics[bench]'") from None
-        raise UsageError("bench is not available: the module nnbasics.bench is missing "
-                         "from this installation") from None
+            raise UsageError(
+                f"bench needs the optional dependency {e.name!r}: pip install 'nnbasics[bench]'"
+            ) from None
+        raise UsageError(
+            "bench is not available: the module nnbasics.bench is missing from this installation"
+        ) from None
     try:
         code = bench.main(argv)
     except SystemExit as e:

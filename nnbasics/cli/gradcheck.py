@@ -1,6 +1,6 @@
 """``nnbasics gradcheck``: hand-written gradients vs jax.grad and finite differences.
 
-    nnbasics gradcheck --hidden relu,tanh --output softmax
+nnbasics gradcheck --hidden relu,tanh --output softmax
 """
 
 from __future__ import annotations
@@ -10,8 +10,15 @@ import math
 import time
 
 from nnbasics.activations import HIDDEN
-from nnbasics.cli._common import (UsageError, add_cache_option, choices, float64, new_console,
-                                  non_negative_int, positive_int)
+from nnbasics.cli._common import (
+    UsageError,
+    add_cache_option,
+    choices,
+    float64,
+    new_console,
+    non_negative_int,
+    positive_int,
+)
 from nnbasics.losses import OUTPUT
 
 HIDDEN_UNITS = tuple(HIDDEN)
@@ -24,40 +31,57 @@ GRADCHECK_L1 = 1e-3
 def add_parser(sub) -> None:
     """Adds ``gradcheck`` and its options to the subcommands ``sub``."""
     gc = sub.add_parser(
-        "gradcheck", help="hand-written gradients vs jax.grad and finite differences",
+        "gradcheck",
+        help="hand-written gradients vs jax.grad and finite differences",
         description="For every hidden unit x output unit, compare net.backprop with "
-                    "jax.grad(net.loss) and with central finite differences in float64 on a "
-                    "small subset of a real data set. Exit status 0 if every row passes, "
-                    "1 otherwise.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    gc.add_argument("--dataset", default="iris", choices=GRADCHECK_SETS,
-                    help="a data set shipped with scikit-learn; classification outputs use its "
-                         "labels (sigmoid: one-hot), real-valued outputs predict its last two "
-                         "standardized features from the others")
-    gc.add_argument("--seed", type=non_negative_int, default=0,
-                    help="seed of the subset and of the parameters")
-    gc.add_argument("--hidden", type=choices(HIDDEN_UNITS), default=HIDDEN_UNITS,
-                    metavar="UNIT[,UNIT...]", help="hidden units to check: "
-                    + ", ".join(HIDDEN_UNITS))
-    gc.add_argument("--output", type=choices(OUTPUT_UNITS), default=OUTPUT_UNITS,
-                    metavar="UNIT[,UNIT...]", help="output units to check: "
-                    + ", ".join(OUTPUT_UNITS))
-    gc.add_argument("--examples", type=positive_int, default=32,
-                    help="size of the random subset")
+        "jax.grad(net.loss) and with central finite differences in float64 on a "
+        "small subset of a real data set. Exit status 0 if every row passes, "
+        "1 otherwise.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    gc.add_argument(
+        "--dataset",
+        default="iris",
+        choices=GRADCHECK_SETS,
+        help="a data set shipped with scikit-learn; classification outputs use its "
+        "labels (sigmoid: one-hot), real-valued outputs predict its last two "
+        "standardized features from the others",
+    )
+    gc.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the subset and of the parameters"
+    )
+    gc.add_argument(
+        "--hidden",
+        type=choices(HIDDEN_UNITS),
+        default=HIDDEN_UNITS,
+        metavar="UNIT[,UNIT...]",
+        help="hidden units to check: " + ", ".join(HIDDEN_UNITS),
+    )
+    gc.add_argument(
+        "--output",
+        type=choices(OUTPUT_UNITS),
+        default=OUTPUT_UNITS,
+        metavar="UNIT[,UNIT...]",
+        help="output units to check: " + ", ".join(OUTPUT_UNITS),
+    )
+    gc.add_argument("--examples", type=positive_int, default=32, help="size of the random subset")
     gc.add_argument("--width", type=positive_int, default=8, help="hidden layer width")
     add_cache_option(gc)
     gc.set_defaults(func=run)
 
 
-FD_EPS = 1e-5          # central-difference step
-FD_TINY = 1e-3         # rel_error floor for finite differences (see gradcheck --help)
-AUTO_TOL = 1e-10       # manual vs jax.grad
-FD_TOL = 1e-6          # manual vs finite differences
+FD_EPS = 1e-5  # central-difference step
+FD_TINY = 1e-3  # rel_error floor for finite differences (see gradcheck --help)
+AUTO_TOL = 1e-10  # manual vs jax.grad
+FD_TOL = 1e-6  # manual vs finite differences
 # XLA options for a program run once (see _run_once): no LLVM optimization, and
 # the direct LLVM IR emitters rather than the MLIR fusion emitters (a quarter
 # less compile time for the gradient check).
-_QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True,
-                  "xla_cpu_use_fusion_emitters": False}
+_QUICK_COMPILE = {
+    "xla_backend_optimization_level": 0,
+    "xla_llvm_disable_expensive_passes": True,
+    "xla_cpu_use_fusion_emitters": False,
+}
 
 
 def run(args) -> int:
@@ -134,13 +158,22 @@ def _gradcheck(args) -> int:
     X, labels = _gradcheck_data(args.dataset, args.seed, args.examples)
     n_classes = nb.data.info(args.dataset).n_classes
     nets = _gradcheck_nets(args, X, labels, n_classes)
-    table = Table(title=f"gradient check on {args.dataset} ({args.examples} examples, float64, "
-                        f"l2 = {GRADCHECK_L2:g}, l1 = {GRADCHECK_L1:g})",
-                  title_justify="left")
-    for name, justify in (("hidden", "left"), ("output", "left"), ("sizes", "left"),
-                          ("params", "right"), ("vs jax.grad", "right"),
-                          ("vs finite diff", "right"), ("max |grad|", "right"),
-                          ("note", "left"), ("", "center")):
+    table = Table(
+        title=f"gradient check on {args.dataset} ({args.examples} examples, float64, "
+        f"l2 = {GRADCHECK_L2:g}, l1 = {GRADCHECK_L1:g})",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("hidden", "left"),
+        ("output", "left"),
+        ("sizes", "left"),
+        ("params", "right"),
+        ("vs jax.grad", "right"),
+        ("vs finite diff", "right"),
+        ("max |grad|", "right"),
+        ("note", "left"),
+        ("", "center"),
+    ):
         table.add_column(name, justify=justify)
     failures = 0
     start = time.perf_counter()
@@ -158,22 +191,29 @@ def _gradcheck(args) -> int:
                 ok_fd = True
         ok = ok_auto and ok_fd
         failures += not ok
-        table.add_row(net.hidden, net.output, "-".join(map(str, net.sizes)),
-                      str(sum(math.prod(w) + math.prod(b) for w, b in net.layer_shapes())),
-                      _mark(f"{e_auto:.1e}", ok_auto), _mark(f"{e_fd:.1e}", ok_fd),
-                      f"{scale:.1e}", note,
-                      "[green]PASS[/]" if ok else "[bold red]FAIL[/]")
-    table.caption = (f"relative errors |a-b| / max(|a|+|b|, tiny), max over all entries: "
-                     f"vs jax.grad pass <= {AUTO_TOL:g} (tiny {gradcheck.TINY:g}); vs central "
-                     f"differences (step {FD_EPS:g}) pass <= {FD_TOL:g} with tiny {FD_TINY:g}, "
-                     f"i.e. entries below {FD_TINY:g} must agree to {FD_TOL * FD_TINY:g} "
-                     f"absolutely, the rounding error of the differences. "
-                     f"{time.perf_counter() - start:.1f} s")
+        table.add_row(
+            net.hidden,
+            net.output,
+            "-".join(map(str, net.sizes)),
+            str(sum(math.prod(w) + math.prod(b) for w, b in net.layer_shapes())),
+            _mark(f"{e_auto:.1e}", ok_auto),
+            _mark(f"{e_fd:.1e}", ok_fd),
+            f"{scale:.1e}",
+            note,
+            "[green]PASS[/]" if ok else "[bold red]FAIL[/]",
+        )
+    table.caption = (
+        f"relative errors |a-b| / max(|a|+|b|, tiny), max over all entries: "
+        f"vs jax.grad pass <= {AUTO_TOL:g} (tiny {gradcheck.TINY:g}); vs central "
+        f"differences (step {FD_EPS:g}) pass <= {FD_TOL:g} with tiny {FD_TINY:g}, "
+        f"i.e. entries below {FD_TINY:g} must agree to {FD_TOL * FD_TINY:g} "
+        f"absolutely, the rounding error of the differences. "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     table.caption_justify = "left"
     console.print(table)
     rows = len(args.hidden) * len(args.output)
-    console.print(f"{rows - failures} of {rows} passed" if failures
-                  else f"all {rows} passed")
+    console.print(f"{rows - failures} of {rows} passed" if failures else f"all {rows} passed")
     return 1 if failures else 0
 
 
@@ -208,10 +248,12 @@ def _gradcheck_all(nets, seed: int, X, labels, n_classes: int) -> list:
         key = jax.random.key(seed)
         results = []
         for net, net_biases in zip(nets, biases):
-            params = [dict(W=layer["W"], b=b)
-                      for layer, b in zip(net.init(key, jnp.float64), net_biases)]
-            results.append(_three_gradients(net, params,
-                                            *_gradcheck_problem(net.output, X, labels, n_classes)))
+            params = [
+                dict(W=layer["W"], b=b) for layer, b in zip(net.init(key, jnp.float64), net_biases)
+            ]
+            results.append(
+                _three_gradients(net, params, *_gradcheck_problem(net.output, X, labels, n_classes))
+            )
         return results
 
     return _run_once(run, seed, X, labels, [_gradcheck_biases(net, seed) for net in nets])
@@ -250,8 +292,9 @@ def _three_gradients(net, params, X, y):
     auto = jax.grad(net.loss)(params, X, y, l2, l1)
     # One chunk unless a network has over 4096 parameters (--width in the
     # hundreds): f vmapped over all the +ε rows, then all the −ε rows.
-    numeric = gradcheck.numerical_grad(lambda p: net.loss(p, X, y, l2, l1), params,
-                                       eps=FD_EPS, batch_size=4096)
+    numeric = gradcheck.numerical_grad(
+        lambda p: net.loss(p, X, y, l2, l1), params, eps=FD_EPS, batch_size=4096
+    )
     return manual, auto, numeric, _nearest_kink(net, params, X)
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     """Adds ``launch`` (help only: ``main`` forwards its arguments untouched)."""
-    sub.add_parser("launch", add_help=False,
-                   help="start N processes of one distributed command on this machine "
-                        "(see 'nnbasics launch --help')")
+    sub.add_parser(
+        "launch",
+        add_help=False,
+        help="start N processes of one distributed command on this machine "
+        "(see 'nnbasics launch --help')",
+    )
 
 
 def run(argv: list[str]) -> int:

@@ -25,14 +25,24 @@ from nnbasics.cli._common import UsageError
 def add_parser(sub) -> None:
     """Adds ``predict`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
-        "predict", help="apply a saved model (nnbasics train --save) to a data file",
-        description=__doc__.split("\n\n")[2].replace("\n", " "))
+        "predict",
+        help="apply a saved model (nnbasics train --save) to a data file",
+        description=__doc__.split("\n\n")[2].replace("\n", " "),
+    )
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by train --save")
     p.add_argument("data", metavar="DATA", help="a .csv/.tsv/.txt/.npz/.npy file of examples")
-    p.add_argument("--output", default=None, metavar="FILE.csv",
-                   help="write the predictions there instead of stdout")
-    p.add_argument("--target", default=None, metavar="COLUMN",
-                   help="the target column's name or index, if not the one used in training")
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="FILE.csv",
+        help="write the predictions there instead of stdout",
+    )
+    p.add_argument(
+        "--target",
+        default=None,
+        metavar="COLUMN",
+        help="the target column's name or index, if not the one used in training",
+    )
     p.set_defaults(func=run, no_compile_cache=False)
 
 
@@ -66,8 +76,11 @@ def _read(model, path: str, target):
     try:
         found = data.read(path, target=target if target is not None else saved, task=task)
         if found.X.shape[1] == d:
-            values = (np.asarray(found.classes, dtype=object)[found.y]
-                      if found.classes is not None else found.y)
+            values = (
+                np.asarray(found.classes, dtype=object)[found.y]
+                if found.classes is not None
+                else found.y
+            )
             return found.X, values
         labeled_error = None
     except ValueError as e:
@@ -81,8 +94,10 @@ def _read(model, path: str, target):
             raise labeled_error from None
         raise
     if X.shape[1] != d:
-        raise UsageError(f"{path}: expected {d} feature columns (and optionally the target), "
-                         f"as the model was trained on, received {X.shape[1]} columns")
+        raise UsageError(
+            f"{path}: expected {d} feature columns (and optionally the target), "
+            f"as the model was trained on, received {X.shape[1]} columns"
+        )
     return X, None
 
 
@@ -116,8 +131,9 @@ def _metrics(nb, model, X, y, out: dict) -> str:
         known = {name: i for i, name in enumerate(model.labels)}
         unknown = sorted({str(v) for v in y} - set(known))
         if unknown:
-            raise UsageError(f"targets: expected the model's classes {list(model.labels)}, "
-                             f"received {unknown}")
+            raise UsageError(
+                f"targets: expected the model's classes {list(model.labels)}, received {unknown}"
+            )
         codes = np.array([known[str(v)] for v in y], np.int32)
         loss, _ = nb.train.metrics(model.net, model.params, X, codes)
         accuracy = float(np.mean(out["index"] == codes))

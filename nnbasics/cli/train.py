@@ -1,7 +1,7 @@
 """``nnbasics train``: load a data set, split, standardize, train with nb.fit, report.
 
-    nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
-    nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
+nnbasics train                       # digits, 64-256-10 relu/softmax, Adam: >= 97 % test accuracy
+nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 """
 
 from __future__ import annotations
@@ -14,10 +14,21 @@ import time
 
 from nnbasics import distributed, optim
 from nnbasics.activations import HIDDEN
-from nnbasics.cli._common import (UsageError, add_cache_option, float64, fmt, new_console,
-                                  non_negative_float, non_negative_int, patience_value,
-                                  positive_float, positive_int, progress_console, unit_interval,
-                                  widths)
+from nnbasics.cli._common import (
+    UsageError,
+    add_cache_option,
+    float64,
+    fmt,
+    new_console,
+    non_negative_float,
+    non_negative_int,
+    patience_value,
+    positive_float,
+    positive_int,
+    progress_console,
+    unit_interval,
+    widths,
+)
 from nnbasics.losses import OUTPUT
 
 HIDDEN_UNITS = tuple(HIDDEN)
@@ -33,107 +44,231 @@ def add_parser(sub) -> None:
     from nnbasics import data
 
     tr = sub.add_parser(
-        "train", help="train an MLP on a data set (default: digits, >= 97%% test accuracy)",
+        "train",
+        help="train an MLP on a data set (default: digits, >= 97%% test accuracy)",
         description="Load a data set, split it (stratified for classes), standardize the "
-                    "features on the training split, train an MLP with nb.fit and early "
-                    "stopping on the validation split, and print train/valid/test metrics.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "features on the training split, train an MLP with nb.fit and early "
+        "stopping on the validation split, and print train/valid/test metrics.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     g = tr.add_argument_group("data")
-    g.add_argument("--dataset", default=None, choices=data.names(), metavar="NAME",
-                   help="one of: " + ", ".join(data.names()) + " (default: digits)")
-    g.add_argument("--data", default=None, metavar="FILE",
-                   help="train on your own data instead: a .csv/.tsv/.txt table (header or "
-                        "not), an .npz with arrays X and y, or NAME.npy with NAME.y.npy")
-    g.add_argument("--target", default=None, metavar="COLUMN",
-                   help="--data's target column, by header name or index (default: the last)")
-    g.add_argument("--task", default=None, choices=("classification", "regression"),
-                   help="--data's task (default: inferred: string or few integer labels are "
-                        "classes, anything else regression)")
-    g.add_argument("--valid", type=unit_interval, default=0.15,
-                   help="fraction held out for validation / early stopping (0: none)")
-    g.add_argument("--test", type=unit_interval, default=None,
-                   help="fraction held out for the test metrics (0: none; default 0.15); a set "
-                        "with a test split of its own (mnist1d) is tested on that and takes "
-                        "no --test, its validation split then comes out of its train split")
-    g.add_argument("--seed", type=non_negative_int, default=0,
-                   help="seed of the split, the initialization and the minibatch order (and of "
-                        "a synthetic set's data, but for mnist1d: always the paper's)")
+    g.add_argument(
+        "--dataset",
+        default=None,
+        choices=data.names(),
+        metavar="NAME",
+        help="one of: " + ", ".join(data.names()) + " (default: digits)",
+    )
+    g.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE",
+        help="train on your own data instead: a .csv/.tsv/.txt table (header or "
+        "not), an .npz with arrays X and y, or NAME.npy with NAME.y.npy",
+    )
+    g.add_argument(
+        "--target",
+        default=None,
+        metavar="COLUMN",
+        help="--data's target column, by header name or index (default: the last)",
+    )
+    g.add_argument(
+        "--task",
+        default=None,
+        choices=("classification", "regression"),
+        help="--data's task (default: inferred: string or few integer labels are "
+        "classes, anything else regression)",
+    )
+    g.add_argument(
+        "--valid",
+        type=unit_interval,
+        default=0.15,
+        help="fraction held out for validation / early stopping (0: none)",
+    )
+    g.add_argument(
+        "--test",
+        type=unit_interval,
+        default=None,
+        help="fraction held out for the test metrics (0: none; default 0.15); a set "
+        "with a test split of its own (mnist1d) is tested on that and takes "
+        "no --test, its validation split then comes out of its train split",
+    )
+    g.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the split, the initialization and the minibatch order (and of "
+        "a synthetic set's data, but for mnist1d: always the paper's)",
+    )
     g = tr.add_argument_group("model")
-    g.add_argument("--hidden-sizes", type=widths, default=(256,), metavar="W[,W...]",
-                   help="hidden layer widths, e.g. 256 or 256,128; 'none' for no hidden "
-                        "layer (softmax/logistic regression); input and output widths "
-                        "come from the data")
+    g.add_argument(
+        "--hidden-sizes",
+        type=widths,
+        default=(256,),
+        metavar="W[,W...]",
+        help="hidden layer widths, e.g. 256 or 256,128; 'none' for no hidden "
+        "layer (softmax/logistic regression); input and output widths "
+        "come from the data",
+    )
     g.add_argument("--hidden", default="relu", choices=HIDDEN_UNITS, help="hidden unit")
-    g.add_argument("--output", default=None, choices=OUTPUT_UNITS,
-                   help="output unit (default: the data set's, softmax for classes; sigmoid "
-                        "trains on the one-hot labels)")
+    g.add_argument(
+        "--output",
+        default=None,
+        choices=OUTPUT_UNITS,
+        help="output unit (default: the data set's, softmax for classes; sigmoid "
+        "trains on the one-hot labels)",
+    )
     g.add_argument("--pieces", type=positive_int, default=2, help="pieces per maxout unit")
-    g.add_argument("--components", type=positive_int, default=3,
-                   help="components of a mixture output")
-    g.add_argument("--dtype", default="float32",
-                   choices=("float32", "float64", "bfloat16", "float16"),
-                   help="parameter and data dtype (float64 enables jax_enable_x64); bfloat16 "
-                        "and float16 train in mixed precision: forward and backward passes "
-                        "in that dtype, float32 master weights and optimizer state")
+    g.add_argument(
+        "--components", type=positive_int, default=3, help="components of a mixture output"
+    )
+    g.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("float32", "float64", "bfloat16", "float16"),
+        help="parameter and data dtype (float64 enables jax_enable_x64); bfloat16 "
+        "and float16 train in mixed precision: forward and backward passes "
+        "in that dtype, float32 master weights and optimizer state",
+    )
     g = tr.add_argument_group("optimizer")
     g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="update rule")
-    g.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate (default: " + ", ".join(
-                       f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
-    g.add_argument("--beta", type=unit_interval, default=0.9,
-                   help="momentum/nesterov beta; rmsprop's decay rho")
-    g.add_argument("--b1", type=unit_interval, default=0.9,
-                   help="first-moment decay of the Adam family (adam, adamw, nadam, amsgrad)")
-    g.add_argument("--b2", type=unit_interval, default=0.999,
-                   help="second-moment decay of the Adam family")
-    g.add_argument("--eps", type=non_negative_float, default=None,
-                   help="epsilon of adagrad, rmsprop and the Adam family (default: the "
-                        "optimizer's, as optax)")
-    g.add_argument("--weight-decay", type=non_negative_float, default=None,
-                   help="weight decay (coupled L2 for all but adamw, decoupled for adamw; "
-                        "default 0, adamw 1e-4)")
-    g.add_argument("--schedule", default="constant", choices=SCHEDULES,
-                   help="learning-rate schedule over updates t: constant; inverse_time "
-                        "lr/(1+decay*max(t-hold,0)); power lr/(1+max(t-hold,0))^exponent")
-    g.add_argument("--decay", type=non_negative_float, default=1e-3,
-                   help="inverse_time decay constant")
-    g.add_argument("--exponent", type=non_negative_float, default=0.75,
-                   help="power schedule exponent (0.5 < exponent <= 1 for SGD convergence)")
-    g.add_argument("--hold", type=non_negative_int, default=0,
-                   help="updates at the constant initial rate before the decay starts")
+    g.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="learning rate (default: "
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+        + ")",
+    )
+    g.add_argument(
+        "--beta",
+        type=unit_interval,
+        default=0.9,
+        help="momentum/nesterov beta; rmsprop's decay rho",
+    )
+    g.add_argument(
+        "--b1",
+        type=unit_interval,
+        default=0.9,
+        help="first-moment decay of the Adam family (adam, adamw, nadam, amsgrad)",
+    )
+    g.add_argument(
+        "--b2", type=unit_interval, default=0.999, help="second-moment decay of the Adam family"
+    )
+    g.add_argument(
+        "--eps",
+        type=non_negative_float,
+        default=None,
+        help="epsilon of adagrad, rmsprop and the Adam family (default: the optimizer's, as optax)",
+    )
+    g.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=None,
+        help="weight decay (coupled L2 for all but adamw, decoupled for adamw; "
+        "default 0, adamw 1e-4)",
+    )
+    g.add_argument(
+        "--schedule",
+        default="constant",
+        choices=SCHEDULES,
+        help="learning-rate schedule over updates t: constant; inverse_time "
+        "lr/(1+decay*max(t-hold,0)); power lr/(1+max(t-hold,0))^exponent",
+    )
+    g.add_argument(
+        "--decay", type=non_negative_float, default=1e-3, help="inverse_time decay constant"
+    )
+    g.add_argument(
+        "--exponent",
+        type=non_negative_float,
+        default=0.75,
+        help="power schedule exponent (0.5 < exponent <= 1 for SGD convergence)",
+    )
+    g.add_argument(
+        "--hold",
+        type=non_negative_int,
+        default=0,
+        help="updates at the constant initial rate before the decay starts",
+    )
     g = tr.add_argument_group("training")
     g.add_argument("--epochs", type=positive_int, default=100, help="maximum epochs")
-    g.add_argument("--batch-size", type=positive_int, default=32,
-                   help="minibatch size (1..number of training examples)")
-    g.add_argument("--l2", type=non_negative_float, default=1e-3,
-                   help="L2 penalty (l2/2)*sum ||W||^2 on the weights")
-    g.add_argument("--l1", type=non_negative_float, default=0.0,
-                   help="L1 penalty l1*sum |W| on the weights")
-    g.add_argument("--patience", type=patience_value, default=20,
-                   help="stop after this many epochs without a validation-loss improvement "
-                        "('none': never stop early)")
-    g.add_argument("--min-delta", type=non_negative_float, default=0.0,
-                   help="smallest decrease of the validation loss that counts as one")
-    g.add_argument("--grad", default="manual", choices=("manual", "auto"),
-                   help="hand-written backprop or jax.grad")
+    g.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=32,
+        help="minibatch size (1..number of training examples)",
+    )
+    g.add_argument(
+        "--l2",
+        type=non_negative_float,
+        default=1e-3,
+        help="L2 penalty (l2/2)*sum ||W||^2 on the weights",
+    )
+    g.add_argument(
+        "--l1", type=non_negative_float, default=0.0, help="L1 penalty l1*sum |W| on the weights"
+    )
+    g.add_argument(
+        "--patience",
+        type=patience_value,
+        default=20,
+        help="stop after this many epochs without a validation-loss improvement "
+        "('none': never stop early)",
+    )
+    g.add_argument(
+        "--min-delta",
+        type=non_negative_float,
+        default=0.0,
+        help="smallest decrease of the validation loss that counts as one",
+    )
+    g.add_argument(
+        "--grad",
+        default="manual",
+        choices=("manual", "auto"),
+        help="hand-written backprop or jax.grad",
+    )
     g = tr.add_argument_group("output")
-    g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
-                   help="save the training state there after every epoch")
-    g.add_argument("--resume", action="store_true",
-                   help="continue from the checkpoint in --checkpoint-dir, if there is one "
-                        "(it must come from the same settings and data)")
-    g.add_argument("--overwrite", action="store_true",
-                   help="replace an existing checkpoint in --checkpoint-dir (without --resume "
-                        "or --overwrite an existing checkpoint is refused)")
-    g.add_argument("--save", default=None, metavar="MODEL.npz",
-                   help="write the trained model (network, parameters, standardization, class "
-                        "names, how it was trained) for 'nnbasics predict'")
-    g.add_argument("--history", default=None, metavar="FILE.csv|.json",
-                   help="write the per-epoch metrics (epochs numbered from 0)")
-    g.add_argument("--plot", default=None, metavar="PATH.png",
-                   help="write learning curves (needs matplotlib: pip install nnbasics[plots])")
-    g.add_argument("--quiet", action="store_true",
-                   help="no progress bar or header; print only the results table")
+    g.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        metavar="DIR",
+        help="save the training state there after every epoch",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --checkpoint-dir, if there is one "
+        "(it must come from the same settings and data)",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing checkpoint in --checkpoint-dir (without --resume "
+        "or --overwrite an existing checkpoint is refused)",
+    )
+    g.add_argument(
+        "--save",
+        default=None,
+        metavar="MODEL.npz",
+        help="write the trained model (network, parameters, standardization, class "
+        "names, how it was trained) for 'nnbasics predict'",
+    )
+    g.add_argument(
+        "--history",
+        default=None,
+        metavar="FILE.csv|.json",
+        help="write the per-epoch metrics (epochs numbered from 0)",
+    )
+    g.add_argument(
+        "--plot",
+        default=None,
+        metavar="PATH.png",
+        help="write learning curves (needs matplotlib: pip install nnbasics[plots])",
+    )
+    g.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or header; print only the results table",
+    )
     add_cache_option(g)
     distributed.add_arguments(tr)
     tr.set_defaults(func=run)
@@ -148,11 +283,15 @@ def _targets(info, output: str, y):
             return y
         if output == "sigmoid":
             return np.eye(info.n_classes, dtype=np.float32)[y]
-        raise UsageError(f"--output {output} needs a regression data set; {info.kind} sets "
-                         "train with softmax or sigmoid")
+        raise UsageError(
+            f"--output {output} needs a regression data set; {info.kind} sets "
+            "train with softmax or sigmoid"
+        )
     if output in ("softmax", "sigmoid"):
-        raise UsageError(f"--output {output} needs a classification data set; this one is "
-                         "regression (use linear, gaussian or mixture)")
+        raise UsageError(
+            f"--output {output} needs a classification data set; this one is "
+            "regression (use linear, gaussian or mixture)"
+        )
     return y
 
 
@@ -167,8 +306,14 @@ def _optimizer(args):
     else:
         rate = lr
     # Each option reaches the optimizers that take it (--beta is rmsprop's decay too).
-    given = {"beta": args.beta, "decay": args.beta, "b1": args.b1, "b2": args.b2,
-             "eps": args.eps, "weight_decay": args.weight_decay}
+    given = {
+        "beta": args.beta,
+        "decay": args.beta,
+        "b1": args.b1,
+        "b2": args.b2,
+        "eps": args.eps,
+        "weight_decay": args.weight_decay,
+    }
     takes = optim.REGISTRY[args.optimizer].numeric
     kwargs = {k: v for k, v in given.items() if k in takes and v is not None}
     return optim.get(args.optimizer, learning_rate=rate, **kwargs), lr
@@ -183,15 +328,19 @@ def _check_output_path(option: str, path: str, formats) -> None:
         raise UsageError(f"{option}: expected a file name, received the directory {path!r}")
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in formats:
-        raise UsageError(f"{option}: expected a file ending in "
-                         + ", ".join("." + f for f in sorted(formats)) + f", received {path!r}")
+        raise UsageError(
+            f"{option}: expected a file ending in "
+            + ", ".join("." + f for f in sorted(formats))
+            + f", received {path!r}"
+        )
 
 
 def _check_output_paths(args) -> None:
     if args.plot is not None:
         if importlib.util.find_spec("matplotlib") is None:
-            raise UsageError("--plot needs matplotlib, which is not installed: "
-                             "pip install 'nnbasics[plots]'")
+            raise UsageError(
+                "--plot needs matplotlib, which is not installed: pip install 'nnbasics[plots]'"
+            )
         from matplotlib.backend_bases import FigureCanvasBase
 
         _check_output_path("--plot", args.plot, FigureCanvasBase.get_supported_filetypes())
@@ -212,8 +361,10 @@ def run(args) -> int:
         from nnbasics import checkpoint
 
         if checkpoint.exists(args.checkpoint_dir):
-            raise UsageError(f"--checkpoint-dir: {args.checkpoint_dir!r} holds a checkpoint; "
-                             "pass --resume to continue it or --overwrite to replace it")
+            raise UsageError(
+                f"--checkpoint-dir: {args.checkpoint_dir!r} holds a checkpoint; "
+                "pass --resume to continue it or --overwrite to replace it"
+            )
     _check_output_paths(args)
     # Before any other JAX call; then every process trains on a mesh over all devices.
     args.mesh = distributed.global_mesh() if distributed.from_args(args) else None
@@ -225,6 +376,7 @@ def _train(args) -> int:
     import jax
     import jax.numpy as jnp
     import numpy as np
+
     import nnbasics as nb
     from nnbasics import data
 
@@ -237,24 +389,36 @@ def _train(args) -> int:
     stats, train, valid, test = data.standardize(train, valid, test)
     if file is not None:
         labels = list(file.classes) if classes else None
-        source = {"name": os.path.basename(file.path), "file": file.path,
-                  "sha256": file.sha256, "target": file.target_name,
-                  "features": list(file.feature_names)}
+        source = {
+            "name": os.path.basename(file.path),
+            "file": file.path,
+            "sha256": file.sha256,
+            "target": file.target_name,
+            "features": list(file.feature_names),
+        }
     else:
         labels = [str(c) for c in range(info.n_classes)] if classes else None
         source = {"name": args.dataset}
     has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
     if args.batch_size > n_train:
-        raise UsageError(f"--batch-size: expected at most the {n_train} training examples, "
-                         f"received {args.batch_size}")
+        raise UsageError(
+            f"--batch-size: expected at most the {n_train} training examples, "
+            f"received {args.batch_size}"
+        )
     if args.patience is not None and not has_valid:
-        raise UsageError("--patience needs a validation split (--valid > 0); "
-                         "use --patience none with --valid 0")
+        raise UsageError(
+            "--patience needs a validation split (--valid > 0); use --patience none with --valid 0"
+        )
 
     d_out = info.n_classes if classes else info.n_outputs
-    net = nb.MLP((info.n_features, *args.hidden_sizes, d_out), hidden=args.hidden,
-                 output=output, pieces=args.pieces, components=args.components)
+    net = nb.MLP(
+        (info.n_features, *args.hidden_sizes, d_out),
+        hidden=args.hidden,
+        output=output,
+        pieces=args.pieces,
+        components=args.components,
+    )
     dtype = jnp.float64 if args.dtype == "float64" else jnp.float32
     params = net.init(k_init, dtype)
     optimizer, lr = _optimizer(args)
@@ -266,27 +430,41 @@ def _train(args) -> int:
             f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
-            f"batch {args.batch_size}, grad {args.grad}")
+            f"batch {args.batch_size}, grad {args.grad}"
+        )
 
-    fit_kw = dict(epochs=args.epochs, batch_size=args.batch_size, key=k_fit,
-                  valid=valid if has_valid else None, patience=args.patience,
-                  min_delta=args.min_delta, l2=args.l2, l1=args.l1, grad=args.grad,
-                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                  overwrite=args.overwrite, mesh=args.mesh,
-                  compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None)
+    fit_kw = dict(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        key=k_fit,
+        valid=valid if has_valid else None,
+        patience=args.patience,
+        min_delta=args.min_delta,
+        l2=args.l2,
+        l1=args.l1,
+        grad=args.grad,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        mesh=args.mesh,
+        compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None,
+    )
     start = time.perf_counter()
     if args.quiet:
         result = nb.fit(net, params, optimizer, train, **fit_kw)
     else:
-        result = _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid,
-                                    classes)
+        result = _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, classes)
     seconds = time.perf_counter() - start
     if result.resumed_from is not None:
-        progress_console().print(f"resumed at epoch {result.resumed_from} of {args.epochs} "
-                                 f"from {args.checkpoint_dir}")
+        progress_console().print(
+            f"resumed at epoch {result.resumed_from} of {args.epochs} from {args.checkpoint_dir}"
+        )
 
-    splits = {"train": train, "valid": valid if has_valid else None,
-              "test": test if has_test else None}
+    splits = {
+        "train": train,
+        "valid": valid if has_valid else None,
+        "test": test if has_test else None,
+    }
     metrics = _metrics(nb, net, result, splits)
     console.print(_results_table(result, metrics, seconds))
     _write_outputs(args, console, result, net, stats, labels, metrics, source)
@@ -301,8 +479,12 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
     if not distributed.is_writer():
         return
     if args.plot is not None:
-        _plot(result, args.plot, f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
-                                  f"{net.hidden}/{net.output}, {args.optimizer}")
+        _plot(
+            result,
+            args.plot,
+            f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
+            f"{net.hidden}/{net.output}, {args.optimizer}",
+        )
         if not args.quiet:
             console.print(f"learning curves written to {args.plot}")
     if args.history is not None:
@@ -312,11 +494,26 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
     if args.save is not None:
         import nnbasics as nb
 
-        options = {k: v for k, v in vars(args).items()
-                   if k != "func" and isinstance(v, (str, int, float, bool, type(None), tuple))}
-        nb.save_model(args.save, net, result.params, stats, labels, meta=dict(
-            library=nb.__version__, data=source, options=options, metrics=metrics,
-            best_epoch=result.best_epoch, epochs_run=len(result.history["train_loss"])))
+        options = {
+            k: v
+            for k, v in vars(args).items()
+            if k != "func" and isinstance(v, (str, int, float, bool, type(None), tuple))
+        }
+        nb.save_model(
+            args.save,
+            net,
+            result.params,
+            stats,
+            labels,
+            meta=dict(
+                library=nb.__version__,
+                data=source,
+                options=options,
+                metrics=metrics,
+                best_epoch=result.best_epoch,
+                epochs_run=len(result.history["train_loss"]),
+            ),
+        )
         if not args.quiet:
             console.print(f"model written to {args.save}")
 
@@ -331,9 +528,17 @@ def _write_history(path: str, history: dict) -> None:
     rows = np.column_stack([np.asarray(history[k], float) for k in names])
     if path.lower().endswith(".json"):
         with open(path, "w") as f:
-            json.dump({"epoch": list(range(len(rows))),
-                       **{k: [None if not np.isfinite(v) else float(v) for v in rows[:, i]]
-                          for i, k in enumerate(names)}}, f, indent=1)
+            json.dump(
+                {
+                    "epoch": list(range(len(rows))),
+                    **{
+                        k: [None if not np.isfinite(v) else float(v) for v in rows[:, i]]
+                        for i, k in enumerate(names)
+                    },
+                },
+                f,
+                indent=1,
+            )
         return
     with open(path, "w") as f:
         f.write(",".join(["epoch"] + names) + "\n")
@@ -356,9 +561,15 @@ def _source(args):
     file = data.read(args.data, target=args.target, task=args.task)
     classes = file.task == "classification"
     info = data.DatasetInfo(
-        file.task, len(file.classes) if classes else None, file.X.shape[1],
-        None if classes else file.y.shape[1], len(file.X), "softmax" if classes else "linear",
-        False, os.path.basename(file.path))
+        file.task,
+        len(file.classes) if classes else None,
+        file.X.shape[1],
+        None if classes else file.y.shape[1],
+        len(file.X),
+        "softmax" if classes else "linear",
+        False,
+        os.path.basename(file.path),
+    )
     return info, file
 
 
@@ -375,14 +586,18 @@ def _splits(args, info, output: str, key, file=None):
     if file is not None or info.n_test is None:
         X, y = (file.X, file.y) if file is not None else data.load(args.dataset, seed=args.seed)
         test = 0.15 if args.test is None else args.test
-        return data.split(key, X, _targets(info, output, y), valid=args.valid, test=test,
-                          stratify=stratify)
+        return data.split(
+            key, X, _targets(info, output, y), valid=args.valid, test=test, stratify=stratify
+        )
     if args.test is not None:
-        raise UsageError(f"--test: expected no value for {args.dataset}, which has its own "
-                         f"test split of {info.n_test} examples, received {args.test:g}")
+        raise UsageError(
+            f"--test: expected no value for {args.dataset}, which has its own "
+            f"test split of {info.n_test} examples, received {args.test:g}"
+        )
     X, y = data.load(args.dataset, split="train")
-    train, valid, _ = data.split(key, X, _targets(info, output, y), valid=args.valid, test=0.0,
-                                 stratify=stratify)
+    train, valid, _ = data.split(
+        key, X, _targets(info, output, y), valid=args.valid, test=0.0, stratify=stratify
+    )
     X_test, y_test = data.load(args.dataset, split="test")
     return train, valid, (X_test, _targets(info, output, y_test))
 
@@ -395,13 +610,17 @@ def _keys(seed: int):
 
 
 def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, classes):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        TextColumn("[bold]epoch[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]epoch[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         TextColumn("{task.fields[metrics]}"),
-        console=progress_console(), transient=False)
+        console=progress_console(),
+        transient=False,
+    )
     with progress:
         task = progress.add_task("train", total=fit_kw["epochs"], metrics="compiling...")
 
@@ -422,9 +641,14 @@ def _metrics(nb, net, result, splits: dict) -> dict:
 
     present = {k: v for k, v in splits.items() if v is not None and v[0].shape[0] > 0}
     values = nb.train.evaluate(net, result.params, *present.values())
-    return {name: {"examples": int(pair[0].shape[0]), "loss": float(loss),
-                   "accuracy": None if math.isnan(float(acc)) else float(acc)}
-            for (name, pair), (loss, acc) in zip(present.items(), values)}
+    return {
+        name: {
+            "examples": int(pair[0].shape[0]),
+            "loss": float(loss),
+            "accuracy": None if math.isnan(float(acc)) else float(acc),
+        }
+        for (name, pair), (loss, acc) in zip(present.items(), values)
+    }
 
 
 def _results_table(result, metrics: dict, seconds: float):
@@ -436,22 +660,28 @@ def _results_table(result, metrics: dict, seconds: float):
     table.add_column("loss (NLL)", justify="right")
     table.add_column("accuracy", justify="right")
     for name, m in metrics.items():
-        table.add_row(name, str(m["examples"]), fmt(m["loss"]),
-                      fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True))
+        table.add_row(
+            name,
+            str(m["examples"]),
+            fmt(m["loss"]),
+            fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True),
+        )
     epochs = len(result.history["train_loss"])
-    why = ("diverged" if result.diverged else "early stop" if result.stopped_early
-           else "epoch limit")
-    best = (f"best epoch {result.best_epoch} (numbered from 0)" if result.best_epoch >= 0
-            else "no finite epoch")
+    why = "diverged" if result.diverged else "early stop" if result.stopped_early else "epoch limit"
+    best = (
+        f"best epoch {result.best_epoch} (numbered from 0)"
+        if result.best_epoch >= 0
+        else "no finite epoch"
+    )
     table.caption = f"{best}, {epochs} epochs run ({why}), {seconds:.1f} s"
     table.caption_justify = "left"
     return table
 
 
 def _plot(result, path: str, title: str) -> None:
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    import numpy as np
 
     h = result.history
     epochs = np.arange(len(h["train_loss"]))  # numbered from 0, as everywhere

@@ -75,8 +75,13 @@ print(f"hand-written vs finite diff.:   {nb.gradcheck.rel_error(g_hand, g_num):.
 
 # The same check as a table, one row per parameter leaf.
 rows = nb.gradcheck.report(
-    nb.logistic.nll, lambda p, *a: (nb.logistic.nll(p, *a), nb.logistic.grad(p, *a)),
-    params, Xtr, ytr, l2)
+    nb.logistic.nll,
+    lambda p, *a: (nb.logistic.nll(p, *a), nb.logistic.grad(p, *a)),
+    params,
+    Xtr,
+    ytr,
+    l2,
+)
 print(nb.gradcheck.format_report(rows))
 
 # %% [markdown]
@@ -88,9 +93,13 @@ print(nb.gradcheck.format_report(rows))
 theta = jnp.concatenate([params["w"], params["b"][None]])
 H_auto = jax.hessian(lambda t: nb.logistic.nll({"w": t[:-1], "b": t[-1]}, Xtr, ytr, l2))(theta)
 H_hand = nb.logistic.hessian(params, Xtr, ytr, l2)
-print(f"Hessian {H_hand.shape}: hand-written vs jax.hessian {nb.gradcheck.rel_error(H_hand, H_auto):.1e}")
-print(f"eigenvalues from {float(jnp.linalg.eigvalsh(H_hand)[0]):.2e} to "
-      f"{float(jnp.linalg.eigvalsh(H_hand)[-1]):.2e}: the problem is ill-conditioned")
+print(
+    f"Hessian {H_hand.shape}: hand-written vs jax.hessian {nb.gradcheck.rel_error(H_hand, H_auto):.1e}"
+)
+print(
+    f"eigenvalues from {float(jnp.linalg.eigvalsh(H_hand)[0]):.2e} to "
+    f"{float(jnp.linalg.eigvalsh(H_hand)[-1]):.2e}: the problem is ill-conditioned"
+)
 
 # %% [markdown]
 # ## 3. Batch gradient descent vs SGD
@@ -140,8 +149,10 @@ def sgd_epochs(batch_size, learning_rate, epochs, key):
 
 
 epochs = 40
-runs = {f"batch size {b}" + (" (= m, batch GD)" if b == m else ""): (b, lr)
-        for b, lr in [(m, 1 / L), (32, 1 / L), (1, 0.1 / L)]}
+runs = {
+    f"batch size {b}" + (" (= m, batch GD)" if b == m else ""): (b, lr)
+    for b, lr in [(m, 1 / L), (32, 1 / L), (1, 0.1 / L)]
+}
 gaps = {name: sgd_epochs(b, lr, epochs, jax.random.key(3)) for name, (b, lr) in runs.items()}
 
 # %%
@@ -150,10 +161,14 @@ for name, (gap, steps) in gaps.items():
     e = np.arange(1, epochs + 1)
     axes[0].semilogy(e, gap, label=name)
     axes[1].loglog(e * steps, gap, label=name)
-axes[0].set(xlabel="epoch (passes over the data)", ylabel=r"$J(\theta) - J^*$",
-            title="per epoch: SGD wins the first passes")
-axes[1].set(xlabel="updates", ylabel=r"$J(\theta) - J^*$",
-            title="per update: full-batch steps are better")
+axes[0].set(
+    xlabel="epoch (passes over the data)",
+    ylabel=r"$J(\theta) - J^*$",
+    title="per epoch: SGD wins the first passes",
+)
+axes[1].set(
+    xlabel="updates", ylabel=r"$J(\theta) - J^*$", title="per update: full-batch steps are better"
+)
 axes[0].legend()
 fig.suptitle("Logistic regression on breast_cancer: batch GD vs minibatch SGD vs SGD")
 fig.tight_layout()
@@ -170,12 +185,24 @@ plt.show()
 # %%
 net = nb.MLP((d, 1), output="sigmoid")
 p0 = net.init(jax.random.key(4), dtype=jnp.float64)
-result = nb.fit(net, p0, nb.optim.momentum(0.5, beta=0.9), (Xtr, ytr[:, None]),
-                epochs=150, batch_size=m, key=jax.random.key(5), l2=l2)
+result = nb.fit(
+    net,
+    p0,
+    nb.optim.momentum(0.5, beta=0.9),
+    (Xtr, ytr[:, None]),
+    epochs=150,
+    batch_size=m,
+    key=jax.random.key(5),
+    l2=l2,
+)
 w_net, b_net = result.params[0]["W"][:, 0], result.params[0]["b"][0]
-print(f"nb.fit final training loss {result.history['train_loss'][-1]:.6f}  vs  J* {float(J_star):.6f}")
-print(f"max |w_net − w*| = {float(jnp.max(jnp.abs(w_net - theta_star['w']))):.1e}, "
-      f"|b_net − b*| = {float(jnp.abs(b_net - theta_star['b'])):.1e}")
+print(
+    f"nb.fit final training loss {result.history['train_loss'][-1]:.6f}  vs  J* {float(J_star):.6f}"
+)
+print(
+    f"max |w_net − w*| = {float(jnp.max(jnp.abs(w_net - theta_star['w']))):.1e}, "
+    f"|b_net − b*| = {float(jnp.abs(b_net - theta_star['b'])):.1e}"
+)
 
 # %% [markdown]
 # ## 4. The decision rule $p > 0.5$ and the decision boundary
@@ -193,15 +220,26 @@ logreg = nb.logistic.newton({"w": jnp.zeros(2), "b": jnp.array(0.0)}, Xm, ym, l2
 proba = nb.logistic.predict_proba(logreg, Xm)
 labels = nb.logistic.predict(logreg, Xm)
 z = Xm @ logreg["w"] + logreg["b"]
-print("predict == (p > 0.5) == (θᵀx > 0):",
-      bool(jnp.all(labels == (proba > 0.5))) and bool(jnp.all(labels == (z > 0))))
+print(
+    "predict == (p > 0.5) == (θᵀx > 0):",
+    bool(jnp.all(labels == (proba > 0.5))) and bool(jnp.all(labels == (z > 0))),
+)
 print(f"logistic regression training accuracy {float(jnp.mean(labels == ym)):.3f}")
 
 mlp = nb.MLP((2, 16, 1), hidden="tanh", output="sigmoid")
-fit_m = nb.fit(mlp, mlp.init(jax.random.key(6), dtype=jnp.float64), nb.optim.adam(0.05),
-               (Xm, ym[:, None]), epochs=300, batch_size=len(Xm), key=jax.random.key(7))
-print(f"one-hidden-layer net training accuracy "
-      f"{float(jnp.mean(mlp.predict(fit_m.params, Xm)[:, 0] == ym)):.3f}")
+fit_m = nb.fit(
+    mlp,
+    mlp.init(jax.random.key(6), dtype=jnp.float64),
+    nb.optim.adam(0.05),
+    (Xm, ym[:, None]),
+    epochs=300,
+    batch_size=len(Xm),
+    key=jax.random.key(7),
+)
+print(
+    f"one-hidden-layer net training accuracy "
+    f"{float(jnp.mean(mlp.predict(fit_m.params, Xm)[:, 0] == ym)):.3f}"
+)
 
 # %% tags=["figure"]
 g1, g2 = np.meshgrid(np.linspace(-2, 3, 200), np.linspace(-1.5, 2, 160))
@@ -212,8 +250,14 @@ surfaces = {
 }
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, (title, p) in zip(axes, surfaces.items()):
-    cs = ax.contourf(g1, g2, np.asarray(p).reshape(g1.shape), levels=np.linspace(0, 1, 11),
-                     cmap="RdBu", alpha=0.7)
+    cs = ax.contourf(
+        g1,
+        g2,
+        np.asarray(p).reshape(g1.shape),
+        levels=np.linspace(0, 1, 11),
+        cmap="RdBu",
+        alpha=0.7,
+    )
     ax.contour(g1, g2, np.asarray(p).reshape(g1.shape), levels=[0.5], colors="k")
     ax.scatter(*np.asarray(Xm).T, c=ym, cmap="RdBu", edgecolors="k", s=12)
     ax.set(title=title + "\nblack line: p = 0.5", xlabel="$x_1$")
@@ -235,8 +279,13 @@ plt.show()
 
 # %%
 path = nb.logistic.newton_path(zeros, Xtr, ytr, l2, steps=10)
-grad_norm = jax.vmap(lambda w, b: jnp.linalg.norm(
-    jnp.concatenate([v.ravel() for v in jax.tree.leaves(nb.logistic.grad({"w": w, "b": b}, Xtr, ytr, l2))])))
+grad_norm = jax.vmap(
+    lambda w, b: jnp.linalg.norm(
+        jnp.concatenate(
+            [v.ravel() for v in jax.tree.leaves(nb.logistic.grad({"w": w, "b": b}, Xtr, ytr, l2))]
+        )
+    )
+)
 newton_norms = np.asarray(grad_norm(path["w"], path["b"]))
 
 opt = nb.optim.sgd(1 / L)
@@ -254,8 +303,10 @@ gd_norms = np.asarray(grad_norm(gd_path["w"], gd_path["b"]))
 
 tol = 1e-8
 first = lambda norms: int(np.argmax(norms < tol)) if np.any(norms < tol) else None
-print(f"iterations to ‖∇J‖ < {tol:g}:  Newton {first(newton_norms)},  "
-      f"gradient descent {first(gd_norms)}")
+print(
+    f"iterations to ‖∇J‖ < {tol:g}:  Newton {first(newton_norms)},  "
+    f"gradient descent {first(gd_norms)}"
+)
 print("Newton ‖∇J‖ per step:", " ".join(f"{v:.1e}" for v in newton_norms))
 
 # %%
@@ -263,8 +314,12 @@ fig, ax = plt.subplots(figsize=(7, 4))
 ax.loglog(np.arange(1, len(gd_norms) + 1), gd_norms, label="gradient descent, η = 1/L")
 ax.loglog(np.arange(1, len(newton_norms) + 1), newton_norms, "o-", label="Newton")
 ax.axhline(tol, color="gray", ls=":", label=f"tolerance {tol:g}")
-ax.set(xlabel="iteration (1 = start)", ylabel=r"$\|\nabla J(\theta_t)\|$",
-       title="Newton: a handful of steps; GD: thousands", ylim=(1e-17, 10))
+ax.set(
+    xlabel="iteration (1 = start)",
+    ylabel=r"$\|\nabla J(\theta_t)\|$",
+    title="Newton: a handful of steps; GD: thousands",
+    ylim=(1e-17, 10),
+)
 ax.legend()
 plt.show()
 
@@ -272,5 +327,7 @@ plt.show()
 # Finally the test accuracy of $\boldsymbol\theta^*$ with the rule $p > 0.5$:
 
 # %%
-print(f"test accuracy {float(jnp.mean(nb.logistic.predict(theta_star, Xte) == yte)):.3f} "
-      f"on {len(yte)} held-out tumours")
+print(
+    f"test accuracy {float(jnp.mean(nb.logistic.predict(theta_star, Xte) == yte)):.3f} "
+    f"on {len(yte)} held-out tumours"
+)

@@ -42,7 +42,7 @@ a = 10.0
 
 def f(x):
     """The course's quadratic valley x1²/a² + x2²."""
-    return x[0] ** 2 / a ** 2 + x[1] ** 2
+    return x[0] ** 2 / a**2 + x[1] ** 2
 
 
 print("f'(1, 1) =", jax.grad(f)(jnp.array([1.0, 1.0])))
@@ -60,6 +60,7 @@ def trajectory(optimizer, steps=80):
 
     _, xs = jax.lax.scan(step, (x0, optimizer.init(x0)), length=steps)
     return np.asarray(jnp.concatenate([x0[None], xs]))
+
 
 # %% [markdown]
 # ## 2. The optimizers
@@ -94,8 +95,10 @@ paths = {name: trajectory(opt) for name, opt in optimizers.items()}
 
 newton = nb.newton.newton(f, x0, steps=10)
 newton_path = np.stack([np.asarray(x0), np.asarray(nb.newton.newton_step(f, x0))])
-print(f"Newton: {int(newton.steps)} step(s) to ‖∇f‖∞ = {float(newton.grad_norm):.1e}, "
-      f"x = {np.asarray(newton.params)}")
+print(
+    f"Newton: {int(newton.steps)} step(s) to ‖∇f‖∞ = {float(newton.grad_norm):.1e}, "
+    f"x = {np.asarray(newton.params)}"
+)
 for name, xs in paths.items():
     print(f"{name:28s} f after 80 steps: {float(f(xs[-1])):.1e}")
 
@@ -158,7 +161,7 @@ for name, schedule in schedules.items():
     rates = np.asarray(schedule(t), np.float64)
     axes[0].loglog(t + 1, rates, label=name)
     axes[1].loglog(t + 1, np.cumsum(rates), label=name)
-    axes[2].loglog(t + 1, np.cumsum(rates ** 2), label=name)
+    axes[2].loglog(t + 1, np.cumsum(rates**2), label=name)
 axes[0].set(xlabel="update t + 1", title=r"$\alpha_t$")
 axes[1].set(xlabel="update t + 1", title=r"$\sum_{s \leq t}\alpha_s$: must diverge")
 axes[2].set(xlabel="update t + 1", title=r"$\sum_{s \leq t}\alpha_s^2$: must stay finite")
@@ -205,8 +208,12 @@ for name, schedule in schedules.items():
     errors = jax.jit(jax.vmap(lambda k: sgd_chain(nb.optim.sgd(schedule), k)))(keys)
     mse = np.asarray(jnp.mean(errors, axis=0))
     ax.loglog(np.arange(1, len(mse) + 1), mse, label=f"{name}: final {mse[-1]:.1e}")
-ax.set(xlabel="update", ylabel=r"$E\,\|\theta_t - \mu\|^2$", ylim=(1e-5, 2e3),
-       title="SGD estimating a mean: which schedules converge")
+ax.set(
+    xlabel="update",
+    ylabel=r"$E\,\|\theta_t - \mu\|^2$",
+    ylim=(1e-5, 2e3),
+    title="SGD estimating a mean: which schedules converge",
+)
 ax.legend(fontsize=8)
 plt.show()
 
@@ -259,14 +266,21 @@ for ax, (H, (_, losses)) in zip(axes, curves.items()):
     solved = losses[:, -1] < 0.05
     for curve, ok in zip(losses, solved):
         ax.semilogy(curve, color="C2" if ok else "C3", alpha=0.35, lw=1)
-    ax.set(xlabel="epoch", ylabel="training loss", ylim=(1e-3, 1.5),
-           title=f"H = {H} hidden relu units: {solved.mean():.0%} of 64 runs solve XOR")
+    ax.set(
+        xlabel="epoch",
+        ylabel="training loss",
+        ylim=(1e-3, 1.5),
+        title=f"H = {H} hidden relu units: {solved.mean():.0%} of 64 runs solve XOR",
+    )
 bins = np.linspace(0, 0.75, 31)
 for H, (_, losses) in curves.items():
     axes[2].hist(losses[:, -1], bins=bins, alpha=0.6, label=f"H = {H}")
 # Mean NLL of the 4 points when some of them get the same output (the net cannot tell them apart).
-plateaus = {"all 4 points at p = ½": np.log(2), "2 points at p = ½": np.log(2) / 2,
-            "3 points lumped, p = ⅔": -(2 * np.log(2 / 3) + np.log(1 / 3)) / 4}
+plateaus = {
+    "all 4 points at p = ½": np.log(2),
+    "2 points at p = ½": np.log(2) / 2,
+    "3 points lumped, p = ⅔": -(2 * np.log(2 / 3) + np.log(1 / 3)) / 4,
+}
 for what, level in plateaus.items():
     axes[2].axvline(level, color="gray", ls=":")
     axes[2].text(level, 40, " " + what, fontsize=8, rotation=90, va="bottom")

@@ -37,7 +37,7 @@ X, y = nb.data.load("xor")
 xor_net = nb.MLP((2, 2, 1), hidden="relu", output="linear")
 xor_params = [
     {"W": jnp.array([[1.0, 1.0], [1.0, 1.0]]), "b": jnp.array([0.0, -1.0])},  # W, c
-    {"W": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.0])},                 # w
+    {"W": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.0])},  # w
 ]
 f = xor_net.apply(xor_params, X)[:, 0]
 _, tapes = xor_net.forward(xor_params, X)
@@ -49,8 +49,9 @@ assert np.array_equal(np.asarray(f), y)
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
 for ax, points, title, labels in [
-        (axes[0], np.asarray(X), "input space x: not linearly separable", ("$x_1$", "$x_2$")),
-        (axes[1], np.asarray(h), "hidden space h = relu(Wᵀx + c): separable", ("$h_1$", "$h_2$"))]:
+    (axes[0], np.asarray(X), "input space x: not linearly separable", ("$x_1$", "$x_2$")),
+    (axes[1], np.asarray(h), "hidden space h = relu(Wᵀx + c): separable", ("$h_1$", "$h_2$")),
+]:
     ax.scatter(*points.T, c=y, cmap="coolwarm", s=150, edgecolors="k", zorder=3)
     for p, x_i in zip(points, np.asarray(X)):
         ax.annotate(f"({x_i[0]:.0f},{x_i[1]:.0f})", p, xytext=(8, -12), textcoords="offset points")
@@ -108,11 +109,21 @@ _, train, valid, test = nb.data.standardize(train, valid, test)
 histories = {}
 for unit in ("relu", "sigmoid", "tanh", "softplus", "linear", "maxout"):
     net = nb.MLP((64, 32, 10), hidden=unit, output="softmax")
-    result = nb.fit(net, net.init(jax.random.key(1)), nb.optim.momentum(0.04, beta=0.9), train,
-                    epochs=10, batch_size=64, key=jax.random.key(2), valid=valid)
+    result = nb.fit(
+        net,
+        net.init(jax.random.key(1)),
+        nb.optim.momentum(0.04, beta=0.9),
+        train,
+        epochs=10,
+        batch_size=64,
+        key=jax.random.key(2),
+        valid=valid,
+    )
     histories[unit] = result.history
-    print(f"{unit:8s}  final valid loss {result.history['valid_loss'][-1]:.3f}  "
-          f"accuracy {result.history['valid_accuracy'][-1]:.3f}")
+    print(
+        f"{unit:8s}  final valid loss {result.history['valid_loss'][-1]:.3f}  "
+        f"accuracy {result.history['valid_accuracy'][-1]:.3f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -121,8 +132,12 @@ for unit, hist in histories.items():
     axes[0].semilogy(epochs, hist["train_loss"], label=unit)
     axes[1].plot(epochs, hist["valid_accuracy"], label=unit)
 axes[0].set(xlabel="epoch", ylabel="training loss (mean NLL)", title="digits: training loss")
-axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="digits: validation accuracy",
-            ylim=(0.8, 1.0))
+axes[1].set(
+    xlabel="epoch",
+    ylabel="validation accuracy",
+    title="digits: validation accuracy",
+    ylim=(0.8, 1.0),
+)
 axes[0].legend()
 fig.tight_layout()
 plt.show()
@@ -155,15 +170,31 @@ plt.show()
 # %%
 Xm, ym = nb.data.load("moons")
 bern = nb.MLP((2, 16, 1), hidden="relu", output="sigmoid")
-bern_fit = nb.fit(bern, bern.init(jax.random.key(3)), nb.optim.adam(0.03), (Xm, ym[:, None]),
-                  epochs=200, batch_size=len(Xm), key=jax.random.key(4))
+bern_fit = nb.fit(
+    bern,
+    bern.init(jax.random.key(3)),
+    nb.optim.adam(0.03),
+    (Xm, ym[:, None]),
+    epochs=200,
+    batch_size=len(Xm),
+    key=jax.random.key(4),
+)
 
 Xb, yb = nb.data.load("blobs")
 cat = nb.MLP((2, 16, 3), hidden="relu", output="softmax")
-cat_fit = nb.fit(cat, cat.init(jax.random.key(5)), nb.optim.adam(0.03), (Xb, yb),
-                 epochs=200, batch_size=len(Xb), key=jax.random.key(6))
-print(f"Bernoulli (moons) accuracy {float(jnp.mean(bern.predict(bern_fit.params, Xm)[:, 0] == ym)):.3f}, "
-      f"categorical (blobs) accuracy {float(jnp.mean(cat.predict(cat_fit.params, Xb) == yb)):.3f}")
+cat_fit = nb.fit(
+    cat,
+    cat.init(jax.random.key(5)),
+    nb.optim.adam(0.03),
+    (Xb, yb),
+    epochs=200,
+    batch_size=len(Xb),
+    key=jax.random.key(6),
+)
+print(
+    f"Bernoulli (moons) accuracy {float(jnp.mean(bern.predict(bern_fit.params, Xm)[:, 0] == ym)):.3f}, "
+    f"categorical (blobs) accuracy {float(jnp.mean(cat.predict(cat_fit.params, Xb) == yb)):.3f}"
+)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -180,8 +211,13 @@ g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 1
 grid = jnp.asarray(np.c_[g1.ravel(), g2.ravel()], jnp.float32)
 probs = np.asarray(jax.nn.softmax(cat.apply(cat_fit.params, grid), axis=-1))
 colors = np.array([[0.85, 0.2, 0.2], [0.2, 0.6, 0.2], [0.2, 0.3, 0.85]])
-axes[1].imshow((probs @ colors).reshape(g1.shape + (3,)), origin="lower", alpha=0.6, aspect="auto",
-               extent=(lo[0], hi[0], lo[1], hi[1]))
+axes[1].imshow(
+    (probs @ colors).reshape(g1.shape + (3,)),
+    origin="lower",
+    alpha=0.6,
+    aspect="auto",
+    extent=(lo[0], hi[0], lo[1], hi[1]),
+)
 axes[1].scatter(*Xb.T, c=colors[yb], edgecolors="k", s=10)
 axes[1].set(title="softmax output: categorical\n(colour = mixture of class colours by probability)")
 fig.tight_layout()
@@ -198,13 +234,20 @@ plt.show()
 # %%
 Xs, ys = nb.data.load("sine")
 gauss = nb.MLP((1, 32, 1), hidden="tanh", output="gaussian")
-gauss_fit = nb.fit(gauss, gauss.init(jax.random.key(7)), nb.optim.adam(0.01), (Xs, ys),
-                   epochs=400, batch_size=100, key=jax.random.key(8))
+gauss_fit = nb.fit(
+    gauss,
+    gauss.init(jax.random.key(7)),
+    nb.optim.adam(0.01),
+    (Xs, ys),
+    epochs=400,
+    batch_size=100,
+    key=jax.random.key(8),
+)
 print(f"final training NLL {gauss_fit.history['train_loss'][-1]:.3f} nats")
 
 xs = jnp.linspace(0, 1, 200)[:, None]
 z = gauss.apply(gauss_fit.params, xs)
-mean = np.asarray(gauss.predict(gauss_fit.params, xs)[:, 0])      # μ = z[:, :1]
+mean = np.asarray(gauss.predict(gauss_fit.params, xs)[:, 0])  # μ = z[:, :1]
 std = np.asarray(1 / jnp.sqrt(nb.activations.softplus(z[:, 1])))  # 1/√τ, τ = softplus(r)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -215,7 +258,9 @@ axes[0].set(xlabel="x", ylabel="y", title="gaussian output on 'sine'")
 axes[0].legend(loc="lower left")
 axes[1].plot(xs[:, 0], std, label="learned 1/√τ(x)")
 axes[1].plot(xs[:, 0], 0.2 * (0.25 + xs[:, 0]), "k--", label="true noise std 0.2 (0.25 + x)")
-axes[1].set(xlabel="x", ylabel="standard deviation", title="the learned noise level", ylim=(0, None))
+axes[1].set(
+    xlabel="x", ylabel="standard deviation", title="the learned noise level", ylim=(0, None)
+)
 axes[1].legend()
 fig.tight_layout()
 plt.show()
@@ -236,25 +281,43 @@ x_stats = nb.data.Standardizer.fit(Xmm)
 Xz = nb.data.transform(x_stats, Xmm)
 K = 5
 mdn = nb.MLP((1, 32, 1), hidden="tanh", output="mixture", components=K)
-mdn_fit = nb.fit(mdn, mdn.init(jax.random.key(0)), nb.optim.adam(0.01), (Xz, ymm),
-                 epochs=800, batch_size=len(Xz), key=jax.random.key(1))
+mdn_fit = nb.fit(
+    mdn,
+    mdn.init(jax.random.key(0)),
+    nb.optim.adam(0.01),
+    (Xz, ymm),
+    epochs=800,
+    batch_size=len(Xz),
+    key=jax.random.key(1),
+)
 uni = nb.MLP((1, 32, 1), hidden="tanh", output="gaussian")
-uni_fit = nb.fit(uni, uni.init(jax.random.key(0)), nb.optim.adam(0.01), (Xz, ymm),
-                 epochs=800, batch_size=len(Xz), key=jax.random.key(1))
-print(f"training NLL: mixture of {K} {mdn_fit.history['train_loss'][-1]:.3f},  "
-      f"single Gaussian {uni_fit.history['train_loss'][-1]:.3f} nats")
+uni_fit = nb.fit(
+    uni,
+    uni.init(jax.random.key(0)),
+    nb.optim.adam(0.01),
+    (Xz, ymm),
+    epochs=800,
+    batch_size=len(Xz),
+    key=jax.random.key(1),
+)
+print(
+    f"training NLL: mixture of {K} {mdn_fit.history['train_loss'][-1]:.3f},  "
+    f"single Gaussian {uni_fit.history['train_loss'][-1]:.3f} nats"
+)
 
 # %% tags=["figure"]
 xg = jnp.linspace(Xmm.min(), Xmm.max(), 300)[:, None]
 z = mdn.apply(mdn_fit.params, nb.data.transform(x_stats, xg))
-weights = np.asarray(jax.nn.softmax(z[:, :K], axis=-1))       # π_k(x)
-means = np.asarray(z[:, K:2 * K])                              # μ_k(x)
-stds = np.asarray(1 / jnp.sqrt(nb.activations.softplus(z[:, 2 * K:])))  # 1/√τ_k(x)
+weights = np.asarray(jax.nn.softmax(z[:, :K], axis=-1))  # π_k(x)
+means = np.asarray(z[:, K : 2 * K])  # μ_k(x)
+stds = np.asarray(1 / jnp.sqrt(nb.activations.softplus(z[:, 2 * K :])))  # 1/√τ_k(x)
 
 # Samples y ~ p(y | x): pick a component by its weight, then draw from its Gaussian.
 k_s, k_n = jax.random.split(jax.random.key(2))
 comp = jax.random.categorical(k_s, z[:, :K], shape=(20, len(xg)))
-pick = lambda v: np.take_along_axis(np.broadcast_to(v, (20,) + v.shape), np.asarray(comp)[..., None], -1)[..., 0]
+pick = lambda v: np.take_along_axis(
+    np.broadcast_to(v, (20,) + v.shape), np.asarray(comp)[..., None], -1
+)[..., 0]
 samples = pick(means) + pick(stds) * np.asarray(jax.random.normal(k_n, comp.shape))
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.3), sharey=True)
@@ -265,10 +328,18 @@ for k in range(K):
     rgba[:, :3] = plt.cm.tab10(k)[:3]
     rgba[:, 3] = weights[:, k]
     ax.scatter(xg[:, 0], means[:, k], s=4, color=rgba)
-ax.plot(xg[:, 0], mdn.predict(mdn_fit.params, nb.data.transform(x_stats, xg))[:, 0], "k--",
-        label="mixture mean Σ π_k μ_k")
-ax.plot(xg[:, 0], uni.predict(uni_fit.params, nb.data.transform(x_stats, xg))[:, 0], "C3",
-        label="single-Gaussian mean")
+ax.plot(
+    xg[:, 0],
+    mdn.predict(mdn_fit.params, nb.data.transform(x_stats, xg))[:, 0],
+    "k--",
+    label="mixture mean Σ π_k μ_k",
+)
+ax.plot(
+    xg[:, 0],
+    uni.predict(uni_fit.params, nb.data.transform(x_stats, xg))[:, 0],
+    "C3",
+    label="single-Gaussian mean",
+)
 ax.set(xlabel="x", ylabel="y", title=f"MDN, {K} components: means μ_k(x), opacity = weight π_k(x)")
 ax.legend(loc="upper left", fontsize=8)
 ax = axes[1]

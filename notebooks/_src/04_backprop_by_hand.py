@@ -72,14 +72,25 @@ print(f"J = {float(J):.6f}   (net.loss gives {float(net.loss(params, X, y)):.6f}
 delta2 = nb.graph.loss.bprop("softmax", z, y)
 print("δ2 = (f(x) − e(y)) / n =\n", delta2)
 print("   rows sum to 0 (softmax): ", np.asarray(delta2.sum(axis=1)))
-print("   equals jax.grad of the loss box w.r.t. z:",
-      float(jnp.max(jnp.abs(delta2 - jax.grad(nb.graph.loss.fprop, argnums=1)("softmax", z, y)))))
+print(
+    "   equals jax.grad of the loss box w.r.t. z:",
+    float(jnp.max(jnp.abs(delta2 - jax.grad(nb.graph.loss.fprop, argnums=1)("softmax", z, y)))),
+)
 
 grads1, grad_h1 = nb.graph.dense.bprop(params[1], h1, delta2)
 delta1 = nb.graph.activation.bprop("tanh", a1, grad_h1)
 grads0, grad_X = nb.graph.dense.bprop(params[0], X, delta1)
 by_hand = [grads0, grads1]
-print("\n∇W(2) =\n", grads1["W"], "\n∇h(1) =\n", grad_h1, "\nδ1 =\n", delta1, "\n∇W(1) =\n", grads0["W"])
+print(
+    "\n∇W(2) =\n",
+    grads1["W"],
+    "\n∇h(1) =\n",
+    grad_h1,
+    "\nδ1 =\n",
+    delta1,
+    "\n∇W(1) =\n",
+    grads0["W"],
+)
 
 # %% [markdown]
 # ## 4. Hand-written vs `jax.grad` vs finite differences
@@ -92,16 +103,24 @@ J_bp, g_bp = net.backprop(params, X, y)
 g_auto = jax.grad(net.loss)(params, X, y)
 print(f"step by step vs net.backprop:  {nb.gradcheck.rel_error(by_hand, g_bp):.1e}")
 print(f"step by step vs jax.grad:      {nb.gradcheck.rel_error(by_hand, g_auto):.1e}")
-print(f"∇X vs jax.grad w.r.t. X:       "
-      f"{nb.gradcheck.rel_error(grad_X, jax.grad(net.loss, argnums=1)(params, X, y)):.1e}\n")
-print(nb.gradcheck.format_report(nb.gradcheck.report(net.loss, net.backprop, params, X, y,
-                                                     l2=0.1, l1=0.01)))
+print(
+    f"∇X vs jax.grad w.r.t. X:       "
+    f"{nb.gradcheck.rel_error(grad_X, jax.grad(net.loss, argnums=1)(params, X, y)):.1e}\n"
+)
+print(
+    nb.gradcheck.format_report(
+        nb.gradcheck.report(net.loss, net.backprop, params, X, y, l2=0.1, l1=0.01)
+    )
+)
 
 # %% tags=["figure"]
 g_num = nb.gradcheck.numerical_grad(lambda p: net.loss(p, X, y), params)
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-panels = [(by_hand[0]["W"], "∇W(1) by hand (boxes)"), (g_auto[0]["W"], "∇W(1) by jax.grad"),
-          (g_num[0]["W"], "∇W(1) by finite differences")]
+panels = [
+    (by_hand[0]["W"], "∇W(1) by hand (boxes)"),
+    (g_auto[0]["W"], "∇W(1) by jax.grad"),
+    (g_num[0]["W"], "∇W(1) by finite differences"),
+]
 vmax = float(jnp.max(jnp.abs(by_hand[0]["W"])))
 for ax, (g, title) in zip(axes, panels):
     im = ax.imshow(np.asarray(g), cmap="RdBu", vmin=-vmax, vmax=vmax)
@@ -141,9 +160,13 @@ for hidden, output in cases:
     net_c = nb.MLP((3, 4, 2), hidden=hidden, output=output, components=2)
     p = net_c.init(jax.random.key(2), dtype=jnp.float64)
     p = [{"W": l["W"], "b": l["b"] + 0.05} for l in p]
-    rows = nb.gradcheck.report(net_c.loss, net_c.backprop, p, Xc, targets(output, 2), l2=0.1, l1=0.01)
-    print(f"{hidden:9s} {output:9s} {max(r.manual_vs_auto for r in rows):12.1e} "
-          f"{max(r.manual_vs_numerical for r in rows):16.1e}")
+    rows = nb.gradcheck.report(
+        net_c.loss, net_c.backprop, p, Xc, targets(output, 2), l2=0.1, l1=0.01
+    )
+    print(
+        f"{hidden:9s} {output:9s} {max(r.manual_vs_auto for r in rows):12.1e} "
+        f"{max(r.manual_vs_numerical for r in rows):16.1e}"
+    )
 
 # %% [markdown]
 # ## 5. Per-example gradients through the hand-written pass
@@ -162,29 +185,44 @@ Xd = jnp.asarray(Xd / 16.0, jnp.float64)
 dnet = nb.MLP((64, 32, 10), hidden="relu", output="softmax")
 dparams = dnet.init(jax.random.key(3), dtype=jnp.float64)
 
-per_example = jax.jit(jax.vmap(
-    jax.grad(lambda p, x, t: dnet.manual_loss(p, x[None], t[None])), in_axes=(None, 0, 0)))
+per_example = jax.jit(
+    jax.vmap(jax.grad(lambda p, x, t: dnet.manual_loss(p, x[None], t[None])), in_axes=(None, 0, 0))
+)
 g_each = per_example(dparams, Xd, yd)
 print("per-example ∇W(1):", g_each[0]["W"].shape)
 
 _, g_batch = dnet.backprop(dparams, Xd, yd)
 mean_each = jax.tree.map(lambda g: g.mean(axis=0), g_each)
-auto_each = jax.vmap(jax.grad(lambda p, x, t: dnet.loss(p, x[None], t[None])),
-                     in_axes=(None, 0, 0))(dparams, Xd, yd)
-print(f"mean of per-example gradients vs batch backprop: {nb.gradcheck.rel_error(mean_each, g_batch):.1e}")
-print(f"per-example (hand-written) vs per-example jax.grad: {nb.gradcheck.rel_error(g_each, auto_each):.1e}")
+auto_each = jax.vmap(
+    jax.grad(lambda p, x, t: dnet.loss(p, x[None], t[None])), in_axes=(None, 0, 0)
+)(dparams, Xd, yd)
+print(
+    f"mean of per-example gradients vs batch backprop: {nb.gradcheck.rel_error(mean_each, g_batch):.1e}"
+)
+print(
+    f"per-example (hand-written) vs per-example jax.grad: {nb.gradcheck.rel_error(g_each, auto_each):.1e}"
+)
 
 # %%
-norms = np.sqrt(sum(np.asarray(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=1))
-                    for g in jax.tree.leaves(g_each)))
+norms = np.sqrt(
+    sum(
+        np.asarray(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=1)) for g in jax.tree.leaves(g_each)
+    )
+)
 p_true = np.asarray(jax.nn.softmax(dnet.apply(dparams, Xd), axis=-1))[np.arange(len(yd)), yd]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 axes[0].hist(norms, bins=30)
-axes[0].set(xlabel=r"$\|\nabla_\theta \ell^{(i)}\|$", ylabel="examples",
-            title="per-example gradient norms at initialization")
+axes[0].set(
+    xlabel=r"$\|\nabla_\theta \ell^{(i)}\|$",
+    ylabel="examples",
+    title="per-example gradient norms at initialization",
+)
 axes[1].scatter(p_true, norms, s=8)
-axes[1].set(xlabel="p(true class | x) at initialization", ylabel=r"$\|\nabla_\theta \ell^{(i)}\|$",
-            title="examples the net gets wrong push hardest")
+axes[1].set(
+    xlabel="p(true class | x) at initialization",
+    ylabel=r"$\|\nabla_\theta \ell^{(i)}\|$",
+    title="examples the net gets wrong push hardest",
+)
 fig.tight_layout()
 plt.show()
 

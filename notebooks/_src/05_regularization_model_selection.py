@@ -21,7 +21,16 @@ X, y = nb.data.load("digits")
 train, valid, test = nb.data.split(jax.random.key(0), X, y, stratify=True)
 _, train, valid, test = nb.data.standardize(train, valid, test)
 small = (train[0][:200], train[1][:200])  # a small training set, easy to overfit
-print("train", train[0].shape, " small", small[0].shape, " valid", valid[0].shape, " test", test[0].shape)
+print(
+    "train",
+    train[0].shape,
+    " small",
+    small[0].shape,
+    " valid",
+    valid[0].shape,
+    " test",
+    test[0].shape,
+)
 
 # %% [markdown]
 # ## 1. L2 shrinks, L1 zeroes
@@ -39,15 +48,26 @@ print("train", train[0].shape, " small", small[0].shape, " valid", valid[0].shap
 net = nb.MLP((64, 32, 10), hidden="relu", output="softmax")
 p0 = net.init(jax.random.key(1))
 opt = nb.optim.momentum(0.05, beta=0.9)
-penalties = {"none": {}, "L2 1e-3": {"l2": 1e-3}, "L2 1e-2": {"l2": 1e-2}, "L2 5e-2": {"l2": 5e-2},
-             "L1 1e-4": {"l1": 1e-4}, "L1 1e-3": {"l1": 1e-3}, "L1 5e-3": {"l1": 5e-3}}
+penalties = {
+    "none": {},
+    "L2 1e-3": {"l2": 1e-3},
+    "L2 1e-2": {"l2": 1e-2},
+    "L2 5e-2": {"l2": 5e-2},
+    "L1 1e-4": {"l1": 1e-4},
+    "L1 1e-3": {"l1": 1e-3},
+    "L1 5e-3": {"l1": 5e-3},
+}
 weights = {}
 for name, kw in penalties.items():
-    res = nb.fit(net, p0, opt, train, epochs=10, batch_size=64, key=jax.random.key(2), valid=valid, **kw)
+    res = nb.fit(
+        net, p0, opt, train, epochs=10, batch_size=64, key=jax.random.key(2), valid=valid, **kw
+    )
     weights[name] = np.asarray(res.params[0]["W"]).ravel()
-    print(f"{name:9s} valid accuracy {res.history['valid_accuracy'][res.best_epoch]:.3f}   "
-          f"mean |W1| {np.abs(weights[name]).mean():.4f}   "
-          f"|W1| < 1e-3: {np.mean(np.abs(weights[name]) < 1e-3):6.1%}")
+    print(
+        f"{name:9s} valid accuracy {res.history['valid_accuracy'][res.best_epoch]:.3f}   "
+        f"mean |W1| {np.abs(weights[name]).mean():.4f}   "
+        f"|W1| < 1e-3: {np.mean(np.abs(weights[name]) < 1e-3):6.1%}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -59,16 +79,32 @@ axes[0].legend()
 for kind, color in (("L2", "C1"), ("L1", "C2")):
     names = ["none"] + [n for n in penalties if n.startswith(kind)]
     strength = [0] + [penalties[n][kind.lower()] for n in names[1:]]
-    axes[1].plot(range(len(names)), [np.mean(np.abs(weights[n]) < 1e-3) for n in names], "o-",
-                 color=color, label=kind)
-    axes[2].plot(range(len(names)), [np.abs(weights[n]).mean() for n in names], "o-", color=color,
-                 label=kind)
+    axes[1].plot(
+        range(len(names)),
+        [np.mean(np.abs(weights[n]) < 1e-3) for n in names],
+        "o-",
+        color=color,
+        label=kind,
+    )
+    axes[2].plot(
+        range(len(names)), [np.abs(weights[n]).mean() for n in names], "o-", color=color, label=kind
+    )
     for i, s in enumerate(strength):
-        axes[1].annotate(f"{s:g}", (i, np.mean(np.abs(weights[names[i]]) < 1e-3)), fontsize=8,
-                         xytext=(3, 3), textcoords="offset points", color=color)
+        axes[1].annotate(
+            f"{s:g}",
+            (i, np.mean(np.abs(weights[names[i]]) < 1e-3)),
+            fontsize=8,
+            xytext=(3, 3),
+            textcoords="offset points",
+            color=color,
+        )
 for ax, title in ((axes[1], "fraction of |W1| < 1e-3"), (axes[2], "mean |W1|")):
-    ax.set(xticks=range(4), xticklabels=["0", "weak", "medium", "strong"], xlabel="penalty strength",
-           title=title)
+    ax.set(
+        xticks=range(4),
+        xticklabels=["0", "weak", "medium", "strong"],
+        xlabel="penalty strength",
+        title=title,
+    )
     ax.legend()
 fig.tight_layout()
 plt.show()
@@ -86,13 +122,32 @@ plt.show()
 
 # %%
 big = nb.MLP((64, 128, 10), hidden="relu", output="softmax")
-full = nb.fit(big, big.init(jax.random.key(3)), nb.optim.adam(1e-2), small, epochs=80,
-              batch_size=50, key=jax.random.key(4), valid=valid)
-early = nb.fit(big, big.init(jax.random.key(3)), nb.optim.adam(1e-2), small, epochs=80,
-               batch_size=50, key=jax.random.key(4), valid=valid, patience=10)
-print(f"without early stopping: {len(full.history['train_loss'])} epochs; "
-      f"with patience 10: stopped after {len(early.history['train_loss'])} epochs, "
-      f"best epoch {early.best_epoch}, stopped_early={early.stopped_early}")
+full = nb.fit(
+    big,
+    big.init(jax.random.key(3)),
+    nb.optim.adam(1e-2),
+    small,
+    epochs=80,
+    batch_size=50,
+    key=jax.random.key(4),
+    valid=valid,
+)
+early = nb.fit(
+    big,
+    big.init(jax.random.key(3)),
+    nb.optim.adam(1e-2),
+    small,
+    epochs=80,
+    batch_size=50,
+    key=jax.random.key(4),
+    valid=valid,
+    patience=10,
+)
+print(
+    f"without early stopping: {len(full.history['train_loss'])} epochs; "
+    f"with patience 10: stopped after {len(early.history['train_loss'])} epochs, "
+    f"best epoch {early.best_epoch}, stopped_early={early.stopped_early}"
+)
 for name, res in (("last epoch", full.state.params), ("early stopping", early.params)):
     loss, acc = nb.train.metrics(big, res, *test)
     print(f"test with {name:15s} parameters: loss {float(loss):.3f}, accuracy {float(acc):.3f}")
@@ -104,7 +159,9 @@ ax.semilogy(e, full.history["train_loss"], label="training loss")
 ax.semilogy(e, full.history["valid_loss"], label="validation loss")
 ax.semilogy(full.best_epoch, full.history["valid_loss"][full.best_epoch], "k*", ms=12)
 ax.axvline(early.best_epoch, color="k", ls="--", label=f"best epoch {early.best_epoch}")
-ax.axvline(len(early.history["train_loss"]) - 1, color="gray", ls=":", label="early stop (patience 10)")
+ax.axvline(
+    len(early.history["train_loss"]) - 1, color="gray", ls=":", label="early stop (patience 10)"
+)
 ax.set(xlabel="epoch", ylabel="mean NLL", title="MLP (64, 128, 10) on 200 digits")
 ax.legend()
 plt.show()
@@ -126,20 +183,35 @@ plt.show()
 
 # %%
 l2_values = list(np.geomspace(1e-5, 1.0, 10))
-sweep = search.search(big, small, valid, configs=search.grid(learning_rate=[3e-3], l2=l2_values),
-                      optimizer="adam", epochs=100, batch_size=50)
+sweep = search.search(
+    big,
+    small,
+    valid,
+    configs=search.grid(learning_rate=[3e-3], l2=l2_values),
+    optimizer="adam",
+    epochs=100,
+    batch_size=50,
+)
 train_final = sweep.history["train_loss"][:, -1]  # includes the penalty
 valid_final = sweep.history["valid_loss"][:, -1]
-print(f"{sweep.traces} compiled program(s) for {len(l2_values)} runs; "
-      f"lowest validation loss at l2 = {sweep.config['l2']:.2g}")
+print(
+    f"{sweep.traces} compiled program(s) for {len(l2_values)} runs; "
+    f"lowest validation loss at l2 = {sweep.config['l2']:.2g}"
+)
 
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.loglog(l2_values, train_final, "o-", label="training objective (NLL + penalty)")
 ax.loglog(l2_values, valid_final, "o-", label="validation loss")
 ax.axvline(sweep.config["l2"], color="k", ls="--", label="selected")
-ax.annotate("high variance\n(overfits)", (1e-5, valid_final[0]), xytext=(10, 10), textcoords="offset points")
-ax.annotate("high bias\n(underfits)", (1.0, valid_final[-1]), xytext=(-60, 10), textcoords="offset points")
-ax.set(xlabel="L2 strength λ", ylabel="mean NLL after 100 epochs", title="capacity vs generalization")
+ax.annotate(
+    "high variance\n(overfits)", (1e-5, valid_final[0]), xytext=(10, 10), textcoords="offset points"
+)
+ax.annotate(
+    "high bias\n(underfits)", (1.0, valid_final[-1]), xytext=(-60, 10), textcoords="offset points"
+)
+ax.set(
+    xlabel="L2 strength λ", ylabel="mean NLL after 100 epochs", title="capacity vs generalization"
+)
 ax.legend(loc="lower right")
 plt.show()
 
@@ -160,18 +232,30 @@ glorot = tnet.init(jax.random.key(5))
 inits = {
     "Glorot uniform": glorot,
     "all zeros": jax.tree.map(jnp.zeros_like, glorot),
-    "all weights 0.05": [{"W": jnp.full_like(l["W"], 0.05), "b": jnp.zeros_like(l["b"])} for l in glorot],
+    "all weights 0.05": [
+        {"W": jnp.full_like(l["W"], 0.05), "b": jnp.zeros_like(l["b"])} for l in glorot
+    ],
 }
 init_runs = {}
 for name, p in inits.items():
-    res = nb.fit(tnet, p, nb.optim.momentum(0.05, beta=0.9), train, epochs=12, batch_size=64,
-                 key=jax.random.key(6), valid=valid)
+    res = nb.fit(
+        tnet,
+        p,
+        nb.optim.momentum(0.05, beta=0.9),
+        train,
+        epochs=12,
+        batch_size=64,
+        key=jax.random.key(6),
+        valid=valid,
+    )
     init_runs[name] = res
     W1 = np.asarray(res.state.params[0]["W"])
     distinct = np.unique(np.round(W1, 6), axis=1).shape[1]  # distinct hidden units (columns of W1)
-    print(f"{name:17s} valid accuracy {res.history['valid_accuracy'][-1]:.3f}   "
-          f"distinct hidden units after training: {distinct} of 16   "
-          f"max |W1| {np.abs(W1).max():.3f}")
+    print(
+        f"{name:17s} valid accuracy {res.history['valid_accuracy'][-1]:.3f}   "
+        f"distinct hidden units after training: {distinct} of 16   "
+        f"max |W1| {np.abs(W1).max():.3f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -181,8 +265,11 @@ axes[0].set(xlabel="epoch", ylabel="validation accuracy", title="learning curves
 axes[0].legend()
 W1 = np.asarray(init_runs["all weights 0.05"].state.params[0]["W"])
 axes[1].imshow(W1[:16], cmap="RdBu", aspect="auto")
-axes[1].set(title="'all equal' after training: W1 rows 0–15 × 16 hidden units\n(every column identical)",
-            xlabel="hidden unit", ylabel="input pixel")
+axes[1].set(
+    title="'all equal' after training: W1 rows 0–15 × 16 hidden units\n(every column identical)",
+    xlabel="hidden unit",
+    ylabel="input pixel",
+)
 axes[1].grid(False)
 fig.tight_layout()
 plt.show()
@@ -200,24 +287,49 @@ plt.show()
 # %%
 mid = nb.MLP((64, 64, 10), hidden="relu", output="softmax")
 common = dict(optimizer="momentum", epochs=15, batch_size=64, patience=5)
-grid_configs = search.grid(learning_rate=list(np.geomspace(1e-3, 0.3, 4)), l2=list(np.geomspace(1e-5, 1e-1, 4)))
-random_configs = search.random(jax.random.key(7), 16, learning_rate=search.log_uniform(1e-3, 0.3),
-                               l2=search.log_uniform(1e-5, 1e-1))
-results = {"grid search": search.search(mid, train, valid, test, configs=grid_configs, **common),
-           "random search": search.search(mid, train, valid, test, configs=random_configs, **common)}
+grid_configs = search.grid(
+    learning_rate=list(np.geomspace(1e-3, 0.3, 4)), l2=list(np.geomspace(1e-5, 1e-1, 4))
+)
+random_configs = search.random(
+    jax.random.key(7),
+    16,
+    learning_rate=search.log_uniform(1e-3, 0.3),
+    l2=search.log_uniform(1e-5, 1e-1),
+)
+results = {
+    "grid search": search.search(mid, train, valid, test, configs=grid_configs, **common),
+    "random search": search.search(mid, train, valid, test, configs=random_configs, **common),
+}
 for name, res in results.items():
-    print(f"{name}: {res.traces} compiled program(s); best config "
-          + ", ".join(f"{k} = {v:.3g}" for k, v in res.config.items()))
+    print(
+        f"{name}: {res.traces} compiled program(s); best config "
+        + ", ".join(f"{k} = {v:.3g}" for k, v in res.config.items())
+    )
     print(search.format_table(res, top=5), "\n")
 
 # %% tags=["figure"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.3), sharex=True, sharey=True)
 for ax, (name, res) in zip(axes, results.items()):
     t = res.table
-    sc = ax.scatter(t["learning_rate"], t["l2"], c=t["valid_accuracy"], cmap="viridis", s=90,
-                    vmin=0.85, vmax=1.0, edgecolors="k")
-    ax.scatter(t["learning_rate"][res.best], t["l2"][res.best], marker="*", s=400, color="red",
-               edgecolors="k", label=f"selected: test accuracy {t['test_accuracy'][res.best]:.3f}")
+    sc = ax.scatter(
+        t["learning_rate"],
+        t["l2"],
+        c=t["valid_accuracy"],
+        cmap="viridis",
+        s=90,
+        vmin=0.85,
+        vmax=1.0,
+        edgecolors="k",
+    )
+    ax.scatter(
+        t["learning_rate"][res.best],
+        t["l2"][res.best],
+        marker="*",
+        s=400,
+        color="red",
+        edgecolors="k",
+        label=f"selected: test accuracy {t['test_accuracy'][res.best]:.3f}",
+    )
     ax.set(xscale="log", yscale="log", xlabel="learning rate", title=f"{name}, 16 runs")
     ax.legend(loc="lower left", fontsize=9)
     for v in np.unique(t["learning_rate"]):

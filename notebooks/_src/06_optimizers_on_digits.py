@@ -43,8 +43,10 @@ params0 = net.init(jax.random.key(1))
 pairs = {
     "SGD": (nb.optim.sgd(0.1), optax.sgd(0.1)),
     "momentum": (nb.optim.momentum(0.02, beta=0.9), optax.sgd(0.02, momentum=0.9)),
-    "Nesterov": (nb.optim.momentum(0.02, beta=0.9, nesterov=True),
-                 optax.sgd(0.02, momentum=0.9, nesterov=True)),
+    "Nesterov": (
+        nb.optim.momentum(0.02, beta=0.9, nesterov=True),
+        optax.sgd(0.02, momentum=0.9, nesterov=True),
+    ),
     "AdaGrad": (nb.optim.adagrad(0.05), optax.adagrad(0.05)),
     "RMSProp": (nb.optim.rmsprop(1e-3), optax.rmsprop(1e-3)),
     "Adam": (nb.optim.adam(2e-3), optax.adam(2e-3)),
@@ -53,17 +55,28 @@ pairs = {
 runs = {}
 for name, (ours, theirs) in pairs.items():
     start = time.perf_counter()
-    r_ours, r_theirs = (nb.fit(net, params0, opt, train, epochs=8, batch_size=64,
-                               key=jax.random.key(2), valid=valid) for opt in (ours, theirs))
+    r_ours, r_theirs = (
+        nb.fit(
+            net, params0, opt, train, epochs=8, batch_size=64, key=jax.random.key(2), valid=valid
+        )
+        for opt in (ours, theirs)
+    )
     runs[name] = (r_ours, r_theirs)
-    curve_diff = max(np.max(np.abs(r_ours.history[k] - r_theirs.history[k]))
-                     for k in ("train_loss", "valid_loss"))
-    param_diff = max(float(jnp.max(jnp.abs(a - b)))
-                     for a, b in zip(jax.tree.leaves(r_ours.state.params),
-                                     jax.tree.leaves(r_theirs.state.params)))
-    print(f"{name:9s} valid acc {r_ours.history['valid_accuracy'][-1]:.3f}   "
-          f"max |Δ loss curves| {curve_diff:.1e}   max |Δ final params| {param_diff:.1e}   "
-          f"({time.perf_counter() - start:.1f} s)")
+    curve_diff = max(
+        np.max(np.abs(r_ours.history[k] - r_theirs.history[k]))
+        for k in ("train_loss", "valid_loss")
+    )
+    param_diff = max(
+        float(jnp.max(jnp.abs(a - b)))
+        for a, b in zip(
+            jax.tree.leaves(r_ours.state.params), jax.tree.leaves(r_theirs.state.params)
+        )
+    )
+    print(
+        f"{name:9s} valid acc {r_ours.history['valid_accuracy'][-1]:.3f}   "
+        f"max |Δ loss curves| {curve_diff:.1e}   max |Δ final params| {param_diff:.1e}   "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
 # %% tags=["figure"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
@@ -74,7 +87,9 @@ for i, (name, (r_ours, r_theirs)) in enumerate(runs.items()):
     axes[1].semilogy(e, r_ours.history["valid_loss"], color=f"C{i}", label=name)
     axes[1].semilogy(e, r_theirs.history["valid_loss"], "x", color=f"C{i}", ms=6)
 axes[0].set(xlabel="epoch", ylabel="training loss", title="training loss: lines nb.optim, × optax")
-axes[1].set(xlabel="epoch", ylabel="validation loss", title="validation loss: lines nb.optim, × optax")
+axes[1].set(
+    xlabel="epoch", ylabel="validation loss", title="validation loss: lines nb.optim, × optax"
+)
 axes[0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()

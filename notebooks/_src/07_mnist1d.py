@@ -38,9 +38,9 @@ plt.rcParams.update({"figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})
 # The test suite sets NNBASICS_NOTEBOOK_QUICK=1 to run every cell on fewer seeds, epochs and
 # configurations; the committed outputs are the full run.
 QUICK = os.environ.get("NNBASICS_NOTEBOOK_QUICK") == "1"
-SEEDS = 2 if QUICK else 20          # seeds of the reproduction
-EPOCHS = 30 if QUICK else 150       # the authors' 6000 steps of 100 examples
-SEARCH_SEEDS = 1 if QUICK else 3    # seeds per configuration beyond the table
+SEEDS = 2 if QUICK else 20  # seeds of the reproduction
+EPOCHS = 30 if QUICK else 150  # the authors' 6000 steps of 100 examples
+SEARCH_SEEDS = 1 if QUICK else 3  # seeds per configuration beyond the table
 START = time.perf_counter()
 
 
@@ -58,10 +58,18 @@ train = nb.data.load("mnist1d", split="train")
 test = nb.data.load("mnist1d", split="test")
 train_shuffled = nb.data.load("mnist1d", split="train", shuffle=True)
 test_shuffled = nb.data.load("mnist1d", split="test", shuffle=True)
-print("train", train[0].shape, "test", test[0].shape, "examples per class (train):",
-      np.bincount(train[1]).tolist())
-print(f"features: mean {train[0].mean():+.3f}, std {train[0].std():.3f} (the generator standardizes "
-      "the whole set; used as made, as the authors do)")
+print(
+    "train",
+    train[0].shape,
+    "test",
+    test[0].shape,
+    "examples per class (train):",
+    np.bincount(train[1]).tolist(),
+)
+print(
+    f"features: mean {train[0].mean():+.3f}, std {train[0].std():.3f} (the generator standardizes "
+    "the whole set; used as made, as the authors do)"
+)
 
 # %% [markdown]
 # Three examples of each digit, and the same examples with the features shuffled (the paper's "shuffle"
@@ -127,7 +135,10 @@ def final_test_accuracy(net, train, test, seeds=SEEDS):
 
 accuracy = {}
 for name, net in (("logistic regression", LOGISTIC), ("MLP", MLP)):
-    for variant, (tr, te) in (("", (train, test)), (" (shuffled)", (train_shuffled, test_shuffled))):
+    for variant, (tr, te) in (
+        ("", (train, test)),
+        (" (shuffled)", (train_shuffled, test_shuffled)),
+    ):
         start = time.perf_counter()
         accuracy[name + variant] = final_test_accuracy(net, tr, te)
         print(f"{name + variant:32s} {SEEDS} seeds in {time.perf_counter() - start:5.1f} s")
@@ -137,6 +148,7 @@ for name, net in (("logistic regression", LOGISTIC), ("MLP", MLP)):
 # vs the rest", each fitted by Newton's method (`nb.logistic.newton`, hand-written gradient and Hessian
 # $X^\top S X$; the ten fits `vmap`-ed), predicting the digit of the largest score $\theta_k^\top x$. It is
 # convex and deterministic: no seed.
+
 
 # %%
 def one_vs_rest(train, test):
@@ -150,7 +162,10 @@ def one_vs_rest(train, test):
 
 
 ovr = {"": one_vs_rest(train, test), " (shuffled)": one_vs_rest(train_shuffled, test_shuffled)}
-print("one-vs-rest logistic regression (Newton):", {k or "as made": f"{v:.1%}" for k, v in ovr.items()})
+print(
+    "one-vs-rest logistic regression (Newton):",
+    {k or "as made": f"{v:.1%}" for k, v in ovr.items()},
+)
 
 # %%
 PAPER = {"logistic regression": 0.32, "MLP": 0.68}
@@ -160,24 +175,32 @@ def row(name, values, paper):
     """One table line: mean ± standard deviation over seeds, range, paper, difference."""
     values = np.asarray(values)
     sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return (f"| {name} | {values.mean():.1%} ± {sd:.1%} | {values.min():.1%}–{values.max():.1%} "
-            f"| {paper:.0%} | {100 * (values.mean() - paper):+.1f} |")
+    return (
+        f"| {name} | {values.mean():.1%} ± {sd:.1%} | {values.min():.1%}–{values.max():.1%} "
+        f"| {paper:.0%} | {100 * (values.mean() - paper):+.1f} |"
+    )
 
 
-lines = ["| model | reproduced (mean ± sd) | range | paper | difference (points) |",
-         "|---|---|---|---|---|"]
+lines = [
+    "| model | reproduced (mean ± sd) | range | paper | difference (points) |",
+    "|---|---|---|---|---|",
+]
 for name in ("logistic regression", "MLP"):
     for variant in ("", " (shuffled)"):
         lines.append(row(name + variant, accuracy[name + variant], PAPER[name]))
 for variant in ("", " (shuffled)"):
-    lines.append(row("one-vs-rest logistic, Newton" + variant, [ovr[variant]], PAPER["logistic regression"]))
+    lines.append(
+        row("one-vs-rest logistic, Newton" + variant, [ovr[variant]], PAPER["logistic regression"])
+    )
 print(f"test accuracy, {SEEDS} seeds each (softmax regression and MLP: the authors' recipe):\n")
 print("\n".join(lines))
 for name in PAPER:
     values = accuracy[name]
-    print(f"\n{name}: the paper's {PAPER[name]:.0%} lies "
-          f"{(PAPER[name] - values.mean()) / values.std(ddof=1):+.1f} standard deviations from the mean "
-          f"over seeds; {np.mean(values >= PAPER[name] - 0.005):.0%} of the seeds reach it (to rounding)")
+    print(
+        f"\n{name}: the paper's {PAPER[name]:.0%} lies "
+        f"{(PAPER[name] - values.mean()) / values.std(ddof=1):+.1f} standard deviations from the mean "
+        f"over seeds; {np.mean(values >= PAPER[name] - 0.005):.0%} of the seeds reach it (to rounding)"
+    )
 
 # %% [markdown]
 # **Logistic regression reproduces exactly**: softmax regression trained by the authors' recipe lands
@@ -195,16 +218,27 @@ for name in PAPER:
 # One run of each model (seed 0), with the test metrics recorded after every epoch, and the MLP's
 # confusion matrix on the test set after the last epoch.
 
+
 # %%
 def recipe_fit(net, seed, train, test):
     """nb.fit with the authors' recipe; test recorded per epoch (never selected on)."""
     k_init, k_fit = jax.random.split(jax.random.key(seed))
-    return nb.fit(net, net.init(k_init), nb.optim.adam(1e-2), train, epochs=EPOCHS,
-                  batch_size=100, key=k_fit, valid=test)
+    return nb.fit(
+        net,
+        net.init(k_init),
+        nb.optim.adam(1e-2),
+        train,
+        epochs=EPOCHS,
+        batch_size=100,
+        key=k_fit,
+        valid=test,
+    )
 
 
-runs = {name: recipe_fit(net, 0, train, test) for name, net in (("logistic regression", LOGISTIC),
-                                                                 ("MLP", MLP))}
+runs = {
+    name: recipe_fit(net, 0, train, test)
+    for name, net in (("logistic regression", LOGISTIC), ("MLP", MLP))
+}
 final = runs["MLP"].state.params  # the last parameters (result.params would be the best epoch's)
 predicted = np.asarray(MLP.predict(final, test[0]))
 confusion = np.zeros((10, 10), int)
@@ -212,9 +246,11 @@ np.add.at(confusion, (test[1], predicted), 1)
 print("MLP, seed 0: final test accuracy", f"{np.mean(predicted == test[1]):.1%}")
 for name, run in runs.items():
     h = run.history
-    print(f"{name:20s} test loss: lowest {h['valid_loss'].min():.3f} at epoch "
-          f"{h['valid_loss'].argmin() + 1}, final {h['valid_loss'][-1]:.3f};   "
-          f"test accuracy final {h['valid_accuracy'][-1]:.1%}")
+    print(
+        f"{name:20s} test loss: lowest {h['valid_loss'].min():.3f} at epoch "
+        f"{h['valid_loss'].argmin() + 1}, final {h['valid_loss'][-1]:.3f};   "
+        f"test accuracy final {h['valid_accuracy'][-1]:.1%}"
+    )
 
 # %% tags=["figure"]
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
@@ -224,18 +260,33 @@ for i, (name, run) in enumerate(runs.items()):
     axes[0].semilogy(e, run.history["valid_loss"], "--", color=f"C{i}", label=f"{name}: test")
     axes[1].plot(e, run.history["valid_accuracy"], color=f"C{i}", label=name)
     axes[1].axhline(PAPER[name], color=f"C{i}", ls=":", lw=1)
-axes[0].set(xlabel="epoch (40 Adam steps)", ylabel="mean NLL", title="MNIST-1D, the authors' recipe: loss")
-axes[1].set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1),
-            title="test accuracy (dotted: the paper's)")
+axes[0].set(
+    xlabel="epoch (40 Adam steps)", ylabel="mean NLL", title="MNIST-1D, the authors' recipe: loss"
+)
+axes[1].set(
+    xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="test accuracy (dotted: the paper's)"
+)
 axes[0].legend(fontsize=8)
 axes[1].legend(fontsize=8)
 shown = axes[2].imshow(confusion / confusion.sum(1, keepdims=True), cmap="Blues", vmin=0, vmax=1)
 for (i, j), count in np.ndenumerate(confusion):
     if count:
-        axes[2].text(j, i, count, ha="center", va="center", fontsize=7,
-                     color="white" if count > 0.6 * confusion[i].sum() else "black")
-axes[2].set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit",
-            title="MLP confusion matrix (test, counts; colour: row share)")
+        axes[2].text(
+            j,
+            i,
+            count,
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if count > 0.6 * confusion[i].sum() else "black",
+        )
+axes[2].set(
+    xticks=range(10),
+    yticks=range(10),
+    xlabel="predicted digit",
+    ylabel="true digit",
+    title="MLP confusion matrix (test, counts; colour: row share)",
+)
 axes[2].grid(False)
 fig.colorbar(shown, ax=axes[2], fraction=0.046)
 fig.tight_layout()
@@ -255,20 +306,36 @@ plt.show()
 # arithmetic:
 
 # %%
-order = np.array([np.flatnonzero(np.all(train[0] == column[:, None], axis=0))[0]
-                  for column in train_shuffled[0].T])  # shuffled feature j = original feature order[j]
+order = np.array(
+    [
+        np.flatnonzero(np.all(train[0] == column[:, None], axis=0))[0]
+        for column in train_shuffled[0].T
+    ]
+)  # shuffled feature j = original feature order[j]
 assert np.array_equal(train_shuffled[0], train[0][:, order])
 k_init, k_fit = jax.random.split(jax.random.key(0))
 params = MLP.init(k_init)
 permuted = [{"W": params[0]["W"][order], "b": params[0]["b"]}] + params[1:]
 opt = nb.optim.adam(1e-2)
 as_made = nb.fit(MLP, params, opt, train, epochs=EPOCHS, batch_size=100, key=k_fit, valid=test)
-shuffled = nb.fit(MLP, permuted, opt, train_shuffled, epochs=EPOCHS, batch_size=100, key=k_fit,
-                  valid=test_shuffled)
+shuffled = nb.fit(
+    MLP,
+    permuted,
+    opt,
+    train_shuffled,
+    epochs=EPOCHS,
+    batch_size=100,
+    key=k_fit,
+    valid=test_shuffled,
+)
 gap = np.abs(as_made.history["valid_loss"] - shuffled.history["valid_loss"])
-print("|Δ test loss| after epoch", ", ".join(f"{e}: {gap[e - 1]:.0e}" for e in (1, 2, 5, 10, EPOCHS)))
-print(f"test accuracy after epoch {EPOCHS}: as made {as_made.history['valid_accuracy'][-1]:.1%}, "
-      f"shuffled from the permuted init {shuffled.history['valid_accuracy'][-1]:.1%}")
+print(
+    "|Δ test loss| after epoch", ", ".join(f"{e}: {gap[e - 1]:.0e}" for e in (1, 2, 5, 10, EPOCHS))
+)
+print(
+    f"test accuracy after epoch {EPOCHS}: as made {as_made.history['valid_accuracy'][-1]:.1%}, "
+    f"shuffled from the permuted init {shuffled.history['valid_accuracy'][-1]:.1%}"
+)
 
 # %% [markdown]
 # The two runs agree to the last bit, or to float32 rounding, for the first epochs: the matrix
@@ -294,6 +361,7 @@ print(f"test accuracy after epoch {EPOCHS}: as made {as_made.history['valid_accu
 # notebook 4): the gradient reaching $h_1$ is the sum over the two paths out of it, the skip
 # ($\nabla h_2$) and the layer ($W_2$'s `dense_bprop`) — checked against `jax.grad` in float64.
 
+
 # %%
 def residual_forward(params, X):
     """The authors' MLPBase: h1 = relu(X W1 + b1), h2 = h1 + relu(h1 W2 + b2), z = h2 W3 + b3."""
@@ -310,8 +378,9 @@ def residual_backprop(params, X, y):
     g3, grad_h2 = graph.dense_bprop(params[2], h2, graph.loss_bprop("softmax", z, y))
     g2, grad_h1 = graph.dense_bprop(params[1], h1, graph.activation_bprop("relu", a2, grad_h2))
     grad_h1 = grad_h1 + grad_h2  # the skip: both paths out of h1 add their gradients
-    g1, _ = graph.dense_bprop(params[0], X, graph.activation_bprop("relu", a1, grad_h1),
-                              need_input=False)
+    g1, _ = graph.dense_bprop(
+        params[0], X, graph.activation_bprop("relu", a1, grad_h1), need_input=False
+    )
     return graph.loss_fprop("softmax", z, y), [g1, g2, g3]
 
 
@@ -321,8 +390,12 @@ def torch_init(key, sizes=MLP.sizes):
     for k, (d_in, d_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
         kw, kb = jax.random.split(k)
         bound = 1 / math.sqrt(d_in)
-        layers.append({"W": jax.random.uniform(kw, (d_in, d_out), minval=-bound, maxval=bound),
-                       "b": jax.random.uniform(kb, (d_out,), minval=-bound, maxval=bound)})
+        layers.append(
+            {
+                "W": jax.random.uniform(kw, (d_in, d_out), minval=-bound, maxval=bound),
+                "b": jax.random.uniform(kb, (d_out,), minval=-bound, maxval=bound),
+            }
+        )
     return layers
 
 
@@ -331,13 +404,16 @@ p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), torch_init(jax.random.
 X64, y64 = jnp.asarray(train[0][:100], jnp.float64), jnp.asarray(train[1][:100])
 _, manual = residual_backprop(p64, X64, y64)
 auto = jax.grad(lambda p: graph.loss_fprop("softmax", residual_forward(p, X64)[0], y64))(p64)
-print(f"skip-connection backprop vs jax.grad (float64): relative error "
-      f"{nb.gradcheck.rel_error(manual, auto):.1e}")
+print(
+    f"skip-connection backprop vs jax.grad (float64): relative error "
+    f"{nb.gradcheck.rel_error(manual, auto):.1e}"
+)
 jax.config.update("jax_enable_x64", False)
 
 # %% [markdown]
 # The authors' loop: 6000 Adam steps on minibatches of 100 taken in a fixed cycle, the final parameters;
 # every seed `vmap`-ed, one program per variant.
+
 
 # %%
 def authors_loop(backprop, init, steps=6000, batch_size=100):
@@ -377,15 +453,22 @@ keys = jax.random.split(jax.random.key(0), SEEDS)
 steps = EPOCHS * 40
 variants = {
     "nb.fit + nb.MLP (section 2)": accuracy["MLP"],
-    "+ fixed minibatch order": test_accuracy(MLP.apply, authors_loop(MLP.backprop, MLP.init, steps)(keys)),
-    "+ PyTorch's initialization": test_accuracy(MLP.apply, authors_loop(MLP.backprop, torch_init, steps)(keys)),
-    "+ skip connection (= the authors' MLPBase)":
-        test_accuracy(residual_logits, authors_loop(residual_backprop, torch_init, steps)(keys)),
+    "+ fixed minibatch order": test_accuracy(
+        MLP.apply, authors_loop(MLP.backprop, MLP.init, steps)(keys)
+    ),
+    "+ PyTorch's initialization": test_accuracy(
+        MLP.apply, authors_loop(MLP.backprop, torch_init, steps)(keys)
+    ),
+    "+ skip connection (= the authors' MLPBase)": test_accuracy(
+        residual_logits, authors_loop(residual_backprop, torch_init, steps)(keys)
+    ),
 }
 print(f"MLP test accuracy, {SEEDS} seeds each:")
 for name, values in variants.items():
-    print(f"  {name:45s} {values.mean():.1%} ± {values.std(ddof=1):.1%}   "
-          f"({values.min():.1%}–{values.max():.1%})")
+    print(
+        f"  {name:45s} {values.mean():.1%} ± {values.std(ddof=1):.1%}   "
+        f"({values.min():.1%}–{values.max():.1%})"
+    )
 print("  the paper: 68%; the authors' own run of their notebook: 65.1% (as made), 66.0% (shuffled)")
 
 # %% [markdown]
@@ -418,14 +501,23 @@ seeds = list(range(SEARCH_SEEDS))
 def summarize(result, keys):
     """Mean valid/test accuracy and best epoch over seeds, per setting of `keys`, best valid first."""
     table = result.table
-    settings = sorted({tuple(table[k][i] for k in keys) for i in range(len(table["seed"]))},
-                      key=repr)
+    settings = sorted(
+        {tuple(table[k][i] for k in keys) for i in range(len(table["seed"]))}, key=repr
+    )
     rows = []
     for setting in settings:
-        rows_i = [i for i in range(len(table["seed"]))
-                  if tuple(table[k][i] for k in keys) == setting]
-        rows.append((setting, *(float(np.mean(table[c][rows_i]))
-                                for c in ("valid_accuracy", "test_accuracy", "best_epoch"))))
+        rows_i = [
+            i for i in range(len(table["seed"])) if tuple(table[k][i] for k in keys) == setting
+        ]
+        rows.append(
+            (
+                setting,
+                *(
+                    float(np.mean(table[c][rows_i]))
+                    for c in ("valid_accuracy", "test_accuracy", "best_epoch")
+                ),
+            )
+        )
     rows.sort(key=lambda r: -np.nan_to_num(r[1], nan=-1.0))  # a diverged setting has NaN
     print(f"{', '.join(keys):38s} valid acc  test acc  best epoch")
     for setting, v, t, e in rows:
@@ -434,9 +526,17 @@ def summarize(result, keys):
 
 
 start = time.perf_counter()
-l2_search = search.search(MLP, sub_train, valid, test, configs=search.grid(
-    learning_rate=trim([1e-2, 1e-3], 1), l2=trim([0.0, 3e-3, 1e-4, 1e-3, 1e-2]), seed=seeds),
-    chunk_size=10 * len(seeds), **SEARCH)
+l2_search = search.search(
+    MLP,
+    sub_train,
+    valid,
+    test,
+    configs=search.grid(
+        learning_rate=trim([1e-2, 1e-3], 1), l2=trim([0.0, 3e-3, 1e-4, 1e-3, 1e-2]), seed=seeds
+    ),
+    chunk_size=10 * len(seeds),
+    **SEARCH,
+)
 best = {"L2 and learning rate": summarize(l2_search, ["learning_rate", "l2"])}
 print(f"({time.perf_counter() - start:.1f} s, {len(l2_search.table['seed'])} runs)")
 LR, L2 = best["L2 and learning rate"][0]
@@ -453,12 +553,23 @@ LR, L2 = best["L2 and learning rate"][0]
 # %%
 for name, l2 in (("no penalty", 0.0), (f"L2 {L2:g}", L2)):
     k_init, k_fit = jax.random.split(jax.random.key(0))
-    run = nb.fit(MLP, MLP.init(k_init), nb.optim.adam(LR), sub_train, epochs=EPOCHS,
-                 batch_size=100, key=k_fit, valid=valid, l2=l2)
+    run = nb.fit(
+        MLP,
+        MLP.init(k_init),
+        nb.optim.adam(LR),
+        sub_train,
+        epochs=EPOCHS,
+        batch_size=100,
+        key=k_fit,
+        valid=valid,
+        l2=l2,
+    )
     _, at_best = nb.train.metrics(MLP, run.params, *test)
     _, at_end = nb.train.metrics(MLP, run.state.params, *test)
-    print(f"lr {LR:g}, {name:10s}: valid loss lowest at epoch {run.best_epoch + 1:3d}; test accuracy "
-          f"there {float(at_best):.1%}, after epoch {EPOCHS} {float(at_end):.1%}")
+    print(
+        f"lr {LR:g}, {name:10s}: valid loss lowest at epoch {run.best_epoch + 1:3d}; test accuracy "
+        f"there {float(at_best):.1%}, after epoch {EPOCHS} {float(at_end):.1%}"
+    )
 
 # %% [markdown]
 # **Width and depth**, **the optimizer** and **the hidden unit**, each varied around the chosen
@@ -468,20 +579,49 @@ for name, l2 in (("no penalty", 0.0), (f"L2 {L2:g}", L2)):
 # %%
 common = dict(learning_rate=[LR], l2=[L2], seed=seeds)
 start = time.perf_counter()
-sizes_search = search.search(MLP, sub_train, valid, test, configs=search.grid(
-    sizes=trim([(40, 100, 100, 10), (40, 100, 10), (40, 100, 100, 100, 10), (40, 256, 256, 10),
-                (40, 512, 10)]), **common), chunk_size=len(seeds), **SEARCH)
+sizes_search = search.search(
+    MLP,
+    sub_train,
+    valid,
+    test,
+    configs=search.grid(
+        sizes=trim(
+            [
+                (40, 100, 100, 10),
+                (40, 100, 10),
+                (40, 100, 100, 100, 10),
+                (40, 256, 256, 10),
+                (40, 512, 10),
+            ]
+        ),
+        **common,
+    ),
+    chunk_size=len(seeds),
+    **SEARCH,
+)
 best["width and depth"] = summarize(sizes_search, ["sizes"])
 print(f"({time.perf_counter() - start:.1f} s)\n")
 
 start = time.perf_counter()
-rates = {"adam": [3e-3, 1e-2, 3e-2], "sgd": [0.3, 1.0, 3.0], "momentum": [0.1, 0.3, 1.0],
-         "rmsprop": [3e-3, 1e-2, 3e-2]}
+rates = {
+    "adam": [3e-3, 1e-2, 3e-2],
+    "sgd": [0.3, 1.0, 3.0],
+    "momentum": [0.1, 0.3, 1.0],
+    "rmsprop": [3e-3, 1e-2, 3e-2],
+}
 optimizer_rows = []
 for name in trim(list(rates)):
     lrs = trim(rates[name], 1)
-    result = search.search(MLP, sub_train, valid, test, optimizer=name, chunk_size=3 * len(seeds),
-                           configs=search.grid(learning_rate=lrs, l2=[L2], seed=seeds), **SEARCH)
+    result = search.search(
+        MLP,
+        sub_train,
+        valid,
+        test,
+        optimizer=name,
+        chunk_size=3 * len(seeds),
+        configs=search.grid(learning_rate=lrs, l2=[L2], seed=seeds),
+        **SEARCH,
+    )
     setting, v, t, e = summarize(result, ["learning_rate"])
     optimizer_rows.append(((name, *setting), v, t, e))
     print()
@@ -489,10 +629,20 @@ best["optimizer"] = max(optimizer_rows, key=lambda r: r[1])
 print(f"({time.perf_counter() - start:.1f} s)\n")
 
 start = time.perf_counter()
-hidden_search = search.search(MLP, sub_train, valid, test, configs=search.grid(
-    hidden=trim(["relu", "tanh", "sigmoid", "softplus", "maxout", "linear"]),
-    learning_rate=trim([1e-2, 1e-3], 1), l2=trim([L2, 1e-4], 1), seed=seeds),
-    chunk_size=4 * len(seeds), **SEARCH)
+hidden_search = search.search(
+    MLP,
+    sub_train,
+    valid,
+    test,
+    configs=search.grid(
+        hidden=trim(["relu", "tanh", "sigmoid", "softplus", "maxout", "linear"]),
+        learning_rate=trim([1e-2, 1e-3], 1),
+        l2=trim([L2, 1e-4], 1),
+        seed=seeds,
+    ),
+    chunk_size=4 * len(seeds),
+    **SEARCH,
+)
 best["hidden unit"] = summarize(hidden_search, ["hidden", "learning_rate", "l2"])
 print(f"({time.perf_counter() - start:.1f} s)")
 
@@ -502,9 +652,16 @@ print(f"({time.perf_counter() - start:.1f} s)")
 
 # %%
 (opt_name, opt_lr), sizes = best["optimizer"][0], best["width and depth"][0][0]
-combined = search.search(MLP, sub_train, valid, test, optimizer=opt_name, chunk_size=len(seeds),
-                         configs=search.grid(sizes=[sizes], learning_rate=[opt_lr], l2=[L2],
-                                             seed=seeds), **SEARCH)
+combined = search.search(
+    MLP,
+    sub_train,
+    valid,
+    test,
+    optimizer=opt_name,
+    chunk_size=len(seeds),
+    configs=search.grid(sizes=[sizes], learning_rate=[opt_lr], l2=[L2], seed=seeds),
+    **SEARCH,
+)
 best["together"] = summarize(combined, ["sizes"])
 best["together"] = ((opt_name, opt_lr, sizes), *best["together"][1:])
 
@@ -512,8 +669,10 @@ best["together"] = ((opt_name, opt_lr, sizes), *best["together"][1:])
 print(f"best on validation ({SEARCH_SEEDS} seeds each, early stopping), its test accuracy:")
 for what, (setting, v, t, e) in best.items():
     print(f"  {what:22s} {', '.join(map(str, setting)):34s} valid {v:.1%}   test {t:.1%}")
-print(f"\nthe authors' recipe (no validation, last epoch, {SEEDS} seeds): "
-      f"{accuracy['MLP'].mean():.1%};  the paper: 68%")
+print(
+    f"\nthe authors' recipe (no validation, last epoch, {SEEDS} seeds): "
+    f"{accuracy['MLP'].mean():.1%};  the paper: 68%"
+)
 print(f"notebook run time {time.perf_counter() - START:.0f} s")
 
 # %% [markdown]
