@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
@@ -695,11 +696,11 @@ def _generate_mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray, int]:
 
     # make_dataset seeds NumPy's and Python's global generators; the caller's
     # streams are put back so that loading a data set draws nothing from them.
-    numpy_state, python_state = np.random.get_state(), random.getstate()
+    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     try:
         made = make_dataset(types.SimpleNamespace(**args))
     finally:
-        np.random.set_state(numpy_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002 - the legacy global is what it seeds
         random.setstate(python_state)
     X = np.concatenate([made["x"], made["x_test"]]).astype(np.float32)
     y = np.concatenate([made["y"], made["y_test"]]).astype(np.int32)
@@ -1067,10 +1068,8 @@ def _target_index(target: Any, header: list[str] | None, width: int, path: str) 
         return header.index(target)
     index = target
     if isinstance(target, str):
-        try:
+        with contextlib.suppress(ValueError):
             index = int(target)
-        except ValueError:
-            pass
     if (
         isinstance(index, numbers.Integral)
         and not isinstance(index, bool)
