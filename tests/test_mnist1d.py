@@ -152,7 +152,7 @@ def test_other_sets_have_no_split_or_shuffle(name, kwargs, arg):
 
 def test_missing_extra_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mnist1d", None)  # as if not installed
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="mnist1d") as e:
         data.load("mnist1d")
     message = str(e.value)
     assert "\n" not in message and message.startswith("name: expected")

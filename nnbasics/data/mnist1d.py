@@ -133,7 +133,7 @@ def _generate_mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray, int]:
     try:
         made = make_dataset(types.SimpleNamespace(**args))
     finally:
-        np.random.set_state(numpy_state)  # noqa: NPY002
+        np.random.set_state(numpy_state)  # noqa: NPY002 - the legacy global is what it seeds
         random.setstate(python_state)
     X = np.concatenate([made["x"], made["x_test"]]).astype(np.float32)
     y = np.concatenate([made["y"], made["y_test"]]).astype(np.int32)
