@@ -513,7 +513,7 @@ def test_read_infers_regression_and_task_can_be_forced(tmp_path):
     ints = _write(tmp_path / "i.csv", "x,y\n0,1\n1,2\n2,1\n")
     assert data.read(ints).task == "classification"
     assert data.read(ints, task="regression").y.tolist() == [[1.0], [2.0], [1.0]]
-    rows = "".join(f"{i},{i}\n" for i in range(data.MAX_INFERRED_CLASSES + 1))
+    rows = "".join(f"{i},{i}\n" for i in range(21))  # documented limit: 20 classes
     many = _write(tmp_path / "m.csv", rows)
     assert data.read(many).task == "regression"
 
