@@ -2,6 +2,7 @@ import os
 import tempfile
 
 import jax
+import pytest
 
 # Gradient and optimizer comparisons are made in float64 (DESIGN.md, Conventions).
 jax.config.update("jax_enable_x64", True)
@@ -12,8 +13,6 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="nnba
 
 
 # --- nothing skips silently in CI (issue 21)
-
-import pytest  # noqa: E402
 
 # Skips that are about the platform itself, not a missing port, package or extra;
 # matched against the skip reason. Each must be documented in docs/testing.md.
