@@ -13,29 +13,15 @@ import sys
 import jax
 import numpy as np
 import pytest
+from test_cli import QUICK
+from test_cli import run as _run
 
 import nnbasics as nb
-from nnbasics import cli
 from nnbasics.data import Standardizer
-
-QUICK = [
-    "train",
-    "--dataset",
-    "iris",
-    "--hidden-sizes",
-    "8",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "16",
-    "--quiet",
-]
 
 
 def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return _run(capsys, *map(str, argv))
 
 
 def one_line(err: str) -> str:
