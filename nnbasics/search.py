@@ -324,7 +324,7 @@ def search(
             )
             j = int(pick(scores))
             if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
-                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a: a[j], params))
+                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a, j=j: a[j], params))
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (
