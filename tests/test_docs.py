@@ -11,7 +11,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 # Pages whose python blocks are written to run as they stand (each block on its own).
-RUNNABLE = ["docs/getting-started.md"]
+RUNNABLE = ["README.md", "docs/getting-started.md"]
 
 
 @pytest.mark.slow
@@ -35,7 +35,9 @@ def test_site_builds_strict(tmp_path):
 def _blocks():
     for page in RUNNABLE:
         for i, code in enumerate(BLOCK.findall((ROOT / page).read_text())):
-            yield pytest.param(code, id=f"{page}#{i}")
+            # the README's example trains for 100 epochs: slow on 2 shared cores
+            marks = [pytest.mark.slow] if page == "README.md" else []
+            yield pytest.param(code, id=f"{page}#{i}", marks=marks)
 
 
 @pytest.mark.parametrize("code", list(_blocks()))
