@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnbasics import _checks, _files, distributed, optim
+from nnbasics import _checks, _files, compilation, distributed, optim
 from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
@@ -638,6 +638,7 @@ def _fit(
     compute_dtype,
 ) -> FitResult:
     """``fit`` after its arguments are checked, its checkpoint directory held."""
+    compilation.use_default_cache()
     dtype = jax.tree.leaves(params)[0].dtype
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
