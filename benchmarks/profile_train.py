@@ -144,8 +144,8 @@ def main(argv=None):
         core = core_epoch(net, opt, BATCH, gather)
 
         def many(carry, key, X, y, core=core):
-            def body(c, _):
-                carry, key = c
+            def body(ck, _):
+                carry, key = ck
                 carry, key, l = core(carry, key, X, y)
                 return (carry, key), l
 

@@ -10,6 +10,7 @@ temporary file a killed writer leaves behind is removed by the next write.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -82,10 +83,8 @@ def atomic_savez(path: str, arrays: dict) -> str:
     """
     directory = os.path.dirname(os.path.abspath(path))
     for stale in temporary_files(path):
-        try:
+        with contextlib.suppress(OSError):
             os.remove(stale)
-        except OSError:
-            pass
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -95,10 +94,8 @@ def atomic_savez(path: str, arrays: dict) -> str:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.remove(tmp)
-        except OSError:
-            pass
         raise
     _fsync_dir(directory)
     return path

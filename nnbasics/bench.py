@@ -415,7 +415,7 @@ def bench_end_to_end(cfg: Config, log) -> dict:
         peers["scikit-learn MLPClassifier (1 BLAS thread)"] = _sklearn_runner(tr, te, E, threads=1)
     except ImportError:
         pass
-    for name, (run, out) in peers.items():
+    for name, (_run, out) in peers.items():
         outs[name] = out
 
     # cold: the first call of each (nb.fit traces and compiles on every call, so each of
@@ -454,7 +454,7 @@ def bench_end_to_end(cfg: Config, log) -> dict:
         log("  end to end: fresh processes with a persistent compilation cache")
         rows.update(_persistent_cache_rows(E, R))
     ours = rows["nnbasics (manual backprop, nb.optim.adam)"]
-    for k, row in rows.items():
+    for row in rows.values():
         if row.get("status") == "ok":
             row["cold_ratio_vs_nnbasics"] = row["cold_s"] / ours["cold_s"]
             row["steady_ratio_vs_nnbasics"] = (
@@ -578,19 +578,22 @@ def bench_steps(cfg: Config, log, precision) -> dict:
             loop_m, loop_a = _grad_loop(manual, K), _grad_loop(auto, K)
             n_calls = K
 
-            def calls(f):
+            def calls(f, n=n_calls, args=(p, X, y)):
                 def run():
-                    for _ in range(n_calls):
-                        r = f(p, X, y)
+                    for _ in range(n):
+                        r = f(*args)
                     _block(r)
 
                 return run
 
+            def looped(f, args=(p, X, y)):
+                return lambda: _block(f(*args))
+
             fns = {
                 "manual_call": calls(call_m),
                 "auto_call": calls(call_a),
-                "manual_loop": lambda: _block(loop_m(p, X, y)),
-                "auto_loop": lambda: _block(loop_a(p, X, y)),
+                "manual_loop": looped(loop_m),
+                "auto_loop": looped(loop_a),
             }
             t = _round_robin(fns, max(3 * cfg.repeats, 9))
             res = {k: v["median_s"] / K for k, v in t.items()}
@@ -745,10 +748,8 @@ def bench_vmap(cfg: Config, log) -> dict:
     for i in range(sample):
         opt = optim.adam(float(LR_[i]))
         t_fit += _timed(
-            lambda: _block(
-                train.fit(
-                    net, params, opt, tr, epochs=E, batch_size=BATCH, key=key, l2=float(L2_[i])
-                ).params
+            lambda opt=opt, l2=float(L2_[i]): _block(
+                train.fit(net, params, opt, tr, epochs=E, batch_size=BATCH, key=key, l2=l2).params
             )
         )[0]
     fit_loop = t_fit / sample * len(LR_)

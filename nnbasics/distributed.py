@@ -30,6 +30,7 @@ them and the gradients are all-reduced (over gloo on CPU, NCCL on GPU).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -641,10 +642,8 @@ def _stop(processes, grace: float = 5.0) -> None:
     running = [p for p in processes if p.poll() is None]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for p in running:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, sig)
-            except ProcessLookupError:
-                pass
         end = time.monotonic() + grace
         while time.monotonic() < end and any(p.poll() is None for p in running):
             time.sleep(0.02)

@@ -50,7 +50,7 @@ import inspect
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -60,7 +60,7 @@ import optax
 from nnbasics import _checks
 
 Schedule = Callable[[jnp.ndarray], jnp.ndarray]
-ScalarOrSchedule = Union[float, Schedule]
+ScalarOrSchedule = float | Schedule
 
 
 class SgdState(NamedTuple):

@@ -54,7 +54,7 @@ def add_penalty_grads(grads, params, l2=0.0, l1=0.0):
     """grads + ∇[l2·Ω₂ + l1·Ω₁], skipping terms whose strength is a literal 0."""
     for strength, grad_fn in ((l2, l2_grad), (l1, l1_grad)):
         if not is_off(strength):
-            grads = jax.tree.map(lambda g, r: g + strength * r, grads, grad_fn(params))
+            grads = jax.tree.map(lambda g, r, s=strength: g + s * r, grads, grad_fn(params))
     return grads
 
 

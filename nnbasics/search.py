@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnbasics import _checks, optim, schedules
+from nnbasics import _checks, compilation, optim, schedules
 from nnbasics.mlp import MLP
 from nnbasics.train import HISTORY_KEYS, cast_data, check_data, init_state, metrics, train_epoch
 
@@ -270,6 +270,7 @@ def search(
     Raises:
       ValueError: bad input, naming the argument, before any training.
     """
+    compilation.use_default_cache()
     groups, names, data = _check_search_args(
         net,
         train,
@@ -323,7 +324,7 @@ def search(
             )
             j = int(pick(scores))
             if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
-                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a: a[j], params))
+                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a, j=j: a[j], params))
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnbasics import _checks, _files, distributed, optim
+from nnbasics import _checks, _files, compilation, distributed, optim
 from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
@@ -544,9 +544,14 @@ def fit(
         each epoch (in a multi-process run by process 0 only; the others wait for its
         last write before returning).
       resume: continue from the checkpoint in ``checkpoint_dir`` if there is one;
-        it must have been written by the same run (network, optimizer and all its
-        hyper-parameters, l2, l1, batch size, patience, min_delta, key, dtypes and
-        data, compared field by field). ``result.resumed_from`` says where it went on.
+        it must have been written by the same run (network, l2, l1, batch size,
+        patience, min_delta, key, dtypes and data, compared field by field).
+        An ``nb.optim`` optimizer's hyper-parameters are compared too; of any other
+        optax transformation only its state's structure, shapes and dtypes (and
+        ``optax.inject_hyperparams``' values) can be, so a resume with, e.g.,
+        ``optax.adam(1e-2)`` where the checkpoint had ``optax.adam(1e-3)`` is
+        accepted with a warning saying so. ``result.resumed_from`` says where it
+        went on.
       overwrite: replace an existing checkpoint; without it (or ``resume``) an
         existing checkpoint in ``checkpoint_dir`` is refused, never overwritten.
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
@@ -587,6 +592,7 @@ def fit(
         overwrite,
         key,
     )
+    compilation.use_default_cache()
     dtype = jax.tree.leaves(params)[0].dtype
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
@@ -621,6 +627,15 @@ def fit(
             state, saved = restored
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
             resumed_from = _check_restored(checkpoint_dir, state, epochs)
+            if meta["optimizer"].get("factory") == _OPAQUE:
+                warnings.warn(
+                    f"resuming from {os.fspath(checkpoint_dir)!r} with an optimizer that "
+                    "is not an nb.optim one: its state's structure, shapes and dtypes "
+                    "(and inject_hyperparams' values) were compared, its other "
+                    "hyper-parameters (learning rate, ...) cannot be verified",
+                    UserWarning,
+                    stacklevel=2,
+                )
 
     if jax.process_count() > 1:
         # Before the first collective: a disagreement would hang or fail inside JAX.
@@ -826,7 +841,7 @@ def _checkpoint_meta(
     """
     return dict(
         net=repr(net),
-        optimizer=optim.hyperparameters(optimizer),
+        optimizer=optim.hyperparameters(optimizer) or _optimizer_record(state.opt_state),
         n_train=int(train[0].shape[0]),
         batch_size=int(batch_size),
         grad=grad,
@@ -838,6 +853,36 @@ def _checkpoint_meta(
         dtype=str(jax.tree.leaves(state.params)[0].dtype),
         compute_dtype=None if compute_dtype is None else str(compute_dtype),
         data={"train": _fingerprint(*train), "valid": _fingerprint(*valid)},
+    )
+
+
+_OPAQUE = "<not nb.optim>"
+
+
+def _optimizer_record(opt_state) -> dict:
+    """What a checkpoint can record of an optimizer that is not an ``nb.optim`` one.
+
+    Its state's leaves (dtype and shape) and the values of any
+    ``optax.inject_hyperparams`` state in it; the rest (a plain ``optax.adam``'s
+    learning rate, say) lives in closures and cannot be seen.
+    """
+
+    def injected(x):
+        return isinstance(getattr(x, "hyperparams", None), dict)
+
+    hyperparams = {}
+    for node in jax.tree.leaves(opt_state, is_leaf=injected):
+        if injected(node):
+            hyperparams.update(
+                {k: np.asarray(v).tolist() for k, v in sorted(node.hyperparams.items())}
+            )
+    return dict(
+        factory=_OPAQUE,
+        state=[
+            f"{getattr(x, 'dtype', type(x).__name__)}{list(np.shape(x))}"
+            for x in jax.tree.leaves(opt_state)
+        ],
+        hyperparams=hyperparams,
     )
 
 

@@ -212,7 +212,8 @@ def test_checkpoint_file_follows_the_umask(tmp_path):
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
 def test_corrupt_file_is_a_clear_error(damage, tmp_path):
     path = checkpoint.save(tmp_path, _state(), _history(), META)
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     new = {"truncate": data[: len(data) // 2], "garbage": b"\x00garbage" * 100, "empty": b""}[
         damage
     ]

@@ -4,7 +4,6 @@ complex64, extra arguments, inject_hyperparams, explicit state dtypes, dtype
 preservation and stability, gradient accumulation, wrappers; plus complex128
 trajectories equal to optax's to 1e-10."""
 
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -110,7 +109,7 @@ def test_complex128_trajectory_equals_optax(name):
     for opt in (build(name), theirs()):
         step = make_step(opt, objective)
         run = jax.jit(
-            lambda p: jax.lax.scan(
+            lambda p, step=step, opt=opt: jax.lax.scan(
                 lambda c, _: (step(*c), step(*c)[0]), (p, opt.init(p)), None, length=300
             )[1]
         )

@@ -336,7 +336,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("make", "kwargs", "name"), BAD, ids=lambda x: getattr(x, "__name__", None))
+@pytest.mark.parametrize(
+    ("make", "kwargs", "name"), BAD, ids=lambda x: getattr(x, "__name__", None)
+)
 def test_bad_input_rejected_at_construction(make, kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}: expected .*received"):
         make(**kwargs)

@@ -41,7 +41,7 @@ def loss_of(X, y):
 
 X, y = splits["train"]
 best, best_state, wait = float("inf"), None, 0
-for epoch in range(100):
+for epoch in range(100):  # noqa: B007 - printed after the loop
     for idx in torch.randperm(len(X)).split(32):
         opt.zero_grad()
         loss_of(X[idx], y[idx]).backward()

@@ -205,7 +205,7 @@ def sgd_chain(optimizer, key, steps=10_000):
 keys = jax.random.split(jax.random.key(0), 100)
 fig, ax = plt.subplots(figsize=(8, 4.5))
 for name, schedule in schedules.items():
-    errors = jax.jit(jax.vmap(lambda k: sgd_chain(nb.optim.sgd(schedule), k)))(keys)
+    errors = jax.jit(jax.vmap(lambda k, s=schedule: sgd_chain(nb.optim.sgd(s), k)))(keys)
     mse = np.asarray(jnp.mean(errors, axis=0))
     ax.loglog(np.arange(1, len(mse) + 1), mse, label=f"{name}: final {mse[-1]:.1e}")
 ax.set(

@@ -667,7 +667,7 @@ best["together"] = ((opt_name, opt_lr, sizes), *best["together"][1:])
 
 # %%
 print(f"best on validation ({SEARCH_SEEDS} seeds each, early stopping), its test accuracy:")
-for what, (setting, v, t, e) in best.items():
+for what, (setting, v, t, _e) in best.items():
     print(f"  {what:22s} {', '.join(map(str, setting)):34s} valid {v:.1%}   test {t:.1%}")
 print(
     f"\nthe authors' recipe (no validation, last epoch, {SEEDS} seeds): "

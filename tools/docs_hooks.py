@@ -1,0 +1,117 @@
+"""MkDocs hooks: the API reference and the CLI reference, generated at build time.
+
+The API pages are written from ``nnbasics.__all__`` (and ``nnbasics.sklearn`` once it
+exists), so a public module that lands later gets its page without editing the nav. The CLI
+page is the argparse help of every command, so it cannot drift from the parsers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import os
+import pkgutil
+import re
+
+from mkdocs.structure.files import File
+
+EXTRA_MODULES = ("sklearn",)  # public modules not (yet) in nnbasics.__all__
+
+
+def _public_modules() -> list[str]:
+    import nnbasics
+
+    names = [n for n in nnbasics.__all__ if inspect.ismodule(getattr(nnbasics, n))]
+    for n in nnbasics.__all__:  # modules that host a top-level name (nnbasics.mlp.MLP)
+        home = getattr(getattr(nnbasics, n), "__module__", "").removeprefix("nnbasics.")
+        if home and home not in names and "." not in home:
+            names.append(home)
+    for extra in EXTRA_MODULES:
+        if extra not in names:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(f"nnbasics.{extra}")
+                names.append(extra)
+    out = []
+    for name in names:
+        out.append(f"nnbasics.{name}")
+        module = importlib.import_module(f"nnbasics.{name}")
+        if hasattr(module, "__path__"):  # a package: its public submodules too
+            out += [
+                f"nnbasics.{name}.{m.name}"
+                for m in pkgutil.iter_modules(module.__path__)
+                if not m.name.startswith("_")
+            ]
+    return out
+
+
+def _top_level_page() -> str:
+    import nnbasics
+
+    lines = [
+        "# `nnbasics`",
+        "",
+        "The names exported at the top level. Each is documented under its qualified name;",
+        "`nb.fit` is `nnbasics.train.fit`, and so on. The modules have their own pages.",
+        "",
+    ]
+    for name in nnbasics.__all__:
+        obj = getattr(nnbasics, name)
+        if inspect.ismodule(obj):
+            continue
+        qualified = f"{obj.__module__}.{name}"
+        lines.append(f"- [`nnbasics.{name}`][{qualified}]: `{qualified}`")
+    return "\n".join(lines)
+
+
+def _cli_page() -> str:
+    os.environ["COLUMNS"] = "100"
+    from nnbasics.cli import build_parser
+
+    parser = build_parser()
+    parser.prog = "nnbasics"
+    lines = [
+        "# Command-line reference",
+        "",
+        "Generated at build time from the argparse parsers in `nnbasics.cli`, so it always",
+        "matches the installed version. Errors in arguments print one line and exit 2; a",
+        "failed run prints one line and exits 1.",
+        "",
+        "```text",
+        parser.format_help().rstrip(),
+        "```",
+        "",
+    ]
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, command in sub.choices.items():
+        lines += [f"## `nnbasics {name}`", "", "```text", command.format_help().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _api_nav(modules: list[str]) -> list:
+    return [{"nnbasics": "api/index.md"}] + [{m: f"api/{m}.md"} for m in modules]
+
+
+_OUTSIDE = re.compile(r"\]\((\.\./[^)\s]+)\)")
+
+
+def on_page_markdown(markdown, page, config, files):
+    # Links out of docs/ (to benchmark results, the notebooks) name the repository file.
+    return _OUTSIDE.sub(lambda m: f"] (repository file `{m.group(1)[3:]}`)", markdown)
+
+
+def on_config(config):
+    nav = config["nav"]
+    for i, entry in enumerate(nav):
+        if isinstance(entry, dict) and "API reference" in entry:
+            nav[i] = {"API reference": _api_nav(_public_modules())}
+    return config
+
+
+def on_files(files, config):
+    pages = {"api/index.md": _top_level_page(), "cli.md": _cli_page()}
+    for module in _public_modules():
+        pages[f"api/{module}.md"] = f"# `{module}`\n\n::: {module}\n"
+    for src, content in pages.items():
+        files.append(File.generated(config, src, content=content))
+    return files
