@@ -186,7 +186,12 @@ def load_model(path) -> Model:
         missing arrays, or arrays whose shape or dtype disagree with the header.
     """
     path = os.fspath(path)
-    header, arrays = _files.read_npz(path, "model")
+    try:
+        header, arrays = _files.read_npz(path, "model")
+    except (NotImplementedError, RuntimeError, MemoryError) as e:  # e.g. an unknown compression
+        raise ValueError(
+            f"model: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
+        ) from None
     if header.get("format") != FORMAT:
         _checks.fail(
             "model",
@@ -208,14 +213,15 @@ def load_model(path) -> Model:
             f"model: expected a valid network configuration in {path!r}, "
             f"received {header.get('net')!r} ({e})"
         ) from None
+    dtypes = header.get("dtypes", {})
+    if not isinstance(dtypes, dict) or not all(isinstance(v, str) for v in dtypes.values()):
+        _field(path, "dtypes", "an object of dtype names", repr(dtypes))
     like = jax.eval_shape(lambda: net.init(jax.random.key(0)))
     params = []
     for k, layer in enumerate(like):
         params.append(
             {
-                name: _array(
-                    arrays, f"layers.{k}.{name}", layer[name].shape, header.get("dtypes", {}), path
-                )
+                name: _array(arrays, f"layers.{k}.{name}", layer[name].shape, dtypes, path)
                 for name in ("W", "b")
             }
         )
@@ -227,21 +233,52 @@ def load_model(path) -> Model:
                 for f in ("mean", "scale")
             )
         )
+        scale = np.asarray(standardizer.scale)
+        if not (np.isfinite(scale).all() and (scale > 0).all()):
+            bad = np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))
+            _field(
+                path,
+                "standardizer.scale",
+                "finite positive scales",
+                f"{scale[bad[0]]} at feature {bad[0]} ({len(bad)} such)",
+            )
     labels = header.get("labels")
+    if labels is not None:
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            _field(path, "labels", "a list of class names", repr(labels)[:80])
+        if OUTPUT[net.output].target == "real" or len(labels) != net.sizes[-1]:
+            _field(
+                path,
+                "labels",
+                f"{net.sizes[-1]} class names for its {net.output} output",
+                f"{len(labels)} names",
+            )
+    meta = header.get("meta") or {}
+    if not isinstance(meta, dict):
+        _field(path, "meta", "an object", type(meta).__name__)
     return Model(
         net,
         params,
         standardizer,
         tuple(labels) if labels is not None else None,
-        header.get("meta") or {},
+        meta,
     )
+
+
+def _field(path: str, field: str, expected: str, received: str):
+    raise ValueError(f"model: expected {expected} as {field} in {path!r}, received {received}")
 
 
 def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array:
     if name not in arrays:
         _checks.fail("model", f"an array {name!r}", f"{path!r} without it")
     value = arrays[name]
-    dtype = jnp.dtype(dtypes.get(name, value.dtype))
+    try:
+        dtype = jnp.dtype(dtypes.get(name, value.dtype))
+    except TypeError:
+        _field(path, f"dtypes[{name!r}]", "a NumPy/JAX dtype name", repr(dtypes.get(name)))
+    if dtype.kind not in "fcV":  # V: bfloat16 & co.
+        _field(path, f"dtypes[{name!r}]", "a floating dtype", str(dtype))
     if value.dtype != dtype:  # bfloat16 & co. are stored as unsigned ints of their width
         if value.dtype.itemsize != dtype.itemsize or value.dtype.kind != "u":
             _checks.fail("model", f"{name} of dtype {dtype}", f"dtype {value.dtype}")
@@ -250,4 +287,7 @@ def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array
         _checks.fail(
             "model", f"{name} of shape {tuple(shape)}", f"shape {tuple(value.shape)} in {path!r}"
         )
+    finite = np.isfinite(value)
+    if not finite.all():
+        _field(path, name, "finite values", f"{int((~finite).sum())} NaN/inf values")
     return jax.device_put(value)  # jnp.asarray would compile a copy per shape

@@ -83,7 +83,7 @@ def test_shipped_sets_equal_sklearn_loaders(name):
     X, y = data.load(name)
     np.testing.assert_array_equal(X, bunch.data.astype(np.float32), strict=True)
     np.testing.assert_array_equal(y, bunch.target.astype(np.int32), strict=True)
-    X64, y64 = data._read_shipped(name)  # before the cast: the parse itself is exact
+    X64, y64 = data.datasets._read_shipped(name)  # before the cast: the parse itself is exact
     np.testing.assert_array_equal(X64, bunch.data, strict=True)
     np.testing.assert_array_equal(y64, bunch.target, strict=True)
 
@@ -93,7 +93,7 @@ def test_shipped_sets_cite_their_source(name):
     source = data.info(name).source
     assert "\n" not in source and "scikit-learn's copy" in source
     descr = source.rsplit("sklearn/datasets/descr/", 1)[1]
-    assert (data._sklearn_data_dir().parent / "descr" / descr).is_file()
+    assert (data.datasets._sklearn_data_dir().parent / "descr" / descr).is_file()
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_shipped_sets_cite_their_source(name):
 def test_missing_sklearn_data_file_is_one_line_value_error(
     monkeypatch, tmp_path, installed, received
 ):
-    monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path if installed else None)
+    monkeypatch.setattr(data.datasets, "_sklearn_data_dir", lambda: tmp_path if installed else None)
     with pytest.raises(
         ValueError,
         match=rf"^name: expected 'digits' read from .*digits.csv.gz"
@@ -113,7 +113,7 @@ def test_missing_sklearn_data_file_is_one_line_value_error(
 
 def test_malformed_sklearn_data_file(monkeypatch, tmp_path):
     (tmp_path / "iris.csv").write_text("2,4,a,b\n1,2,3,4,0\n5,6,7,8,1\n")
-    monkeypatch.setattr(data, "_sklearn_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(data.datasets, "_sklearn_data_dir", lambda: tmp_path)
     with pytest.raises(
         ValueError,
         match=r"^name: expected 'iris' read from .*\(150, 5\), "
@@ -136,7 +136,7 @@ def test_moons_and_blobs_equal_sklearn_generators(seed, n, noise):
         ),
     )
     for name, (X_ref, y_ref) in cases:
-        X, y = data._SYNTHETIC[name](None, n, noise, seed)  # float64, before the cast
+        X, y = data.datasets._SYNTHETIC[name](None, n, noise, seed)  # float64, before the cast
         np.testing.assert_array_equal(X, X_ref, strict=True)
         np.testing.assert_array_equal(y, y_ref, strict=True)
         X32, y32 = data.load(name, seed=seed, n=n, noise=noise)
@@ -513,7 +513,7 @@ def test_read_infers_regression_and_task_can_be_forced(tmp_path):
     ints = _write(tmp_path / "i.csv", "x,y\n0,1\n1,2\n2,1\n")
     assert data.read(ints).task == "classification"
     assert data.read(ints, task="regression").y.tolist() == [[1.0], [2.0], [1.0]]
-    rows = "".join(f"{i},{i}\n" for i in range(data.MAX_INFERRED_CLASSES + 1))
+    rows = "".join(f"{i},{i}\n" for i in range(21))  # documented limit: 20 classes
     many = _write(tmp_path / "m.csv", rows)
     assert data.read(many).task == "regression"
 

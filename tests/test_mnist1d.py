@@ -117,7 +117,7 @@ def test_sample_count_and_noise_options():
     quiet, _ = data.load("mnist1d", n=100, noise=0.0)
     loud, _ = data.load("mnist1d", n=100, noise=3.0)
     assert not np.array_equal(quiet, X) and not np.array_equal(loud, X)
-    args = data._mnist1d_args(None, 0.5, 42, False)
+    args = data.mnist1d._mnist1d_args(None, 0.5, 42, False)
     assert args["corr_noise_scale"] == 0.125 and args["iid_noise_scale"] == 0.01
 
 

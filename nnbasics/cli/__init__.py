@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 
 from nnbasics.cli import bench, gradcheck, launch, predict, train
-from nnbasics.cli._common import PROG, Parser, UsageError, fail, show_warning
+from nnbasics.cli._common import PROG, Parser, UsageError, WriteError, fail, show_warning
 
 COMMANDS = {
     "train": train,
@@ -67,16 +67,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError(
                     f"a command is required: {', '.join(COMMANDS)} (see '{PROG} --help')"
                 )
-            if not getattr(args, "no_compile_cache", True):
-                from nnbasics.compilation import enable_compilation_cache
+            from nnbasics import compilation
 
-                enable_compilation_cache()
+            if getattr(args, "no_compile_cache", False):
+                compilation.disable_compilation_cache()
+            elif hasattr(args, "no_compile_cache"):
+                compilation.use_default_cache()
             return args.func(args)
         except (UsageError, ValueError) as e:
             return fail(e)
+        except WriteError as e:
+            fail(e)
+            return 1
+        except BrokenPipeError:
+            # The reader went away (``| head -1``): end quietly, as cat does.
+            _silence_stdout()
+            return 141
         except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
+            hint = ""
+            if "--checkpoint-dir" in argv and "--resume" not in argv:
+                hint = " (the same command with --resume continues from the last checkpoint)"
+            elif argv and argv[0] == "train" and "--checkpoint-dir" not in argv:
+                hint = " (pass --checkpoint-dir DIR to be able to resume an interrupted run)"
+            print(f"{PROG}: interrupted{hint}", file=sys.stderr)
             return 130
+
+
+def _silence_stdout() -> None:
+    """Points stdout at /dev/null so that Python's exit flush raises no second BrokenPipeError."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 __all__ = ["build_parser", "main"]

@@ -174,3 +174,43 @@ def float64(enabled: bool = True):
         yield
     finally:
         jax.config.update("jax_enable_x64", previous)
+
+
+# --------------------------------------------------------------------------
+# Output files: checked before any work, written without losing the result
+
+
+def check_output_file(option: str, path: str, overwrite: bool = False) -> None:
+    """Refuses, before any work, an output ``path`` that could not be written.
+
+    A missing folder, a folder given as the file, a folder that takes no new
+    files (read-only file system, no permission), or an existing file without
+    ``--overwrite``: each one line naming ``option``, the path and the cause.
+    """
+    import os
+
+    from nnbasics import _files
+
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"{option}: expected a path in an existing directory, received {path!r}")
+    if os.path.isdir(path):
+        raise UsageError(f"{option}: expected a file name, received the directory {path!r}")
+    if os.path.lexists(path) and not overwrite:
+        raise UsageError(
+            f"{option}: {path!r} exists; pass --overwrite to replace it (nothing was replaced)"
+        )
+    why = _files.unwritable(parent)
+    if why is not None:
+        raise UsageError(f"{option}: expected a writable directory, received {parent!r} ({why})")
+
+
+class WriteError(Exception):
+    """An output file that could not be written after the work was done (exit status 1)."""
+
+
+def write_failed(option: str, path: str, error: OSError, kept: str | None = None) -> WriteError:
+    """One line naming the path and the cause, and where the result went instead."""
+    cause = error.strerror or type(error).__name__
+    where = f"; the result was written to {kept} instead" if kept else ""
+    return WriteError(f"{option}: could not write {path!r} ({cause}){where}")

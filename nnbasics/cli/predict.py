@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from nnbasics.cli._common import UsageError
+from nnbasics.cli._common import UsageError, WriteError, check_output_file, write_failed
 
 
 def add_parser(sub) -> None:
@@ -38,6 +38,11 @@ def add_parser(sub) -> None:
         help="write the predictions there instead of stdout",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output file (refused without it)",
+    )
+    p.add_argument(
         "--target",
         default=None,
         metavar="COLUMN",
@@ -52,15 +57,27 @@ def run(args) -> int:
 
     if args.output is not None and not args.output.lower().endswith(".csv"):
         raise UsageError(f"--output: expected a file ending in .csv, received {args.output!r}")
+    if args.output is not None:
+        check_output_file("--output", args.output, args.overwrite)
     model = nb.load_model(args.model)
     X, y_names = _read(model, args.data, args.target)
     out = model.predict(X)
+    bad = [k for k, v in out.items() if k != "label" and not np.isfinite(v).all()]
+    if bad:
+        rows = np.flatnonzero(~np.isfinite(out[bad[0]]).reshape(len(X), -1).all(axis=1))
+        raise WriteError(
+            f"{args.model}: the model predicts non-finite {bad[0]} for {len(rows)} of "
+            f"{len(X)} rows (first: {(rows[:5] + 1).tolist()}); nothing was written"
+        )
     rows, header = _table(model, out)
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
-        with open(args.output, "w", newline="") as f:
-            _write(f, header, rows)
+        try:
+            with open(args.output, "w", newline="") as f:
+                _write(f, header, rows)
+        except OSError as e:
+            raise write_failed("--output", args.output, e) from None
     if y_names is not None:
         print(_metrics(nb, model, X, y_names, out), file=sys.stderr)
     return 0

@@ -16,7 +16,9 @@ from nnbasics import distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
     UsageError,
+    WriteError,
     add_cache_option,
+    check_output_file,
     float64,
     fmt,
     new_console,
@@ -28,6 +30,7 @@ from nnbasics.cli._common import (
     progress_console,
     unit_interval,
     widths,
+    write_failed,
 )
 from nnbasics.losses import OUTPUT
 
@@ -242,8 +245,8 @@ def add_parser(sub) -> None:
     g.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing checkpoint in --checkpoint-dir (without --resume "
-        "or --overwrite an existing checkpoint is refused)",
+        help="replace an existing checkpoint in --checkpoint-dir and existing --save, "
+        "--history and --plot files (without it they are refused before training)",
     )
     g.add_argument(
         "--save",
@@ -319,13 +322,9 @@ def _optimizer(args):
     return optim.get(args.optimizer, learning_rate=rate, **kwargs), lr
 
 
-def _check_output_path(option: str, path: str, formats) -> None:
+def _check_output_path(option: str, path: str, formats, overwrite: bool = False) -> None:
     """A file to write after training: checked now, so a typo costs no training."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"{option}: expected a path in an existing directory, received {path!r}")
-    if os.path.isdir(path):
-        raise UsageError(f"{option}: expected a file name, received the directory {path!r}")
+    check_output_file(option, path, overwrite)
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
     if suffix not in formats:
         raise UsageError(
@@ -343,18 +342,19 @@ def _check_output_paths(args) -> None:
             )
         from matplotlib.backend_bases import FigureCanvasBase
 
-        _check_output_path("--plot", args.plot, FigureCanvasBase.get_supported_filetypes())
+        _check_output_path(
+            "--plot", args.plot, FigureCanvasBase.get_supported_filetypes(), args.overwrite
+        )
     if args.history is not None:
-        _check_output_path("--history", args.history, ("csv", "json"))
+        _check_output_path("--history", args.history, ("csv", "json"), args.overwrite)
     if args.save is not None:
-        _check_output_path("--save", args.save, ("npz",))
+        _check_output_path("--save", args.save, ("npz",), args.overwrite)
 
 
 def run(args) -> int:
     """Runs ``nnbasics train`` with parsed ``args``; returns the exit status."""
-    for option in ("resume", "overwrite"):
-        if getattr(args, option) and args.checkpoint_dir is None:
-            raise UsageError(f"--{option} needs --checkpoint-dir")
+    if args.resume and args.checkpoint_dir is None:
+        raise UsageError("--resume needs --checkpoint-dir")
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite: expected one of them, received both")
     if args.checkpoint_dir is not None and not (args.resume or args.overwrite):
@@ -467,55 +467,83 @@ def _train(args) -> int:
     }
     metrics = _metrics(nb, net, result, splits)
     console.print(_results_table(result, metrics, seconds))
-    _write_outputs(args, console, result, net, stats, labels, metrics, source)
+    failed = _write_outputs(args, console, result, net, stats, labels, metrics, source)
+    if failed:
+        raise WriteError("; ".join(failed))
     if result.diverged:
         console.print("[red]training diverged[/] (see the warning above; try a smaller --lr)")
         return 1
     return 0
 
 
-def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> None:
-    """The files asked for: learning curves, the history and the model (process 0 only)."""
+def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> list[str]:
+    """The files asked for: learning curves, the history and the model (process 0 only).
+
+    Returns one line per file that could not be written (each OSError named
+    with its path and cause); a model that cannot go to ``--save`` goes to a
+    temporary file instead, named in the line. A diverged run writes no model.
+    """
     if not distributed.is_writer():
-        return
+        return []
+    failed = []
+
+    def attempt(option, path, write):
+        try:
+            write(path)
+        except OSError as e:
+            failed.append(str(write_failed(option, path, e)))
+            return False
+        if not args.quiet:
+            console.print(f"{option.lstrip('-')} written to {path}")
+        return True
+
     if args.plot is not None:
-        _plot(
-            result,
-            args.plot,
+        title = (
             f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
-            f"{net.hidden}/{net.output}, {args.optimizer}",
+            f"{net.hidden}/{net.output}, {args.optimizer}"
         )
-        if not args.quiet:
-            console.print(f"learning curves written to {args.plot}")
+        attempt("--plot", args.plot, lambda p: _plot(result, p, title))
     if args.history is not None:
-        _write_history(args.history, result.history)
-        if not args.quiet:
-            console.print(f"history written to {args.history}")
-    if args.save is not None:
+        attempt("--history", args.history, lambda p: _write_history(p, result.history))
+    if args.save is not None and result.diverged:
+        console.print(f"[red]no model written[/] to {args.save}: training diverged")
+    elif args.save is not None:
+        import tempfile
+
         import nnbasics as nb
 
         options = {
             k: v
             for k, v in vars(args).items()
-            if k != "func" and isinstance(v, (str, int, float, bool, type(None), tuple))
+            if k not in ("func", "mesh")
+            and isinstance(v, (str, int, float, bool, type(None), tuple))
         }
-        nb.save_model(
-            args.save,
-            net,
-            result.params,
-            stats,
-            labels,
-            meta=dict(
-                library=nb.__version__,
-                data=source,
-                options=options,
-                metrics=metrics,
-                best_epoch=result.best_epoch,
-                epochs_run=len(result.history["train_loss"]),
-            ),
+        meta = dict(
+            library=nb.__version__,
+            data=source,
+            options=options,
+            metrics=metrics,
+            best_epoch=result.best_epoch,
+            epochs_run=len(result.history["train_loss"]),
         )
-        if not args.quiet:
-            console.print(f"model written to {args.save}")
+
+        def save(path):
+            nb.save_model(path, net, result.params, stats, labels, meta=meta)
+
+        try:
+            save(args.save)
+            if not args.quiet:
+                console.print(f"model written to {args.save}")
+        except OSError as e:
+            kept = None
+            try:  # keep the trained model where it can go
+                fd, kept = tempfile.mkstemp(prefix="nnbasics-model-", suffix=".npz")
+                os.close(fd)
+                save(kept)
+            except OSError:
+                kept = None
+            failed.append(str(write_failed("--save", args.save, e, kept)))
+    return failed
 
 
 def _write_history(path: str, history: dict) -> None:

@@ -1,0 +1,555 @@
+"""A user's own data files: CSV/TSV/TXT tables, ``.npz`` archives, ``.npy`` pairs.
+
+:func:`read` reads a file into a :class:`DataFile` (features, targets, class
+names, column names, the task and the file's SHA-256); :func:`read_features`
+reads new examples to predict. Bad files are refused in one line naming the
+file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import hashlib
+import io
+import numbers
+import os
+import zipfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from nnbasics import _checks
+from nnbasics.data.splits import _describe
+
+__all__ = ["FILE_SUFFIXES", "MAX_INFERRED_CLASSES", "TASKS", "DataFile", "read", "read_features"]
+
+TASKS = ("classification", "regression")
+
+# The column delimiter of each text suffix; None: sniffed among _SNIFFED.
+_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_SNIFFED = ",\t; "
+_ARRAY_SUFFIXES = (".npz", ".npy")
+FILE_SUFFIXES = (*_DELIMITERS, *_ARRAY_SUFFIXES)
+
+# Cells read as a missing value (compared in lower case).
+_MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
+
+# Integer targets with at most this many distinct values are read as classes.
+MAX_INFERRED_CLASSES = 20
+
+# How many rows below the first are looked at to tell a header from data.
+_HEADER_PROBE_ROWS = 100
+
+
+class DataFile(NamedTuple):
+    """A user's data file as :func:`read` returns it; ``read(path)[:2]`` is ``(X, y)``.
+
+    Attributes:
+        X: float32 ``(n, d)`` features.
+        y: int32 ``(n,)`` class indices into ``classes`` (classification), or
+            float32 ``(n, d_out)`` targets (regression).
+        classes: the ``k`` class names as strings, ``classes[i]`` for label
+            ``i``; None for regression.
+        feature_names: ``d`` names: a text file's header cells, else
+            ``"column 1"``, ``"column 2"``, ... (the columns' positions in the
+            file); ``"X[:, 0]"``, ... for arrays.
+        target_name: the target column's name in the same form; ``"y"`` for arrays.
+        task: ``"classification"`` or ``"regression"``.
+        sha256: hex SHA-256 of the file's bytes (an ``.npy`` pair: of the
+            features file's bytes followed by the target file's).
+        path: the path as given.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...] | None
+    feature_names: tuple[str, ...]
+    target_name: str
+    task: str
+    sha256: str
+    path: str
+
+
+def read(
+    path: str | os.PathLike, *, target: str | int | None = None, task: str | None = None
+) -> DataFile:
+    """Reads a user's data file: a table of examples, one per row.
+
+    Formats, chosen by the file's suffix:
+
+    * ``.csv`` (comma), ``.tsv`` (tab), ``.txt`` (delimiter sniffed among
+      comma, tab, semicolon and space): UTF-8 text, read with the standard
+      library's ``csv`` module (quoted cells allowed). The first row is a
+      header when one of its cells is not a number while the same column
+      holds a number in one of the next 100 rows (or, in a one-row file, when
+      any cell is not a number). Blank lines are skipped.
+    * ``.npz``: NumPy's ``savez`` archive holding arrays ``X`` ``(n, d)`` and
+      ``y`` ``(n,)`` or ``(n, d_out)``.
+    * ``.npy``: a pair of NumPy ``save`` files in one directory: ``NAME.npy``
+      holds ``X`` and ``NAME.y.npy`` holds ``y`` (for ``X.npy``, the target
+      file is ``y.npy``). Give the features file's path.
+
+    Classification or regression, unless ``task`` says: string labels are
+    classes; integer targets (an integer dtype, or text cells all written as
+    integers such as ``3`` or ``-1``) with at most
+    :data:`MAX_INFERRED_CLASSES` distinct values are classes; anything else
+    (``0.5``, ``1.0``, more distinct integers, several target columns) is
+    regression. Class labels map to ``0 .. k−1`` in sorted order: numeric
+    order for numbers, Python's string order for strings.
+
+    Args:
+        path: the file.
+        target: text files only: the target column, by header name or by
+            index (negative counts from the end; a string of digits is an
+            index unless it is a header name); None for the last column.
+            Every other column is a feature.
+        task: None to infer, ``"classification"`` or ``"regression"``.
+
+    Returns:
+        A :class:`DataFile`.
+
+    Raises:
+        ValueError: one line naming the file, the line and column (text:
+            1-based line numbers as an editor shows them) and the problem: an
+            unsupported, unreadable or empty file; ragged rows; a missing
+            value (empty cell, ``NA``, ``nan``, ...); a non-numeric or
+            non-finite feature; an unknown ``target``; a single class.
+    """
+    shown, suffix = _data_path(path)
+    _checks.one_of("task", task, (None, *TASKS))
+    reader = _read_arrays if suffix in _ARRAY_SUFFIXES else _read_text
+    raw, X, values, feature_names, target_name, where = reader(shown, suffix, target)
+    task = task or _infer_task(values)
+    if task == "classification":
+        y, classes = _encode_classes(values, where)
+    else:
+        y, classes = _regression_targets(values, where), None
+    return DataFile(
+        X.astype(np.float32),
+        y,
+        classes,
+        feature_names,
+        target_name,
+        task,
+        hashlib.sha256(raw).hexdigest(),
+        shown,
+    )
+
+
+def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every column of a data file as features: new examples to predict, without targets.
+
+    Text tables follow :func:`read`'s rules (header detection, delimiters,
+    one-line errors naming the line and column of a missing or non-numeric
+    cell); ``.npz`` needs only ``X``; ``.npy`` is the features file alone.
+
+    Returns:
+        ``(X, names)``: float32 ``(n, d)`` and the column names.
+    """
+    shown, suffix = _data_path(path)
+    if suffix in _ARRAY_SUFFIXES:
+        raw = _read_bytes(shown)
+        if suffix == ".npz":
+            with _npz(shown, raw) as archive:
+                if "X" not in archive.files:
+                    _checks.fail(
+                        shown, "an .npz archive holding an array 'X'", f"arrays {archive.files}"
+                    )
+                X = archive["X"]
+        else:
+            X = _npy(shown, raw)
+        _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
+        return X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
+    _, header, table, lines = _table(shown, suffix)
+    cell, _ = _cell_names(shown, lines, header, table.shape[1])
+    X = np.column_stack(
+        [
+            _feature_column(table[:, j], functools.partial(cell, j=j), "absent")
+            for j in range(table.shape[1])
+        ]
+    )
+    names = tuple(c or f"column {j + 1}" for j, c in enumerate(header or [""] * table.shape[1]))
+    return X.astype(np.float32), names
+
+
+def _data_path(path: Any) -> tuple[str, str]:
+    """``(path as a str, its lower-case suffix)``; ValueError unless a supported data file."""
+    if not isinstance(path, (str, os.PathLike)):
+        _checks.fail("path", "a file path (str or os.PathLike)", repr(path))
+    shown = os.fspath(path)
+    suffix = Path(shown).suffix.lower()
+    if suffix not in FILE_SUFFIXES:
+        _checks.fail("path", "a data file ending in " + ", ".join(FILE_SUFFIXES), repr(shown))
+    return shown, suffix
+
+
+def _read_bytes(path: str | Path) -> bytes:
+    """The bytes of ``path``; a one-line ValueError if it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        _checks.fail(str(path), "a readable file", e.strerror or type(e).__name__)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_non_number(cells: np.ndarray) -> int:
+    return next(i for i, cell in enumerate(cells) if not _is_number(cell))
+
+
+def _table(path: str, suffix: str):
+    """``(raw bytes, header row or None, cells (n, width) str, 1-based line numbers)``."""
+    raw = _read_bytes(path)
+    rows, lines = _text_rows(path, raw, _DELIMITERS[suffix])
+    if _DELIMITERS[suffix] == "," and len(rows[0]) == 1 and ";" in rows[0][0]:
+        # A ".csv" written with semicolons (spreadsheets in locales whose
+        # decimal mark is the comma) is read as such rather than as one column.
+        rows, lines = _text_rows(path, raw, ";")
+    skip = int(_has_header(rows))
+    header = rows[0] if skip else None
+    if header is not None:
+        _check_distinct(path, lines[0], header)
+    rows, lines = rows[skip:], lines[skip:]
+    if not rows:
+        _checks.fail(path, "data rows below the header", "a header only")
+    return raw, header, np.array(rows, dtype=str), lines
+
+
+def _check_distinct(path: str, line: int, header: list[str]) -> None:
+    """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name and name in seen:
+            _checks.fail(
+                f"{path}, line {line}",
+                "distinct column names",
+                f"{name!r} twice (columns {seen[name] + 1} and {j + 1})",
+            )
+        seen.setdefault(name, j)
+
+
+def _read_text(path: str, suffix: str, target: Any):
+    """Reads a CSV/TSV/TXT table for :func:`read`.
+
+    Returns:
+        ``(raw, X, values, feature_names, target_name, where)``: the file's
+        bytes; float ``(n, d)`` features; the target column (int64, float64
+        or str ``(n,)``); names; ``where(i)`` names the file, line and target
+        column of target row ``i`` (the column alone for None).
+    """
+    raw, header, table, lines = _table(path, suffix)
+    width = table.shape[1]
+    names = [cell or f"column {j + 1}" for j, cell in enumerate(header or [""] * width)]
+    cell, columns = _cell_names(path, lines, header, width)
+    t = _target_index(target, header, width, path)
+    features = [j for j in range(width) if j != t]
+    if not features:
+        _checks.fail(path, "at least one feature column besides the target", "a single column")
+    X = np.column_stack(
+        [_feature_column(table[:, j], functools.partial(cell, j=j), columns[t]) for j in features]
+    )
+    where = functools.partial(cell, j=t)
+    return (
+        raw,
+        X,
+        _column_values(table[:, t], where),
+        tuple(names[j] for j in features),
+        names[t],
+        where,
+    )
+
+
+def _text_rows(path: str, raw: bytes, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
+    """The non-blank rows of a text table, cells stripped, and their 1-based line numbers.
+
+    Rejects undecodable text, an empty file and rows whose number of cells
+    differs from the first row's.
+    """
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: a byte-order mark is not part of the first cell
+    except UnicodeDecodeError as e:
+        _checks.fail(path, "UTF-8 text", f"a byte that is not UTF-8 at offset {e.start}")
+    if delimiter is None:
+        delimiter = _sniff_delimiter(path, text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    rows, lines = [], []
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            if any(cells):
+                rows.append(cells)
+                lines.append(reader.line_num)
+    except csv.Error as e:
+        _checks.fail(f"{path}, line {reader.line_num}", "CSV text", str(e))
+    if not rows:
+        _checks.fail(path, "a table with one example per line", "an empty file")
+    for row, line in zip(rows, lines):
+        if len(row) != len(rows[0]):
+            _checks.fail(
+                f"{path}, line {line}",
+                f"{len(rows[0])} cells, as in line {lines[0]}",
+                f"{len(row)} cells",
+            )
+    return rows, lines
+
+
+def _sniff_delimiter(path: str, text: str) -> str:
+    try:
+        return csv.Sniffer().sniff(text[:65536], delimiters=_SNIFFED).delimiter
+    except csv.Error:
+        _checks.fail(
+            path,
+            "columns separated by commas, tabs, semicolons or spaces",
+            "no consistent delimiter",
+        )
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether ``rows[0]`` names the columns rather than holding an example.
+
+    It does when one of its cells is neither a number nor a missing-value
+    marker while the same column holds a number in one of the next rows; a
+    lone row, when any cell is such a name.
+    """
+    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
+    return any(
+        not _is_number(cell)
+        and cell.lower() not in _MISSING
+        and (not below or any(_is_number(row[j]) for row in below))
+        for j, cell in enumerate(rows[0])
+    )
+
+
+def _cell_names(path: str, lines: list[int], header: list[str] | None, width: int):
+    """How messages name a table's cells and columns.
+
+    Returns:
+        ``(where, columns)``: ``where(i, j)`` is ``"<path>, line <line of row
+        i>, column <j's name>"`` (``i`` None: the column alone); ``columns[j]``
+        is ``"column 'name'"`` with a header, else ``"column <j + 1>"``.
+    """
+    columns = (
+        [f"column {name!r}" for name in header]
+        if header
+        else [f"column {j + 1}" for j in range(width)]
+    )
+
+    def where(i: int | None, j: int) -> str:
+        line = "" if i is None else f", line {lines[i]}"
+        return f"{path}{line}, {columns[j]}"
+
+    return where, columns
+
+
+def _target_index(target: Any, header: list[str] | None, width: int, path: str) -> int:
+    """The 0-based index of the ``target`` column (None: the last) of a ``width``-column table."""
+    if target is None:
+        return width - 1
+    if header is not None and isinstance(target, str) and target in header:
+        return header.index(target)
+    index = target
+    if isinstance(target, str):
+        with contextlib.suppress(ValueError):
+            index = int(target)
+    if (
+        isinstance(index, numbers.Integral)
+        and not isinstance(index, bool)
+        and -width <= index < width
+    ):
+        return int(index) % width
+    names = f"a column name ({', '.join(map(repr, header))}) or " if header else ""
+    _checks.fail(
+        "target",
+        f"{names}a column index from {-width} to {width - 1} of {path}",
+        _checks.shown(target),
+    )
+
+
+def _column_values(cells: np.ndarray, where) -> np.ndarray:
+    """A text column's values: int64 if every cell is an integer, float64 if a number, else str.
+
+    Args:
+        cells: str ``(n,)``.
+        where: ``where(i)`` names row ``i``'s cell in the messages.
+
+    Raises:
+        ValueError: a missing value, or a number that is not finite in float32.
+    """
+    missing = np.isin(np.char.lower(cells), _MISSING)
+    if missing.any():
+        i = int(np.argmax(missing))
+        _checks.fail(
+            where(i),
+            "a value in every cell (missing values are not supported)",
+            f"the missing value {str(cells[i])!r}" if cells[i] else "an empty cell",
+        )
+    for dtype in (np.int64, np.float64):
+        try:
+            values = cells.astype(dtype)
+        except (ValueError, OverflowError):
+            continue
+        with np.errstate(over="ignore"):  # overflow to inf is what this check reports
+            finite = np.isfinite(values.astype(np.float32))
+        if not finite.all():
+            i = int(np.argmin(finite))
+            _checks.fail(where(i), "a finite number within float32's range", repr(str(cells[i])))
+        return values
+    return cells
+
+
+def _feature_column(cells: np.ndarray, where, target: str) -> np.ndarray:
+    """A feature column's numbers ``(n,)``; ``target`` names the target column for the message."""
+    values = _column_values(cells, where)
+    if values.dtype.kind == "U":
+        i = _first_non_number(values)
+        _checks.fail(where(i), f"a number (a feature; the target is {target})", repr(str(cells[i])))
+    return values
+
+
+def _read_arrays(path: str, suffix: str, target: Any):
+    """Reads an ``.npz`` file or an ``.npy`` pair for :func:`read`.
+
+    Returns:
+        As :func:`_read_text`: ``where(i)`` names ``y[i]`` (``y`` alone for None).
+    """
+    if target is not None:
+        _checks.fail(
+            "target", f"None for {path} (its y array is the target)", _checks.shown(target)
+        )
+    if suffix == ".npz":
+        raw = _read_bytes(path)
+        with _npz(path, raw) as archive:
+            if not {"X", "y"} <= set(archive.files):
+                _checks.fail(
+                    path, "an .npz archive holding arrays 'X' and 'y'", f"arrays {archive.files}"
+                )
+            X, y = archive["X"], archive["y"]
+    else:
+        y_path = _npy_target_path(path)
+        raw_X, raw_y = _read_bytes(path), _read_bytes(y_path)
+        X, y = _npy(path, raw_X), _npy(str(y_path), raw_y)
+        raw = raw_X + raw_y  # .npy headers carry their lengths: the pair's bytes are unambiguous
+    _check_arrays(path, X, y)
+    where = lambda i: f"{path}, y" + ("" if i is None else f"[{i}]")
+    return raw, X, y, tuple(f"X[:, {j}]" for j in range(X.shape[1])), "y", where
+
+
+def _np_load(path: str, raw: bytes, what: str, kind: type, magic: bytes):
+    """``np.load`` of a file's bytes, without pickles; a one-line ValueError unless a ``kind``."""
+    # np.load takes any bytes without its magic string for a pickle, and
+    # its refusal to unpickle would then misname the problem.
+    if not raw.startswith(magic):
+        _checks.fail(path, what, "a file in another format")
+    try:
+        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        _checks.fail(path, what, f"a file NumPy cannot read ({first})")
+    if not isinstance(loaded, kind):
+        _checks.fail(path, what, f"a {type(loaded).__name__}")
+    return loaded
+
+
+def _npz(path: str, raw: bytes) -> np.lib.npyio.NpzFile:
+    return _np_load(
+        path, raw, "an .npz archive of arrays X and y (numpy.savez)", np.lib.npyio.NpzFile, b"PK"
+    )
+
+
+def _npy(path: str, raw: bytes) -> np.ndarray:
+    return _np_load(path, raw, "an array saved by numpy.save", np.ndarray, b"\x93NUMPY")
+
+
+def _npy_target_path(path: str) -> Path:
+    """The target file of the ``.npy`` pair whose features file is ``path``.
+
+    ``NAME.npy`` holds X and ``NAME.y.npy`` holds y; ``X.npy`` pairs with ``y.npy``.
+    """
+    p = Path(path)
+    convention = "NAME.npy holds X and NAME.y.npy beside it holds y; X.npy pairs with y.npy"
+    if p.name.lower().endswith(".y.npy") or p.name.lower() == "y.npy":
+        _checks.fail("path", f"the features file of an .npy pair ({convention})", repr(path))
+    y_path = p.with_name("y.npy" if p.name == "X.npy" else p.name[:-4] + ".y.npy")
+    if not y_path.exists():
+        _checks.fail(path, f"its targets in {y_path} ({convention})", "no such file")
+    return y_path
+
+
+def _check_arrays(path: str, X: np.ndarray, y: np.ndarray) -> None:
+    """Rejects arrays that are not numeric finite features ``(n, d)`` and ``n`` targets."""
+    if X.ndim != 2 or X.dtype.kind not in "biuf":
+        _checks.fail(f"{path}, X", "a numeric array of shape (n, d)", _describe(X))
+    n = X.shape[0]
+    if n == 0:
+        _checks.fail(f"{path}, X", "at least one example", "an empty data set (0 rows)")
+    if y.ndim not in (1, 2) or y.shape[0] != n or y.dtype.kind not in "biufU":
+        _checks.fail(
+            f"{path}, y",
+            f"numbers or strings of shape ({n},) or ({n}, d_out), a row per row of X",
+            _describe(y),
+        )
+    _checks.finite_rows(f"{path}, X", X.astype(np.float32))
+    if y.dtype.kind == "f":
+        _checks.finite_rows(f"{path}, y", y.astype(np.float32))
+
+
+def _infer_task(values: np.ndarray) -> str:
+    """``"classification"`` for string labels or few distinct integers, else ``"regression"``."""
+    if values.dtype.kind == "U":
+        return "classification"
+    if (
+        values.dtype.kind in "biu"
+        and (values.ndim == 1 or values.shape[1] == 1)
+        and len(np.unique(values)) <= MAX_INFERRED_CLASSES
+    ):
+        return "classification"
+    return "regression"
+
+
+def _encode_classes(values: np.ndarray, where) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Labels ``(n,)`` or ``(n, 1)`` as int32 indices ``0 .. k−1`` and the ``k`` sorted names."""
+    if values.ndim == 2 and values.shape[1] != 1:
+        _checks.fail(
+            where(None), "one target column for task='classification'", f"{values.shape[1]} columns"
+        )
+    names, y = np.unique(values.reshape(-1), return_inverse=True)
+    fractional = names[np.mod(names, 1) != 0] if names.dtype.kind == "f" else names[:0]
+    if len(names) > MAX_INFERRED_CLASSES and len(fractional):
+        _checks.fail(
+            where(None),
+            "class labels for task='classification'",
+            f"{len(names)} distinct values in {len(y)} rows that look continuous "
+            f"(not whole numbers, e.g. {', '.join(map(str, fractional[:2]))}); "
+            "use task='regression'",
+        )
+    if len(names) < 2:
+        _checks.fail(
+            where(None),
+            "at least 2 classes",
+            f"1 class ({_class_name(names[0])!r}) in all {len(y)} rows",
+        )
+    return y.astype(np.int32), tuple(_class_name(v) for v in names)
+
+
+def _class_name(value: Any) -> str:
+    """A label as text: ``3`` for 3 and 3.0, ``0.5``, ``setosa``."""
+    if isinstance(value, np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _regression_targets(values: np.ndarray, where) -> np.ndarray:
+    """Targets as float32 ``(n, d_out)``; ValueError at the first one that is not a number."""
+    if values.dtype.kind == "U":
+        i = _first_non_number(values)
+        _checks.fail(where(i), "a number (task='regression')", repr(str(values[i])))
+    return values.astype(np.float32).reshape(len(values), -1)
