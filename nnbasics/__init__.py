@@ -26,7 +26,7 @@ from nnbasics import (
     search,
     train,
 )
-from nnbasics.compilation import enable_compilation_cache
+from nnbasics.compilation import disable_compilation_cache, enable_compilation_cache
 from nnbasics.mlp import MLP
 from nnbasics.models import Model, load_model, save_model
 from nnbasics.train import FitResult, fit
@@ -37,6 +37,7 @@ __all__ = [
     "MLP",
     "FitResult",
     "fit",
+    "disable_compilation_cache",
     "enable_compilation_cache",
     "Model",
     "load_model",

@@ -1,49 +1,108 @@
-"""JAX's persistent compilation cache, turned on in one line.
+"""JAX's persistent compilation cache: on by default, safely, in a per-user folder.
 
     import nnbasics as nb
-    nb.enable_compilation_cache()        # ~/.cache/nnbasics/jax (or $JAX_COMPILATION_CACHE_DIR)
+    nb.fit(...)                          # caches in ~/.cache/nnbasics/jax/<machine>/
+    nb.disable_compilation_cache()       # or NNBASICS_NO_COMPILE_CACHE=1: never cache
+    nb.enable_compilation_cache(path)    # cache somewhere else
 
 A process that compiles a program writes the executable to the cache; the
 next process that compiles the same program (same network, optimizer
 structure, shapes, jax version and machine) loads it instead, which turns the
-~1 s compilation of a training epoch into a few milliseconds. The ``nnbasics``
-command line turns it on by default (``--no-compile-cache`` turns it off).
+~1 s compilation of a training epoch into a few milliseconds. The results do
+not change: a cached executable is the one the compiler would have built.
 
-Every compiled program is cached, however short its compilation: a small
-program loads in about a millisecond, and a start-up compiles dozens of them.
+``nb.fit`` and ``nb.search`` (and the ``nnbasics`` command line) turn the
+cache on the first time they run unless the user configured JAX's cache
+already (``jax_compilation_cache_dir``), set ``NNBASICS_NO_COMPILE_CACHE``, or
+called :func:`disable_compilation_cache`. JAX runs what it reads from the
+cache, so the default folder is private: created with owner-only permissions
+(0700) and refused, with one warning, if another user could write to it. It
+is split by machine (architecture and CPU features) and JAX version, because
+nodes of a cluster with other CPU features reject each other's executables,
+and bounded (:data:`MAX_BYTES`, oldest entries evicted by JAX).
+``$JAX_COMPILATION_CACHE_DIR`` is used as given. A folder that cannot be
+used warns once and the process compiles as usual.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
+import stat
 import warnings
 
 from nnbasics import _files
 
-__all__ = ["default_cache_dir", "enable_compilation_cache"]
+__all__ = [
+    "MAX_BYTES",
+    "OFF_ENV",
+    "default_cache_dir",
+    "disable_compilation_cache",
+    "enable_compilation_cache",
+    "use_default_cache",
+]
+
+OFF_ENV = "NNBASICS_NO_COMPILE_CACHE"
+MAX_BYTES = 1 << 30  # 1 GiB; a digits-sized program is ~100 kB
+
+_disabled = False
+_tried = False
+
+
+def _machine_key() -> str:
+    """Architecture, a hash of the CPU's feature flags, and the JAX version."""
+    import jax
+    import jaxlib
+
+    features = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            features = next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        pass
+    digest = hashlib.sha256(features.encode()).hexdigest()[:12]
+    return f"{platform.machine() or 'cpu'}-{digest}-jax{jax.__version__}-jaxlib{jaxlib.__version__}"
 
 
 def default_cache_dir() -> str:
     """Where the cache lives unless told otherwise.
 
-    ``$JAX_COMPILATION_CACHE_DIR`` if set (JAX's own variable), else
-    ``$XDG_CACHE_HOME/nnbasics/jax``, else ``~/.cache/nnbasics/jax``.
+    ``$JAX_COMPILATION_CACHE_DIR`` if set (JAX's own variable, used as
+    given), else ``$XDG_CACHE_HOME/nnbasics/jax/<machine>``, else
+    ``~/.cache/nnbasics/jax/<machine>``, where ``<machine>`` names the
+    architecture, the CPU features and the JAX version.
     """
     explicit = os.environ.get("JAX_COMPILATION_CACHE_DIR")
     if explicit:
         return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "nnbasics", "jax")
+    return os.path.join(base, "nnbasics", "jax", _machine_key())
+
+
+def _unsafe(path: str) -> str | None:
+    """Why ``path`` is not private to this user (None if it is), after making it so if ours."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path)
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            return "owned by another user"
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(path, 0o700)
+    except OSError as e:
+        return e.strerror or type(e).__name__
+    return None
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | None:
     """Turns on JAX's persistent compilation cache in ``path`` for this process.
 
     The directory is created if missing and checked by writing a probe file
-    into it. A directory that cannot be used does not stop anything: one
-    ``UserWarning`` names it and the reason, and the process compiles as
-    usual. Entries that later turn out unreadable (a corrupt file) make JAX
-    warn and compile that program again.
+    into it; the default one is also made owner-only (0700). A directory that
+    cannot be used does not stop anything: one ``UserWarning`` names it and
+    the reason, and the process compiles as usual. Entries that later turn
+    out unreadable (a corrupt file) make JAX warn and compile that program
+    again.
 
     Args:
       path: the cache directory; None means :func:`default_cache_dir`.
@@ -53,8 +112,9 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     """
     import jax
 
+    private = path is None and not os.environ.get("JAX_COMPILATION_CACHE_DIR")
     path = os.path.abspath(os.path.expanduser(os.fspath(path or default_cache_dir())))
-    why = _files.unwritable(path)
+    why = (_unsafe(path) if private else None) or _files.unwritable(path)
     if why is not None:
         warnings.warn(
             f"compilation cache disabled: cannot use {path!r} ({why}); compiling as usual",
@@ -63,5 +123,44 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
         )
         return None
     jax.config.update("jax_compilation_cache_dir", path)
+    # Every program is cached, however short its compilation: a small one
+    # loads in about a millisecond, and a start-up compiles several.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
     return path
+
+
+def disable_compilation_cache() -> None:
+    """Keeps nnbasics from turning the cache on in this process (like ``NNBASICS_NO_COMPILE_CACHE=1``).
+
+    A cache already turned on (by nnbasics or the user) is left as it is;
+    call this before the first ``nb.fit``.
+    """
+    global _disabled
+    _disabled = True
+
+
+def use_default_cache() -> str | None:
+    """Turns the default cache on once per process, unless opted out or configured already.
+
+    Called by the compiled entry points (``nb.fit``, ``nb.search``). Does
+    nothing if :func:`disable_compilation_cache` was called, if
+    ``NNBASICS_NO_COMPILE_CACHE`` is set to anything but ``""``/``0``, or if
+    ``jax_compilation_cache_dir`` is already set. Warns at most once.
+
+    Returns:
+      The directory turned on by this call, or None.
+    """
+    global _tried
+    if _tried or _disabled or os.environ.get(OFF_ENV, "") not in ("", "0"):
+        return None
+    _tried = True
+    import jax
+
+    # JAX reads $JAX_COMPILATION_CACHE_DIR into its flag; any other value was set by the user.
+    if jax.config.jax_compilation_cache_dir not in (
+        None,
+        os.environ.get("JAX_COMPILATION_CACHE_DIR"),
+    ):
+        return None
+    return enable_compilation_cache()

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnbasics import _checks, optim, schedules
+from nnbasics import _checks, compilation, optim, schedules
 from nnbasics.mlp import MLP
 from nnbasics.train import HISTORY_KEYS, cast_data, check_data, init_state, metrics, train_epoch
 
@@ -270,6 +270,7 @@ def search(
     Raises:
       ValueError: bad input, naming the argument, before any training.
     """
+    compilation.use_default_cache()
     groups, names, data = _check_search_args(
         net,
         train,

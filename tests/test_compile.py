@@ -147,7 +147,8 @@ def test_train_writes_then_reads_the_persistent_cache(tmp_path):
     args = ["train", "--quiet", "--epochs", "2", "--dataset", "iris"]
     first = _cli(args, env)
     assert first.returncode == 0, first.stderr[-2000:]
-    entries = os.listdir(tmp_path / "nnbasics" / "jax")
+    (machine,) = (tmp_path / "nnbasics" / "jax").iterdir()  # one folder per machine
+    entries = os.listdir(machine)
     assert any(e.endswith("-cache") for e in entries)
     second = _cli(args, env)
     assert second.returncode == 0
@@ -161,7 +162,7 @@ def test_corrupt_cache_warns_once_and_carries_on(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     args = ["train", "--quiet", "--epochs", "2", "--dataset", "iris"]
     assert _cli(args, env).returncode == 0
-    cache = tmp_path / "nnbasics" / "jax"
+    (cache,) = (tmp_path / "nnbasics" / "jax").iterdir()
     for entry in cache.iterdir():
         entry.write_bytes(b"not a compiled program")
     out = _cli(args, env)
@@ -190,6 +191,6 @@ def test_default_cache_dir_follows_jax_and_xdg(monkeypatch, tmp_path):
 
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert default_cache_dir() == str(tmp_path / "nnbasics" / "jax")
+    assert os.path.dirname(default_cache_dir()) == str(tmp_path / "nnbasics" / "jax")
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/else")
     assert default_cache_dir() == "/somewhere/else"

@@ -67,10 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError(
                     f"a command is required: {', '.join(COMMANDS)} (see '{PROG} --help')"
                 )
-            if not getattr(args, "no_compile_cache", True):
-                from nnbasics.compilation import enable_compilation_cache
+            from nnbasics import compilation
 
-                enable_compilation_cache()
+            if getattr(args, "no_compile_cache", False):
+                compilation.disable_compilation_cache()
+            elif hasattr(args, "no_compile_cache"):
+                compilation.use_default_cache()
             return args.func(args)
         except (UsageError, ValueError) as e:
             return fail(e)
