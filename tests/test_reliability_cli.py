@@ -276,3 +276,8 @@ def test_interrupted_run_says_how_to_resume(capsys, tmp_path, monkeypatch):
     assert code == 130 and "--resume" in one_line(err)
     code, _, err = run(capsys, *QUICK)
     assert code == 130 and "--checkpoint-dir" in one_line(err)
+
+
+def test_resume_without_a_checkpoint_says_it_starts_fresh(capsys, tmp_path):
+    code, _, err = run(capsys, *QUICK, "--checkpoint-dir", tmp_path / "ck", "--resume")
+    assert code == 0 and "starting a fresh run" in one_line(err)

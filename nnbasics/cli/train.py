@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import math
 import os
+import sys
 import time
 
 from nnbasics import distributed, optim
@@ -366,6 +367,15 @@ def run(args) -> int:
                 "pass --resume to continue it or --overwrite to replace it"
             )
     _check_output_paths(args)
+    if args.resume:
+        from nnbasics import checkpoint
+
+        if not checkpoint.exists(args.checkpoint_dir):
+            print(
+                f"nnbasics: note: --resume: no checkpoint in {args.checkpoint_dir!r}; "
+                "starting a fresh run there",
+                file=sys.stderr,
+            )
     # Before any other JAX call; then every process trains on a mesh over all devices.
     args.mesh = distributed.global_mesh() if distributed.from_args(args) else None
     with float64(args.dtype == "float64"):
