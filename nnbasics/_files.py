@@ -6,6 +6,14 @@ target with ``os.replace`` (atomic on POSIX and Windows), and the directory is
 fsync-ed where the platform allows. A crash at any moment leaves the previous
 file or the new one, never a half-written file under the final name; the
 temporary file a killed writer leaves behind is removed by the next write.
+
+One writer at a time: each writer holds an advisory ``flock`` on its own
+temporary file for as long as it lives, and the clean-up removes only the
+temporary files whose lock it can take (their writer is dead), so two
+processes saving one path never delete each other's file: the last rename
+wins. A whole run holds its checkpoint directory with ``hold`` (an advisory
+``flock`` on the directory itself, so no lock file is left behind), and a
+second run on it is refused in one line before any work.
 """
 
 from __future__ import annotations
@@ -16,6 +24,11 @@ import json
 import os
 import tempfile
 import zipfile
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one writer is then the user's to ensure
+    fcntl = None
 
 import jax
 import numpy as np
@@ -74,6 +87,87 @@ def temporary_files(path: str) -> list[str]:
     return glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}-*.tmp"))
 
 
+def _remove_stale(path: str, keep: str) -> None:
+    """Removes the temporary files of dead writers of ``path``; live ones hold a lock."""
+    for stale in temporary_files(path):
+        if os.path.abspath(stale) == os.path.abspath(keep):
+            continue
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live writer's file
+            os.remove(stale)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _live_temporary(path: str, directory: str) -> tuple[int, str]:
+    """(fd, name) of a new temporary file for ``path``, locked to mark it live."""
+    while True:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory
+        )
+        if fcntl is None:
+            return fd, tmp
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            # Another writer's clean-up may have taken it between mkstemp and flock.
+            if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+class InUseError(ValueError):
+    """A file or directory another run is writing (a ValueError, so the CLI prints one line)."""
+
+
+@contextlib.contextmanager
+def hold(directory, what: str = "checkpoint_dir"):
+    """Holds ``directory`` for this run: an advisory lock, released on exit.
+
+    Usage::
+
+        with _files.hold(checkpoint_dir, "checkpoint_dir"):
+            ...  # train and write into checkpoint_dir
+
+    ``directory`` None holds nothing. The lock is a non-blocking ``flock`` on
+    the directory (created if missing), so it vanishes with the process that
+    held it, even when killed.
+
+    Raises:
+      InUseError: another process holds it: ``"<what>: expected a directory no
+        other run is writing, received '<dir>', in use by another run"``.
+    """
+    if directory is None or fcntl is None:
+        yield
+        return
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InUseError(
+                f"{what}: expected a directory no other run is writing, received "
+                f"{directory!r}, in use by another run (wait for it to end, or choose "
+                "another directory)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def atomic_savez(path: str, arrays: dict) -> str:
     """Writes ``arrays`` to the ``.npz`` file ``path`` atomically; returns ``path``.
 
@@ -82,17 +176,15 @@ def atomic_savez(path: str, arrays: dict) -> str:
     were killed mid-way are removed first.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    for stale in temporary_files(path):
-        with contextlib.suppress(OSError):
-            os.remove(stale)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory)
+    fd, tmp = _live_temporary(path, directory)
     try:
+        _remove_stale(path, keep=tmp)
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)  # before the close that drops the lock marking it live
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)

@@ -59,7 +59,7 @@ import optax
 
 from nnbasics import _checks
 
-Schedule = Callable[[jnp.ndarray], jnp.ndarray]
+Schedule = Callable[[jnp.ndarray], jnp.ndarray | float]
 ScalarOrSchedule = float | Schedule
 
 
@@ -266,7 +266,7 @@ def _inverse_root(v, eps, eps_in_sqrt: bool):
     return jax.lax.rsqrt(v + eps) if eps_in_sqrt else 1 / (jnp.sqrt(v) + eps)
 
 
-def _trace(x, trace, beta, nesterov: bool, weight=1.0):
+def _trace(x, trace, beta, nesterov: bool, weight: float | jax.Array = 1.0):
     """m_t = β·m_{t−1} + w_t·x_t; returns (x_t + β·m_t if nesterov else m_t, m_t)."""
     trace = jax.tree.map(lambda xi, m: beta * m + weight * xi, x, trace)
     out = jax.tree.map(lambda xi, m: xi + beta * m, x, trace) if nesterov else trace
@@ -286,7 +286,16 @@ def _corrected(tree, decay, k):
 
 def _cast_like(tree, like):
     """Each leaf of ``tree`` in the dtype of the matching leaf of ``like``."""
-    return jax.tree.map(lambda x, y: x.astype(y.dtype), tree, like)
+
+    def cast(x, y):
+        # Complex into real arises only from real gradients through a complex
+        # accumulator, whose imaginary part is then exactly zero; JAX deprecates
+        # dropping it implicitly, so it is dropped here explicitly.
+        if jnp.iscomplexobj(x) and not jnp.iscomplexobj(y):
+            x = jnp.real(x)
+        return x.astype(y.dtype)
+
+    return jax.tree.map(cast, tree, like)
 
 
 def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
@@ -306,8 +315,9 @@ def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
     def init(params):
         return state_type(jnp.zeros([], jnp.int32), *init_moments(params))
 
-    def update(grads, state, params=None, **extra_args):
+    def update(updates, state, params=None, **extra_args):
         del extra_args  # optax's extra-arguments protocol: accepted, not used
+        grads = updates
         if not _is_zero(weight_decay):
             if params is None:
                 raise ValueError(

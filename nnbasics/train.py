@@ -592,6 +592,52 @@ def fit(
         overwrite,
         key,
     )
+    # One run per checkpoint directory: a second is refused here, before any work.
+    with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
+        return _fit(
+            net,
+            params,
+            optimizer,
+            train,
+            epochs=epochs,
+            batch_size=batch_size,
+            key=key,
+            valid=valid,
+            patience=patience,
+            min_delta=min_delta,
+            l2=l2,
+            l1=l1,
+            grad=grad,
+            callback=callback,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            mesh=mesh,
+            compute_dtype=compute_dtype,
+        )
+
+
+def _fit(
+    net,
+    params,
+    optimizer,
+    train,
+    *,
+    epochs,
+    batch_size,
+    key,
+    valid,
+    patience,
+    min_delta,
+    l2,
+    l1,
+    grad,
+    callback,
+    checkpoint_dir,
+    resume,
+    mesh,
+    compute_dtype,
+) -> FitResult:
+    """``fit`` after its arguments are checked, its checkpoint directory held."""
     compilation.use_default_cache()
     dtype = jax.tree.leaves(params)[0].dtype
     compute_dtype = _check_compute_dtype(compute_dtype)
@@ -634,7 +680,7 @@ def fit(
                     "(and inject_hyperparams' values) were compared, its other "
                     "hyper-parameters (learning rate, ...) cannot be verified",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
 
     if jax.process_count() > 1:
@@ -688,7 +734,7 @@ def fit(
                 f"training diverged in epoch {epoch} (non-finite loss or parameters); "
                 f"{kept}" + _precision_hint(dtype, compute_dtype),
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if callback is not None:
             callback(epoch, m)
@@ -916,7 +962,7 @@ def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
             f"the checkpoint in {os.fspath(checkpoint_dir)!r} had already {why} "
             f"after {done} epochs: nothing left to train",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     elif done >= epochs:
         warnings.warn(
@@ -924,6 +970,6 @@ def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
             f"epochs, and epochs={epochs}: nothing left to train (raise epochs to "
             "continue)",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return done

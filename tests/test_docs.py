@@ -1,10 +1,16 @@
 """The documentation site: the strict build, and every python block in it runs as it stands."""
 
+import contextlib
+import functools
+import http.server
+import json
+import os
 import pathlib
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -14,22 +20,93 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 RUNNABLE = ["README.md", "docs/getting-started.md"]
 
 
-@pytest.mark.slow
-def test_site_builds_strict(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site built once with `mkdocs build --strict` (warnings are errors)."""
     pytest.importorskip("mkdocstrings_handlers.python", reason="needs the docs extra")
-    if shutil.which("mkdocs") is None:
-        pytest.skip("mkdocs not installed (pip install '.[docs]')")
+    out_dir = tmp_path_factory.mktemp("docs") / "site"
     out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    api = tmp_path / "site" / "api"
+    return out_dir
+
+
+@pytest.mark.slow
+def test_site_builds_strict(site):
+    api = site / "api"
     assert (api / "nnbasics.optim.html").exists()
     assert "nnbasics.optim.adam" in (api / "nnbasics.optim.html").read_text()
-    assert "nnbasics train" in (tmp_path / "site" / "cli.html").read_text()
+    assert "nnbasics train" in (site / "cli.html").read_text()
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
+    pytest.skip("no chromium on this machine (apt-get install -y chromium)")
+
+
+@contextlib.contextmanager
+def _serve(root):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("page", "math"),
+    [("index.html", True), ("guide.html", True), ("api/nnbasics.optim.html", False)],
+)
+def test_page_in_headless_chromium(site, page, math, tmp_path):
+    """The page loads offline with no console error, and its equations are typeset."""
+    browser = _chromium()
+    with _serve(site) as url:
+        out = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--user-data-dir={tmp_path}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                f"{url}/{page}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert out.returncode == 0, out.stderr[-2000:]
+    errors = [
+        l for l in out.stderr.splitlines() if "CONSOLE" in l and ("rror" in l or "Uncaught" in l)
+    ]
+    assert not errors, errors
+    dom = out.stdout
+    assert "<article" in dom
+    if math:
+        assert 'class="katex"' in dom, "equations left as raw TeX"
+    assert "fonts.googleapis" not in dom and "cdn." not in dom
+
+
+@pytest.mark.slow
+def test_search_index_finds_adam(site):
+    index = json.loads((site / "search" / "search_index.json").read_text())
+    hits = [d["location"] for d in index["docs"] if "adam" in (d["title"] + d["text"]).lower()]
+    assert any(h.startswith("api/nnbasics.optim") for h in hits), hits[:5]
 
 
 def _blocks():

@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import inspect
 import os
+import pathlib
 import pkgutil
 import re
 
@@ -100,8 +101,25 @@ def on_page_markdown(markdown, page, config, files):
     return _OUTSIDE.sub(lambda m: f"] (repository file `{m.group(1)[3:]}`)", markdown)
 
 
+def _nav_files(nav) -> set[str]:
+    found = set()
+    for entry in nav:
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+        if isinstance(value, list):
+            found |= _nav_files(value)
+        elif isinstance(value, str):
+            found.add(value)
+    return found
+
+
 def on_config(config):
     nav = config["nav"]
+    # A page another change adds to docs/ before it is placed in the nav still gets listed.
+    listed = _nav_files(nav)
+    docs = pathlib.Path(config["docs_dir"])
+    extra = sorted(p.name for p in docs.glob("*.md") if p.name not in listed)
+    if extra:
+        nav.append({"More": extra})
     for i, entry in enumerate(nav):
         if isinstance(entry, dict) and "API reference" in entry:
             nav[i] = {"API reference": _api_nav(_public_modules())}

@@ -210,12 +210,31 @@ def _table(path: str, suffix: str):
     """``(raw bytes, header row or None, cells (n, width) str, 1-based line numbers)``."""
     raw = _read_bytes(path)
     rows, lines = _text_rows(path, raw, _DELIMITERS[suffix])
+    if _DELIMITERS[suffix] == "," and len(rows[0]) == 1 and ";" in rows[0][0]:
+        # A ".csv" written with semicolons (spreadsheets in locales whose
+        # decimal mark is the comma) is read as such rather than as one column.
+        rows, lines = _text_rows(path, raw, ";")
     skip = int(_has_header(rows))
     header = rows[0] if skip else None
+    if header is not None:
+        _check_distinct(path, lines[0], header)
     rows, lines = rows[skip:], lines[skip:]
     if not rows:
         _checks.fail(path, "data rows below the header", "a header only")
     return raw, header, np.array(rows, dtype=str), lines
+
+
+def _check_distinct(path: str, line: int, header: list[str]) -> None:
+    """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name and name in seen:
+            _checks.fail(
+                f"{path}, line {line}",
+                "distinct column names",
+                f"{name!r} twice (columns {seen[name] + 1} and {j + 1})",
+            )
+        seen.setdefault(name, j)
 
 
 def _read_text(path: str, suffix: str, target: Any):
@@ -503,6 +522,15 @@ def _encode_classes(values: np.ndarray, where) -> tuple[np.ndarray, tuple[str, .
             where(None), "one target column for task='classification'", f"{values.shape[1]} columns"
         )
     names, y = np.unique(values.reshape(-1), return_inverse=True)
+    fractional = names[np.mod(names, 1) != 0] if names.dtype.kind == "f" else names[:0]
+    if len(names) > MAX_INFERRED_CLASSES and len(fractional):
+        _checks.fail(
+            where(None),
+            "class labels for task='classification'",
+            f"{len(names)} distinct values in {len(y)} rows that look continuous "
+            f"(not whole numbers, e.g. {', '.join(map(str, fractional[:2]))}); "
+            "use task='regression'",
+        )
     if len(names) < 2:
         _checks.fail(
             where(None),

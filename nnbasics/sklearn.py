@@ -1,0 +1,230 @@
+"""scikit-learn estimators over ``nb.MLP`` and ``nb.fit``.
+
+``MLPClassifier`` and ``MLPRegressor`` take scikit-learn's constructor names
+where the meaning is the same, train with ``nb.fit`` (hand-written backprop by
+default) and keep their fitted state as NumPy arrays, so they pickle, clone and
+sit inside ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``.
+
+The penalty matches scikit-learn's: its loss adds ``alpha/(2·B)·Σ‖W‖²`` per
+minibatch of size ``B``; ``nb.fit`` adds ``(l2/2)·Σ‖W‖²`` to the batch mean,
+so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import optim
+from .mlp import MLP
+from .train import fit as nb_fit
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+class _BaseMLP(BaseEstimator):
+    _output = "softmax"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=False,
+        grad="manual",
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.grad = grad
+        self.dtype = dtype
+
+    # -------------------------------------------------------------- checks
+    def _check_params(self, n):
+        if self.solver not in optim.REGISTRY:
+            raise ValueError(
+                f"solver: expected one of {sorted(optim.REGISTRY)}, got {self.solver!r}"
+            )
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
+        if not (np.isscalar(self.alpha) and self.alpha >= 0):
+            raise ValueError(f"alpha: expected a number >= 0, got {self.alpha!r}")
+        if not (np.isscalar(self.learning_rate_init) and self.learning_rate_init > 0):
+            raise ValueError(
+                f"learning_rate_init: expected a number > 0, got {self.learning_rate_init!r}"
+            )
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"max_iter: expected an int >= 1, got {self.max_iter!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction: expected a number in (0, 1), got {self.validation_fraction!r}"
+            )
+        sizes = (
+            (self.hidden_layer_sizes,)
+            if np.isscalar(self.hidden_layer_sizes)
+            else tuple(self.hidden_layer_sizes)
+        )
+        if any(int(s) < 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes: expected positive ints, got {self.hidden_layer_sizes!r}"
+            )
+        if self.batch_size == "auto":
+            batch = min(200, n)
+        elif isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1:
+            batch = min(int(self.batch_size), n)
+        else:
+            raise ValueError(f"batch_size: expected 'auto' or an int >= 1, got {self.batch_size!r}")
+        return tuple(int(s) for s in sizes), batch
+
+    # ----------------------------------------------------------------- fit
+    def _fit(self, X, y_encoded, n_out):
+        sizes, batch = self._check_params(X.shape[0])
+        dtype = _DTYPES[self.dtype]
+        net = MLP(sizes=(X.shape[1], *sizes, n_out), hidden=self.activation, output=self._output)
+        seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
+        k_init, k_split, k_train = jax.random.split(jax.random.key(seed), 3)
+        X = np.asarray(X, dtype)
+        y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
+        valid = None
+        if self.early_stopping:
+            n = X.shape[0]
+            order = np.asarray(jax.random.permutation(k_split, n))
+            n_valid = max(1, int(round(self.validation_fraction * n)))
+            v, t = order[:n_valid], order[n_valid:]
+            valid = (X[v], y_encoded[v])
+            X, y_encoded = X[t], y_encoded[t]
+            batch = min(batch, X.shape[0])
+        opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
+        callback = None
+        if self.verbose:
+
+            def callback(epoch, m):
+                print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
+
+        result = nb_fit(
+            net,
+            net.init(k_init, dtype),
+            opt,
+            (X, y_encoded),
+            epochs=int(self.max_iter),
+            batch_size=batch,
+            key=k_train,
+            valid=valid,
+            patience=int(self.n_iter_no_change) if self.early_stopping else None,
+            min_delta=float(self.tol),
+            l2=float(self.alpha) / batch,
+            grad=self.grad,
+            callback=callback,
+        )
+        hist = {k: np.asarray(v) for k, v in result.history.items()}
+        ran = np.isfinite(hist["train_loss"])
+        self.loss_curve_ = [float(v) for v in hist["train_loss"][ran]]
+        self.n_iter_ = len(self.loss_curve_)
+        if valid is not None:
+            self.validation_scores_ = [float(v) for v in hist["valid_accuracy"][ran]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
+        self.coefs_ = [np.asarray(layer["W"]) for layer in result.params]
+        self.intercepts_ = [np.asarray(layer["b"]) for layer in result.params]
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = n_out
+        self.out_activation_ = self._output
+        self._net = net
+        return self
+
+    def _raw(self, X):
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        dtype = _DTYPES[self.dtype]
+        params = [
+            {"W": jnp.asarray(W, dtype), "b": jnp.asarray(b, dtype)}
+            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+        ]
+        return self._net.apply(params, jnp.asarray(X, dtype))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-class classifier: ``nb.MLP`` with a softmax output, trained by ``nb.fit``.
+
+    ``X`` (n, d) → ``predict_proba`` (n, C) with C = ``len(classes_)``.
+    """
+
+    _output = "softmax"
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
+        return self._fit(X, encoded, len(self.classes_))
+
+    def predict_proba(self, X):
+        return np.asarray(jax.nn.softmax(self._raw(X).astype(jnp.float64), axis=-1))
+
+    def predict_log_proba(self, X):
+        return np.asarray(jax.nn.log_softmax(self._raw(X).astype(jnp.float64), axis=-1))
+
+    def predict(self, X):
+        check_is_fitted(self, "coefs_")
+        return self.classes_[np.asarray(jnp.argmax(self._raw(X), axis=-1))]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Regressor: ``nb.MLP`` with a linear (Gaussian, ½ squared error) output.
+
+    ``X`` (n, d) → ``predict`` (n,) for a 1-D target, (n, k) for a 2-D one.
+    """
+
+    _output = "linear"
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        return self._fit(X, y2, y2.shape[1])
+
+    def predict(self, X):
+        z = np.asarray(self._raw(X), np.float64)
+        return z[:, 0] if self._y_1d else z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
