@@ -44,9 +44,6 @@ the Adam direction), as in optax and PyTorch's AdamW.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import inspect
 import math
 import numbers
 from collections.abc import Callable
@@ -54,10 +51,17 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from nnbasics import _checks
+from nnbasics._optim_recipes import (  # noqa: F401 - nb.optim.Recipe, nb.optim.recipe_of, ...
+    PROGRAM_INPUTS,
+    Recipe,
+    _Method,
+    _recorded,
+    is_tunable,
+    recipe_of,
+)
 
 Schedule = Callable[[jnp.ndarray], jnp.ndarray | float]
 ScalarOrSchedule = float | Schedule
@@ -95,104 +99,6 @@ class AmsgradState(NamedTuple):
     mu: Any  # EMA of g
     nu: Any  # EMA of |g|²
     nu_max: Any  # running maximum of the (corrected) EMA of |g|²
-
-
-# ------------------------------------------------------------------ recipes
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How an optimizer was built: its factory and every argument, compared by value.
-
-    Two ``nb.optim`` optimizers built by the same factory with the same
-    arguments are equal and hash alike (``adam(1e-3) == adam(1e-3)``), so a
-    compiled training program keyed by the optimizer serves both.
-
-    Attributes:
-      factory: the public builder, e.g. ``nnbasics.optim.adam``.
-      kwargs: ``((name, value), ...)``, every argument by name (defaults
-        included), sorted by name.
-    """
-
-    factory: Callable
-    kwargs: tuple
-
-    def build(self, **changes) -> optax.GradientTransformation:
-        """The optimizer again, with ``changes`` replacing some arguments (values may be traced)."""
-        return self.factory(**{**dict(self.kwargs), **changes})
-
-    def split(self) -> tuple[Recipe, dict]:
-        """(structure, numbers): the arguments a compiled program can take as inputs, and the rest.
-
-        ``numbers`` are the nonzero floats among :data:`PROGRAM_INPUTS`;
-        ``structure.build(**numbers)`` rebuilds the optimizer from them (traced
-        or not), so one program serves every learning rate, ε or weight decay.
-        Zeros stay in the structure: a zero weight decay leaves its term out of
-        the program, as the optimizer built from a literal 0 does.
-        """
-        numbers_ = {k: v for k, v in self.kwargs if k in PROGRAM_INPUTS and is_tunable(v)}
-        kept = tuple((k, _TRACED if k in numbers_ else v) for k, v in self.kwargs)
-        return Recipe(self.factory, kept), numbers_
-
-
-# The hyper-parameters that enter an update only as themselves (α·g, g + λθ,
-# √v + ε, β·m), so that a traced value gives bit for bit the update of a
-# constant one. Decay rates (b1, b2, decay, dampening) are left out: their
-# 1 − β is computed in float64 by Python for a constant but in float32 for a
-# traced value, which moves float32 trajectories by an ulp of the rate.
-PROGRAM_INPUTS = frozenset(
-    {
-        "learning_rate",
-        "weight_decay",
-        "eps",
-        "eps_root",
-        "initial_accumulator_value",
-        "initial_scale",
-        "beta",
-        "momentum",
-    }
-)
-_TRACED = "<program input>"
-
-
-def is_tunable(value) -> bool:
-    """Whether a hyper-parameter value can be a compiled program's input: a nonzero float."""
-    return isinstance(value, (float, np.floating)) and value != 0
-
-
-@dataclasses.dataclass(frozen=True)
-class _Method:
-    """``init`` or ``update`` of a recorded optimizer: calls ``fn``, compares by recipe."""
-
-    fn: Callable = dataclasses.field(compare=False, repr=False)
-    recipe: Recipe
-    name: str
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
-
-
-def _recorded(factory: Callable) -> Callable:
-    """Makes ``factory``'s optimizers carry their :class:`Recipe` (equal by value)."""
-    signature = inspect.signature(factory)
-
-    @functools.wraps(factory)
-    def build(*args, **kwargs):
-        opt = factory(*args, **kwargs)
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        recipe = Recipe(build, tuple(sorted(bound.arguments.items())))
-        return optax.GradientTransformationExtraArgs(
-            _Method(opt.init, recipe, "init"), _Method(opt.update, recipe, "update")
-        )
-
-    return build
-
-
-def recipe_of(optimizer) -> Recipe | None:
-    """The :class:`Recipe` of an ``nb.optim`` optimizer; None for any other transformation."""
-    update = getattr(optimizer, "update", None)
-    return update.recipe if isinstance(update, _Method) else None
 
 
 # ---------------------------------------------------------------- validation
@@ -824,134 +730,17 @@ def amsgrad(
     )
 
 
-# ------------------------------------------------------------------ registry
-
-POSITIVE = (0.0, math.inf, True, True)  # (lo, hi, lo_open, hi_open)
-NON_NEGATIVE = (0.0, math.inf, False, True)
-UNIT = (0.0, 1.0, False, True)  # decay rates and betas: [0, 1)
-CLOSED_UNIT = (0.0, 1.0, False, False)
-
-
-class Spec(NamedTuple):
-    """One named optimizer: how to build it and what it takes.
-
-    Attributes:
-      factory: the ``nb.optim`` function.
-      fixed: arguments the name implies (``"nesterov"`` is momentum with nesterov=True).
-      default_lr: the learning rate the command line uses when none is given.
-      numeric: hyper-parameter name -> valid range (lo, hi, lo_open, hi_open),
-        learning_rate first; the numbers ``nb.search`` may vary and vmap over.
-      structural: option names (bools) that change the program, not its numbers.
-    """
-
-    factory: Callable
-    fixed: dict
-    default_lr: float
-    numeric: dict
-    structural: tuple
-
-    def build(self, **hyperparameters) -> optax.GradientTransformation:
-        """``factory(**fixed, **hyperparameters)``; values may be traced."""
-        return self.factory(**self.fixed, **hyperparameters)
-
-
-_ADAM = {
-    "learning_rate": POSITIVE,
-    "b1": UNIT,
-    "b2": UNIT,
-    "eps": NON_NEGATIVE,
-    "eps_root": NON_NEGATIVE,
-    "weight_decay": NON_NEGATIVE,
-}
-_MOMENTUM = {
-    "learning_rate": POSITIVE,
-    "beta": UNIT,
-    "dampening": CLOSED_UNIT,
-    "weight_decay": NON_NEGATIVE,
-}
-
-REGISTRY: dict[str, Spec] = {
-    "sgd": Spec(sgd, {}, 0.1, {"learning_rate": POSITIVE, "weight_decay": NON_NEGATIVE}, ()),
-    "momentum": Spec(momentum, {}, 0.01, _MOMENTUM, ("nesterov",)),
-    "nesterov": Spec(momentum, {"nesterov": True}, 0.01, _MOMENTUM, ()),
-    "adagrad": Spec(
-        adagrad,
-        {},
-        0.1,
-        {
-            "learning_rate": POSITIVE,
-            "initial_accumulator_value": NON_NEGATIVE,
-            "eps": NON_NEGATIVE,
-            "weight_decay": NON_NEGATIVE,
-        },
-        (),
-    ),
-    "rmsprop": Spec(
-        rmsprop,
-        {},
-        1e-3,
-        {
-            "learning_rate": POSITIVE,
-            "decay": UNIT,
-            "eps": NON_NEGATIVE,
-            "initial_scale": NON_NEGATIVE,
-            "weight_decay": NON_NEGATIVE,
-        },
-        ("centered",),
-    ),
-    "adam": Spec(adam, {}, 1e-3, _ADAM, ()),
-    "adamw": Spec(adamw, {}, 1e-3, _ADAM, ()),
-    "nadam": Spec(nadam, {}, 1e-3, _ADAM, ()),
-    "amsgrad": Spec(amsgrad, {}, 1e-3, _ADAM, ()),
-}
-"""Every named optimizer, used by the command line, ``nb.search`` and checkpoints.
-
-Adding an optimizer is one entry here (and its factory above)."""
-
-
-def names() -> tuple[str, ...]:
-    """The names :func:`get` accepts."""
-    return tuple(REGISTRY)
-
-
-def get(name: str, **hyperparameters) -> optax.GradientTransformation:
-    """The optimizer called ``name`` with ``hyperparameters`` (the rest at their defaults).
-
-    Example: ``nb.optim.get("adam", learning_rate=1e-3, b2=0.99)``.
-
-    Raises:
-      ValueError: an unknown name, or a hyper-parameter ``name`` does not take.
-    """
-    _checks.one_of("name", name, tuple(REGISTRY))
-    spec = REGISTRY[name]
-    accepted = sorted(set(inspect.signature(spec.factory).parameters) - set(spec.fixed))
-    unknown = [key for key in hyperparameters if key not in accepted]
-    if unknown:
-        _checks.fail(
-            "hyperparameters",
-            f"names that {name!r} takes ({', '.join(accepted)})",
-            ", ".join(map(repr, unknown)),
-        )
-    return spec.build(**hyperparameters)
-
-
-def hyperparameters(optimizer) -> dict | None:
-    """``{"factory": "adam", "b1": 0.9, ..., "learning_rate": 0.001}`` for an ``nb.optim``
-    optimizer (schedules and dtypes as text), else None: what a checkpoint records,
-    so that a resume with other hyper-parameters is refused field by field."""
-    recipe = recipe_of(optimizer)
-    if recipe is None:
-        return None
-    plain = (bool, int, float, str, type(None))
-    return {
-        "factory": recipe.factory.__name__,
-        **{k: v if isinstance(v, plain) else repr(v) for k, v in recipe.kwargs},
-    }
-
-
-def describe(optimizer) -> str | None:
-    """``"adam(b1=0.9, ..., learning_rate=0.001)"`` for an ``nb.optim`` optimizer, else None."""
-    recipe = recipe_of(optimizer)
-    if recipe is None:
-        return None
-    return f"{recipe.factory.__name__}(" + ", ".join(f"{k}={v!r}" for k, v in recipe.kwargs) + ")"
+# The registry lives beside, in its own module; imported last because it names
+# the factories above.
+from nnbasics._optim_registry import (  # noqa: E402, F401 - nb.optim.REGISTRY, nb.optim.get, ...
+    CLOSED_UNIT,
+    NON_NEGATIVE,
+    POSITIVE,
+    REGISTRY,
+    UNIT,
+    Spec,
+    describe,
+    get,
+    hyperparameters,
+    names,
+)

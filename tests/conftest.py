@@ -1,6 +1,10 @@
 import os
 import tempfile
 
+# scikit-learn's check_array_api_input runs only when SciPy's array-API mode was on
+# before SciPy's first import (tests/test_sklearn.py runs every estimator check).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import jax
 import pytest
 

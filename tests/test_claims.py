@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from jax.scipy.stats import norm
 
-import nnbasics as nb
-from nnbasics import activations, losses, optim, regularizers
+from nnbasics import activations, data, losses, optim, regularizers
 from nnbasics.mlp import MLP
 
 RTOL = 1e-10
@@ -243,4 +242,4 @@ def test_at_most_twenty_distinct_integers_are_inferred_as_classes(tmp_path):
     for k, task in ((20, "classification"), (21, "regression")):
         path = tmp_path / f"k{k}.csv"
         path.write_text("x,y\n" + "".join(f"{i},{i}\n" for i in range(k)))
-        assert nb.data.read(path).task == task
+        assert data.read(path).task == task
