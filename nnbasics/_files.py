@@ -129,6 +129,22 @@ def _live_temporary(path: str, directory: str) -> tuple[int, str]:
         os.close(fd)
 
 
+class WriteFailed(OSError):
+    """An OSError at write time as one line: what was written, the path and the cause.
+
+    Keeps the original ``errno`` and ``filename``; the command line prints it
+    in one line and exits with status 1.
+    """
+
+    def __init__(self, what: str, path: str, error: OSError, note: str = ""):
+        cause = error.strerror or str(error) or type(error).__name__
+        super().__init__(error.errno, f"{what}: could not write {path!r} ({cause}){note}")
+        self.filename = path
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 class InUseError(ValueError):
     """A file or directory another run is writing (a ValueError, so the CLI prints one line)."""
 
