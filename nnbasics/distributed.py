@@ -544,6 +544,8 @@ def launch(
       LaunchError: a process exited with another status (the others are then
         stopped at once: SIGTERM, SIGKILL after 5 s), or ``timeout`` passed;
         its message holds the exit status and the tail of that process's log.
+        SIGTERM or SIGHUP to the launcher (in the main thread) stops every
+        process the same way and raises it with ``returncode`` −signal.
       ValueError: a bad argument.
     """
     _checks.positive_int("n", n)
@@ -561,22 +563,69 @@ def launch(
     start = time.monotonic()
     processes: list = []
     try:
-        for i, path in enumerate(logs):
-            with open(path, "wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        _command(argv, module, i, n, coordinator),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        env=_environment(i, n, coordinator, cpu_devices, env),
-                        start_new_session=True,
-                    )
-                )
-        _wait(processes, logs, start + timeout, timeout, echo, poll)
-    finally:
-        _stop(processes)
+        with _signals_stop():
+            try:
+                for i, path in enumerate(logs):
+                    with open(path, "wb") as log:
+                        processes.append(
+                            subprocess.Popen(
+                                _command(argv, module, i, n, coordinator),
+                                stdout=log,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL,
+                                env=_environment(i, n, coordinator, cpu_devices, env),
+                                start_new_session=True,
+                            )
+                        )
+                _wait(processes, logs, start + timeout, timeout, echo, poll)
+            finally:
+                _stop(processes)
+    except _Signalled as e:
+        name = signal.Signals(e.signum).name
+        raise LaunchError(
+            f"launch: stopped by {name}; its {len(processes)} processes were stopped",
+            None,
+            -e.signum,
+            logs,
+        ) from None
     return LaunchResult(logs, time.monotonic() - start)
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGHUP reached the launcher (a BaseException, as KeyboardInterrupt is)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_stop(signals=(signal.SIGTERM, signal.SIGHUP)):
+    """Turns ``signals`` into ``_Signalled`` for the block, as Ctrl-C is KeyboardInterrupt.
+
+    So ``timeout``, a batch scheduler or a closed terminal stops the launched
+    processes (in their own sessions, out of the launcher's process group)
+    instead of orphaning them. Only the first signal raises, so a second cannot
+    interrupt the stopping. Handlers are set in the main thread only.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise _Signalled(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _wait(processes, logs, deadline: float, timeout: float, echo, poll: float) -> None:
