@@ -104,25 +104,10 @@ def _until(condition, seconds: float) -> bool:
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_signal_to_launch_stops_every_worker(sig, tmp_path):
+    launch = ["-m", "nnbasics", "launch", "-n", "2", "--cpu-devices", "1", "--log-dir"]
+    train = [*QUICK, "--epochs", "100000", "--patience", "none"]
     launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nnbasics",
-            "launch",
-            "-n",
-            "2",
-            "--cpu-devices",
-            "1",
-            "--log-dir",
-            str(tmp_path),
-            "--",
-            *QUICK,
-            "--epochs",
-            "100000",
-            "--patience",
-            "none",
-        ],
+        [sys.executable, *launch, str(tmp_path), "--", *train],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
