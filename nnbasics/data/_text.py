@@ -1,0 +1,369 @@
+"""Delimited text tables (CSV/TSV/TXT) parsed by pandas, refused in one line naming line and column.
+
+pandas' C parser reads the numbers; the standard library's ``csv`` module,
+with the same dialect, reads only what pandas does not tell: the first rows
+(delimiter, header), and, when something is wrong or rows are dropped, the
+line numbers and the cells' text that the messages name. A numeric file
+without problems is therefore parsed once, at pandas' speed, and a bad cell
+costs one scan up to its line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from nnbasics import _checks
+
+__all__ = ["DELIMITERS", "MISSING", "MISSING_POLICIES", "Table", "read_table"]
+
+# The column delimiter of each text suffix; None: sniffed among _SNIFFED.
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_SNIFFED = ",\t; "
+
+# Cells read as a missing value (compared in lower case, stripped).
+MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
+MISSING_POLICIES = ("refuse", "drop")
+
+# How many rows below the first are looked at to tell a header from data.
+_HEADER_PROBE_ROWS = 100
+# How many lines a refusal of missing values names.
+_SHOWN_LINES = 5
+
+
+def _utf8_fail(path: str) -> None:
+    try:
+        with open(path, "rb") as f:
+            f.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        _checks.fail(path, "UTF-8 text", f"a byte that is not UTF-8 at offset {e.start}")
+    _checks.fail(path, "UTF-8 text", "text that cannot be decoded")
+
+
+def _records(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(1-based last line, stripped cells)`` of each record pandas keeps as a row.
+
+    pandas skips lines that are empty or hold only spaces; every other
+    record (``,,`` included) is a row, as it is here.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter, skipinitialspace=True)
+        try:
+            for row in reader:
+                if len(row) > 1 or (row and row[0].strip()):
+                    yield reader.line_num, [c.strip() for c in row]
+        except csv.Error as e:
+            _checks.fail(f"{path}, line {reader.line_num}", "CSV text", str(e))
+        except UnicodeDecodeError:
+            _utf8_fail(path)
+
+
+def _pick(records: Iterator, wanted: np.ndarray) -> dict[int, tuple[int, list[str]]]:
+    """The records at the sorted 0-based indices ``wanted``, read no further than the last."""
+    out: dict[int, tuple[int, list[str]]] = {}
+    if not len(wanted):
+        return out
+    targets = iter(wanted.tolist())
+    nxt = next(targets)
+    for k, record in enumerate(records):
+        if k == nxt:
+            out[k] = record
+            nxt = next(targets, None)
+            if nxt is None:
+                break
+    return out
+
+
+def _sniff(path: str, head: bytes) -> str:
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError:
+        _utf8_fail(path)
+    try:
+        return csv.Sniffer().sniff(text, delimiters=_SNIFFED).delimiter
+    except csv.Error:
+        _checks.fail(
+            path,
+            "columns separated by commas, tabs, semicolons or spaces",
+            "no consistent delimiter",
+        )
+
+
+def _probe(path: str, delimiter: str):
+    """The first non-blank rows (up to one more than the header probe needs).
+
+    Returns:
+        ``(rows, lines, kept)``: stripped cells, 1-based line numbers and, for
+        each row, how many records pandas keeps up to and including it.
+    """
+    rows, lines, kept = [], [], []
+    for k, (line, cells) in enumerate(_records(path, delimiter)):
+        if any(cells):
+            rows.append(cells)
+            lines.append(line)
+            kept.append(k + 1)
+            if len(rows) > _HEADER_PROBE_ROWS + 1:
+                break
+    return rows, lines, kept
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether ``rows[0]`` names the columns rather than holding an example.
+
+    It does when one of its cells is neither a number nor a missing-value
+    marker while the same column holds a number in one of the next rows; a
+    lone row, when any cell is such a name.
+    """
+    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
+    return any(
+        not _is_number(cell)
+        and cell.lower() not in MISSING
+        and (not below or any(_is_number(row[j]) for row in below))
+        for j, cell in enumerate(rows[0])
+    )
+
+
+def _check_distinct(path: str, line: int, header: list[str]) -> None:
+    """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name and name in seen:
+            _checks.fail(
+                f"{path}, line {line}",
+                "distinct column names",
+                f"{name!r} twice (columns {seen[name] + 1} and {j + 1})",
+            )
+        seen.setdefault(name, j)
+
+
+def _ragged(path: str, line: int, width: int, first: int, cells: list[str]) -> None:
+    _checks.fail(
+        f"{path}, line {line}", f"{width} cells, as in line {first}", f"{len(cells)} cells"
+    )
+
+
+def _lines_text(lines: list[int], total: int) -> str:
+    shown = ", ".join(map(str, lines[:_SHOWN_LINES]))
+    return ("lines " if total > 1 else "line ") + shown + (", ..." if total > len(lines) else "")
+
+
+class Table:
+    """A parsed text table: its header, its rows as a DataFrame, and how to name their cells.
+
+    Attributes:
+        header: the header's cells, or None.
+        width: the number of columns.
+        frame: the rows kept (blank ones and, with ``missing="drop"``, those
+            holding a missing value removed), columns ``0 .. width − 1``;
+            numeric columns as int64/float64, text stripped.
+        dropped_lines: int64 1-based line numbers of the rows dropped for
+            holding a missing value.
+        columns: ``columns[j]`` is ``"column 'name'"`` with a header, else
+            ``"column <j + 1>"``.
+    """
+
+    def __init__(self, path: str, delimiter: str, missing: str):
+        self.path, self.delimiter = path, delimiter
+        rows, lines, kept = _probe(path, delimiter)
+        if delimiter == "," and rows and len(rows[0]) == 1 and ";" in rows[0][0]:
+            # A ".csv" written with semicolons (spreadsheets in locales whose
+            # decimal mark is the comma) is read as such rather than as one column.
+            self.delimiter = delimiter = ";"
+            rows, lines, kept = _probe(path, delimiter)
+        if not rows:
+            _checks.fail(path, "a table with one example per line", "an empty file")
+        self.width = width = len(rows[0])
+        for row, line in zip(rows, lines):
+            if len(row) != width:
+                _ragged(path, line, width, lines[0], row)
+        self.first_line = lines[0]
+        self.header = rows[0] if _has_header(rows) else None
+        if self.header is not None:
+            _check_distinct(path, lines[0], self.header)
+            if len(rows) == 1:
+                _checks.fail(path, "data rows below the header", "a header only")
+        # pandas row k is the record skip + k that _records yields.
+        self.skip = kept[0] if self.header is not None else 0
+        self.columns = (
+            [f"column {name!r}" for name in self.header]
+            if self.header
+            else [f"column {j + 1}" for j in range(width)]
+        )
+        self.frame = self._parse(lines[0] if self.header is not None else 0)
+        self.dropped_lines = self._missing(missing)
+
+    def _parse(self, skiprows: int) -> pd.DataFrame:
+        try:
+            frame = pd.read_csv(
+                self.path,
+                sep=self.delimiter,
+                header=None,
+                skiprows=skiprows,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=True,
+                encoding="utf-8-sig",
+                engine="c",
+            )
+        except UnicodeDecodeError:
+            _utf8_fail(self.path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            self._refuse_ragged()
+            _checks.fail(self.path, "CSV text", str(e).strip().splitlines()[-1])
+        if frame.shape[1] != self.width:
+            self._refuse_ragged()
+            _checks.fail(self.path, f"{self.width} columns", f"{frame.shape[1]} columns")
+        return frame
+
+    def _refuse_ragged(self, wanted: np.ndarray | None = None) -> None:
+        """Refuses the first non-blank record (of ``wanted``, else of all) whose width differs."""
+        records = _records(self.path, self.delimiter)
+        found = enumerate(records) if wanted is None else _pick(records, wanted + self.skip).items()
+        for _, (line, cells) in found:
+            if any(cells) and len(cells) != self.width:
+                _ragged(self.path, line, self.width, self.first_line, cells)
+
+    def _missing(self, policy: str) -> np.ndarray:
+        """Removes blank rows; refuses or drops rows holding a missing value; their lines."""
+        frame = self.frame
+        na = frame.isna().to_numpy()
+        if na.any():
+            blank = na.all(axis=1)
+            # A row with fewer cells is padded with NaN on the right: tell it from empty cells.
+            self._refuse_ragged(np.flatnonzero(na[:, -1] & ~blank))
+            frame, na = frame[~blank], na[~blank]
+        if frame.empty:
+            if self.header is not None:
+                _checks.fail(self.path, "data rows below the header", "a header only")
+            _checks.fail(self.path, "a table with one example per line", "an empty file")
+        for j in range(self.width):
+            if frame[j].dtype.kind not in "biuf":
+                text = frame[j].astype(str).str.strip()
+                frame[j] = text.where(~na[:, j], "")
+                na[:, j] |= text.str.lower().isin(MISSING).to_numpy()
+        self.frame = frame
+        bad = np.flatnonzero(na.any(axis=1))
+        if not len(bad):
+            return np.zeros(0, np.int64)
+        labels = frame.index.to_numpy()
+        if policy == "drop":
+            lines = self._lines(labels[bad])
+            if len(bad) == len(frame):
+                _checks.fail(
+                    self.path,
+                    "rows without missing values to keep",
+                    f"a missing value in every one of the {len(bad)} rows",
+                )
+            self.frame = frame.drop(index=labels[bad])
+            return lines
+        i, j = int(bad[0]), int(np.argmax(na[bad[0]]))
+        shown = self._lines(labels[bad[:_SHOWN_LINES]]).tolist()
+        cell = self.cell(i, j)
+        s = "s" if len(bad) > 1 else ""
+        _checks.fail(
+            self.where(i, j),
+            f"a value in every cell ({len(bad)} row{s} of {len(frame)} hold a missing value, "
+            f"at {_lines_text(shown, len(bad))}; missing='drop' or --drop-missing drops such rows)",
+            f"the missing value {cell!r}" if cell else "an empty cell",
+        )
+
+    def _lines(self, labels: np.ndarray) -> np.ndarray:
+        """1-based line numbers of the pandas rows ``labels`` (sorted)."""
+        found = _pick(_records(self.path, self.delimiter), labels + self.skip)
+        return np.array([found[k][0] if k in found else -1 for k in (labels + self.skip).tolist()])
+
+    def _record(self, i: int) -> tuple[int, list[str]]:
+        k = int(self.frame.index[i]) + self.skip
+        return _pick(_records(self.path, self.delimiter), np.array([k])).get(k, (-1, []))
+
+    def cell(self, i: int, j: int) -> str:
+        """The text of row ``i``'s cell in column ``j`` (``i`` counts the kept rows)."""
+        cells = self._record(i)[1]
+        return cells[j] if j < len(cells) else ""
+
+    def where(self, i: int | None, j: int) -> str:
+        """``"<path>, line <line of row i>, <column j>"``; ``i`` None: the column alone."""
+        line = "" if i is None else f", line {self._record(i)[0]}"
+        return f"{self.path}{line}, {self.columns[j]}"
+
+    def names(self) -> list[str]:
+        """Each column's name: its header cell, else ``"column <j + 1>"``."""
+        return [c or f"column {j + 1}" for j, c in enumerate(self.header or [""] * self.width)]
+
+    def values(self, j: int) -> np.ndarray:
+        """Column ``j``'s values: int64 if every cell is an integer, float64 if a number, else str.
+
+        Raises:
+            ValueError: a number that is not finite in float32.
+        """
+        column = self.frame[j]
+        where = lambda i: self.where(i, j)
+        if column.dtype.kind in "iuf":
+            values = column.to_numpy()
+            if values.dtype.kind == "u":  # beyond int64
+                values = values.astype(np.float64)
+            with np.errstate(over="ignore"):  # overflow to inf is what this check reports
+                finite = np.isfinite(values.astype(np.float32))
+            if not finite.all():
+                i = int(np.argmin(finite))
+                _checks.fail(
+                    where(i), "a finite number within float32's range", repr(self.cell(i, j))
+                )
+            return values
+        cells = column.to_numpy(dtype=str)
+        for dtype in (np.int64, np.float64):
+            try:
+                values = cells.astype(dtype)
+            except (ValueError, OverflowError):
+                continue
+            with np.errstate(over="ignore"):
+                finite = np.isfinite(values.astype(np.float32))
+            if not finite.all():
+                i = int(np.argmin(finite))
+                _checks.fail(where(i), "a finite number within float32's range", repr(cells[i]))
+            return values
+        return cells
+
+    def features(self, columns: list[int], target: str) -> np.ndarray:
+        """float32 ``(n, len(columns))``; ``target`` names the target column in messages."""
+        if all(self.frame[j].dtype.kind in "iuf" for j in columns):
+            with np.errstate(over="ignore"):  # overflow to inf is what the check reports
+                X = self.frame.iloc[:, columns].to_numpy(np.float32)
+            finite = np.isfinite(X).all(axis=0)
+            if finite.all():
+                return X
+            columns = [columns[int(np.argmin(finite))]]  # values() names the first bad cell
+        X = np.empty((len(self.frame), len(columns)), np.float32)
+        for c, j in enumerate(columns):
+            values = self.values(j)
+            if values.dtype.kind == "U":
+                i = next(i for i, cell in enumerate(values) if not _is_number(cell))
+                _checks.fail(
+                    self.where(i, j),
+                    f"a number (a feature; the target is {target})",
+                    repr(self.cell(i, j)),
+                )
+            X[:, c] = values
+        return X
+
+
+def read_table(path: str, suffix: str, missing: str) -> Table:
+    """Parses the text table at ``path``, a readable file (messages name it)."""
+    _checks.one_of("missing", missing, MISSING_POLICIES)
+    delimiter = DELIMITERS[suffix]
+    if delimiter is None:
+        with open(path, "rb") as f:
+            delimiter = _sniff(path, f.read(65536))
+    return Table(path, delimiter, missing)
