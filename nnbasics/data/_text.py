@@ -160,21 +160,20 @@ def _lines_text(lines: list[int], total: int) -> str:
 
 
 class Table:
-    """A parsed text table: its header, its rows as a DataFrame, and how to name their cells.
+    """A text table: its header from the first rows, then its cells parsed chunk by chunk.
 
-    Attributes:
+    Attributes (after :meth:`parse`):
         header: the header's cells, or None.
         width: the number of columns.
-        frame: the rows kept (blank ones and, with ``missing="drop"``, those
-            holding a missing value removed), columns ``0 .. width − 1``;
-            numeric columns as int64/float64, text stripped.
-        dropped_lines: int64 1-based line numbers of the rows dropped for
-            holding a missing value.
         columns: ``columns[j]`` is ``"column 'name'"`` with a header, else
             ``"column <j + 1>"``.
+        X: float32 ``(n, width − 1)`` (a target) or ``(n, width)`` features.
+        target: the target column's stripped cells, str ``(n,)``, or None.
+        dropped_lines: int64 1-based line numbers of the rows dropped for
+            holding a missing value.
     """
 
-    def __init__(self, path: str, delimiter: str, missing: str):
+    def __init__(self, path: str, delimiter: str):
         self.path, self.delimiter = path, delimiter
         rows, lines, kept = _probe(path, delimiter)
         if delimiter == "," and rows and len(rows[0]) == 1 and ";" in rows[0][0]:
@@ -196,101 +195,158 @@ class Table:
                 _checks.fail(path, "data rows below the header", "a header only")
         # pandas row k is the record skip + k that _records yields.
         self.skip = kept[0] if self.header is not None else 0
+        self.skiprows = lines[0] if self.header is not None else 0
         self.columns = (
             [f"column {name!r}" for name in self.header]
             if self.header
             else [f"column {j + 1}" for j in range(width)]
         )
-        self.frame = self._parse(lines[0] if self.header is not None else 0)
-        self.dropped_lines = self._missing(missing)
 
-    def _parse(self, skiprows: int) -> pd.DataFrame:
+    def names(self) -> list[str]:
+        """Each column's name: its header cell, else ``"column <j + 1>"``."""
+        return [c or f"column {j + 1}" for j, c in enumerate(self.header or [""] * self.width)]
+
+    def parse(self, target: int | None, missing: str) -> Table:
+        """Parses every row: features to float32, the ``target`` column (an index) as text.
+
+        Chunks of about a million cells keep the peak memory near the
+        float32 features' size instead of pandas' whole-file buffers.
+
+        Raises:
+            ValueError: in one line, the first problem of: ragged rows; a
+                missing value (unless ``missing="drop"``); a cell that is not a
+                number, or not finite in float32, in a feature column.
+        """
+        self.t = target
+        self.features_at = [j for j in range(self.width) if j != target]
+        blocks, texts, labels, missing_rows, short_rows = [], [], [], [], []
+        bad = None  # (label, column, why) of the first bad feature cell in a complete row
+        for chunk in self._chunks():
+            na = chunk.isna().to_numpy()
+            keep = ~na.all(axis=1)  # a row of empty cells is a blank line
+            chunk, na = chunk[keep], na[keep]
+            short_rows.append(chunk.index.to_numpy()[na[:, -1]])
+            X = np.empty((len(chunk), len(self.features_at)), np.float32)
+            wrong = np.zeros(X.shape, bool)
+            for c, j in enumerate(self.features_at):
+                X[:, c], na[:, j], wrong[:, c] = _numbers(chunk[j], na[:, j])
+            if target is not None:
+                text = chunk[target].astype(str).str.strip().where(~na[:, target], "")
+                na[:, target] |= text.str.lower().isin(MISSING).to_numpy()
+                texts.append(text.to_numpy(dtype=str))
+            rows_missing = na.any(axis=1)
+            missing_rows.append(chunk.index.to_numpy()[rows_missing])
+            wrong &= ~rows_missing[:, None]
+            if bad is None and wrong.any():
+                i, c = np.unravel_index(int(np.argmax(wrong)), wrong.shape)
+                bad = int(chunk.index[i]), self.features_at[c], X[i, c]
+            blocks.append(X)
+            labels.append(chunk.index.to_numpy())
+        self._refuse_ragged(np.concatenate(short_rows))
+        self.labels = np.concatenate(labels)
+        if not len(self.labels):
+            if self.header is not None:
+                _checks.fail(self.path, "data rows below the header", "a header only")
+            _checks.fail(self.path, "a table with one example per line", "an empty file")
+        self.X = np.concatenate(blocks)
+        self.target = np.concatenate(texts) if target is not None else None
+        self.dropped_lines = self._missing(np.concatenate(missing_rows), missing)
+        if bad is not None:
+            label, j, value = bad
+            i = int(np.searchsorted(self.labels, label))
+            why = (
+                "a finite number within float32's range"
+                if np.isinf(value)
+                else f"a number (a feature; the target is "
+                f"{'absent' if target is None else self.columns[target]})"
+            )
+            _checks.fail(self.where(i, j), why, repr(self.cell(i, j)))
+        return self
+
+    def _chunks(self) -> Iterator[pd.DataFrame]:
         try:
-            frame = pd.read_csv(
+            reader = pd.read_csv(
                 self.path,
                 sep=self.delimiter,
                 header=None,
-                skiprows=skiprows,
+                skiprows=self.skiprows,
                 keep_default_na=False,
                 na_values=[""],
                 skipinitialspace=True,
                 encoding="utf-8-sig",
                 engine="c",
+                dtype=None if self.t is None else {self.t: str},
+                chunksize=max(1, 1_000_000 // self.width),
             )
+            with reader:
+                for chunk in reader:
+                    if chunk.shape[1] != self.width:
+                        self._refuse_ragged()
+                        _checks.fail(self.path, f"{self.width} columns", f"{chunk.shape[1]}")
+                    yield chunk
         except UnicodeDecodeError:
             _utf8_fail(self.path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
             self._refuse_ragged()
             _checks.fail(self.path, "CSV text", str(e).strip().splitlines()[-1])
-        if frame.shape[1] != self.width:
-            self._refuse_ragged()
-            _checks.fail(self.path, f"{self.width} columns", f"{frame.shape[1]} columns")
-        return frame
 
     def _refuse_ragged(self, wanted: np.ndarray | None = None) -> None:
         """Refuses the first non-blank record (of ``wanted``, else of all) whose width differs."""
+        if wanted is not None and not len(wanted):
+            return
         records = _records(self.path, self.delimiter)
         found = enumerate(records) if wanted is None else _pick(records, wanted + self.skip).items()
         for _, (line, cells) in found:
             if any(cells) and len(cells) != self.width:
                 _ragged(self.path, line, self.width, self.first_line, cells)
 
-    def _missing(self, policy: str) -> np.ndarray:
-        """Removes blank rows; refuses or drops rows holding a missing value; their lines."""
-        frame = self.frame
-        na = frame.isna().to_numpy()
-        if na.any():
-            blank = na.all(axis=1)
-            # A row with fewer cells is padded with NaN on the right: tell it from empty cells.
-            self._refuse_ragged(np.flatnonzero(na[:, -1] & ~blank))
-            frame, na = frame[~blank], na[~blank]
-        if frame.empty:
-            if self.header is not None:
-                _checks.fail(self.path, "data rows below the header", "a header only")
-            _checks.fail(self.path, "a table with one example per line", "an empty file")
-        for j in range(self.width):
-            if frame[j].dtype.kind not in "biuf":
-                text = frame[j].astype(str).str.strip()
-                frame[j] = text.where(~na[:, j], "")
-                na[:, j] |= text.str.lower().isin(MISSING).to_numpy()
-        self.frame = frame
-        bad = np.flatnonzero(na.any(axis=1))
-        if not len(bad):
+    def _missing(self, rows: np.ndarray, policy: str) -> np.ndarray:
+        """Refuses, or drops, the rows (pandas labels) holding a missing value; their lines."""
+        if not len(rows):
             return np.zeros(0, np.int64)
-        labels = frame.index.to_numpy()
+        n = len(self.labels)
         if policy == "drop":
-            lines = self._lines(labels[bad])
-            if len(bad) == len(frame):
+            if len(rows) == n:
                 _checks.fail(
                     self.path,
                     "rows without missing values to keep",
-                    f"a missing value in every one of the {len(bad)} rows",
+                    f"a missing value in every one of the {n} rows",
                 )
-            self.frame = frame.drop(index=labels[bad])
-            return lines
-        i, j = int(bad[0]), int(np.argmax(na[bad[0]]))
-        shown = self._lines(labels[bad[:_SHOWN_LINES]]).tolist()
-        cell = self.cell(i, j)
-        s = "s" if len(bad) > 1 else ""
+            keep = ~np.isin(self.labels, rows)
+            self.X, self.labels = self.X[keep], self.labels[keep]
+            if self.target is not None:
+                self.target = self.target[keep]
+            return self._lines(rows)
+        i = int(np.searchsorted(self.labels, rows[0]))
+        cells = self.cell(i) or [""]
+        j = next((j for j, cell in enumerate(cells) if cell.lower() in MISSING), 0)
+        shown = self._lines(rows[:_SHOWN_LINES]).tolist()
+        s = "s" if len(rows) > 1 else ""
         _checks.fail(
             self.where(i, j),
-            f"a value in every cell ({len(bad)} row{s} of {len(frame)} hold a missing value, "
-            f"at {_lines_text(shown, len(bad))}; missing='drop' or --drop-missing drops such rows)",
-            f"the missing value {cell!r}" if cell else "an empty cell",
+            f"a value in every cell ({len(rows)} row{s} of {n} hold a missing value, "
+            f"at {_lines_text(shown, len(rows))}; missing='drop' or --drop-missing drops "
+            "such rows)",
+            f"the missing value {cells[j]!r}" if cells[j] else "an empty cell",
         )
 
     def _lines(self, labels: np.ndarray) -> np.ndarray:
         """1-based line numbers of the pandas rows ``labels`` (sorted)."""
         found = _pick(_records(self.path, self.delimiter), labels + self.skip)
-        return np.array([found[k][0] if k in found else -1 for k in (labels + self.skip).tolist()])
+        return np.array(
+            [found[k][0] if k in found else -1 for k in (labels + self.skip).tolist()], np.int64
+        )
 
     def _record(self, i: int) -> tuple[int, list[str]]:
-        k = int(self.frame.index[i]) + self.skip
+        k = int(self.labels[i]) + self.skip
         return _pick(_records(self.path, self.delimiter), np.array([k])).get(k, (-1, []))
 
-    def cell(self, i: int, j: int) -> str:
-        """The text of row ``i``'s cell in column ``j`` (``i`` counts the kept rows)."""
+    def cell(self, i: int, j: int | None = None):
+        """The text of row ``i``'s cell in column ``j`` (all its cells for None); ``i`` counts
+        the rows kept."""
         cells = self._record(i)[1]
+        if j is None:
+            return cells
         return cells[j] if j < len(cells) else ""
 
     def where(self, i: int | None, j: int) -> str:
@@ -298,72 +354,54 @@ class Table:
         line = "" if i is None else f", line {self._record(i)[0]}"
         return f"{self.path}{line}, {self.columns[j]}"
 
-    def names(self) -> list[str]:
-        """Each column's name: its header cell, else ``"column <j + 1>"``."""
-        return [c or f"column {j + 1}" for j, c in enumerate(self.header or [""] * self.width)]
-
-    def values(self, j: int) -> np.ndarray:
-        """Column ``j``'s values: int64 if every cell is an integer, float64 if a number, else str.
+    def target_values(self) -> np.ndarray:
+        """The target's values: int64 if every cell is an integer, float64 if a number, else str.
 
         Raises:
             ValueError: a number that is not finite in float32.
         """
-        column = self.frame[j]
-        where = lambda i: self.where(i, j)
-        if column.dtype.kind in "iuf":
-            values = column.to_numpy()
-            if values.dtype.kind == "u":  # beyond int64
-                values = values.astype(np.float64)
-            with np.errstate(over="ignore"):  # overflow to inf is what this check reports
-                finite = np.isfinite(values.astype(np.float32))
-            if not finite.all():
-                i = int(np.argmin(finite))
-                _checks.fail(
-                    where(i), "a finite number within float32's range", repr(self.cell(i, j))
-                )
-            return values
-        cells = column.to_numpy(dtype=str)
+        cells = self.target
         for dtype in (np.int64, np.float64):
             try:
                 values = cells.astype(dtype)
             except (ValueError, OverflowError):
                 continue
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore"):  # overflow to inf is what this check reports
                 finite = np.isfinite(values.astype(np.float32))
             if not finite.all():
                 i = int(np.argmin(finite))
-                _checks.fail(where(i), "a finite number within float32's range", repr(cells[i]))
+                _checks.fail(
+                    self.where(i, self.t),
+                    "a finite number within float32's range",
+                    repr(str(cells[i])),
+                )
             return values
         return cells
 
-    def features(self, columns: list[int], target: str) -> np.ndarray:
-        """float32 ``(n, len(columns))``; ``target`` names the target column in messages."""
-        if all(self.frame[j].dtype.kind in "iuf" for j in columns):
-            with np.errstate(over="ignore"):  # overflow to inf is what the check reports
-                X = self.frame.iloc[:, columns].to_numpy(np.float32)
-            finite = np.isfinite(X).all(axis=0)
-            if finite.all():
-                return X
-            columns = [columns[int(np.argmin(finite))]]  # values() names the first bad cell
-        X = np.empty((len(self.frame), len(columns)), np.float32)
-        for c, j in enumerate(columns):
-            values = self.values(j)
-            if values.dtype.kind == "U":
-                i = next(i for i, cell in enumerate(values) if not _is_number(cell))
-                _checks.fail(
-                    self.where(i, j),
-                    f"a number (a feature; the target is {target})",
-                    repr(self.cell(i, j)),
-                )
-            X[:, c] = values
-        return X
+
+def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A feature column of one chunk: ``(float32 values, missing, wrong)``.
+
+    ``wrong`` marks cells that are neither missing nor a number finite in
+    float32 (their value is inf when the cell is a number, else NaN).
+    """
+    if column.dtype.kind in "iuf":
+        with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
+            values = column.to_numpy(np.float32)
+        return values, na, ~np.isfinite(values) & ~na
+    if column.dtype.kind == "b":  # pandas reads True/False as booleans: not numbers here
+        return np.full(len(column), np.nan, np.float32), na, ~na
+    text = column.astype(str).str.strip()
+    na = na | text.str.lower().isin(MISSING).to_numpy()
+    with np.errstate(over="ignore"):
+        values = pd.to_numeric(text.where(~na, "0"), errors="coerce").to_numpy(np.float32)
+    return values, na, ~np.isfinite(values) & ~na
 
 
-def read_table(path: str, suffix: str, missing: str) -> Table:
-    """Parses the text table at ``path``, a readable file (messages name it)."""
-    _checks.one_of("missing", missing, MISSING_POLICIES)
+def read_table(path: str, suffix: str) -> Table:
+    """The text table at ``path``, a readable file, with its header read (messages name it)."""
     delimiter = DELIMITERS[suffix]
     if delimiter is None:
         with open(path, "rb") as f:
             delimiter = _sniff(path, f.read(65536))
-    return Table(path, delimiter, missing)
+    return Table(path, delimiter)

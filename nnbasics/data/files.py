@@ -196,9 +196,8 @@ def read_features(
         X, names = X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
     else:
         _check_readable(shown)
-        table = read_table(shown, suffix, missing)
-        X, names = table.features(list(range(table.width)), "absent"), tuple(table.names())
-        dropped = table.dropped_lines
+        table = read_table(shown, suffix).parse(None, missing)
+        X, names, dropped = table.X, tuple(table.names()), table.dropped_lines
     return (X, names, dropped) if return_dropped else (X, names)
 
 
@@ -276,18 +275,18 @@ def _read_text(path: str, suffix: str, target: Any, missing: str):
     # computed beside the parse rather than after it.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path)
-        table = read_table(path, suffix, missing)
+        table = read_table(path, suffix)
         names = table.names()
         t = _target_index(target, table.header, table.width, path)
-        features = [j for j in range(table.width) if j != t]
-        if not features:
+        if table.width == 1:
             _checks.fail(path, "at least one feature column besides the target", "a single column")
-        X = table.features(features, table.columns[t])
+        table.parse(t, missing)
+        values = table.target_values()
     return (
         digest.result(),
-        X,
-        table.values(t),
-        tuple(names[j] for j in features),
+        table.X,
+        values,
+        tuple(names[j] for j in table.features_at),
         names[t],
         lambda i: table.where(i, t),
         table.dropped_lines,
