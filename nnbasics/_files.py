@@ -22,8 +22,10 @@ import contextlib
 import glob
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 
 try:
     import fcntl
@@ -193,6 +195,67 @@ def atomic_savez(path: str, arrays: dict) -> str:
     return path
 
 
+# What a damaged archive can raise while NumPy reads it: a bad zip structure or CRC,
+# an unsupported compression byte (NotImplementedError), a truncated member
+# (EOFError, struct.error, zlib.error), a nonsense size (MemoryError), ...
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+    MemoryError,
+    OverflowError,
+    NotImplementedError,
+    struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+class Unreadable(Exception):
+    """An archive NumPy cannot read whole; the message says why."""
+
+
+def load_npz(path: str) -> dict:
+    """Every array of the ``.npz`` file ``path``, read whole (so each member's CRC is checked).
+
+    Raises:
+      FileNotFoundError, IsADirectoryError: as ``open`` does.
+      Unreadable: anything else that stops the archive being read, as
+        ``"<exception type>: <message>"``.
+    """
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except _UNREADABLE as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise Unreadable("ValueError: a .npy array, not an .npz archive")
+    try:
+        with npz:
+            return {k: npz[k] for k in npz.files}
+    except _UNREADABLE as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from None
+
+
+def field_error(what: str, path: str, field: str, expected: str, received: str) -> ValueError:
+    """``"<what>: expected <expected> as <field> in '<path>', received <received>"``."""
+    return ValueError(f"{what}: expected {expected} as {field} in {path!r}, received {received}")
+
+
+def check_finite(what: str, path: str, field: str, value) -> None:
+    """Refuses NaN/inf in the array ``value`` read from ``path`` (a ``field_error``)."""
+    finite = np.isfinite(np.asarray(value))
+    if not finite.all():
+        raise field_error(
+            what, path, field, "finite values", f"{int((~finite).sum())} NaN/inf values"
+        )
+
+
 def read_npz(path: str, what: str) -> tuple[dict, dict]:
     """(header, arrays) of an ``.npz`` file whose ``header`` array holds JSON.
 
@@ -201,18 +264,14 @@ def read_npz(path: str, what: str) -> tuple[dict, dict]:
         unreadable or foreign file.
     """
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("a .npy array, not an .npz archive")
-        with npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = load_npz(path)
     except FileNotFoundError:
         raise ValueError(f"{what}: expected an existing file, received {path!r}") from None
     except IsADirectoryError:
         raise ValueError(f"{what}: expected a file, received the directory {path!r}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except Unreadable as e:
         raise ValueError(
-            f"{what}: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
+            f"{what}: expected a readable .npz file, received {path!r} ({e})"
         ) from None
     if "header" not in arrays:
         raise ValueError(f"{what}: expected an nnbasics file with a header, received {path!r}")
