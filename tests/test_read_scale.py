@@ -141,3 +141,58 @@ def test_arrays_refuse_nan_whatever_the_policy(tmp_path):
     np.savez(tmp_path / "a.npz", X=np.array([[1.0], [np.nan]]), y=np.array([0, 1]))
     with pytest.raises(ValueError, match=re.escape("a.npz, X: expected finite values")):
         data.read(tmp_path / "a.npz", missing="drop")
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of two rows of three cells: every rule below is exercised across chunks."""
+    from nnbasics.data import _text
+
+    monkeypatch.setattr(_text, "_CHUNK_CELLS", 6)
+
+
+def test_chunks_agree_with_one_read(tmp_path, small_chunks):
+    rng = np.random.default_rng(1)
+    cells = _numbers(rng, 41, 2)
+    text = "".join(f"{a},{b},{i % 3}\n" for i, (a, b) in enumerate(cells))
+    got = data.read(_write(tmp_path / "n.csv", text))
+    expected = np.array([[float(c) for c in row] for row in cells], np.float32)
+    np.testing.assert_array_equal(got.X, expected)
+    assert got.y.tolist() == [i % 3 for i in range(41)] and got.classes == ("0", "1", "2")
+
+
+@pytest.mark.parametrize(
+    ("target", "classes", "task"),
+    [
+        (["1", "2", "1", "2", "3", "x"], ("1", "2", "3", "x"), "classification"),  # text late
+        (["1", "2", "1", "2", "2.5", "1"], None, "regression"),  # a float late
+        (["a", "b", "a", "b", "3", "4"], ("3", "4", "a", "b"), "classification"),  # numbers late
+    ],
+)
+def test_target_type_is_the_whole_columns(tmp_path, small_chunks, target, classes, task):
+    text = "p,q,y\n" + "".join(f"{i},{i * 2},{t}\n" for i, t in enumerate(target))
+    got = data.read(_write(tmp_path / "t.csv", text))
+    assert got.task == task and got.classes == classes
+    if task == "regression":
+        assert got.y[:, 0].tolist() == [float(t) for t in target]
+
+
+def test_drop_keeps_integer_labels_and_lines_across_chunks(tmp_path, small_chunks):
+    # line 9 also holds a cell that is not a number: dropped with its row, not refused
+    text = "a,b,y\n1,2,0\n3,4,\n5,6,1\n\n7,,0\n9,10,1\n11,12,0\nred,14,?\n15,16,1\n"
+    got = data.read(_write(tmp_path / "d.csv", text), missing="drop")
+    assert got.task == "classification" and got.classes == ("0", "1")
+    assert got.y.tolist() == [0, 1, 1, 0, 1]
+    np.testing.assert_array_equal(got.X[:, 0], [1, 5, 9, 11, 15])
+    assert got.dropped_lines.tolist() == [3, 6, 9]
+    with pytest.raises(ValueError, match=r"line 3, column 'y': .*\(3 rows of 8 .* lines 3, 6, 9;"):
+        data.read(tmp_path / "d.csv")
+
+
+def test_first_bad_cell_across_chunks(tmp_path, small_chunks):
+    text = "a,b,y\n" + "".join(f"{i},{i},0\n" for i in range(9)) + "9,oops,1\n10,inf,0\n"
+    with pytest.raises(ValueError, match=r"line 11, column 'b': expected a number .*'oops'$"):
+        data.read(_write(tmp_path / "d.csv", text))
+    short = "a,b,y\n" + "".join(f"{i},{i},0\n" for i in range(9)) + "9,1\n"
+    with pytest.raises(ValueError, match=r"line 11: expected 3 cells, as in line 1, received 2"):
+        data.read(_write(tmp_path / "s.csv", short), missing="drop")

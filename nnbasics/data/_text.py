@@ -31,6 +31,8 @@ MISSING_POLICIES = ("refuse", "drop")
 
 # How many rows below the first are looked at to tell a header from data.
 _HEADER_PROBE_ROWS = 100
+# Cells per chunk parsed at once: a few MB of float64, far below a large file's size.
+_CHUNK_CELLS = 1_000_000
 # How many lines a refusal of missing values names.
 _SHOWN_LINES = 5
 
@@ -168,7 +170,7 @@ class Table:
         columns: ``columns[j]`` is ``"column 'name'"`` with a header, else
             ``"column <j + 1>"``.
         X: float32 ``(n, width − 1)`` (a target) or ``(n, width)`` features.
-        target: the target column's stripped cells, str ``(n,)``, or None.
+        target: the target column's stripped cells, a str Series, or None.
         dropped_lines: int64 1-based line numbers of the rows dropped for
             holding a missing value.
     """
@@ -224,16 +226,25 @@ class Table:
         for chunk in self._chunks():
             na = chunk.isna().to_numpy()
             keep = ~na.all(axis=1)  # a row of empty cells is a blank line
-            chunk, na = chunk[keep], na[keep]
+            if not keep.all():
+                chunk, na = chunk[keep], na[keep]
             short_rows.append(chunk.index.to_numpy()[na[:, -1]])
-            X = np.empty((len(chunk), len(self.features_at)), np.float32)
-            wrong = np.zeros(X.shape, bool)
-            for c, j in enumerate(self.features_at):
-                X[:, c], na[:, j], wrong[:, c] = _numbers(chunk[j], na[:, j])
+            features = chunk if target is None else chunk.iloc[:, self.features_at]
+            if all(dtype.kind in "iuf" for dtype in features.dtypes):
+                with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
+                    X = features.to_numpy(np.float32)
+                wrong = ~np.isfinite(X) & ~na[:, self.features_at]
+            else:
+                X = np.empty((len(chunk), len(self.features_at)), np.float32)
+                wrong = np.zeros(X.shape, bool)
+                for c, j in enumerate(self.features_at):
+                    X[:, c], na[:, j], wrong[:, c] = _numbers(chunk[j], na[:, j])
             if target is not None:
-                text = chunk[target].astype(str).str.strip().where(~na[:, target], "")
-                na[:, target] |= text.str.lower().isin(MISSING).to_numpy()
-                texts.append(text.to_numpy(dtype=str))
+                column = chunk[target]
+                if column.dtype.kind not in "iuf":
+                    column = column.astype(str).str.strip().where(~na[:, target], "")
+                    na[:, target] |= column.str.lower().isin(MISSING).to_numpy()
+                texts.append(column)
             rows_missing = na.any(axis=1)
             missing_rows.append(chunk.index.to_numpy()[rows_missing])
             wrong &= ~rows_missing[:, None]
@@ -249,7 +260,7 @@ class Table:
                 _checks.fail(self.path, "data rows below the header", "a header only")
             _checks.fail(self.path, "a table with one example per line", "an empty file")
         self.X = np.concatenate(blocks)
-        self.target = np.concatenate(texts) if target is not None else None
+        self.target = self._target_column(texts) if target is not None else None
         self.dropped_lines = self._missing(np.concatenate(missing_rows), missing)
         if bad is not None:
             label, j, value = bad
@@ -263,21 +274,42 @@ class Table:
             _checks.fail(self.where(i, j), why, repr(self.cell(i, j)))
         return self
 
+    def _target_column(self, chunks: list[pd.Series]) -> pd.Series:
+        """The target column from its chunks, read again as text where they disagree.
+
+        pandas infers each chunk's type: labels read as numbers in one chunk
+        and as text in another, or integers turned into floats by an empty
+        cell, are read again as text so that their type is the whole column's.
+        """
+        kinds = {chunk.dtype.kind for chunk in chunks}
+        padded = any(
+            chunk.dtype.kind == "f"
+            and chunk.isna().any()
+            and (np.mod(chunk.dropna().to_numpy(), 1) == 0).all()
+            for chunk in chunks
+        )
+        if not padded and (kinds <= set("iuf") or not kinds & set("iuf")):
+            return pd.concat(chunks)
+        text = self._read(usecols=[self.t], dtype=str)[self.t]
+        return text.loc[self.labels].fillna("").str.strip()
+
+    def _read(self, **options):
+        return pd.read_csv(
+            self.path,
+            sep=self.delimiter,
+            header=None,
+            skiprows=self.skiprows,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            engine="c",
+            **options,
+        )
+
     def _chunks(self) -> Iterator[pd.DataFrame]:
         try:
-            reader = pd.read_csv(
-                self.path,
-                sep=self.delimiter,
-                header=None,
-                skiprows=self.skiprows,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                encoding="utf-8-sig",
-                engine="c",
-                dtype=None if self.t is None else {self.t: str},
-                chunksize=max(1, 1_000_000 // self.width),
-            )
+            reader = self._read(chunksize=max(1, _CHUNK_CELLS // self.width))
             with reader:
                 for chunk in reader:
                     if chunk.shape[1] != self.width:
@@ -360,23 +392,26 @@ class Table:
         Raises:
             ValueError: a number that is not finite in float32.
         """
-        cells = self.target
-        for dtype in (np.int64, np.float64):
+        column = self.target
+        if column.dtype.kind in "iuf":
+            values = column.to_numpy()
+        else:
             try:
-                values = cells.astype(dtype)
-            except (ValueError, OverflowError):
-                continue
-            with np.errstate(over="ignore"):  # overflow to inf is what this check reports
-                finite = np.isfinite(values.astype(np.float32))
-            if not finite.all():
-                i = int(np.argmin(finite))
-                _checks.fail(
-                    self.where(i, self.t),
-                    "a finite number within float32's range",
-                    repr(str(cells[i])),
-                )
-            return values
-        return cells
+                values = pd.to_numeric(column).to_numpy()
+            except (ValueError, TypeError):
+                return column.to_numpy(dtype=str)
+        if values.dtype.kind != "i":  # floats, and integers beyond int64
+            values = values.astype(np.float64)
+        with np.errstate(over="ignore"):  # overflow to inf is what this check reports
+            finite = np.isfinite(values.astype(np.float32))
+        if not finite.all():
+            i = int(np.argmin(finite))
+            _checks.fail(
+                self.where(i, self.t),
+                "a finite number within float32's range",
+                repr(self.cell(i, self.t)),
+            )
+        return values
 
 
 def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -389,9 +424,7 @@ def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
             values = column.to_numpy(np.float32)
         return values, na, ~np.isfinite(values) & ~na
-    if column.dtype.kind == "b":  # pandas reads True/False as booleans: not numbers here
-        return np.full(len(column), np.nan, np.float32), na, ~na
-    text = column.astype(str).str.strip()
+    text = column.astype(str).str.strip()  # pandas' True/False become text, not numbers
     na = na | text.str.lower().isin(MISSING).to_numpy()
     with np.errstate(over="ignore"):
         values = pd.to_numeric(text.where(~na, "0"), errors="coerce").to_numpy(np.float32)
