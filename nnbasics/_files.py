@@ -129,6 +129,22 @@ def _live_temporary(path: str, directory: str) -> tuple[int, str]:
         os.close(fd)
 
 
+class WriteFailed(OSError):
+    """An OSError at write time as one line: what was written, the path and the cause.
+
+    Keeps the original ``errno`` and ``filename``; the command line prints it
+    in one line and exits with status 1.
+    """
+
+    def __init__(self, what: str, path: str, error: OSError, note: str = ""):
+        cause = error.strerror or str(error) or type(error).__name__
+        super().__init__(error.errno, f"{what}: could not write {path!r} ({cause}){note}")
+        self.filename = path
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 class InUseError(ValueError):
     """A file or directory another run is writing (a ValueError, so the CLI prints one line)."""
 
@@ -168,6 +184,59 @@ def hold(directory, what: str = "checkpoint_dir"):
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _live(temporary: str) -> bool:
+    """Whether a live writer holds the lock on ``temporary`` (False once it is gone)."""
+    try:
+        fd = os.open(temporary, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases a lock taken here
+    return False
+
+
+@contextlib.contextmanager
+def reserve(path, what: str):
+    """Marks the file ``path`` as this run's to write until exit; refuses one another run marked.
+
+    Usage::
+
+        with _files.reserve(args.save, "--save"):
+            ...  # train, then atomic_savez(args.save, ...)
+
+    The mark is one of ``path``'s temporary files, locked as a live writer's
+    is, so writes of ``path`` (this run's included) leave it alone, and it
+    vanishes with the run (a killed run's is removed by the next write).
+    ``path`` None reserves nothing.
+
+    Raises:
+      InUseError: another live run reserved ``path``: ``"<what>: expected a
+        file no other run is writing, received '<path>', in use by another run"``.
+    """
+    if path is None or fcntl is None:
+        yield
+        return
+    path = os.fspath(path)
+    fd, mine = _live_temporary(path, os.path.dirname(os.path.abspath(path)))
+    try:
+        # Marked first, then looked: of two runs starting together, at least one sees the other.
+        for other in temporary_files(path):
+            if os.path.abspath(other) != os.path.abspath(mine) and _live(other):
+                raise InUseError(
+                    f"{what}: expected a file no other run is writing, received {path!r}, "
+                    "in use by another run (wait for it to end, or choose another file)"
+                )
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(mine)
+        os.close(fd)
 
 
 def atomic_savez(path: str, arrays: dict) -> str:

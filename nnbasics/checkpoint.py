@@ -69,13 +69,21 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
 
     Raises:
       ValueError: ``checkpoint_dir`` is not a directory, or ``meta`` is not JSON-able.
+      nnbasics._files.WriteFailed: an ``OSError`` subclass, the write failed
+        (ENOSPC, EROFS, EACCES, ...): one line naming the file and the cause,
+        and whether the previous checkpoint is intact (it always is: the
+        write is atomic).
     """
     directory = os.fspath(checkpoint_dir)
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(
             f"checkpoint_dir: expected a directory, received {directory!r}, which is a file"
         )
-    os.makedirs(directory, exist_ok=True)
+    previous = exists(directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise _files.WriteFailed("checkpoint_dir", directory, e) from None
     leaves, treedef = jax.tree.flatten(state)
     leaves = [np.asarray(jax.device_get(x)) for x in leaves]
     try:
@@ -96,7 +104,16 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
     arrays.update({f"history_{k}": np.asarray(v) for k, v in history.items()})
     arrays["manifest"] = np.array(manifest)
 
-    return _files.atomic_savez(_path(directory), arrays)
+    try:
+        return _files.atomic_savez(_path(directory), arrays)
+    except OSError as e:
+        kept = (
+            "; the previous checkpoint there is intact (resume from it once the "
+            "file system takes writes again)"
+            if previous
+            else "; no checkpoint was written there"
+        )
+        raise _files.WriteFailed("checkpoint_dir", _path(directory), e, kept) from None
 
 
 def _corrupt(directory: str, why: str) -> ValueError:

@@ -6,10 +6,13 @@ setting, the archive itself); resuming must refuse it with one ``ValueError``
 naming the file and the field, before any training, leaving the file as it was.
 """
 
+import errno
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
 import zipfile
 
 import chex
@@ -19,7 +22,7 @@ import pytest
 from test_checkpoint import NET, _params, iris  # noqa: F401  (iris is a fixture)
 
 import nnbasics as nb
-from nnbasics import checkpoint
+from nnbasics import _files, checkpoint
 
 FILE = checkpoint.FILENAME
 # momentum(0.2, 0.9) on this split: best validation loss at epoch 7, patience 4 runs
@@ -359,3 +362,101 @@ def test_resume_with_each_other_setting_is_refused(field, iris, ckpt):  # noqa: 
     assert message.startswith(f"checkpoint: {ckpt / FILE} has ") and "\n" not in message
     assert re.search(rf"(has |; ){re.escape(field)} = [^;]*, this run asks for ", message), message
     assert (ckpt / FILE).read_bytes() == before
+
+
+# ------------------------------------------------------------------ write-time faults
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``mount(size)``: a tmpfs of that size (root only; None elsewhere), unmounted afterwards."""
+    mounted = []
+
+    def mount(size):
+        if os.geteuid() != 0:
+            return None
+        target = tmp_path / f"fs{len(mounted)}"
+        target.mkdir()
+        command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)]
+        if subprocess.run(command).returncode:
+            pytest.skip("mount -t tmpfs is not permitted here")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_checkpoint_write_failing_mid_run_is_one_line_and_keeps_the_last(iris, tmpfs, tmp_path):  # noqa: F811
+    small_fs = tmpfs("1m")
+    # Writable when fit checks it; after the first epoch's checkpoint the folder
+    # turns read-only: a remount (root, EROFS) or chmod (others, EACCES).
+    base = small_fs if small_fs is not None else tmp_path
+    ckpt = base / "ckpt"
+
+    def break_after_first(epoch, m):
+        if epoch == 1:
+            if small_fs is not None:
+                subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+            else:
+                ckpt.chmod(0o555)
+
+    small = nb.MLP((4, 3), output="softmax")
+    kw = dict(epochs=4, batch_size=16, key=jax.random.key(1), checkpoint_dir=ckpt)
+    with pytest.raises(OSError, match=r"^checkpoint_dir: could not write ") as e:
+        nb.fit(
+            small,
+            small.init(jax.random.key(0)),
+            _optimizer(),
+            iris[0],
+            callback=break_after_first,
+            **kw,
+        )
+    message = str(e.value)
+    assert isinstance(e.value, _files.WriteFailed) and "\n" not in message
+    assert str(ckpt / FILE) in message
+    assert e.value.errno in (errno.EROFS, errno.EACCES)
+    assert os.strerror(e.value.errno) in message
+    assert "the previous checkpoint there is intact" in message
+
+    if small_fs is not None:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
+    else:
+        ckpt.chmod(0o755)
+    resumed = nb.fit(small, small.init(jax.random.key(0)), _optimizer(), iris[0], resume=True, **kw)
+    assert resumed.resumed_from == 1
+
+
+def test_cli_checkpoint_on_a_full_file_system_is_one_line_exit_1(tmpfs, capsys):
+    small_fs = tmpfs("8k")
+    if small_fs is None:
+        pytest.skip("not root: a full file system needs a tmpfs mount")
+    from nnbasics import cli
+
+    ckpt = small_fs / "ckpt"
+    code = cli.main(
+        [
+            "train",
+            "--dataset",
+            "iris",
+            "--hidden-sizes",
+            "256",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--quiet",
+            "--checkpoint-dir",
+            str(ckpt),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == (
+        f"nnbasics: error: checkpoint_dir: could not write '{ckpt / FILE}' "
+        "(No space left on device); no checkpoint was written there"
+    )
+    assert "Traceback" not in err
+    assert not checkpoint.exists(ckpt) and not list(ckpt.glob("*.tmp"))
