@@ -118,9 +118,10 @@ def test_missing_drop_drops_those_rows_and_names_their_lines(tmp_path):
     np.testing.assert_array_equal(got.X, [[1, 2], [7, 8], [15, 16]])
     np.testing.assert_array_equal(got.y, [0, 1, 0])
     assert got.dropped_lines.tolist() == [3, 5, 7, 8, 9, 11]
-    X, names, dropped = data.read_features(path, missing="drop", return_dropped=True)
+    X, names, lines, dropped = data.read_features(path, missing="drop", return_lines=True)
     np.testing.assert_array_equal(X, [[1, 2, 0], [7, 8, 1], [15, 16, 0]])
     assert names == ("a", "b", "y") and dropped.tolist() == [3, 5, 7, 8, 9, 11]
+    assert lines.tolist() == [2, 6, 10]
     assert len(data.read_features(path, missing="drop")) == 2
     assert got.task == "classification" and got.classes == ("0", "1")  # still integers
     full = data.read(_write(tmp_path / "f.csv", "a,y\n1,0\n2,1\n"), missing="drop")
@@ -196,3 +197,71 @@ def test_first_bad_cell_across_chunks(tmp_path, small_chunks):
     short = "a,b,y\n" + "".join(f"{i},{i},0\n" for i in range(9)) + "9,1\n"
     with pytest.raises(ValueError, match=r"line 11: expected 3 cells, as in line 1, received 2"):
         data.read(_write(tmp_path / "s.csv", short), missing="drop")
+
+
+# --- the command line: --drop-missing in train and predict
+
+
+def _cli(capsys, *argv):
+    from nnbasics import cli
+
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _labelled(tmp_path, n=90):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 2))
+    rows = [f"{a:.4f},{b:.4f},{'abc'[i % 3]}" for i, (a, b) in enumerate(X)]
+    rows[4] = rows[4].replace(rows[4].split(",")[0], "", 1)  # line 6: an empty cell
+    rows[10] = "NA," + rows[10].split(",", 1)[1]  # line 12
+    rows[20] = rows[20].rsplit(",", 1)[0] + ",?"  # line 22: a missing label
+    return _write(tmp_path / "train.csv", "u,v,label\n" + "\n".join(rows) + "\n")
+
+
+@pytest.mark.slow
+def test_train_drop_missing_says_what_it_dropped(tmp_path, capsys):
+    path = _labelled(tmp_path)
+    quick = ["--hidden-sizes", "4", "--epochs", "2", "--batch-size", "16", "--quiet"]
+    code, _, err = _cli(capsys, "train", "--data", path, *quick)
+    assert code == 2 and "\n" not in err.strip() and "3 rows of 90 hold a missing value" in err
+    model = tmp_path / "m.npz"
+    code, _, err = _cli(capsys, "train", "--data", path, "--drop-missing", "--save", model, *quick)
+    assert code == 0, err
+    assert "dropped 3 rows (lines 6, 12, 22) of" in err and "87 rows kept" in err
+    import nnbasics as nb
+
+    assert nb.load_model(model).meta["data"]["dropped_rows"] == 3
+    code, _, err = _cli(capsys, "train", "--dataset", "iris", "--drop-missing", *quick)
+    assert code == 2 and "--drop-missing goes with --data" in err
+
+
+def _model(tmp_path):
+    import jax
+
+    import nnbasics as nb
+    from nnbasics.data import Standardizer
+
+    net = nb.MLP((2, 4, 3), hidden="tanh", output="softmax")
+    stats = Standardizer(np.zeros(2, np.float32), np.ones(2, np.float32))
+    path = tmp_path / "m.npz"
+    nb.save_model(path, net, net.init(jax.random.key(0)), stats, labels=["a", "b", "c"])
+    return path
+
+
+def test_predict_drop_missing_names_each_predictions_line(tmp_path, capsys):
+    model = _model(tmp_path)
+    new = _write(tmp_path / "new.csv", "u,v\n1,2\n3,\n\n5,6\nnan,8\n9,10\n")
+    code, out, err = _cli(capsys, "predict", model, new)
+    assert code == 2 and "\n" not in err.strip()
+    assert "2 rows of 5 hold a missing value, at lines 3, 6;" in err
+    code, out, err = _cli(capsys, "predict", model, new, "--drop-missing")
+    assert code == 0, err
+    rows = [line.split(",") for line in out.strip().splitlines()]
+    assert rows[0][:2] == ["line", "label"] and [r[0] for r in rows[1:]] == ["2", "5", "7"]
+    assert "dropped 2 rows (lines 3, 6) of" in err and "3 rows predicted" in err
+    same = _cli(capsys, "predict", model, _write(tmp_path / "k.csv", "u,v\n1,2\n5,6\n9,10\n"))
+    assert [r.split(",", 1)[1] for r in out.strip().splitlines()[1:]] == (
+        same[1].strip().splitlines()[1:]
+    )  # the predictions of the rows kept are those of a file without the others

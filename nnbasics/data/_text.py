@@ -362,6 +362,10 @@ class Table:
             f"the missing value {cells[j]!r}" if cells[j] else "an empty cell",
         )
 
+    def lines(self) -> np.ndarray:
+        """int64 1-based line numbers of the rows kept (a scan of the file's text)."""
+        return self._lines(self.labels)
+
     def _lines(self, labels: np.ndarray) -> np.ndarray:
         """1-based line numbers of the pandas rows ``labels`` (sorted)."""
         found = _pick(_records(self.path, self.delimiter), labels + self.skip)

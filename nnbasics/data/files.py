@@ -159,8 +159,8 @@ def read(
 
 
 def read_features(
-    path: str | os.PathLike, *, missing: str = "refuse", return_dropped: bool = False
-) -> tuple[np.ndarray, tuple[str, ...]]:
+    path: str | os.PathLike, *, missing: str = "refuse", return_lines: bool = False
+) -> tuple:
     """Every column of a data file as features: new examples to predict, without targets.
 
     Text tables follow :func:`read`'s rules (header detection, delimiters,
@@ -170,13 +170,15 @@ def read_features(
     Args:
         path: the file.
         missing: ``"refuse"`` or ``"drop"``, as in :func:`read`.
-        return_dropped: also return the dropped rows' line numbers, so that
-            predictions can be matched to the file's lines.
+        return_lines: also return where each row came from, so that
+            predictions can be matched to the file's lines (this reads the
+            file's text once more, at the speed of Python's ``csv`` module).
 
     Returns:
         ``(X, names)``: float32 ``(n, d)`` and the column names; with
-        ``return_dropped``, ``(X, names, dropped_lines)``, the last an int64
-        array of 1-based line numbers (empty when nothing was dropped).
+        ``return_lines``, ``(X, names, lines, dropped_lines)``: int64 ``(n,)``
+        1-based line numbers of the rows of ``X`` (arrays: 1-based row
+        numbers) and those of the rows dropped for a missing value.
     """
     shown, suffix = _data_path(path)
     _checks.one_of("missing", missing, MISSING_POLICIES)
@@ -194,11 +196,13 @@ def read_features(
             X = _npy(shown, raw)
         _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
         X, names = X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
+        lines = lambda: np.arange(1, len(X) + 1)
     else:
         _check_readable(shown)
         table = read_table(shown, suffix).parse(None, missing)
         X, names, dropped = table.X, tuple(table.names()), table.dropped_lines
-    return (X, names, dropped) if return_dropped else (X, names)
+        lines = table.lines
+    return (X, names, lines(), dropped) if return_lines else (X, names)
 
 
 def _data_path(path: Any) -> tuple[str, str]:
