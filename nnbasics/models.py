@@ -422,12 +422,7 @@ def load_model(path) -> Model:
         missing arrays, or arrays whose shape or dtype disagree with the header.
     """
     path = os.fspath(path)
-    try:
-        header, arrays = _files.read_npz(path, "model")
-    except (NotImplementedError, RuntimeError, MemoryError) as e:  # e.g. an unknown compression
-        raise ValueError(
-            f"model: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
-        ) from None
+    header, arrays = _files.read_npz(path, "model")
     if header.get("format") != FORMAT:
         _checks.fail(
             "model",
@@ -528,7 +523,7 @@ def _check_features(name: str, features, d: int) -> tuple[str, ...] | None:
 
 
 def _field(path: str, field: str, expected: str, received: str):
-    raise ValueError(f"model: expected {expected} as {field} in {path!r}, received {received}")
+    raise _files.field_error("model", path, field, expected, received)
 
 
 def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array:
@@ -549,7 +544,5 @@ def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array
         _checks.fail(
             "model", f"{name} of shape {tuple(shape)}", f"shape {tuple(value.shape)} in {path!r}"
         )
-    finite = np.isfinite(value)
-    if not finite.all():
-        _field(path, name, "finite values", f"{int((~finite).sum())} NaN/inf values")
+    _files.check_finite("model", path, name, value)
     return jax.device_put(value)  # jnp.asarray would compile a copy per shape

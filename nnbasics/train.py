@@ -671,6 +671,7 @@ def _fit(
         restored = checkpoint.restore(checkpoint_dir, state, meta)
         if restored is not None:
             state, saved = restored
+            checkpoint.check_train_state(checkpoint_dir, state, saved)
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
             resumed_from = _check_restored(checkpoint_dir, state, epochs)
             if meta["optimizer"].get("factory") == _OPAQUE:
@@ -945,16 +946,7 @@ def _fingerprint(*arrays) -> str | None:
 
 
 def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
-    """Refuses restored values that training cannot continue from; returns the epoch reached."""
-    leaves = jax.tree.leaves((state.params, state.opt_state, state.best_params))
-    if not all(
-        np.all(np.isfinite(np.asarray(x))) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact)
-    ):
-        _checks.fail(
-            "checkpoint",
-            "finite parameters and optimizer state",
-            f"NaN/inf values in {os.fspath(checkpoint_dir)!r}",
-        )
+    """Warns when a restored run has nothing left to train; returns the epoch reached."""
     done = int(state.epoch)
     if bool(state.stopped):
         why = "diverged" if bool(state.diverged) else "stopped early"
