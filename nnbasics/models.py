@@ -68,6 +68,16 @@ class Model(NamedTuple):
       meta: how the model was trained (whatever ``save_model`` was given).
       features: the ``d_in`` feature names in the network's input order when
         the training data had a header, else None (columns go by position).
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((2, 3), output="softmax")
+      >>> path = save_model(pathlib.Path(tempfile.mkdtemp()) / "m.npz", net,
+      ...                   net.init(jax.random.key(0)), labels=["a", "b", "c"])
+      >>> model = load_model(path)
+      >>> sorted(model.predict([[0.5, -1.0]]))
+      ['index', 'label', 'probabilities']
     """
 
     net: MLP
@@ -201,12 +211,16 @@ class Model(NamedTuple):
             )
         return [j for j in range(width) if j != t], t
 
-    def read(self, path, target: str | int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def read(
+        self, path, target: str | int | None = None, missing: str = "refuse"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Reads a data file's examples for this model, its columns matched as :meth:`columns` says.
 
         Args:
           path: a file :func:`nnbasics.data.read_features` reads.
           target: the target column by name or index; None: as in training.
+          missing: ``"refuse"`` or ``"drop"`` rows holding a missing value, as
+            :func:`nnbasics.data.read` does.
 
         Returns:
           ``(X, y)``: float32 ``(n, d_in)`` features in the network's input
@@ -222,17 +236,17 @@ class Model(NamedTuple):
         path = os.fspath(path)
         task = "classification" if self.labels is not None else "regression"
         try:
-            X, names = data.read_features(path)
+            X, names = data.read_features(path, missing=missing)
         except ValueError as features_error:
             # A non-numeric column: the target's class names, or a bad cell.
-            return self._read_labeled(path, target, task, features_error)
+            return self._read_labeled(path, target, task, missing, features_error)
         width = X.shape[1]
         header = None if _positional(names) else list(names)
         if path.lower().endswith((".npz", ".npy")):
             if target is not None:
                 _checks.fail("target", f"None for {path} (its y array is the target)", target)
             try:  # the archive's y, if it has one
-                found = data.read(path, task=task)
+                found = data.read(path, task=task, missing=missing)
             except ValueError:
                 found = None
             self.columns(path, width, None, positional_target=False)
@@ -244,14 +258,14 @@ class Model(NamedTuple):
             return X[:, index], X[:, [t]]
         return X[:, index], np.array([_class_name(v) for v in X[:, t]], dtype=object)
 
-    def _read_labeled(self, path: str, target, task: str, features_error: ValueError):
+    def _read_labeled(self, path: str, target, task: str, missing: str, features_error):
         """``read`` of a file with a non-numeric column: the target's class names, or a bad cell."""
         from nnbasics import data
 
         guesses = [target] if target is not None else list(dict.fromkeys([self.target, None]))
         for guess in guesses:
             try:
-                found = data.read(path, target=guess, task=task)
+                found = data.read(path, target=guess, task=task, missing=missing)
             except ValueError as e:
                 if str(e).startswith("target:"):
                     continue
@@ -360,6 +374,14 @@ def save_model(
     Raises:
       ValueError: mismatched parameters, labels or statistics, a meta that is
         not JSON-able, or an unusable path, before anything is written.
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((4, 8, 1), output="linear")
+      >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+      >>> save_model(path, net, net.init(jax.random.key(0)), meta={"epochs": 10}) == str(path)
+      True
     """
     if not isinstance(net, MLP):
         _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
@@ -420,6 +442,16 @@ def load_model(path) -> Model:
     Raises:
       ValueError: a missing or unreadable file, another format or version,
         missing arrays, or arrays whose shape or dtype disagree with the header.
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((4, 8, 1), output="linear")
+      >>> path = save_model(pathlib.Path(tempfile.mkdtemp()) / "model.npz", net,
+      ...                   net.init(jax.random.key(0)), meta={"epochs": 10})
+      >>> model = load_model(path)
+      >>> model.net == net, model.meta["epochs"], [layer["W"].shape for layer in model.params]
+      (True, 10, [(4, 8), (8, 1)])
     """
     path = os.fspath(path)
     header, arrays = _files.read_npz(path, "model")

@@ -6,8 +6,10 @@ none asserts how fast anything is.
 """
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -61,3 +63,70 @@ def test_a_killed_runs_mark_does_not_block_the_next(tmp_path, capsys):
     assert len(_files.temporary_files(str(path))) == 1  # the dead run's mark
     assert cli.main([*QUICK, "--save", str(path)]) == 0, capsys.readouterr().err
     assert os.listdir(tmp_path) == ["m.npz"]  # removed by the write
+
+
+# ------------------------------------------------------------------ signals to the launcher
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _until(condition, seconds: float) -> bool:
+    """Whether ``condition()`` became true within ``seconds`` (a bound, not a speed claim)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_signal_to_launch_stops_every_worker(sig, tmp_path):
+    launch = ["-m", "nnbasics", "launch", "-n", "2", "--cpu-devices", "1", "--log-dir"]
+    train = [*QUICK, "--epochs", "100000", "--patience", "none"]
+    launcher = subprocess.Popen(
+        [sys.executable, *launch, str(tmp_path), "--", *train],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _until(lambda: len(_children(launcher.pid)) == 2, 120), "workers did not start"
+        workers = _children(launcher.pid)
+        launcher.send_signal(getattr(signal, sig))
+        _, err = launcher.communicate(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    try:
+        assert _until(lambda: not any(map(_alive, workers)), 30), "a worker outlived the launcher"
+    finally:
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+    assert launcher.returncode == 128 + getattr(signal, sig), err
+    assert err.strip().splitlines()[-1] == (
+        f"nnbasics: error: launch: stopped by {sig}; its 2 processes were stopped"
+    )
+    assert "Traceback" not in err

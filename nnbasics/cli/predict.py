@@ -11,7 +11,11 @@ model's standardization is applied, and the predictions are written as CSV
 classifiers, label(c) and p(c) per class for multi-label (sigmoid) models,
 the predicted mean and standard deviation of each output for regression. A
 file that also holds the targets gets its metrics printed on stderr. Rows
-with a missing or non-finite value are refused with their line numbers.
+with a missing or non-finite value are refused with their line numbers;
+with --drop-missing, rows holding a missing value are dropped instead,
+stderr says how many and which lines, and the output starts with a "line"
+column naming each prediction's line in DATA, so that no prediction can be
+matched to the wrong example.
 
 Numbers are written as the shortest text that reads back to the same value
 in the model's dtype (float32: at most 9 significant digits).
@@ -24,7 +28,13 @@ import sys
 
 import numpy as np
 
-from nnbasics.cli._common import UsageError, WriteError, check_output_file, write_failed
+from nnbasics.cli._common import (
+    UsageError,
+    WriteError,
+    check_output_file,
+    dropped_text,
+    write_failed,
+)
 
 
 def add_parser(sub) -> None:
@@ -53,6 +63,13 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="the target column's name or index, if not the one used in training",
     )
+    p.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="drop DATA's rows holding a missing value (an empty cell, NA, nan, null, "
+        "none, ?) instead of refusing the file; the output then starts with a 'line' "
+        "column naming each prediction's line in DATA, and stderr names the dropped lines",
+    )
     p.set_defaults(func=run, no_compile_cache=False)
 
 
@@ -65,7 +82,22 @@ def run(args) -> int:
     if args.output is not None:
         check_output_file("--output", args.output, args.overwrite)
     model = nb.load_model(args.model)
-    X, y_names = model.read(args.data, target=args.target)
+    missing = "drop" if args.drop_missing else "refuse"
+    X, y_names = model.read(args.data, target=args.target, missing=missing)
+    lines = None
+    if args.drop_missing:
+        from nnbasics import data
+
+        _, _, lines, dropped = data.read_features(args.data, missing="drop", return_lines=True)
+        if len(lines) != len(X):  # the same rows are kept whichever columns are read
+            raise WriteError(f"{args.data}: rows changed while being read; nothing was written")
+        if len(dropped):
+            print(
+                f"nnbasics: note: --drop-missing: dropped {dropped_text(dropped)} of "
+                f"{args.data} holding a missing value; {len(X)} rows predicted, the "
+                "output's 'line' column names each one's line",
+                file=sys.stderr,
+            )
     out = model.predict(X)
     bad = [k for k, v in out.items() if k != "label" and not np.isfinite(v).all()]
     if bad:
@@ -79,6 +111,9 @@ def run(args) -> int:
     rows, header = _table(model, out)
     if "index" not in out and "probabilities" in out:
         print(_MULTI_LABEL, file=sys.stderr)
+    if lines is not None:
+        header = ["line", *header]
+        rows = [[int(line), *row] for line, row in zip(lines, rows)]
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
