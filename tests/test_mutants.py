@@ -37,6 +37,17 @@ def test_each_unit_value_and_derivative(name):
     assert unit.g_prime(a).shape == a.shape and unit.g_prime(a).dtype == a.dtype
 
 
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("name", sorted(activations.HIDDEN))
+def test_each_derivative_keeps_the_dtype(name, dtype):
+    # float64 is on in the tests, so a derivative built in the default dtype would be
+    # float64 here (and float32 for bfloat16 input without it): never the input's.
+    a = jnp.asarray([[[0.5, -1.0], [2.0, 2.0]]], dtype)
+    if name != "maxout":
+        a = a[..., 0]
+    assert activations.HIDDEN[name].g_prime(a).dtype == dtype
+
+
 def test_maxout_value_and_one_hot_derivative():
     a = jnp.array([[[1.0, 3.0, -2.0], [-5.0, -4.0, -6.0]]], jnp.float64)
     np.testing.assert_array_equal(activations.maxout(a), [[3.0, -4.0]])

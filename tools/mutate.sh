@@ -2,14 +2,17 @@
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
 #   tools/mutate.sh MODULE TEST_SELECTION...
 #   e.g. tools/mutate.sh activations tests/test_mutants.py tests/test_claims.py
-# Writes mutation-results/MODULE.txt (every mutant and its status). Restores pyproject.toml.
+# Writes mutation-results/MODULE.txt (every mutant and its status); pyproject.toml's
+# [tool.mutmut] is set for the run and restored from git at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=$1
 shift
-backup=$(mktemp)
-cp pyproject.toml "$backup"
-trap 'cp "$backup" pyproject.toml; rm -f "$backup"' EXIT
+if ! git diff --quiet -- pyproject.toml; then
+    echo "tools/mutate.sh: commit pyproject.toml first (it is restored from git at exit)" >&2
+    exit 2
+fi
+trap 'git checkout -q -- pyproject.toml' EXIT
 python - "$module" "$@" <<'PY'
 import json, re, sys
 module, selection = sys.argv[1], sys.argv[2:]
