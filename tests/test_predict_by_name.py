@@ -372,3 +372,19 @@ def test_help_shows_each_default_once():
     assert shown["train", "--epochs"].endswith("(default: 100)")
     assert shown["train", "--hidden-sizes"].endswith("(default: 256)")
     assert "(default: digits)" in shown["train", "--dataset"]
+
+
+def test_defaults_formatter_adds_a_default_only_where_none_is_stated():
+    from nnbasics.cli._common import DefaultsFormatter, Parser
+
+    p = Parser(prog="x", formatter_class=DefaultsFormatter)
+    p.add_argument("--stated", type=int, default=3, help="a number (default: 3)")
+    p.add_argument("--plain", type=int, default=4, help="a number")
+    p.add_argument("--pair", default=(1, 2), help="widths")
+    p.add_argument("--off", action="store_true", help="a switch")
+    p.add_argument("--unset", default=None, help="a path")
+    text = " ".join(p.format_help().split())
+    assert text.count("default") == 3
+    assert "a number (default: 3) --plain" in text and "a number (default: 4)" in text
+    assert "widths (default: 1,2)" in text
+    assert "a switch --unset" in text and text.endswith("a path")
