@@ -226,6 +226,11 @@ def test_api_predict_takes_a_dataframe_by_name(trained):
         ValueError, match=r"^X: expected .* received columns with missing 'alpha' and unknown 'a'$"
     ):
         model.predict(frame.rename(columns={"alpha": "a"}))
+    frame["alpha"] = "x"
+    with pytest.raises(
+        ValueError, match=r"^X: expected numeric feature columns, received a DataFrame"
+    ):
+        model.predict(frame)
 
 
 def test_api_read_matches_a_file_by_name(trained):
