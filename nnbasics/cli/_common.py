@@ -214,3 +214,10 @@ def write_failed(option: str, path: str, error: OSError, kept: str | None = None
     cause = error.strerror or type(error).__name__
     where = f"; the result was written to {kept} instead" if kept else ""
     return WriteError(f"{option}: could not write {path!r} ({cause}){where}")
+
+
+def dropped_text(lines) -> str:
+    """``"3 rows (lines 4, 9, 12)"``: rows dropped for a missing value, the first 10 lines named."""
+    shown = ", ".join(str(int(line)) for line in lines[:10]) + (", ..." if len(lines) > 10 else "")
+    s = "s" if len(lines) > 1 else ""
+    return f"{len(lines)} row{s} (line{s} {shown})"

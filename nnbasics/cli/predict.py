@@ -9,7 +9,10 @@ probability per class for classifiers, the predicted mean and standard
 deviation of each output for regression. A file that also holds the targets
 (its column named as in training, or one column more than the features) gets
 its metrics printed on stderr. Rows with a missing or non-finite value are
-refused with their line numbers, never predicted.
+refused with their line numbers, never predicted; with ``--drop-missing``, rows
+holding a missing value are dropped instead, stderr says how many and which
+lines, and the output starts with a ``line`` column naming each prediction's
+line in DATA, so that no prediction can be matched to the wrong example.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ import sys
 
 import numpy as np
 
-from nnbasics.cli._common import UsageError, WriteError, check_output_file, write_failed
+from nnbasics.cli._common import (
+    UsageError,
+    WriteError,
+    check_output_file,
+    dropped_text,
+    write_failed,
+)
 
 
 def add_parser(sub) -> None:
@@ -48,6 +57,13 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="the target column's name or index, if not the one used in training",
     )
+    p.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="drop DATA's rows holding a missing value (an empty cell, NA, nan, null, "
+        "none, ?) instead of refusing the file; the output then starts with a 'line' "
+        "column naming each prediction's line in DATA, and stderr names the dropped lines",
+    )
     p.set_defaults(func=run, no_compile_cache=False)
 
 
@@ -60,7 +76,22 @@ def run(args) -> int:
     if args.output is not None:
         check_output_file("--output", args.output, args.overwrite)
     model = nb.load_model(args.model)
-    X, y_names = _read(model, args.data, args.target)
+    missing = "drop" if args.drop_missing else "refuse"
+    X, y_names = _read(model, args.data, args.target, missing)
+    lines = None
+    if args.drop_missing:
+        from nnbasics import data
+
+        _, _, lines, dropped = data.read_features(args.data, missing="drop", return_lines=True)
+        if len(lines) != len(X):  # the same rows are kept whichever columns are read
+            raise WriteError(f"{args.data}: rows changed while being read; nothing was written")
+        if len(dropped):
+            print(
+                f"nnbasics: note: --drop-missing: dropped {dropped_text(dropped)} of "
+                f"{args.data} holding a missing value; {len(X)} rows predicted, the "
+                "output's 'line' column names each one's line",
+                file=sys.stderr,
+            )
     out = model.predict(X)
     bad = [k for k, v in out.items() if k != "label" and not np.isfinite(v).all()]
     if bad:
@@ -70,6 +101,9 @@ def run(args) -> int:
             f"{len(X)} rows (first: {(rows[:5] + 1).tolist()}); nothing was written"
         )
     rows, header = _table(model, out)
+    if lines is not None:
+        header = ["line", *header]
+        rows = [[int(line), *row] for line, row in zip(lines, rows)]
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
@@ -83,7 +117,7 @@ def run(args) -> int:
     return 0
 
 
-def _read(model, path: str, target):
+def _read(model, path: str, target, missing: str = "refuse"):
     """(X, target values or None) of ``path``, its width checked against the model."""
     from nnbasics import data
 
@@ -91,7 +125,9 @@ def _read(model, path: str, target):
     saved = model.meta.get("data", {}).get("target")
     task = "classification" if model.labels is not None else "regression"
     try:
-        found = data.read(path, target=target if target is not None else saved, task=task)
+        found = data.read(
+            path, target=target if target is not None else saved, task=task, missing=missing
+        )
         if found.X.shape[1] == d:
             values = (
                 np.asarray(found.classes, dtype=object)[found.y]
@@ -103,7 +139,7 @@ def _read(model, path: str, target):
     except ValueError as e:
         labeled_error = e
     try:
-        X, _ = data.read_features(path)
+        X, _ = data.read_features(path, missing=missing)
     except ValueError:
         # A file with the target column fails on its own terms (a bad label, a
         # bad cell); one without it fails as features.

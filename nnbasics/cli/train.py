@@ -7,19 +7,21 @@ nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import os
 import sys
 import time
 
-from nnbasics import distributed, optim
+from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
     UsageError,
     WriteError,
     add_cache_option,
     check_output_file,
+    dropped_text,
     float64,
     fmt,
     new_console,
@@ -82,6 +84,12 @@ def add_parser(sub) -> None:
         choices=("classification", "regression"),
         help="--data's task (default: inferred: string or few integer labels are "
         "classes, anything else regression)",
+    )
+    g.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="--data: drop the rows holding a missing value (an empty cell, NA, nan, "
+        "null, none, ?) instead of refusing the file; a note says how many and which lines",
     )
     g.add_argument(
         "--valid",
@@ -378,7 +386,10 @@ def run(args) -> int:
             )
     # Before any other JAX call; then every process trains on a mesh over all devices.
     args.mesh = distributed.global_mesh() if distributed.from_args(args) else None
-    with float64(args.dtype == "float64"):
+    with float64(args.dtype == "float64"), contextlib.ExitStack() as outputs:
+        if distributed.is_writer():  # one run per output file, refused before any work
+            for option in ("save", "history", "plot"):
+                outputs.enter_context(_files.reserve(getattr(args, option), f"--{option}"))
         return _train(args)
 
 
@@ -406,6 +417,8 @@ def _train(args) -> int:
             "target": file.target_name,
             "features": list(file.feature_names),
         }
+        if len(file.dropped_lines):
+            source["dropped_rows"] = len(file.dropped_lines)
     else:
         labels = [str(c) for c in range(info.n_classes)] if classes else None
         source = {"name": args.dataset}
@@ -592,11 +605,20 @@ def _source(args):
         for option in ("target", "task"):
             if getattr(args, option) is not None:
                 raise UsageError(f"--{option} goes with --data (a file of your own)")
+        if args.drop_missing:
+            raise UsageError("--drop-missing goes with --data (a file of your own)")
         args.dataset = args.dataset or "digits"
         return data.info(args.dataset), None
     if args.dataset is not None:
         raise UsageError("--data and --dataset: expected one of them, received both")
-    file = data.read(args.data, target=args.target, task=args.task)
+    missing = "drop" if args.drop_missing else "refuse"
+    file = data.read(args.data, target=args.target, task=args.task, missing=missing)
+    if len(file.dropped_lines):
+        print(
+            f"nnbasics: note: --drop-missing: dropped {dropped_text(file.dropped_lines)} "
+            f"of {args.data} holding a missing value; {len(file.X)} rows kept",
+            file=sys.stderr,
+        )
     classes = file.task == "classification"
     info = data.DatasetInfo(
         file.task,
