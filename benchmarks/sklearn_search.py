@@ -1,7 +1,7 @@
 """scikit-learn's GridSearchCV against nnbasics.sklearn.GridSearchCV, whole processes.
 
     python benchmarks/sklearn_search.py                         # digits 16, mnist1d 16 64 256
-    python benchmarks/sklearn_search.py --rounds 3 --jobs digits:16 mnist1d:16 mnist1d:64
+    python benchmarks/sklearn_search.py --rounds 3 --jobs digits:16 mnist1d:16 mnist1d:64:1
 
 Each job is a grid of learning rates × alphas (16 = 4 × 4, 64 = 8 × 8, 256 = 16 × 16,
 log-spaced over 1e-4..3e-3 and 1e-5..1e-2) searched with cv=3 (stratified folds) on
@@ -19,7 +19,9 @@ scored on the test part. Both sides search
 
 Each run is a fresh ``python`` process timed from start to exit (imports,
 compilation, the search and the refit included); the two contenders alternate
-round by round so the machine's load hits both alike; the median is reported.
+round by round so the machine's load hits both alike; the median is reported,
+of the wall-clock seconds and of the CPU seconds (user + system, the process and
+its workers), which a shared machine's load disturbs less.
 Writes ``<out>/sklearn_search.json`` and ``.md``.
 """
 
@@ -29,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,6 +91,7 @@ def run_once(code: str, name: str, size: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory() as cache:
         env["JAX_COMPILATION_CACHE_DIR"] = cache  # cold: every run compiles
+        cpu_before = _children_cpu()
         start = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", code, name, str(size)],
@@ -97,10 +101,17 @@ def run_once(code: str, name: str, size: int) -> dict:
             check=False,
         )
         wall = time.perf_counter() - start
+        cpu = _children_cpu() - cpu_before
     if out.returncode != 0:
         raise RuntimeError(f"{name} {size}: exit {out.returncode}\n{out.stderr[-2000:]}")
     line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
-    return dict(json.loads(line[len("RESULT ") :]), seconds=wall)
+    return dict(json.loads(line[len("RESULT ") :]), seconds=wall, cpu_seconds=cpu)
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (and theirs: loky's workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_job(name: str, size: int, rounds: int) -> dict:
@@ -112,7 +123,8 @@ def run_job(name: str, size: int, rounds: int) -> dict:
             result = run_once(CONTENDERS[who], name, size)
             runs[who].append(result)
             print(
-                f"{name} {size:4d} round {r + 1}: {who:12s} {result['seconds']:7.1f} s  "
+                f"{name} {size:4d} round {r + 1}: {who:12s} {result['seconds']:7.1f} s "
+                f"({result['cpu_seconds']:7.1f} s CPU)  "
                 f"test acc {result['test_accuracy']:.4f}",
                 flush=True,
             )
@@ -121,12 +133,14 @@ def run_job(name: str, size: int, rounds: int) -> dict:
         summary[who] = dict(
             median_seconds=statistics.median(r["seconds"] for r in rs),
             seconds=[r["seconds"] for r in rs],
+            median_cpu_seconds=statistics.median(r["cpu_seconds"] for r in rs),
+            cpu_seconds=[r["cpu_seconds"] for r in rs],
             test_accuracy=rs[0]["test_accuracy"],
             cv_score=rs[0]["cv_score"],
         )
-    summary["speedup"] = (
-        summary["scikit-learn"]["median_seconds"] / summary["nnbasics"]["median_seconds"]
-    )
+    sk, ours = summary["scikit-learn"], summary["nnbasics"]
+    summary["speedup"] = sk["median_seconds"] / ours["median_seconds"]
+    summary["cpu_ratio"] = sk["median_cpu_seconds"] / ours["median_cpu_seconds"]
     return dict(data=name, configs=size, rounds=rounds, **summary)
 
 
@@ -140,15 +154,17 @@ def write(results: list, out: Path, load: str) -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}; {load}",
         "",
         "| data | configs | fits | rounds | scikit-learn s (median) | nnbasics s (median) "
-        "| speed-up | test acc scikit-learn | test acc nnbasics |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| speed-up | CPU s scikit-learn | CPU s nnbasics | CPU ratio "
+        "| test acc scikit-learn | test acc nnbasics |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         sk, nb = r["scikit-learn"], r["nnbasics"]
         lines.append(
             f"| {r['data']} | {r['configs']} | {3 * r['configs']} | {r['rounds']} "
             f"| {sk['median_seconds']:.1f} | {nb['median_seconds']:.1f} | {r['speedup']:.2f}× "
-            f"| {sk['test_accuracy']:.4f} | {nb['test_accuracy']:.4f} |"
+            f"| {sk['median_cpu_seconds']:.1f} | {nb['median_cpu_seconds']:.1f} "
+            f"| {r['cpu_ratio']:.2f}× | {sk['test_accuracy']:.4f} | {nb['test_accuracy']:.4f} |"
         )
     (out / "sklearn_search.md").write_text("\n".join(lines) + "\n")
 
@@ -160,15 +176,15 @@ def main(argv=None):
         "--jobs",
         nargs="+",
         default=["digits:16", "mnist1d:16", "mnist1d:64", "mnist1d:256"],
-        help="data:configs pairs (configs a square: 16, 64, 256)",
+        help="data:configs[:rounds] (configs a square: 16, 64, 256; rounds: --rounds)",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     load = "load average before: " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
     results = []
     for job in args.jobs:
-        name, size = job.split(":")
-        results.append(run_job(name, int(size), args.rounds))
+        name, size, *rounds = job.split(":")
+        results.append(run_job(name, int(size), int(rounds[0]) if rounds else args.rounds))
         write(results, args.out, load)  # after each job, so a long run keeps what it did
     load += "; after: " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
     write(results, args.out, load)
