@@ -177,7 +177,7 @@ def report(result: dict, time_ratio: float, memory_ratio: float) -> str:
         "call. `nb.data.read` does more than `pandas.read_csv`: it computes the file's "
         "SHA-256 (recorded in model files; in a thread beside the parse), detects the "
         "header, checks every value and returns float32 features and int32 labels. It "
-        "parses in chunks of about a million cells (pandas' C parser), converting each to "
+        "parses in chunks of about four million cells (pandas' C parser), converting each to "
         "float32 at once, so that its peak stays near the features' size where "
         "`pandas.read_csv` holds the whole file's parse buffers.",
         "",
