@@ -5,8 +5,9 @@
 
 The model's standardization is applied to the features, and the predictions
 are written as CSV (stdout, or ``--output``): the class name and one
-probability per class for classifiers, the predicted mean and standard
-deviation of each output for regression. A file that also holds the targets
+probability per class for classifiers, the predicted mean of each output for
+regression, in target units, with its standard deviation for gaussian and
+mixture outputs (a linear output predicts no spread). A file that also holds the targets
 (its column named as in training, or one column more than the features) gets
 its metrics printed on stderr. Rows with a missing or non-finite value are
 refused with their line numbers, never predicted.
@@ -123,7 +124,10 @@ def _table(model, out: dict):
     if "mean" in out:
         k = out["mean"].shape[1]
         names = [""] if k == 1 else [f"_{j}" for j in range(k)]
-        header = [f"mean{s}" for s in names] + [f"std{s}" for s in names]
+        header = [f"mean{s}" for s in names]
+        if "std" not in out:  # linear: no predicted spread to report
+            return out["mean"].tolist(), header
+        header += [f"std{s}" for s in names]
         return np.hstack([out["mean"], out["std"]]).tolist(), header
     probabilities = out["probabilities"]
     if "index" not in out:  # sigmoid: one 0/1 label and probability per output
@@ -155,7 +159,16 @@ def _metrics(nb, model, X, y, out: dict) -> str:
         loss, _ = nb.train.metrics(model.net, model.params, X, codes)
         accuracy = float(np.mean(out["index"] == codes))
         return f"{len(codes)} examples: accuracy {accuracy:.2%}, mean NLL {float(loss):.4f}"
-    y = np.asarray(y, np.float32).reshape(len(X), -1)
-    loss, _ = nb.train.metrics(model.net, model.params, X, y)
+    y = np.asarray(y, np.float64).reshape(len(X), -1)
     rmse = float(np.sqrt(np.mean((out["mean"] - y) ** 2)))
-    return f"{len(y)} examples: RMSE {rmse:.4f}, mean NLL {float(loss):.4f}"
+    line = f"{len(y)} examples: RMSE {rmse:.4f} (target units)"
+    if "std" not in out:  # linear: its ½ squared error is no NLL in target units
+        return line
+    # The NLL in target units: the standardized one + Σⱼ log scaleⱼ (change of variables).
+    dtype = X.dtype
+    log_scale, z = 0.0, y.astype(dtype)
+    if model.target_standardizer is not None:
+        z = nb.data.transform(model.target_standardizer, z).astype(dtype)
+        log_scale = float(np.sum(np.log(np.asarray(model.target_standardizer.scale, np.float64))))
+    loss, _ = nb.train.metrics(model.net, model.params, X, z)
+    return f"{line}, mean NLL {float(loss) + log_scale:.4f}"

@@ -397,6 +397,13 @@ def _train(args) -> int:
     k_split, k_init, k_fit = _keys(args.seed)
     train, valid, test = _splits(args, info, output, k_split, file)
     stats, train, valid, test = data.standardize(train, valid, test)
+    # Regression trains on (y − mean) / scale with the training split's
+    # statistics, so the defaults (initialization, learning rate, L2) suit any
+    # target scale; predictions and spreads are mapped back to target units.
+    targets, raw_y = None, {"train": train[1], "valid": valid[1], "test": test[1]}
+    if not classes:
+        targets = data.Standardizer.fit(train[1])
+        train, valid, test = ((X, data.transform(targets, y)) for X, y in (train, valid, test))
     if file is not None:
         labels = list(file.classes) if classes else None
         source = {
@@ -441,6 +448,7 @@ def _train(args) -> int:
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
             f"batch {args.batch_size}, grad {args.grad}"
+            + _targets_caption(targets)
         )
 
     fit_kw = dict(
@@ -475,9 +483,11 @@ def _train(args) -> int:
         "valid": valid if has_valid else None,
         "test": test if has_test else None,
     }
-    metrics = _metrics(nb, net, result, splits)
-    console.print(_results_table(result, metrics, seconds))
-    failed = _write_outputs(args, console, result, net, stats, labels, metrics, source)
+    metrics = _metrics(nb, net, result, splits, targets, raw_y)
+    console.print(_results_table(result, metrics, seconds, targets))
+    failed = _write_outputs(
+        args, console, result, net, (stats, targets), labels, metrics, source
+    )
     if failed:
         raise WriteError("; ".join(failed))
     if result.diverged:
@@ -486,12 +496,13 @@ def _train(args) -> int:
     return 0
 
 
-def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> list[str]:
+def _write_outputs(args, console, result, net, statistics, labels, metrics, source) -> list[str]:
     """The files asked for: learning curves, the history and the model (process 0 only).
 
     Returns one line per file that could not be written (each OSError named
     with its path and cause); a model that cannot go to ``--save`` goes to a
     temporary file instead, named in the line. A diverged run writes no model.
+    ``statistics`` is (feature standardizer, target standardizer or None).
     """
     if not distributed.is_writer():
         return []
@@ -538,7 +549,15 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
         )
 
         def save(path):
-            nb.save_model(path, net, result.params, stats, labels, meta=meta)
+            nb.save_model(
+                path,
+                net,
+                result.params,
+                statistics[0],
+                labels,
+                meta=meta,
+                target_standardizer=statistics[1],
+            )
 
         try:
             save(args.save)
@@ -673,13 +692,21 @@ def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, cla
         return nb.fit(net, params, optimizer, train, callback=callback, **fit_kw)
 
 
-def _metrics(nb, net, result, splits: dict) -> dict:
-    """{split: {"examples", "loss", "accuracy"}} of the non-empty splits, in one program."""
-    import math
+def _metrics(nb, net, result, splits: dict, targets=None, raw_y=None) -> dict:
+    """{split: {"examples", "loss", "accuracy"[, "rmse"]}} of the non-empty splits.
+
+    Classes: mean NLL and accuracy. Regression (``targets``: the target
+    statistics the network was trained on): "loss" is the mean loss on the
+    standardized targets (early stopping's), "rmse" the root mean squared
+    error of the predicted means in target units, against ``raw_y``; for
+    gaussian and mixture outputs also "nll", the mean NLL in target units
+    (the standardized one + Σⱼ log scaleⱼ, the change of variables).
+    """
+    import numpy as np
 
     present = {k: v for k, v in splits.items() if v is not None and v[0].shape[0] > 0}
     values = nb.train.evaluate(net, result.params, *present.values())
-    return {
+    out = {
         name: {
             "examples": int(pair[0].shape[0]),
             "loss": float(loss),
@@ -687,23 +714,54 @@ def _metrics(nb, net, result, splits: dict) -> dict:
         }
         for (name, pair), (loss, acc) in zip(present.items(), values)
     }
+    if targets is not None:
+        model = nb.Model(net, result.params, None, None, {}, targets)
+        log_scale = float(np.sum(np.log(np.asarray(targets.scale, np.float64))))
+        for name, pair in present.items():
+            mean = model.predict(pair[0])["mean"]
+            y = np.asarray(raw_y[name], np.float64).reshape(mean.shape)
+            out[name]["rmse"] = float(np.sqrt(np.mean((mean - y) ** 2)))
+            if net.output != "linear":
+                out[name]["nll"] = out[name]["loss"] + log_scale
+    return out
 
 
-def _results_table(result, metrics: dict, seconds: float):
+def _targets_caption(targets) -> str:
+    """The header's note on standardized regression targets ('' for classes)."""
+    if targets is None:
+        return ""
+    import numpy as np
+
+    mean, scale = (np.asarray(a, np.float64).ravel() for a in targets)
+    shown = ", ".join(f"{m:.4g} ± {s:.4g}" for m, s in zip(mean[:3], scale[:3]))
+    more = f" (+{mean.size - 3} more)" if mean.size > 3 else ""
+    return (
+        f"\ntargets standardized on the training split ({shown}{more}): losses and "
+        "early stopping on that scale, RMSE and predictions in target units"
+    )
+
+
+def _results_table(result, metrics: dict, seconds: float, targets=None):
     from rich.table import Table
 
     table = Table(title="results", title_justify="left")
     table.add_column("split")
     table.add_column("examples", justify="right")
-    table.add_column("loss (NLL)", justify="right")
-    table.add_column("accuracy", justify="right")
+    if targets is None:
+        table.add_column("loss (NLL)", justify="right")
+        table.add_column("accuracy", justify="right")
+    else:
+        table.add_column("loss (standardized y)", justify="right")
+        table.add_column("RMSE (target units)", justify="right")
+        densities = any("nll" in m for m in metrics.values())
+        if densities:
+            table.add_column("NLL (target units)", justify="right")
     for name, m in metrics.items():
-        table.add_row(
-            name,
-            str(m["examples"]),
-            fmt(m["loss"]),
-            fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True),
-        )
+        if targets is None:
+            last = [fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True)]
+        else:
+            last = [fmt(m["rmse"])] + ([fmt(m["nll"])] if densities else [])
+        table.add_row(name, str(m["examples"]), fmt(m["loss"]), *last)
     epochs = len(result.history["train_loss"])
     why = "diverged" if result.diverged else "early stop" if result.stopped_early else "epoch limit"
     best = (
