@@ -302,7 +302,9 @@ def _statistics(arrays: dict, prefix: str, d: int, path: str) -> Standardizer | 
     """
     if f"{prefix}.mean" not in arrays and f"{prefix}.scale" not in arrays:
         return None
-    stats = Standardizer(*(_array(arrays, f"{prefix}.{f}", (d,), {}, path) for f in ("mean", "scale")))
+    stats = Standardizer(
+        *(_array(arrays, f"{prefix}.{f}", (d,), {}, path) for f in ("mean", "scale"))
+    )
     scale = np.asarray(stats.scale)
     if not (scale > 0).all():
         bad = np.flatnonzero(~(scale > 0))
