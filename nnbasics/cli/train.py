@@ -451,8 +451,7 @@ def _train(args) -> int:
             f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
-            f"batch {args.batch_size}, grad {args.grad}"
-            + _targets_caption(targets)
+            f"batch {args.batch_size}, grad {args.grad}" + _targets_caption(targets)
         )
 
     fit_kw = dict(
@@ -489,9 +488,7 @@ def _train(args) -> int:
     }
     metrics = _metrics(nb, net, result, splits, targets, raw_y)
     console.print(_results_table(result, metrics, seconds, targets))
-    failed = _write_outputs(
-        args, console, result, net, (stats, targets), labels, metrics, source
-    )
+    failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
         raise WriteError("; ".join(failed))
     if result.diverged:
