@@ -229,7 +229,7 @@ def test_model_kept_when_save_fails_at_write_time(capsys, tmp_path, monkeypatch)
 def test_history_write_error_is_one_line(capsys, tmp_path, monkeypatch):
     from nnbasics.cli import train
 
-    def denied(path, history):
+    def denied(path, *_):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
 
     monkeypatch.setattr(train, "_write_history", denied)

@@ -6,10 +6,8 @@ nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
-import math
 import os
 import sys
 import time
@@ -17,12 +15,13 @@ import time
 from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
+    DefaultsFormatter,
     UsageError,
     WriteError,
     add_cache_option,
     check_output_file,
+    dropped_text,
     float64,
-    fmt,
     new_console,
     non_negative_float,
     non_negative_int,
@@ -34,6 +33,7 @@ from nnbasics.cli._common import (
     widths,
     write_failed,
 )
+from nnbasics.cli._report import metrics_of, plot, results_table, targets_caption
 from nnbasics.losses import OUTPUT
 
 HIDDEN_UNITS = tuple(HIDDEN)
@@ -54,7 +54,7 @@ def add_parser(sub) -> None:
         description="Load a data set, split it (stratified for classes), standardize the "
         "features on the training split, train an MLP with nb.fit and early "
         "stopping on the validation split, and print train/valid/test metrics.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
     )
     g = tr.add_argument_group("data")
     g.add_argument(
@@ -83,6 +83,12 @@ def add_parser(sub) -> None:
         choices=("classification", "regression"),
         help="--data's task (default: inferred: string or few integer labels are "
         "classes, anything else regression)",
+    )
+    g.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="--data: drop the rows holding a missing value (an empty cell, NA, nan, "
+        "null, none, ?) instead of refusing the file; a note says how many and which lines",
     )
     g.add_argument(
         "--valid",
@@ -121,7 +127,8 @@ def add_parser(sub) -> None:
         default=None,
         choices=OUTPUT_UNITS,
         help="output unit (default: the data set's, softmax for classes; sigmoid "
-        "trains on the one-hot labels)",
+        "(multi-label) trains on the one-hot class labels, or on --data's 0/1 "
+        "target columns)",
     )
     g.add_argument("--pieces", type=positive_int, default=2, help="pieces per maxout unit")
     g.add_argument(
@@ -280,7 +287,11 @@ def add_parser(sub) -> None:
 
 
 def _targets(info, output: str, y):
-    """The data set's targets in the form the output unit trains on."""
+    """The data set's targets in the form the output unit trains on.
+
+    ``sigmoid`` (multi-label) trains on the one-hot class labels of a
+    classification set, or on a file's own 0/1 target columns.
+    """
     import numpy as np
 
     if info.kind == "classification":
@@ -292,10 +303,13 @@ def _targets(info, output: str, y):
             f"--output {output} needs a regression data set; {info.kind} sets "
             "train with softmax or sigmoid"
         )
+    if output == "sigmoid" and np.isin(y, (0, 1)).all():
+        return np.asarray(y, np.float32)
     if output in ("softmax", "sigmoid"):
         raise UsageError(
-            f"--output {output} needs a classification data set; this one is "
-            "regression (use linear, gaussian or mixture)"
+            f"--output {output} needs a classification data set"
+            + (" or 0/1 target columns" if output == "sigmoid" else "")
+            + "; this one is regression (use linear, gaussian or mixture)"
         )
     return y
 
@@ -417,6 +431,8 @@ def _train(args) -> int:
             "target": file.target_name,
             "features": list(file.feature_names),
         }
+        if len(file.dropped_lines):
+            source["dropped_rows"] = len(file.dropped_lines)
     else:
         labels = [str(c) for c in range(info.n_classes)] if classes else None
         source = {"name": args.dataset}
@@ -451,7 +467,7 @@ def _train(args) -> int:
             f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
-            f"batch {args.batch_size}, grad {args.grad}" + _targets_caption(targets)
+            f"batch {args.batch_size}, grad {args.grad}" + targets_caption(targets)
         )
 
     fit_kw = dict(
@@ -486,8 +502,8 @@ def _train(args) -> int:
         "valid": valid if has_valid else None,
         "test": test if has_test else None,
     }
-    metrics = _metrics(nb, net, result, splits, targets, raw_y)
-    console.print(_results_table(result, metrics, seconds, targets))
+    metrics = metrics_of(nb, net, result, splits, targets, raw_y)
+    console.print(results_table(result, metrics, seconds, targets))
     failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
         raise WriteError("; ".join(failed))
@@ -524,9 +540,9 @@ def _write_outputs(args, console, result, net, statistics, labels, metrics, sour
             f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
             f"{net.hidden}/{net.output}, {args.optimizer}"
         )
-        attempt("--plot", args.plot, lambda p: _plot(result, p, title))
+        attempt("--plot", args.plot, lambda p: plot(result, p, title))
     if args.history is not None:
-        attempt("--history", args.history, lambda p: _write_history(p, result.history))
+        attempt("--history", args.history, lambda p: _write_history(p, result.history, args.dtype))
     if args.save is not None and result.diverged:
         console.print(f"[red]no model written[/] to {args.save}: training diverged")
     elif args.save is not None:
@@ -550,6 +566,7 @@ def _write_outputs(args, console, result, net, statistics, labels, metrics, sour
         )
 
         def save(path):
+            features = source.get("features")  # None: a shipped set, by position
             nb.save_model(
                 path,
                 net,
@@ -557,6 +574,7 @@ def _write_outputs(args, console, result, net, statistics, labels, metrics, sour
                 statistics[0],
                 labels,
                 meta=meta,
+                features=features,
                 target_standardizer=statistics[1],
             )
 
@@ -576,21 +594,27 @@ def _write_outputs(args, console, result, net, statistics, labels, metrics, sour
     return failed
 
 
-def _write_history(path: str, history: dict) -> None:
-    """Per-epoch metrics as CSV (a header, one row per epoch) or JSON (lists by name)."""
+def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
+    """Per-epoch metrics as CSV (a header, one row per epoch) or JSON (lists by name).
+
+    Each number is written as the shortest text that reads back to it in the
+    dtype the metrics were computed in (float32 but for ``--dtype float64``:
+    at most 9 digits, never float64's 17 for a float32 value).
+    """
     import json
 
     import numpy as np
 
     names = list(history)
-    rows = np.column_stack([np.asarray(history[k], float) for k in names])
+    dtype = np.float64 if dtype == "float64" else np.float32
+    rows = np.column_stack([np.asarray(history[k], dtype) for k in names])
     if path.lower().endswith(".json"):
         with open(path, "w") as f:
             json.dump(
                 {
                     "epoch": list(range(len(rows))),
                     **{
-                        k: [None if not np.isfinite(v) else float(v) for v in rows[:, i]]
+                        k: [float(str(v)) if np.isfinite(v) else None for v in rows[:, i]]
                         for i, k in enumerate(names)
                     },
                 },
@@ -601,7 +625,7 @@ def _write_history(path: str, history: dict) -> None:
     with open(path, "w") as f:
         f.write(",".join(["epoch"] + names) + "\n")
         for epoch, row in enumerate(rows):
-            f.write(",".join([str(epoch)] + [repr(float(v)) for v in row]) + "\n")
+            f.write(",".join([str(epoch)] + [str(v) for v in row]) + "\n")
 
 
 def _source(args):
@@ -612,11 +636,20 @@ def _source(args):
         for option in ("target", "task"):
             if getattr(args, option) is not None:
                 raise UsageError(f"--{option} goes with --data (a file of your own)")
+        if args.drop_missing:
+            raise UsageError("--drop-missing goes with --data (a file of your own)")
         args.dataset = args.dataset or "digits"
         return data.info(args.dataset), None
     if args.dataset is not None:
         raise UsageError("--data and --dataset: expected one of them, received both")
-    file = data.read(args.data, target=args.target, task=args.task)
+    missing = "drop" if args.drop_missing else "refuse"
+    file = data.read(args.data, target=args.target, task=args.task, missing=missing)
+    if len(file.dropped_lines):
+        print(
+            f"nnbasics: note: --drop-missing: dropped {dropped_text(file.dropped_lines)} "
+            f"of {args.data} holding a missing value; {len(file.X)} rows kept",
+            file=sys.stderr,
+        )
     classes = file.task == "classification"
     info = data.DatasetInfo(
         file.task,
@@ -641,23 +674,24 @@ def _splits(args, info, output: str, key, file=None):
     from nnbasics import data
 
     stratify = info.kind == "classification"
+
+    # Split on the labels themselves (stratified), then encode them for the output unit.
+    def encode(pair):
+        return pair[0], _targets(info, output, pair[1])
+
     if file is not None or info.n_test is None:
         X, y = (file.X, file.y) if file is not None else data.load(args.dataset, seed=args.seed)
         test = 0.15 if args.test is None else args.test
-        return data.split(
-            key, X, _targets(info, output, y), valid=args.valid, test=test, stratify=stratify
-        )
+        splits = data.split(key, X, y, valid=args.valid, test=test, stratify=stratify)
+        return tuple(map(encode, splits))
     if args.test is not None:
         raise UsageError(
             f"--test: expected no value for {args.dataset}, which has its own "
             f"test split of {info.n_test} examples, received {args.test:g}"
         )
     X, y = data.load(args.dataset, split="train")
-    train, valid, _ = data.split(
-        key, X, _targets(info, output, y), valid=args.valid, test=0.0, stratify=stratify
-    )
-    X_test, y_test = data.load(args.dataset, split="test")
-    return train, valid, (X_test, _targets(info, output, y_test))
+    train, valid, _ = data.split(key, X, y, valid=args.valid, test=0.0, stratify=stratify)
+    return encode(train), encode(valid), encode(data.load(args.dataset, split="test"))
 
 
 def _keys(seed: int):
@@ -691,114 +725,3 @@ def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, cla
             progress.update(task, completed=epoch + 1, metrics=text)
 
         return nb.fit(net, params, optimizer, train, callback=callback, **fit_kw)
-
-
-def _metrics(nb, net, result, splits: dict, targets=None, raw_y=None) -> dict:
-    """{split: {"examples", "loss", "accuracy"[, "rmse"]}} of the non-empty splits.
-
-    Classes: mean NLL and accuracy. Regression (``targets``: the target
-    statistics the network was trained on): "loss" is the mean loss on the
-    standardized targets (early stopping's), "rmse" the root mean squared
-    error of the predicted means in target units, against ``raw_y``; for
-    gaussian and mixture outputs also "nll", the mean NLL in target units
-    (the standardized one + Σⱼ log scaleⱼ, the change of variables).
-    """
-    import numpy as np
-
-    present = {k: v for k, v in splits.items() if v is not None and v[0].shape[0] > 0}
-    values = nb.train.evaluate(net, result.params, *present.values())
-    out = {
-        name: {
-            "examples": int(pair[0].shape[0]),
-            "loss": float(loss),
-            "accuracy": None if math.isnan(float(acc)) else float(acc),
-        }
-        for (name, pair), (loss, acc) in zip(present.items(), values)
-    }
-    if targets is not None:
-        model = nb.Model(net, result.params, None, None, {}, targets)
-        log_scale = float(np.sum(np.log(np.asarray(targets.scale, np.float64))))
-        for name, pair in present.items():
-            mean = model.predict(pair[0])["mean"]
-            y = np.asarray(raw_y[name], np.float64).reshape(mean.shape)
-            out[name]["rmse"] = float(np.sqrt(np.mean((mean - y) ** 2)))
-            if net.output != "linear":
-                out[name]["nll"] = out[name]["loss"] + log_scale
-    return out
-
-
-def _targets_caption(targets) -> str:
-    """The header's note on standardized regression targets ('' for classes)."""
-    if targets is None:
-        return ""
-    import numpy as np
-
-    mean, scale = (np.asarray(a, np.float64).ravel() for a in targets)
-    shown = ", ".join(f"{m:.4g} ± {s:.4g}" for m, s in zip(mean[:3], scale[:3]))
-    more = f" (+{mean.size - 3} more)" if mean.size > 3 else ""
-    return (
-        f"\ntargets standardized on the training split ({shown}{more}): losses and "
-        "early stopping on that scale, RMSE and predictions in target units"
-    )
-
-
-def _results_table(result, metrics: dict, seconds: float, targets=None):
-    from rich.table import Table
-
-    table = Table(title="results", title_justify="left")
-    table.add_column("split")
-    table.add_column("examples", justify="right")
-    if targets is None:
-        table.add_column("loss (NLL)", justify="right")
-        table.add_column("accuracy", justify="right")
-    else:
-        table.add_column("loss (standardized y)", justify="right")
-        table.add_column("RMSE (target units)", justify="right")
-        densities = any("nll" in m for m in metrics.values())
-        if densities:
-            table.add_column("NLL (target units)", justify="right")
-    for name, m in metrics.items():
-        if targets is None:
-            last = [fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True)]
-        else:
-            last = [fmt(m["rmse"])] + ([fmt(m["nll"])] if densities else [])
-        table.add_row(name, str(m["examples"]), fmt(m["loss"]), *last)
-    epochs = len(result.history["train_loss"])
-    why = "diverged" if result.diverged else "early stop" if result.stopped_early else "epoch limit"
-    best = (
-        f"best epoch {result.best_epoch} (numbered from 0)"
-        if result.best_epoch >= 0
-        else "no finite epoch"
-    )
-    table.caption = f"{best}, {epochs} epochs run ({why}), {seconds:.1f} s"
-    table.caption_justify = "left"
-    return table
-
-
-def _plot(result, path: str, title: str) -> None:
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    h = result.history
-    epochs = np.arange(len(h["train_loss"]))  # numbered from 0, as everywhere
-    has_acc = "valid_accuracy" in h and np.any(np.isfinite(h["valid_accuracy"]))
-    fig = Figure(figsize=(10 if has_acc else 6, 4), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 2 if has_acc else 1, 1)
-    ax.plot(epochs, h["train_loss"], label="train loss (with penalty)")
-    if "valid_loss" in h:
-        ax.plot(epochs, h["valid_loss"], label="valid loss")
-    ax.axvline(result.best_epoch, color="gray", linestyle=":", label="best epoch")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean NLL")
-    ax.set_yscale("log" if np.all(np.asarray(h["train_loss"]) > 0) else "linear")
-    ax.legend()
-    if has_acc:
-        ax2 = fig.add_subplot(1, 2, 2)
-        ax2.plot(epochs, h["valid_accuracy"], color="C2")
-        ax2.axvline(result.best_epoch, color="gray", linestyle=":")
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel("valid accuracy")
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
