@@ -419,7 +419,7 @@ def _train(args) -> int:
     # statistics, so the defaults (initialization, learning rate, L2) suit any
     # target scale; predictions and spreads are mapped back to target units.
     targets, raw_y = None, {"train": train[1], "valid": valid[1], "test": test[1]}
-    if not classes:
+    if OUTPUT[output].target == "real":
         targets = data.Standardizer.fit(train[1])
         train, valid, test = ((X, data.transform(targets, y)) for X, y in (train, valid, test))
     if file is not None:
