@@ -125,7 +125,10 @@ class Model(NamedTuple):
         if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a pandas DataFrame
             names = [str(c) for c in X.columns]
             index, _ = self.columns("X", len(names), names, positional_target=False)
-            X = X.to_numpy()[:, index]
+            try:
+                X = X.iloc[:, index].to_numpy(dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                _checks.fail("X", "numeric feature columns", f"a DataFrame ({e})")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.net.sizes[0]:
             _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})", f"shape {X.shape}")

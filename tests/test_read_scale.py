@@ -265,3 +265,12 @@ def test_predict_drop_missing_names_each_predictions_line(tmp_path, capsys):
     assert [r.split(",", 1)[1] for r in out.strip().splitlines()[1:]] == (
         same[1].strip().splitlines()[1:]
     )  # the predictions of the rows kept are those of a file without the others
+
+
+def test_byte_order_mark_is_not_part_of_the_first_cell(tmp_path):
+    for text in (b"a,b,y\n1,2,0\n3,4,1\n", b"1,2,0\n3,4,1\n"):
+        path = tmp_path / "bom.csv"
+        path.write_bytes(b"\xef\xbb\xbf" + text)
+        got = data.read(path)
+        np.testing.assert_array_equal(got.X, [[1, 2], [3, 4]])
+        assert got.feature_names[0] in ("a", "column 1")

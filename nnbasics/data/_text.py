@@ -222,7 +222,7 @@ class Table:
         self.t = target
         self.features_at = [j for j in range(self.width) if j != target]
         blocks, texts, labels, missing_rows, short_rows = [], [], [], [], []
-        bad = None  # (label, column, why) of the first bad feature cell in a complete row
+        bad = None  # (label, column, value) of the first bad feature cell in a complete row
         for chunk in self._chunks():
             na = chunk.isna().to_numpy()
             keep = ~na.all(axis=1)  # a row of empty cells is a blank line
@@ -302,7 +302,7 @@ class Table:
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
-            encoding="utf-8-sig",
+            encoding="utf-8",  # pandas' C parser skips a byte-order mark itself
             engine="c",
             **options,
         )
