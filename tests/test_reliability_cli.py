@@ -176,7 +176,7 @@ def test_folder_given_as_file_is_refused_before_work(capsys, tmp_path):
 @pytest.fixture
 def read_only_dir(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("a read-only mount needs root (chmod does not stop root)")
+        pytest.skip("not root: a read-only mount needs root (chmod does not stop root)")
     d = tmp_path / "ro"
     d.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(d)]).returncode:
