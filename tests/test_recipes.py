@@ -160,3 +160,15 @@ def test_cli_monitor_without_validation_is_one_line(capsys):
         "--monitor", "valid_accuracy", "--epochs", "1", "--quiet",
     )  # fmt: skip
     assert code == 2 and "monitor" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_digits_defaults_reach_the_readme_accuracy(capsys, tmp_path):
+    """The README's "nnbasics train reaches ≥ 97 % test accuracy on digits", as shipped."""
+    readme = (DOCS.parent / "README.md").read_text()
+    claim = float(re.search(r"reaches ≥ ([\d.]+) % test accuracy on digits", readme).group(1))
+    model = tmp_path / "m.npz"
+    code, _, err = run(capsys, "train", "--save", model, "--quiet")
+    assert code == 0, err
+    accuracy = nb.load_model(model).meta["metrics"]["test"]["accuracy"]
+    assert accuracy >= claim / 100, accuracy
