@@ -257,6 +257,14 @@ class SearchResult(NamedTuple):
         arrays, NaN after a run stopped (early, or at the diverging epoch).
       select: the column selected on.
       traces: how many programs were traced: one per structural group.
+
+    Examples:
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
+      ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
+      >>> result.best, result.select, result.history["valid_loss"].shape  # (configs, epochs)
+      (1, 'valid_loss', (2, 5))
     """
 
     table: dict
@@ -331,8 +339,8 @@ def search(
       >>> X, y = nb.data.load("xor")
       >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
       ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
-      >>> result.config, result.traces  # one compiled program for both rates
-      ({'learning_rate': 0.1}, 1)
+      >>> result.config, result.traces <= 1  # one program for both rates (0: compiled before)
+      ({'learning_rate': 0.1}, True)
       >>> result.table["valid_loss"].shape
       (2,)
     """
@@ -827,6 +835,16 @@ def format_table(result: SearchResult, top: int | None = 10) -> str:
     Returns:
       A string: a header line of column names, then one line per config; the
       selected config is marked with ``*``.
+
+    Examples:
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
+      ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
+      >>> print(format_table(result))  # best first, the selected row marked *
+         row  learning_rate  valid_loss ...
+      *    1            0.1 ...
+           0          0.001 ...
     """
     table = result.table
     count = len(table["valid_loss"])
