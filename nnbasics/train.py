@@ -36,6 +36,7 @@ from nnbasics.data import check_dataset
 from nnbasics.losses import OUTPUT
 
 HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+MONITORS = ("valid_loss", "valid_accuracy")
 
 
 class TrainState(NamedTuple):
@@ -47,7 +48,9 @@ class TrainState(NamedTuple):
       key: raw uint32 PRNG key data (2,), split once per epoch.
       epoch: number of epochs completed (int32).
       best_params: parameters of the best validation loss so far (= params without valid).
-      best_loss: best validation loss so far (inf before the first epoch).
+      best_loss: best monitored score so far, lower is better: the validation
+        loss, or minus the validation accuracy (``monitor="valid_accuracy"``);
+        inf before the first epoch.
       best_epoch: index of that epoch (−1 before the first).
       wait: epochs since the last improvement.
       stopped: early stopping or divergence ended the run.
@@ -316,6 +319,7 @@ def train_epoch(
     batch_sharding=None,
     freeze: bool = True,
     compute_dtype=None,
+    monitor: str = "valid_loss",
 ):
     """One epoch over (X, y), then validation and the early-stopping update.
 
@@ -330,6 +334,9 @@ def train_epoch(
       freeze: a stopped state passes through unchanged (its metrics are NaN),
         as compiled loops over epochs need; ``fit``, whose Python loop ends at
         the stop, turns it off and saves the select (about half the compile time).
+      monitor: what early stopping and the best parameters follow:
+        "valid_loss" (lower is better) or "valid_accuracy" (higher is better;
+        kept in the state as its negative, so ``min_delta`` is in accuracy units).
       compute_dtype: mixed precision: each step's forward and backward pass
         runs on the parameters cast to this dtype (e.g. bfloat16), its
         gradients are cast back, and the optimizer updates the parameters in
@@ -384,7 +391,8 @@ def train_epoch(
             improved = finite
         else:
             v_loss, v_acc = _metrics(net, params, Xv, yv)
-            improved = finite & (v_loss < state.best_loss - min_delta)
+            score = -v_acc if monitor == "valid_accuracy" else v_loss
+            improved = finite & (score < state.best_loss - min_delta)
         wait = jnp.where(improved, 0, state.wait + 1)
         stop = ~finite
         if patience is not None:
@@ -395,9 +403,7 @@ def train_epoch(
             key=key,
             epoch=state.epoch + 1,
             best_params=_select(improved, params, state.best_params),
-            best_loss=jnp.where(
-                improved, v_loss if Xv is not None else train_loss, state.best_loss
-            ),
+            best_loss=jnp.where(improved, score if Xv is not None else train_loss, state.best_loss),
             best_epoch=jnp.where(improved, state.epoch, state.best_epoch),
             wait=wait,
             stopped=stop,
@@ -458,6 +464,7 @@ def _check_fit_args(
     resume,
     overwrite,
     key,
+    monitor="valid_loss",
 ):
     from nnbasics.mlp import MLP
 
@@ -492,6 +499,13 @@ def _check_fit_args(
                 patience,
             )
     _checks.real_in("min_delta", min_delta, 0.0, math.inf)
+    _checks.one_of("monitor", monitor, MONITORS)
+    if monitor == "valid_accuracy" and (valid is None or OUTPUT[net.output].target == "real"):
+        _checks.fail(
+            "monitor",
+            "'valid_loss' unless valid is given and the output is softmax or sigmoid",
+            f"'valid_accuracy' with {'no valid set' if valid is None else net.output + ' output'}",
+        )
     _checks.real_in("l2", l2, 0.0, math.inf)
     _checks.real_in("l1", l1, 0.0, math.inf)
     _checks.one_of("grad", grad, ("manual", "auto"))
@@ -590,6 +604,7 @@ def fit(
     mesh=None,
     compute_dtype=None,
     overwrite: bool = False,
+    monitor: str = "valid_loss",
 ) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
@@ -603,7 +618,10 @@ def fit(
       key: PRNG key for the per-epoch permutations.
       valid: (Xv, yv) for validation metrics, best-parameter selection and early stopping.
       patience: stop after this many epochs without an improvement of the
-        validation loss by more than ``min_delta``; None never stops early.
+        monitored metric by more than ``min_delta``; None never stops early.
+      monitor: the metric early stopping and the best parameters follow:
+        "valid_loss" (lower is better) or "valid_accuracy" (higher is better,
+        softmax/sigmoid outputs; the earliest epoch of the best accuracy wins).
       l2, l1: penalty strengths, (l2/2)Σ‖W‖² + l1 Σ|W| on the weights.
       grad: "manual" (net.backprop) or "auto" (jax.grad of net.loss).
       callback: called as ``callback(epoch, metrics)`` after each epoch with a
@@ -669,6 +687,7 @@ def fit(
         resume,
         overwrite,
         key,
+        monitor,
     )
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
@@ -691,6 +710,7 @@ def fit(
             resume=resume,
             mesh=mesh,
             compute_dtype=compute_dtype,
+            monitor=monitor,
         )
 
 
@@ -714,6 +734,7 @@ def _fit(
     resume,
     mesh,
     compute_dtype,
+    monitor,
 ) -> FitResult:
     """``fit`` after its arguments are checked, its checkpoint directory held."""
     compilation.use_default_cache()
@@ -742,6 +763,8 @@ def _fit(
             (X, y),
             (Xv, yv),
         )
+        if monitor != "valid_loss":  # absent otherwise: older checkpoints still resume
+            meta["monitor"] = monitor
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
@@ -793,6 +816,7 @@ def _fit(
         batch_sharding=batch_sharding,
         freeze=False,
         compute_dtype=compute_dtype,
+        monitor=monitor,
     )
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
