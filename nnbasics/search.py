@@ -332,6 +332,7 @@ def search(
             if k in ("best_epoch", "epochs")
             else (columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
         )
+    assert best is not None  # configs is non-empty, so the loop above set it
     _, row, net_best, params = best
     return SearchResult(
         table=table,
@@ -550,7 +551,7 @@ def _check_config(config, optimizer, batch_size, n):
     if (
         isinstance(fields["batch_size"], bool)
         or not isinstance(fields["batch_size"], numbers.Integral)
-        or not 1 <= fields["batch_size"] <= n
+        or not 1 <= int(fields["batch_size"]) <= n
     ):
         _checks.fail(
             "batch_size",
