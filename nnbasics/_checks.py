@@ -51,6 +51,21 @@ def non_negative_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def batch_size(value: Any, n: int) -> int:
+    """A minibatch size: an integer from 1 to ``n``, the number of training examples."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= int(value) <= n
+    ):
+        fail(
+            "batch_size",
+            f"an integer from 1 to the number of training examples ({n})",
+            shown(value),
+        )
+    return int(value)
+
+
 def real_in(
     name: str, value: T, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
 ) -> T:

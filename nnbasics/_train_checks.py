@@ -83,12 +83,7 @@ def _check_fit_args(
         check_data(net, *pair, name=name)
     _checks.positive_int("epochs", epochs)
     n = train[0].shape[0]
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        _checks.fail(
-            "batch_size",
-            f"an integer from 1 to the number of training examples ({n})",
-            _checks.shown(batch_size),
-        )
+    _checks.batch_size(batch_size, n)
     if patience is not None:
         _checks.non_negative_int("patience", patience)
         if valid is None:

@@ -547,17 +547,7 @@ def _check_config(config, optimizer, batch_size, n):
         if k in hp:
             _checks.real_in(k, hp[k], 0.0, math.inf)
     fields = {k: config[k] for k in NET_FIELDS + ("lr_hold", "nesterov") if k in config}
-    fields["batch_size"] = config.get("batch_size", batch_size)
-    if (
-        isinstance(fields["batch_size"], bool)
-        or not isinstance(fields["batch_size"], numbers.Integral)
-        or not 1 <= int(fields["batch_size"]) <= n
-    ):
-        _checks.fail(
-            "batch_size",
-            f"an integer from 1 to the number of training examples ({n})",
-            fields["batch_size"],
-        )
+    fields["batch_size"] = _checks.batch_size(config.get("batch_size", batch_size), n)
     if "sizes" in fields:
         if isinstance(fields["sizes"], (str, bytes)) or not isinstance(fields["sizes"], Sequence):
             _checks.fail("sizes", "a sequence of layer sizes", fields["sizes"])

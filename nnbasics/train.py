@@ -197,6 +197,7 @@ def fit(
         overwrite,
         key,
     )
+    batch_size = int(batch_size)  # a NumPy integer too: the compiled epoch's key holds ints
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
         return _fit(
