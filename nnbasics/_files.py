@@ -22,8 +22,10 @@ import contextlib
 import glob
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 
 try:
     import fcntl
@@ -127,6 +129,22 @@ def _live_temporary(path: str, directory: str) -> tuple[int, str]:
         os.close(fd)
 
 
+class WriteFailed(OSError):
+    """An OSError at write time as one line: what was written, the path and the cause.
+
+    Keeps the original ``errno`` and ``filename``; the command line prints it
+    in one line and exits with status 1.
+    """
+
+    def __init__(self, what: str, path: str, error: OSError, note: str = ""):
+        cause = error.strerror or str(error) or type(error).__name__
+        super().__init__(error.errno, f"{what}: could not write {path!r} ({cause}){note}")
+        self.filename = path
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 class InUseError(ValueError):
     """A file or directory another run is writing (a ValueError, so the CLI prints one line)."""
 
@@ -168,6 +186,59 @@ def hold(directory, what: str = "checkpoint_dir"):
         os.close(fd)  # releases the lock
 
 
+def _live(temporary: str) -> bool:
+    """Whether a live writer holds the lock on ``temporary`` (False once it is gone)."""
+    try:
+        fd = os.open(temporary, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases a lock taken here
+    return False
+
+
+@contextlib.contextmanager
+def reserve(path, what: str):
+    """Marks the file ``path`` as this run's to write until exit; refuses one another run marked.
+
+    Usage::
+
+        with _files.reserve(args.save, "--save"):
+            ...  # train, then atomic_savez(args.save, ...)
+
+    The mark is one of ``path``'s temporary files, locked as a live writer's
+    is, so writes of ``path`` (this run's included) leave it alone, and it
+    vanishes with the run (a killed run's is removed by the next write).
+    ``path`` None reserves nothing.
+
+    Raises:
+      InUseError: another live run reserved ``path``: ``"<what>: expected a
+        file no other run is writing, received '<path>', in use by another run"``.
+    """
+    if path is None or fcntl is None:
+        yield
+        return
+    path = os.fspath(path)
+    fd, mine = _live_temporary(path, os.path.dirname(os.path.abspath(path)))
+    try:
+        # Marked first, then looked: of two runs starting together, at least one sees the other.
+        for other in temporary_files(path):
+            if os.path.abspath(other) != os.path.abspath(mine) and _live(other):
+                raise InUseError(
+                    f"{what}: expected a file no other run is writing, received {path!r}, "
+                    "in use by another run (wait for it to end, or choose another file)"
+                )
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(mine)
+        os.close(fd)
+
+
 def atomic_savez(path: str, arrays: dict) -> str:
     """Writes ``arrays`` to the ``.npz`` file ``path`` atomically; returns ``path``.
 
@@ -193,6 +264,67 @@ def atomic_savez(path: str, arrays: dict) -> str:
     return path
 
 
+# What a damaged archive can raise while NumPy reads it: a bad zip structure or CRC,
+# an unsupported compression byte (NotImplementedError), a truncated member
+# (EOFError, struct.error, zlib.error), a nonsense size (MemoryError), ...
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+    MemoryError,
+    OverflowError,
+    NotImplementedError,
+    struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
+class Unreadable(Exception):
+    """An archive NumPy cannot read whole; the message says why."""
+
+
+def load_npz(path: str) -> dict:
+    """Every array of the ``.npz`` file ``path``, read whole (so each member's CRC is checked).
+
+    Raises:
+      FileNotFoundError, IsADirectoryError: as ``open`` does.
+      Unreadable: anything else that stops the archive being read, as
+        ``"<exception type>: <message>"``.
+    """
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except _UNREADABLE as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise Unreadable("ValueError: a .npy array, not an .npz archive")
+    try:
+        with npz:
+            return {k: npz[k] for k in npz.files}
+    except _UNREADABLE as e:
+        raise Unreadable(f"{type(e).__name__}: {e}") from None
+
+
+def field_error(what: str, path: str, field: str, expected: str, received: str) -> ValueError:
+    """``"<what>: expected <expected> as <field> in '<path>', received <received>"``."""
+    return ValueError(f"{what}: expected {expected} as {field} in {path!r}, received {received}")
+
+
+def check_finite(what: str, path: str, field: str, value) -> None:
+    """Refuses NaN/inf in the array ``value`` read from ``path`` (a ``field_error``)."""
+    finite = np.isfinite(np.asarray(value))
+    if not finite.all():
+        raise field_error(
+            what, path, field, "finite values", f"{int((~finite).sum())} NaN/inf values"
+        )
+
+
 def read_npz(path: str, what: str) -> tuple[dict, dict]:
     """(header, arrays) of an ``.npz`` file whose ``header`` array holds JSON.
 
@@ -201,18 +333,14 @@ def read_npz(path: str, what: str) -> tuple[dict, dict]:
         unreadable or foreign file.
     """
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("a .npy array, not an .npz archive")
-        with npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays = load_npz(path)
     except FileNotFoundError:
         raise ValueError(f"{what}: expected an existing file, received {path!r}") from None
     except IsADirectoryError:
         raise ValueError(f"{what}: expected a file, received the directory {path!r}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except Unreadable as e:
         raise ValueError(
-            f"{what}: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
+            f"{what}: expected a readable .npz file, received {path!r} ({e})"
         ) from None
     if "header" not in arrays:
         raise ValueError(f"{what}: expected an nnbasics file with a header, received {path!r}")

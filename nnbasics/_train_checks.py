@@ -32,7 +32,16 @@ _KIND = {"labels": "classes", "binary": "binary", "real": "real"}
 
 
 def check_data(net: MLP, X: ArrayLike, y: ArrayLike, name: str = "train") -> None:
-    """Validates a (X, y) pair against ``net`` before any work (ValueError naming the argument)."""
+    """Validates a (X, y) pair against ``net`` before any work (ValueError naming the argument).
+
+    Examples:
+      >>> import numpy as np
+      >>> from nnbasics import MLP
+      >>> check_data(MLP((2, 3)), np.zeros((4, 2)), np.array([0, 1, 2, 3]))
+      Traceback (most recent call last):
+      ...
+      ValueError: ...
+    """
     target = OUTPUT[net.output].target
     d = net.sizes[-1]
     check_dataset(
@@ -140,6 +149,13 @@ def cast_data(
     """(X, y) as jax arrays: X in ``dtype``, y as int labels (softmax) or in ``dtype``.
 
     ``pair`` may be None (no validation set): returns (None, None).
+
+    Examples:
+      >>> import numpy as np, jax.numpy as jnp
+      >>> from nnbasics import MLP
+      >>> X, y = cast_data(MLP((2, 3)), (np.zeros((4, 2)), np.array([0, 1, 2, 1])), jnp.float32)
+      >>> X.dtype.name, y.dtype.kind  # labels stay integers
+      ('float32', 'i')
     """
     if pair is None:
         return None, None
@@ -153,6 +169,12 @@ def to_device(x: ArrayLike, dtype: DTypeLike | None = None) -> jax.Array:
 
     (In JAX 0.10 ``jnp.asarray`` of a NumPy array compiles a small copy
     program per shape; ``jax.device_put`` copies without one.)
+
+    Examples:
+      >>> import numpy as np, jax
+      >>> x = to_device(np.ones(3), "float32")
+      >>> isinstance(x, jax.Array), x.dtype.name
+      (True, 'float32')
     """
     if isinstance(x, jax.Array):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)

@@ -67,6 +67,14 @@ class TrainState(NamedTuple):
       wait: epochs since the last improvement.
       stopped: early stopping or divergence ended the run.
       diverged: a non-finite loss or parameter was met; params are the last finite ones.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from nnbasics import MLP, optim
+      >>> net = MLP((2, 3, 2))
+      >>> state = init_state(net.init(jax.random.key(0)), optim.sgd(0.1), jax.random.key(1))
+      >>> int(state.epoch), float(state.best_loss), int(state.best_epoch)
+      (0, inf, -1)
     """
 
     params: Any
@@ -90,6 +98,14 @@ def init_state(
     donating the state to the compiled epoch never frees the caller's arrays.
     Built by one small compiled program, shared by every optimizer of the same
     structure (see :func:`compile_epoch`), instead of a compile per eager operation.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from nnbasics import MLP, optim
+      >>> net = MLP((2, 3, 2))
+      >>> state = init_state(net.init(jax.random.key(0)), optim.adam(0.1), jax.random.key(1))
+      >>> type(state.opt_state).__name__, bool(state.stopped)
+      ('AdamState', False)
     """
     structure, numbers = _split_optimizer(optimizer)
     program = _program(
@@ -168,6 +184,15 @@ def metrics(net: MLP, params: Params, X: ArrayLike, y: ArrayLike) -> Metrics:
 
     Accuracy is the fraction of correct labels (softmax) or of correct 0/1
     outputs (sigmoid). One compiled program per network and shapes.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from nnbasics import MLP
+      >>> net = MLP((1, 2))  # softmax regression, one input
+      >>> params = [{"W": jnp.array([[-1.0, 1.0]]), "b": jnp.zeros(2)}]
+      >>> X, y = jnp.array([[2.0], [-2.0]]), jnp.array([1, 1])
+      >>> [round(float(v), 3) for v in metrics(net, params, X, y)]  # (NLL, accuracy)
+      [2.018, 0.5]
     """
     return evaluate(net, params, (X, y))[0]
 
@@ -180,6 +205,15 @@ def evaluate(net: MLP, params: Params, *pairs: tuple[ArrayLike, ArrayLike]) -> l
 
     Returns:
       a list of (mean NLL, accuracy) pairs of 0-d arrays, one per (X, y).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from nnbasics import MLP
+      >>> net = MLP((1, 2))
+      >>> params = [{"W": jnp.array([[-1.0, 1.0]]), "b": jnp.zeros(2)}]
+      >>> train, valid = (jnp.array([[2.0]]), jnp.array([1])), (jnp.array([[-2.0]]), jnp.array([1]))
+      >>> [round(float(acc), 1) for _, acc in evaluate(net, params, train, valid)]
+      [1.0, 0.0]
     """
     program = _program(
         ("evaluate", net),

@@ -2,7 +2,7 @@
 
 A checkpoint records everything that determines a run (network, optimizer,
 training settings, key, dtypes, a SHA-256 of the data); ``fit(..., resume=True)``
-continues only from one that matches, and only from finite values.
+continues only from one that matches.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import os
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from nnbasics import _checks, optim
+from nnbasics import optim
 from nnbasics._train_epoch import TrainState
 
 __all__: list[str] = []
@@ -103,16 +102,7 @@ def _fingerprint(*arrays) -> str:
 
 
 def _check_restored(checkpoint_dir, state: TrainState, epochs: int) -> int:
-    """Refuses restored values that training cannot continue from; returns the epoch reached."""
-    leaves = jax.tree.leaves((state.params, state.opt_state, state.best_params))
-    if not all(
-        np.all(np.isfinite(np.asarray(x))) for x in leaves if jnp.issubdtype(x.dtype, jnp.inexact)
-    ):
-        _checks.fail(
-            "checkpoint",
-            "finite parameters and optimizer state",
-            f"NaN/inf values in {os.fspath(checkpoint_dir)!r}",
-        )
+    """Warns when a restored run has nothing left to train; returns the epoch reached."""
     done = int(state.epoch)
     if bool(state.stopped):
         why = "diverged" if bool(state.diverged) else "stopped early"

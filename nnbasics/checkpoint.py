@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from typing import Any
 
 import jax
@@ -39,7 +38,7 @@ import numpy as np
 
 from nnbasics import _files
 
-__all__ = ["FILENAME", "FORMAT_VERSION", "exists", "restore", "save"]
+__all__ = ["FILENAME", "FORMAT_VERSION", "check_train_state", "exists", "restore", "save"]
 
 FILENAME = "checkpoint.npz"
 FORMAT_VERSION = 1
@@ -70,13 +69,21 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
 
     Raises:
       ValueError: ``checkpoint_dir`` is not a directory, or ``meta`` is not JSON-able.
+      nnbasics._files.WriteFailed: an ``OSError`` subclass, the write failed
+        (ENOSPC, EROFS, EACCES, ...): one line naming the file and the cause,
+        and whether the previous checkpoint is intact (it always is: the
+        write is atomic).
     """
     directory = os.fspath(checkpoint_dir)
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(
             f"checkpoint_dir: expected a directory, received {directory!r}, which is a file"
         )
-    os.makedirs(directory, exist_ok=True)
+    previous = exists(directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise _files.WriteFailed("checkpoint_dir", directory, e) from None
     leaves, treedef = jax.tree.flatten(state)
     leaves = [np.asarray(jax.device_get(x)) for x in leaves]
     try:
@@ -97,26 +104,31 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
     arrays.update({f"history_{k}": np.asarray(v) for k, v in history.items()})
     arrays["manifest"] = np.array(manifest)
 
-    return _files.atomic_savez(_path(directory), arrays)
+    try:
+        return _files.atomic_savez(_path(directory), arrays)
+    except OSError as e:
+        kept = (
+            "; the previous checkpoint there is intact (resume from it once the "
+            "file system takes writes again)"
+            if previous
+            else "; no checkpoint was written there"
+        )
+        raise _files.WriteFailed("checkpoint_dir", _path(directory), e, kept) from None
 
 
 def _corrupt(directory: str, why: str) -> ValueError:
     return ValueError(
         f"checkpoint: expected a readable nnbasics checkpoint in {directory}, "
-        f"received a corrupt file ({why})"
+        f"received a corrupt file {_path(directory)!r} ({why})"
     )
 
 
 def _read(directory: str) -> tuple[dict, dict]:
     """(manifest, arrays) of the file in ``directory``; ValueError if unreadable."""
     try:
-        npz = np.load(_path(directory), allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("a .npy array, not an .npz archive")
-        with npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise _corrupt(directory, f"{type(e).__name__}: {e}") from None
+        arrays = _files.load_npz(_path(directory))
+    except (OSError, _files.Unreadable) as e:
+        raise _corrupt(directory, str(e) if isinstance(e, _files.Unreadable) else repr(e)) from None
     if "manifest" not in arrays:
         raise _corrupt(directory, "no manifest")
     try:
@@ -125,7 +137,48 @@ def _read(directory: str) -> tuple[dict, dict]:
         raise _corrupt(directory, f"unreadable manifest: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
         raise _corrupt(directory, "the manifest is not an nnbasics checkpoint manifest")
+    _check_manifest(directory, manifest)
     return manifest, arrays
+
+
+def _manifest_error(directory: str, field: str, expected: str, value) -> ValueError:
+    return _files.field_error(
+        "checkpoint", _path(directory), f"manifest {field}", expected, repr(value)[:80]
+    )
+
+
+def _check_manifest(directory: str, manifest: dict) -> None:
+    """Refuses manifest fields of the wrong type, and dtype names NumPy/JAX do not know."""
+
+    def integer(x):
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    if not integer(manifest.get("version")):
+        raise _manifest_error(directory, "version", "an integer", manifest.get("version"))
+    if not isinstance(manifest.get("meta"), dict):
+        raise _manifest_error(directory, "meta", "an object", manifest.get("meta"))
+    if not (manifest.get("epoch") is None or integer(manifest["epoch"])):
+        raise _manifest_error(directory, "epoch", "an integer", manifest["epoch"])
+    if not isinstance(manifest.get("treedef"), str):
+        raise _manifest_error(directory, "treedef", "a string", manifest.get("treedef"))
+    history = manifest.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(k, str) for k in history):
+        raise _manifest_error(directory, "history", "a list of names", history)
+    leaves = manifest.get("leaves")
+    if not isinstance(leaves, list):
+        raise _manifest_error(directory, "leaves", "a list", leaves)
+    for i, spec in enumerate(leaves):
+        shape = spec.get("shape") if isinstance(spec, dict) else None
+        if not (isinstance(shape, list) and all(integer(d) and d >= 0 for d in shape)):
+            raise _manifest_error(directory, f"leaves[{i}].shape", "a list of sizes", shape)
+        try:
+            if not isinstance(spec.get("dtype"), str):
+                raise TypeError
+            jnp.dtype(spec["dtype"])
+        except TypeError:
+            raise _manifest_error(
+                directory, f"leaves[{i}].dtype", "a NumPy/JAX dtype name", spec.get("dtype")
+            ) from None
 
 
 def differences(saved: dict, asked: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
@@ -153,7 +206,7 @@ def _show(value) -> str:
 def _check(directory: str, field: str, expected, received) -> None:
     if expected != received:
         raise ValueError(
-            f"checkpoint: {field} of the checkpoint in {directory} differs from "
+            f"checkpoint: {field} of the checkpoint {_path(directory)!r} differs from "
             f"this run's: expected {expected!r}, received {received!r}"
         )
 
@@ -183,24 +236,22 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
     manifest, arrays = _read(directory)
     _check(directory, "format version", FORMAT_VERSION, manifest.get("version"))
 
-    saved_meta = manifest.get("meta")
-    if not isinstance(saved_meta, dict):
-        raise _corrupt(directory, "the manifest has no meta dict")
-    for field, saved, asked in differences(saved_meta, json.loads(json.dumps(meta))):
+    found = differences(manifest["meta"], json.loads(json.dumps(meta)))
+    if found:
+        listed = "; ".join(f"{f} = {_show(a)}, this run asks for {_show(b)}" for f, a, b in found)
         raise ValueError(
-            f"checkpoint: {directory} has {field} = {_show(saved)}, this run asks "
-            f"for {_show(asked)} (resume with the same settings, or overwrite "
-            "the checkpoint to start anew)"
+            f"checkpoint: {_path(directory)} has {listed} (resume with the same settings, "
+            "or overwrite the checkpoint to start anew)"
         )
 
     like_leaves, treedef = jax.tree.flatten(like_state)
-    if str(treedef) != manifest.get("treedef"):
+    if str(treedef) != manifest["treedef"]:
         raise ValueError(
-            f"checkpoint: {directory} holds the state of another optimizer or "
+            f"checkpoint: {_path(directory)} holds the state of another optimizer or "
             "network (its training state has another structure than this run's)"
         )
-    specs = manifest.get("leaves")
-    if not isinstance(specs, list) or len(specs) != len(like_leaves):
+    specs = manifest["leaves"]
+    if len(specs) != len(like_leaves):
         raise _corrupt(directory, "the manifest's leaf list does not match its tree structure")
 
     leaves = []
@@ -229,4 +280,68 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
         if f"history_{k}" not in arrays:
             raise _corrupt(directory, f"history {k!r} is missing")
         history[k] = arrays[f"history_{k}"]
-    return jax.tree.unflatten(treedef, leaves), history
+    lengths = {k: np.shape(v) for k, v in history.items()}
+    if any(len(shape) != 1 for shape in lengths.values()) or len(set(lengths.values())) > 1:
+        raise _files.field_error(
+            "checkpoint", _path(directory), "history", "1-D arrays of one length", str(lengths)
+        )
+    state = jax.tree.unflatten(treedef, leaves)
+    recorded = manifest.get("epoch")
+    if recorded is not None and hasattr(state, "epoch") and int(state.epoch) != recorded:
+        raise _files.field_error(
+            "checkpoint",
+            _path(directory),
+            "epoch",
+            f"{recorded}, the manifest's",
+            str(int(state.epoch)),
+        )
+    return state, history
+
+
+def check_train_state(checkpoint_dir, state, history: dict) -> None:
+    """Refuses restored values ``fit`` cannot continue from, naming the file and the field.
+
+    ``state`` is ``fit``'s ``TrainState`` as ``restore`` returned it. What an
+    epoch writes makes these hold (``e`` = epochs completed):
+
+    - every floating leaf is finite, but ``best_loss``, which is +inf until
+      the first improvement (``best_epoch`` = −1) and finite after;
+    - ``0 ≤ e`` (``restore`` has checked it equals the manifest's epoch);
+      ``−1 ≤ best_epoch < e``;
+      ``wait = e − 1 − best_epoch`` (epochs since the last improvement);
+      ``diverged`` implies ``stopped``;
+    - every history array has ``e`` entries (``e − 1`` after a divergence,
+      whose epoch is dropped), and ``train_loss`` is finite.
+
+    Raises:
+      ValueError: ``"checkpoint: expected <what> as <field> in '<file>', received <value>"``.
+    """
+    path = _path(checkpoint_dir)
+
+    def fail(field, expected, received):
+        raise _files.field_error("checkpoint", path, field, expected, received)
+
+    best_loss = float(state.best_loss)
+    for keys, leaf in jax.tree_util.tree_flatten_with_path(state._replace(best_loss=0.0))[0]:
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+            _files.check_finite("checkpoint", path, jax.tree_util.keystr(keys)[1:], leaf)
+    epoch, best, wait = int(state.epoch), int(state.best_epoch), int(state.wait)
+    if epoch < 0:
+        fail("epoch", "a count >= 0", str(epoch))
+    if not -1 <= best < epoch:
+        fail("best_epoch", f"an epoch in [-1, {epoch - 1}]", str(best))
+    if wait != epoch - 1 - best:
+        fail("wait", f"epoch - 1 - best_epoch = {epoch - 1 - best}", str(wait))
+    if best == -1 and best_loss != np.inf or best >= 0 and not np.isfinite(best_loss):
+        fail(
+            "best_loss",
+            "inf before the first improvement (best_epoch -1), finite after",
+            f"{best_loss} with best_epoch {best}",
+        )
+    if bool(state.diverged) and not bool(state.stopped):
+        fail("stopped", "True when diverged is True", "False")
+    done = epoch - int(bool(state.diverged))
+    for name, values in history.items():
+        if len(values) != done:
+            fail(f"history {name!r}", f"{done} entries (one per finished epoch)", str(len(values)))
+    _files.check_finite("checkpoint", path, "history 'train_loss'", history.get("train_loss", []))

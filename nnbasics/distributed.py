@@ -86,7 +86,16 @@ _SEQUENCE = itertools.count()
 
 
 def parse_coordinator(text, name: str = "coordinator") -> str:
-    """``text`` if it is ``HOST:PORT`` with a port from 1 to 65535 (ValueError naming ``name``)."""
+    """``text`` if it is ``HOST:PORT`` with a port from 1 to 65535 (ValueError naming ``name``).
+
+    Examples:
+      >>> parse_coordinator("10.0.0.1:1234")
+      '10.0.0.1:1234'
+      >>> parse_coordinator("10.0.0.1")
+      Traceback (most recent call last):
+      ...
+      ValueError: coordinator: ...
+    """
     host, sep, port = str(text).rpartition(":")
     if not (isinstance(text, str) and sep and host and port.isdigit() and 1 <= int(port) <= 65535):
         _checks.fail(name, "HOST:PORT with a port from 1 to 65535", repr(text))
@@ -167,7 +176,12 @@ def global_mesh():
 
 
 def is_writer() -> bool:
-    """Whether this process writes files (checkpoints, model files, history): process 0 only."""
+    """Whether this process writes files (checkpoints, model files, history): process 0 only.
+
+    Examples:
+      >>> is_writer()  # one process: process 0 writes
+      True
+    """
     return jax.process_index() == 0
 
 
@@ -222,6 +236,11 @@ def fingerprint(config: Mapping[str, Any], *, epoch: int, state_hash: str, mesh=
       Fields in the order a disagreement is reported: configuration (data
       hashes included), mesh, resume epoch, starting state, so that a cause
       comes before its effects.
+
+    Examples:
+      >>> fields = fingerprint({"lr": 0.1, "data": {"train": "9f2c"}}, epoch=3, state_hash="abc")
+      >>> fields["lr"], fields["data.train"], fields["resume epoch"]
+      ('0.1', '9f2c', '3')
     """
     fields = _flatten(config)
     fields["mesh"] = (
@@ -246,6 +265,14 @@ def disagreement(fingerprints: Sequence[Mapping[str, str]]) -> str | None:
 
     ``fingerprints[i]`` is process i's :func:`fingerprint`. The line names the
     field and, for each distinct value, the processes holding it.
+
+    Examples:
+      >>> same = fingerprint({"lr": 0.1}, epoch=0, state_hash="abc")
+      >>> other = fingerprint({"lr": 0.2}, epoch=0, state_hash="abc")
+      >>> disagreement([same, same]) is None
+      True
+      >>> disagreement([same, other])
+      'lr: expected the same value in all 2 processes before training, received process 0: 0.1; process 1: 0.2 ...'
     """
     order = list(fingerprints[0])
     fields = order + sorted(set().union(*fingerprints) - set(order))
@@ -463,7 +490,12 @@ class LaunchError(RuntimeError):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` now (chosen by the operating system)."""
+    """A TCP port free on ``host`` now (chosen by the operating system).
+
+    Examples:
+      >>> 0 < free_port() < 65536
+      True
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -544,6 +576,8 @@ def launch(
       LaunchError: a process exited with another status (the others are then
         stopped at once: SIGTERM, SIGKILL after 5 s), or ``timeout`` passed;
         its message holds the exit status and the tail of that process's log.
+        SIGTERM or SIGHUP to the launcher (in the main thread) stops every
+        process the same way and raises it with ``returncode`` −signal.
       ValueError: a bad argument.
     """
     _checks.positive_int("n", n)
@@ -561,22 +595,69 @@ def launch(
     start = time.monotonic()
     processes: list = []
     try:
-        for i, path in enumerate(logs):
-            with open(path, "wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        _command(argv, module, i, n, coordinator),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        env=_environment(i, n, coordinator, cpu_devices, env),
-                        start_new_session=True,
-                    )
-                )
-        _wait(processes, logs, start + timeout, timeout, echo, poll)
-    finally:
-        _stop(processes)
+        with _signals_stop():
+            try:
+                for i, path in enumerate(logs):
+                    with open(path, "wb") as log:
+                        processes.append(
+                            subprocess.Popen(
+                                _command(argv, module, i, n, coordinator),
+                                stdout=log,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL,
+                                env=_environment(i, n, coordinator, cpu_devices, env),
+                                start_new_session=True,
+                            )
+                        )
+                _wait(processes, logs, start + timeout, timeout, echo, poll)
+            finally:
+                _stop(processes)
+    except _Signalled as e:
+        name = signal.Signals(e.signum).name
+        raise LaunchError(
+            f"launch: stopped by {name}; its {len(processes)} processes were stopped",
+            None,
+            -e.signum,
+            logs,
+        ) from None
     return LaunchResult(logs, time.monotonic() - start)
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGHUP reached the launcher (a BaseException, as KeyboardInterrupt is)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_stop(signals=(signal.SIGTERM, signal.SIGHUP)):
+    """Turns ``signals`` into ``_Signalled`` for the block, as Ctrl-C is KeyboardInterrupt.
+
+    So ``timeout``, a batch scheduler or a closed terminal stops the launched
+    processes (in their own sessions, out of the launcher's process group)
+    instead of orphaning them. Only the first signal raises, so a second cannot
+    interrupt the stopping. Handlers are set in the main thread only.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise _Signalled(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _wait(processes, logs, deadline: float, timeout: float, echo, poll: float) -> None:

@@ -22,14 +22,28 @@ from nnbasics.losses import OUTPUT
 
 
 class Box(NamedTuple):
-    """A node of the flow graph: ``fprop(...)`` and ``bprop(..., grad_out)``."""
+    """A node of the flow graph: ``fprop(...)`` and ``bprop(..., grad_out)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> layer = {"W": jnp.eye(2), "b": jnp.zeros(2)}
+      >>> dense.fprop(layer, jnp.array([[1.0, 2.0]])).tolist()
+      [[1.0, 2.0]]
+    """
 
     fprop: Callable
     bprop: Callable
 
 
 def dense_fprop(layer, h):
-    """a = h W + b: h (n, d_in), W (d_in, d_out[, pieces]) → a (n, d_out[, pieces])."""
+    """a = h W + b: h (n, d_in), W (d_in, d_out[, pieces]) → a (n, d_out[, pieces]).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> layer = {"W": jnp.array([[1.0], [1.0]]), "b": jnp.array([-1.0])}
+      >>> dense_fprop(layer, jnp.array([[1.0, 2.0]])).tolist()  # 1 + 2 − 1
+      [[2.0]]
+    """
     return jnp.tensordot(h, layer["W"], axes=1) + layer["b"]
 
 
@@ -39,6 +53,13 @@ def dense_bprop(layer, h, delta, need_input=True):
     The batch sum in ∇W and ∇b is the course's per-example δ hᵀ and δ, summed:
     δ already carries the 1/n of the mean loss. With ``need_input=False`` the
     first layer skips ∇h (= ∇X), which training never uses, and returns None.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> layer = {"W": jnp.array([[1.0], [1.0]]), "b": jnp.array([-1.0])}
+      >>> grads, grad_h = dense_bprop(layer, jnp.array([[1.0, 2.0]]), jnp.array([[0.5]]))
+      >>> grads["W"].tolist(), grads["b"].tolist(), grad_h.tolist()
+      ([[0.5], [1.0]], [0.5], [[0.5, 0.5]])
     """
     grads = {"W": jnp.tensordot(h, delta, axes=(0, 0)), "b": jnp.sum(delta, axis=0)}
     if not need_input:
@@ -50,12 +71,24 @@ def dense_bprop(layer, h, delta, need_input=True):
 
 
 def activation_fprop(unit, a):
-    """h = g(a) for the hidden unit named ``unit``."""
+    """h = g(a) for the hidden unit named ``unit``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> activation_fprop("relu", jnp.array([[-1.0, 2.0]])).tolist()
+      [[0.0, 2.0]]
+    """
     return HIDDEN[unit].g(a)
 
 
 def activation_bprop(unit, a, grad_h):
-    """∇a = ∇h ⊙ g′(a); for maxout ∇h is broadcast over the pieces."""
+    """∇a = ∇h ⊙ g′(a); for maxout ∇h is broadcast over the pieces.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> activation_bprop("relu", jnp.array([[-1.0, 2.0]]), jnp.array([[3.0, 3.0]])).tolist()
+      [[0.0, 3.0]]
+    """
     g_prime = HIDDEN[unit].g_prime(a)
     if g_prime.ndim > grad_h.ndim:
         grad_h = grad_h[..., None]
@@ -67,6 +100,12 @@ def loss_fprop(unit, z, y, weights=None):
 
     With per-example ``weights`` (n,): J = Σₙ wₙ nll(zₙ, yₙ) / Σₙ wₙ, so rows of
     weight 0 (a padded minibatch) do not count.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> z, y = jnp.array([[0.0, 0.0], [0.0, 0.0]]), jnp.array([0, 1])
+      >>> float(loss_fprop("softmax", z, y))  # mean of log 2
+      0.693
     """
     nll = OUTPUT[unit].nll(z, y)
     if weights is None:
@@ -75,7 +114,14 @@ def loss_fprop(unit, z, y, weights=None):
 
 
 def loss_bprop(unit, z, y, weights=None):
-    """∇_z J = (1/n) ∂nll/∂z, e.g. (1/n)(f(x) − e(y)) for softmax; wₙ/Σw instead of 1/n."""
+    """∇_z J = (1/n) ∂nll/∂z, e.g. (1/n)(f(x) − e(y)) for softmax; wₙ/Σw instead of 1/n.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> z, y = jnp.array([[0.0, 0.0], [0.0, 0.0]]), jnp.array([0, 1])
+      >>> loss_bprop("softmax", z, y).tolist()  # (f(x) − e(y)) / n
+      [[-0.25, 0.25], [0.25, -0.25]]
+    """
     delta = OUTPUT[unit].delta(z, y)
     if weights is None:
         return delta / z.shape[0]

@@ -10,7 +10,12 @@ import jax.numpy as jnp
 
 
 def glorot_bound(fan_in: int, fan_out: int) -> float:
-    """b = √6 / √(fan_in + fan_out), the half-width of Glorot & Bengio's (2010) uniform."""
+    """b = √6 / √(fan_in + fan_out), the half-width of Glorot & Bengio's (2010) uniform.
+
+    Examples:
+      >>> round(glorot_bound(2, 1), 4)  # √(6/3)
+      1.4142
+    """
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 
@@ -22,6 +27,12 @@ def glorot_uniform(key, shape, dtype=jnp.float32):
       shape: (fan_in, fan_out) or, for maxout, (fan_in, fan_out, pieces); each
         piece is a (fan_in, fan_out) linear map and is initialized as one.
       dtype: floating dtype of the result.
+
+    Examples:
+      >>> import jax
+      >>> W = glorot_uniform(jax.random.key(0), (3, 2))
+      >>> W.shape, bool(abs(W).max() <= glorot_bound(3, 2))
+      ((3, 2), True)
     """
     b = glorot_bound(shape[0], shape[1])
     return jax.random.uniform(key, shape, dtype, minval=-b, maxval=b)
@@ -34,6 +45,12 @@ def glorot_uniform_layers(key, shapes, dtype=jnp.float32):
     that shape's fan-in and fan-out); the draws come from one uniform vector
     cut into pieces, because on CPU every distinct random shape costs a compile
     of the PRNG kernel, which would dominate a small network's start-up.
+
+    Examples:
+      >>> import jax
+      >>> Ws = glorot_uniform_layers(jax.random.key(0), [(4, 3), (3, 2)])
+      >>> [W.shape for W in Ws]
+      [(4, 3), (3, 2)]
     """
     sizes = [math.prod(shape) for shape in shapes]
     u = jax.random.uniform(key, (sum(sizes),), dtype, minval=-1.0, maxval=1.0)
@@ -45,5 +62,10 @@ def glorot_uniform_layers(key, shapes, dtype=jnp.float32):
 
 
 def zeros(shape, dtype=jnp.float32):
-    """Biases start at 0."""
+    """Biases start at 0.
+
+    Examples:
+      >>> zeros((3,)).tolist()
+      [0.0, 0.0, 0.0]
+    """
     return jnp.zeros(shape, dtype)

@@ -83,6 +83,12 @@ def mse(params, X, y, l2=0.0):
 
     Returns:
         The scalar J, shape ().
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> X, y = jnp.array([[1.0], [2.0]]), jnp.array([1.0, 3.0])
+      >>> float(mse({"w": jnp.array([1.0]), "b": jnp.array(0.0)}, X, y))  # (0² + 1²) / (2·2)
+      0.25
     """
     w, b, X, y = _inputs(params, X, y, l2)
     residual = X @ w + b - y
@@ -103,6 +109,13 @@ def grad(params, X, y, l2=0.0):
 
     Returns:
         The same pytree as ``params``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> X, y = jnp.array([[1.0], [2.0]]), jnp.array([1.0, 3.0])
+      >>> g = grad({"w": jnp.array([1.0]), "b": jnp.array(0.0)}, X, y)
+      >>> g["w"].tolist(), float(g["b"])  # r = (0, −1): Xᵀr/m, mean(r)
+      ([-1.0], -0.5)
     """
     w, b, X, y = _inputs(params, X, y, l2)
     residual = X @ w + b - y
@@ -128,6 +141,13 @@ def solve(X, y, l2=0.0):
 
     Returns:
         ``{"w": (d,), "b": ()}`` for y of shape (m,), else ``{"w": (d, k), "b": (k,)}``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> X = jnp.array([[0.0], [1.0], [2.0]])
+      >>> params = solve(X, 2.0 * X[:, 0] + 1.0)  # y = 2x + 1 exactly
+      >>> params["w"].tolist(), float(params["b"])
+      ([2.0], 1.0)
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
@@ -143,7 +163,13 @@ def solve(X, y, l2=0.0):
 
 
 def predict(params, X):
-    """ŷ = X w + b, shape (m,) or (m, k) following ``w``, for X of shape (m, d)."""
+    """ŷ = X w + b, shape (m,) or (m, k) following ``w``, for X of shape (m, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> predict({"w": jnp.array([2.0]), "b": jnp.array(1.0)}, jnp.array([[0.0], [3.0]])).tolist()
+      [1.0, 7.0]
+    """
     X = _check_X(X)
     w, b = _check_params(params, X.shape[1])
     return X @ w + b

@@ -129,6 +129,13 @@ def nll(params, X, y, l2=0.0):
 
     Returns:
         The scalar J, shape ().
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.zeros(2), "b": jnp.array(0.0)}
+      >>> X, y = jnp.array([[1.0, 2.0], [-1.0, 0.5]]), jnp.array([1, 0])
+      >>> float(nll(params, X, y))  # σ(0) = ½ for both: log 2
+      0.693
     """
     w, b, X, y = _inputs(params, X, y, l2)
     z = X @ w + b
@@ -149,6 +156,14 @@ def grad(params, X, y, l2=0.0):
 
     Returns:
         ``{"w": (d,), "b": ()}``, the same pytree as ``params``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.zeros(2), "b": jnp.array(0.0)}
+      >>> X, y = jnp.array([[1.0, 2.0], [-1.0, 0.5]]), jnp.array([1, 0])
+      >>> g = grad(params, X, y)  # (1/m) Σ (σ(z) − y) x
+      >>> g["w"].tolist(), float(g["b"])
+      ([-0.5, -0.375], 0.0)
     """
     w, b, X, y = _inputs(params, X, y, l2)
     z = X @ w + b
@@ -174,6 +189,13 @@ def hessian(params, X, y, l2=0.0):
 
     Returns:
         H, shape (d+1, d+1), symmetric positive semi-definite.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+      >>> H = hessian(params, jnp.array([[1.0], [-1.0]]), jnp.array([1, 0]))
+      >>> H.tolist()  # S = ¼ I: (1/m) X̃ᵀ S X̃
+      [[0.25, 0.0], [0.0, 0.25]]
     """
     w, b, X, y = _inputs(params, X, y, l2)
     dtype = _dtype(w, b, X)
@@ -201,6 +223,15 @@ def newton(params, X, y, l2=0.0, steps=50, tol=1e-10):
 
     Returns:
         The final ``{"w": (d,), "b": ()}``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> X = jnp.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
+      >>> y = jnp.array([0, 1, 0, 1, 1])  # overlapping classes: a finite optimum
+      >>> params = newton({"w": jnp.zeros(1), "b": jnp.array(0.0)}, X, y)
+      >>> g = grad(params, X, y)
+      >>> bool(abs(g["w"]).max() < 1e-5 and abs(g["b"]) < 1e-5)  # ∇J = 0 at the optimum
+      True
     """
     theta0, Xa, y, steps = _newton_inputs(params, X, y, l2, steps)
     real_in("tol", tol, 0.0, math.inf)
@@ -234,6 +265,13 @@ def newton_path(params, X, y, l2=0.0, steps=10):
 
     Returns:
         ``{"w": (steps+1, d), "b": (steps+1,)}``: θ₀, θ₁, …, θ_steps stacked.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> X, y = jnp.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]]), jnp.array([0, 1, 0, 1, 1])
+      >>> path = newton_path({"w": jnp.zeros(1), "b": jnp.array(0.0)}, X, y, steps=3)
+      >>> path["w"].shape, path["b"].shape  # θ₀ and three iterates
+      ((4, 1), (4,))
     """
     theta0, Xa, y, steps = _newton_inputs(params, X, y, l2, steps)
 
@@ -247,12 +285,26 @@ def newton_path(params, X, y, l2=0.0, steps=10):
 
 
 def predict_proba(params, X):
-    """p(y=1 | x) = σ(X w + b), shape (m,) for X of shape (m, d)."""
+    """p(y=1 | x) = σ(X w + b), shape (m,) for X of shape (m, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.array([2.0]), "b": jnp.array(-1.0)}
+      >>> predict_proba(params, jnp.array([[0.5], [0.0]])).tolist()  # σ(0), σ(−1)
+      [0.5, 0.269]
+    """
     X = _check_X(X)
     w, b = _check_params(params, X.shape[1])
     return jax.nn.sigmoid(X @ w + b)
 
 
 def predict(params, X):
-    """Labels 1[σ(X w + b) > 0.5] as int32, shape (m,) for X of shape (m, d)."""
+    """Labels 1[σ(X w + b) > 0.5] as int32, shape (m,) for X of shape (m, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.array([2.0]), "b": jnp.array(-1.0)}
+      >>> predict(params, jnp.array([[0.0], [1.0]])).tolist()
+      [0, 1]
+    """
     return (predict_proba(params, X) > 0.5).astype(jnp.int32)

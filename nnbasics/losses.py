@@ -50,12 +50,24 @@ _TINY_R = -30.0
 
 
 def sigmoid_nll(z, y):
-    """−Σⱼ [yⱼ log σ(zⱼ) + (1 − yⱼ) log(1 − σ(zⱼ))] = Σⱼ softplus(zⱼ) − yⱼ zⱼ."""
+    """−Σⱼ [yⱼ log σ(zⱼ) + (1 − yⱼ) log(1 − σ(zⱼ))] = Σⱼ softplus(zⱼ) − yⱼ zⱼ.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> sigmoid_nll(jnp.array([[0.0], [2.0]]), jnp.array([[1], [1]])).tolist()  # log 2, softplus(−2)
+      [0.693, 0.127]
+    """
     return jnp.sum(jnp.logaddexp(z, 0.0) - y * z, axis=-1)
 
 
 def sigmoid_delta(z, y):
-    """∂nll/∂z = σ(z) − y = −(y − f(x))."""
+    """∂nll/∂z = σ(z) − y = −(y − f(x)).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> sigmoid_delta(jnp.array([[0.0]]), jnp.array([[1]])).tolist()  # σ(0) − 1
+      [[-0.5]]
+    """
     return jax.nn.sigmoid(z) - y
 
 
@@ -63,13 +75,25 @@ def sigmoid_delta(z, y):
 
 
 def softmax_nll(z, y):
-    """−log softmax(z)_y = logsumexp(z) − z_y, y integer labels of shape (n,)."""
+    """−log softmax(z)_y = logsumexp(z) − z_y, y integer labels of shape (n,).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> softmax_nll(jnp.array([[0.0, 0.0]]), jnp.array([1])).tolist()  # log 2
+      [0.693]
+    """
     z_y = jnp.take_along_axis(z, y[:, None], axis=-1)[:, 0]
     return jax.nn.logsumexp(z, axis=-1) - z_y
 
 
 def softmax_delta(z, y):
-    """∂nll/∂z = softmax(z) − e(y) = −(e(y) − f(x))."""
+    """∂nll/∂z = softmax(z) − e(y) = −(e(y) − f(x)).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> softmax_delta(jnp.array([[0.0, 0.0]]), jnp.array([1])).tolist()  # f(x) − e(y)
+      [[0.5, -0.5]]
+    """
     return jax.nn.softmax(z, axis=-1) - jax.nn.one_hot(y, z.shape[-1], dtype=z.dtype)
 
 
@@ -77,12 +101,24 @@ def softmax_delta(z, y):
 
 
 def linear_nll(z, y):
-    """½‖z − y‖² (the unit-variance Gaussian NLL up to its constant)."""
+    """½‖z − y‖² (the unit-variance Gaussian NLL up to its constant).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> linear_nll(jnp.array([[1.0, 2.0]]), jnp.array([[0.0, 0.0]])).tolist()  # ½(1 + 4)
+      [2.5]
+    """
     return 0.5 * jnp.sum((z - y) ** 2, axis=-1)
 
 
 def linear_delta(z, y):
-    """∂nll/∂z = z − y."""
+    """∂nll/∂z = z − y.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> linear_delta(jnp.array([[1.0, 2.0]]), jnp.array([[0.0, 0.0]])).tolist()
+      [[1.0, 2.0]]
+    """
     return z - y
 
 
@@ -122,13 +158,27 @@ def _gaussian_logpdf_grads(y, mu, r):
 
 
 def gaussian_nll(z, y):
-    """−Σⱼ log N(yⱼ; μⱼ, 1/τⱼ), z = [μ, r], τ = softplus(r)."""
+    """−Σⱼ log N(yⱼ; μⱼ, 1/τⱼ), z = [μ, r], τ = softplus(r).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> r = jnp.log(jnp.e - 1)  # softplus(r) = 1: unit precision
+      >>> gaussian_nll(jnp.array([[0.0, r]]), jnp.array([[0.0]])).tolist()  # ½ log 2π
+      [0.919]
+    """
     mu, r = jnp.split(z, 2, axis=-1)
     return -jnp.sum(_gaussian_logpdf(y, mu, r), axis=-1)
 
 
 def gaussian_delta(z, y):
-    """∂nll/∂z = [τ (μ − y),  σ(r) (½ (y − μ)² − 1/(2τ))]."""
+    """∂nll/∂z = [τ (μ − y),  σ(r) (½ (y − μ)² − 1/(2τ))].
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> r = jnp.log(jnp.e - 1)
+      >>> gaussian_delta(jnp.array([[1.0, r]]), jnp.array([[0.0]]))[:, 0].tolist()  # τ(μ − y)
+      [1.0]
+    """
     mu, r = jnp.split(z, 2, axis=-1)
     d_mu, d_r = _gaussian_logpdf_grads(y, mu, r)
     return -jnp.concatenate([d_mu, d_r], axis=-1)
@@ -156,7 +206,15 @@ def _mixture_joint(z, y):
 
 
 def mixture_nll(z, y):
-    """−log Σ_k π_k N(y; μ_k, diag(1/τ_k)) = −logsumexp_k L_k, π = softmax(logits)."""
+    """−log Σ_k π_k N(y; μ_k, diag(1/τ_k)) = −logsumexp_k L_k, π = softmax(logits).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> r = float(jnp.log(jnp.e - 1))
+      >>> z = jnp.array([[0.0, 0.0, 0.0, 0.0, r, r]])  # K=2, d=1: both components N(0, 1)
+      >>> mixture_nll(z, jnp.array([[0.0]])).tolist()  # the single Gaussian's ½ log 2π
+      [0.919]
+    """
     joint, *_ = _mixture_joint(z, y)
     return -jax.nn.logsumexp(joint, axis=-1)
 
@@ -165,6 +223,13 @@ def mixture_delta(z, y):
     """∂nll/∂z with responsibilities γ_k = softmax_k(L_k):
 
     ∂/∂logits_k = π_k − γ_k;  ∂/∂μ_kj = −γ_k ∂log N/∂μ_kj;  ∂/∂r_kj = −γ_k ∂log N/∂r_kj.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> r = float(jnp.log(jnp.e - 1))
+      >>> z = jnp.array([[0.0, 0.0, 0.0, 0.0, r, r]])
+      >>> mixture_delta(z, jnp.array([[0.0]])).shape  # same width as z
+      (1, 6)
     """
     joint, logits, mu, r = _mixture_joint(z, y)
     gamma = jax.nn.softmax(joint, axis=-1)
@@ -181,18 +246,39 @@ def mixture_delta(z, y):
 
 
 def mixture_mean(z, d):
-    """E[y | x] = Σ_k π_k μ_k, shape (n, d)."""
+    """E[y | x] = Σ_k π_k μ_k, shape (n, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> z = jnp.array([[0.0, 0.0, -1.0, 3.0, 0.0, 0.0]])  # equal weights, means −1 and 3
+      >>> mixture_mean(z, 1).tolist()
+      [[1.0]]
+    """
     logits, mu, _ = _mixture_parts(z, d)
     return jnp.einsum("nk,nkd->nd", jax.nn.softmax(logits, axis=-1), mu)
 
 
 def gaussian_std(z, d):
-    """Predicted standard deviation 1/√τ = exp(−½ log τ), shape (n, d)."""
+    """Predicted standard deviation 1/√τ = exp(−½ log τ), shape (n, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> r = float(jnp.log(jnp.e ** 4 - 1))  # τ = softplus(r) = 4
+      >>> gaussian_std(jnp.array([[0.0, r]]), 1).tolist()  # 1/√τ
+      [[0.5]]
+    """
     return jnp.exp(-0.5 * _log_precision(z[:, d:]))
 
 
 def mixture_std(z, d):
-    """Standard deviation of the mixture, √(Σ_k π_k (1/τ_k + μ_k²) − (Σ_k π_k μ_k)²), (n, d)."""
+    """Standard deviation of the mixture, √(Σ_k π_k (1/τ_k + μ_k²) − (Σ_k π_k μ_k)²), (n, d).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> big = 30.0  # τ ≈ 30: nearly point masses at −1 and 1
+      >>> mixture_std(jnp.array([[0.0, 0.0, -1.0, 1.0, big, big]]), 1).tolist()
+      [[1.02]]
+    """
     logits, mu, r = _mixture_parts(z, d)
     pi = jax.nn.softmax(logits, axis=-1)[..., None]
     second = jnp.sum(pi * (jnp.exp(-_log_precision(r)) + jnp.square(mu)), axis=1)
@@ -210,6 +296,14 @@ class Output(NamedTuple):
       target: "labels" (int, (n,)), "binary" ({0,1}, (n, d)) or "real" ((n, d)).
       proba: (z, d) → class probabilities (softmax (n, d); sigmoid: P(yⱼ = 1) (n, d)),
         or the predicted standard deviation (n, d) for real-valued outputs.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> unit = OUTPUT["softmax"]
+      >>> unit.width(3, 1), unit.target
+      (3, 'labels')
+      >>> unit.predict(jnp.array([[0.1, 2.0, -1.0]]), 3).tolist()
+      [1]
     """
 
     nll: Callable

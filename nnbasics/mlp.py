@@ -25,7 +25,15 @@ from nnbasics.regularizers import add_penalty_grads, l1_penalty, l2_penalty, pen
 
 
 class Tape(NamedTuple):
-    """What one layer's forward pass saw: its input h⁽ᵏ⁻¹⁾ and pre-activation a⁽ᵏ⁾."""
+    """What one layer's forward pass saw: its input h⁽ᵏ⁻¹⁾ and pre-activation a⁽ᵏ⁾.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> net = MLP((2, 3, 1), output="linear")
+      >>> z, tapes = net.forward(net.init(jax.random.key(0)), jnp.ones((4, 2)))
+      >>> [(t.h.shape, t.a.shape) for t in tapes]
+      [((4, 2), (4, 3)), ((4, 3), (4, 1))]
+    """
 
     h: jax.Array
     a: jax.Array
@@ -42,6 +50,19 @@ class MLP:
         (see ``nnbasics.losses`` for each one's width and targets).
       pieces: linear pieces per maxout unit.
       components: mixture components K.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> net = MLP(sizes=(2, 8, 3), hidden="tanh", output="softmax")
+      >>> params = net.init(jax.random.key(0))
+      >>> [layer["W"].shape for layer in params]
+      [(2, 8), (8, 3)]
+      >>> X, y = jnp.ones((5, 2)), jnp.array([0, 1, 2, 0, 1])
+      >>> net.apply(params, X).shape, net.predict(params, X).shape
+      ((5, 3), (5,))
+      >>> J, grads = net.backprop(params, X, y, l2=1e-3)  # hand-written, no jax.grad
+      >>> bool(jnp.isclose(J, net.loss(params, X, y, l2=1e-3)))
+      True
     """
 
     sizes: tuple

@@ -53,6 +53,16 @@ class Model(NamedTuple):
       standardizer: the training split's statistics, or None.
       labels: class names (softmax/sigmoid outputs), or None.
       meta: how the model was trained (whatever ``save_model`` was given).
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((2, 3), output="softmax")
+      >>> path = save_model(pathlib.Path(tempfile.mkdtemp()) / "m.npz", net,
+      ...                   net.init(jax.random.key(0)), labels=["a", "b", "c"])
+      >>> model = load_model(path)
+      >>> sorted(model.predict([[0.5, -1.0]]))
+      ['index', 'label', 'probabilities']
     """
 
     net: MLP
@@ -127,6 +137,14 @@ def save_model(
     Raises:
       ValueError: mismatched parameters, labels or statistics, a meta that is
         not JSON-able, or an unusable path, before anything is written.
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((4, 8, 1), output="linear")
+      >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+      >>> save_model(path, net, net.init(jax.random.key(0)), meta={"epochs": 10}) == str(path)
+      True
     """
     if not isinstance(net, MLP):
         _checks.fail("net", "an nnbasics.MLP", type(net).__name__)
@@ -184,14 +202,19 @@ def load_model(path) -> Model:
     Raises:
       ValueError: a missing or unreadable file, another format or version,
         missing arrays, or arrays whose shape or dtype disagree with the header.
+
+    Examples:
+      >>> import jax, pathlib, tempfile
+      >>> from nnbasics import MLP
+      >>> net = MLP((4, 8, 1), output="linear")
+      >>> path = save_model(pathlib.Path(tempfile.mkdtemp()) / "model.npz", net,
+      ...                   net.init(jax.random.key(0)), meta={"epochs": 10})
+      >>> model = load_model(path)
+      >>> model.net == net, model.meta["epochs"], [layer["W"].shape for layer in model.params]
+      (True, 10, [(4, 8), (8, 1)])
     """
     path = os.fspath(path)
-    try:
-        header, arrays = _files.read_npz(path, "model")
-    except (NotImplementedError, RuntimeError, MemoryError) as e:  # e.g. an unknown compression
-        raise ValueError(
-            f"model: expected a readable .npz file, received {path!r} ({type(e).__name__}: {e})"
-        ) from None
+    header, arrays = _files.read_npz(path, "model")
     if header.get("format") != FORMAT:
         _checks.fail(
             "model",
@@ -266,7 +289,7 @@ def load_model(path) -> Model:
 
 
 def _field(path: str, field: str, expected: str, received: str):
-    raise ValueError(f"model: expected {expected} as {field} in {path!r}, received {received}")
+    raise _files.field_error("model", path, field, expected, received)
 
 
 def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array:
@@ -287,7 +310,5 @@ def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array
         _checks.fail(
             "model", f"{name} of shape {tuple(shape)}", f"shape {tuple(value.shape)} in {path!r}"
         )
-    finite = np.isfinite(value)
-    if not finite.all():
-        _field(path, name, "finite values", f"{int((~finite).sum())} NaN/inf values")
+    _files.check_finite("model", path, name, value)
     return jax.device_put(value)  # jnp.asarray would compile a copy per shape

@@ -26,6 +26,15 @@ from nnbasics import _checks
 
 
 class NewtonResult(NamedTuple):
+    """What ``newton`` returns: the last iterate, the steps taken, and max|∇f| there.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> result = newton(lambda p: jnp.sum((p["x"] - 3.0) ** 2), {"x": jnp.zeros(2)})
+      >>> result.params["x"].tolist(), int(result.steps), float(result.grad_norm)
+      ([3.0, 3.0], 1, 0.0)
+    """
+
     params: Any  # the last iterate, same pytree as the initial params
     steps: jnp.ndarray  # () int, Newton steps taken
     grad_norm: jnp.ndarray  # () max-norm of ∇f at ``params``
@@ -57,6 +66,12 @@ def newton_step(
 
     Returns:
       The new params, same pytree structure as ``params``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> f = lambda p: jnp.sum(p["x"] ** 4)  # not quadratic: Newton shrinks x by 1/3 a step
+      >>> newton_step(f, {"x": jnp.array([3.0])})["x"].tolist()
+      [2.0]
     """
     damping, step_size = _check_step_options(damping, step_size)
     x, unravel = ravel_pytree(params)
@@ -87,6 +102,13 @@ def newton(
 
     Returns:
       ``NewtonResult(params, steps, grad_norm)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> f = lambda p: jnp.sum(jnp.cosh(p["x"]))  # minimum at 0
+      >>> result = newton(f, {"x": jnp.array([1.0, -0.5])}, steps=20, tol=1e-6)
+      >>> result.params["x"].tolist(), int(result.steps) < 10
+      ([0.0, 0.0], True)
     """
     steps = _checks.positive_int("steps", steps)
     damping, step_size = _check_step_options(damping, step_size)

@@ -68,20 +68,56 @@ ScalarOrSchedule = float | Schedule
 
 
 class SgdState(NamedTuple):
+    """State of ``sgd``: the number of updates made so far.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = sgd(0.1).init({"w": jnp.zeros(2)})
+      >>> type(state).__name__, int(state.count)
+      ('SgdState', 0)
+    """
+
     count: jnp.ndarray  # () int32, updates made so far
 
 
 class MomentumState(NamedTuple):
+    """State of ``momentum``: the update count and the trace m_t.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = momentum(0.1).init({"w": jnp.zeros(2)})
+      >>> int(state.count), state.trace["w"].tolist()
+      (0, [0.0, 0.0])
+    """
+
     count: jnp.ndarray
     trace: Any  # m_t (the velocity v_t with lr_in_velocity=True)
 
 
 class AdagradState(NamedTuple):
+    """State of ``adagrad``: the update count and the sum of squared gradients s_t.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = adagrad(0.1).init({"w": jnp.zeros(2)})
+      >>> state.sum_of_squares["w"].tolist()  # starts at initial_accumulator_value
+      [0.1, 0.1]
+    """
+
     count: jnp.ndarray
     sum_of_squares: Any  # s_t
 
 
 class RmspropState(NamedTuple):
+    """State of ``rmsprop``: the count, the EMA of g², and (when enabled) the EMA of g and a momentum trace.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = rmsprop(0.1).init({"w": jnp.zeros(2)})
+      >>> state.nu["w"].tolist(), state.mu, state.trace
+      ([0.0, 0.0], None, None)
+    """
+
     count: jnp.ndarray
     nu: Any  # EMA of g²
     mu: Any  # EMA of g when centered, else None
@@ -89,12 +125,30 @@ class RmspropState(NamedTuple):
 
 
 class AdamState(NamedTuple):
+    """State of ``adam``, ``adamw`` and ``nadam``: the count and the EMAs of g and |g|².
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = adam(0.1).init({"w": jnp.zeros(2)})
+      >>> int(state.count), state.mu["w"].tolist(), state.nu["w"].tolist()
+      (0, [0.0, 0.0], [0.0, 0.0])
+    """
+
     count: jnp.ndarray
     mu: Any  # EMA of g
     nu: Any  # EMA of |g|²
 
 
 class AmsgradState(NamedTuple):
+    """State of ``amsgrad``: Adam's, plus the running maximum of the second moment.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> state = amsgrad(0.1).init({"w": jnp.zeros(2)})
+      >>> state.nu_max["w"].tolist()
+      [0.0, 0.0]
+    """
+
     count: jnp.ndarray
     mu: Any  # EMA of g
     nu: Any  # EMA of |g|²
@@ -263,6 +317,14 @@ def sgd(
 
     Returns:
       An ``optax.GradientTransformation`` with state ``SgdState(count)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = sgd(0.1)
+      >>> params = {"w": jnp.array([1.0, -2.0])}
+      >>> updates, state = opt.update({"w": jnp.array([1.0, 3.0])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # −α g
+      [-0.1, -0.3]
     """
     _dtype("accumulator_dtype", accumulator_dtype)
     return _optimizer(
@@ -317,6 +379,16 @@ def momentum(
 
     Returns:
       An ``optax.GradientTransformation`` with state ``MomentumState(count, trace)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = momentum(0.1, beta=0.9)
+      >>> params, g = {"w": jnp.array([0.0])}, {"w": jnp.array([1.0])}
+      >>> state = opt.init(params)
+      >>> u1, state = opt.update(g, state, params)
+      >>> u2, state = opt.update(g, state, params)
+      >>> u1["w"].tolist(), u2["w"].tolist()  # −α·1, then −α·(1 + 0.9)
+      ([-0.1], [-0.19])
     """
     beta = _unit("beta", beta)
     nesterov = _flag("nesterov", nesterov)
@@ -371,6 +443,14 @@ def adagrad(
     Returns:
       An ``optax.GradientTransformation`` with state
       ``AdagradState(count, sum_of_squares)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = adagrad(1.0, initial_accumulator_value=0.0, eps=0.0)
+      >>> params = {"w": jnp.array([0.0, 0.0])}
+      >>> updates, _ = opt.update({"w": jnp.array([2.0, -0.5])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # −g / √(g²): one unit step per coordinate
+      [-1.0, 1.0]
     """
     initial_accumulator_value = _non_negative(
         "initial_accumulator_value", initial_accumulator_value
@@ -438,6 +518,14 @@ def rmsprop(
     Returns:
       An ``optax.GradientTransformation`` with state
       ``RmspropState(count, nu, mu, trace)`` (``mu``, ``trace`` None when unused).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = rmsprop(0.1, decay=0.9, eps=0.0)
+      >>> params = {"w": jnp.array([0.0])}
+      >>> updates, _ = opt.update({"w": jnp.array([2.0])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # −α g / √(0.1 g²) = −0.1·2 / √0.4
+      [-0.316]
     """
     decay = _unit("decay", decay)
     eps = _non_negative("eps", eps)
@@ -596,6 +684,14 @@ def adam(
 
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = adam(0.1)
+      >>> params = {"w": jnp.array([0.0, 0.0])}
+      >>> updates, _ = opt.update({"w": jnp.array([3.0, -1e-3])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # bias-corrected first step: −α·sign(g), whatever |g|
+      [-0.1, 0.1]
     """
     return _adam(
         learning_rate,
@@ -641,6 +737,14 @@ def adamw(
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``;
       ``update`` needs ``params``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = adamw(0.1, weight_decay=0.5)
+      >>> params = {"w": jnp.array([2.0])}
+      >>> updates, _ = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # −α·(1 + λθ) = −0.1·(1 + 0.5·2)
+      [-0.2]
     """
     return _adam(
         learning_rate,
@@ -679,6 +783,14 @@ def nadam(
 
     Returns:
       An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = nadam(0.1)
+      >>> params = {"w": jnp.array([0.0])}
+      >>> updates, state = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
+      >>> int(state.count), updates["w"].shape
+      (1, (1,))
     """
     return _adam(
         learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay, nesterov=True
@@ -715,6 +827,14 @@ def amsgrad(
 
     Returns:
       An ``optax.GradientTransformation`` with state ``AmsgradState(count, mu, nu, nu_max)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> opt = amsgrad(0.1)
+      >>> params = {"w": jnp.array([0.0])}
+      >>> updates, state = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
+      >>> updates["w"].tolist()  # the first step is Adam's
+      [-0.1]
     """
     return _adam(
         learning_rate,

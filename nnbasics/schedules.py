@@ -87,6 +87,10 @@ def constant(value: float) -> Schedule:
 
     Returns:
       A schedule ``t -> value`` (a 0-d array).
+
+    Examples:
+      >>> float(constant(0.1)(100))
+      0.1
     """
     value = _check_value(value)
     return _Rate(_constant, (value,))
@@ -104,6 +108,11 @@ def inverse_time(value: float, decay: float, hold: int = 0) -> Schedule:
 
     Returns:
       A schedule ``t -> α_t``.
+
+    Examples:
+      >>> rate = inverse_time(1.0, decay=0.5, hold=2)
+      >>> [round(float(rate(t)), 3) for t in range(5)]  # constant while t ≤ hold
+      [1.0, 1.0, 1.0, 0.667, 0.5]
     """
     value, decay, hold = _check_decreasing(value, "decay", decay, hold)
     return _Rate(_inverse_time, (value, decay, hold))
@@ -123,6 +132,11 @@ def power(value: float, exponent: float, hold: int = 0) -> Schedule:
 
     Returns:
       A schedule ``t -> α_t``.
+
+    Examples:
+      >>> rate = power(1.0, exponent=1.0)
+      >>> [round(float(rate(t)), 3) for t in range(4)]  # 1/(1 + t)
+      [1.0, 0.5, 0.333, 0.25]
     """
     value, exponent, hold = _check_decreasing(value, "exponent", exponent, hold)
     if _checks.is_concrete(exponent) and not 0.5 < float(exponent) <= 1.0:

@@ -74,6 +74,15 @@ class Distribution(NamedTuple):
     Attributes:
       description: how it was made, e.g. ``"log_uniform(0.0001, 0.1)"``.
       draw: ``(numpy Generator, n) -> n values``.
+
+    Examples:
+      >>> import numpy as np
+      >>> dist = log_uniform(1e-4, 1e-1)
+      >>> dist.description
+      'log_uniform(0.0001, 0.1)'
+      >>> values = dist.draw(np.random.default_rng(0), 3)
+      >>> len(values), all(1e-4 <= v < 1e-1 for v in values)
+      (3, True)
     """
 
     description: str
@@ -87,7 +96,14 @@ def _real(name, value):
 
 
 def uniform(lo: float, hi: float) -> Distribution:
-    """U[lo, hi): each value equally likely; lo < hi."""
+    """U[lo, hi): each value equally likely; lo < hi.
+
+    Examples:
+      >>> import jax
+      >>> values = [c["beta"] for c in random(jax.random.key(0), 3, beta=uniform(0.5, 0.99))]
+      >>> all(0.5 <= v < 0.99 for v in values)
+      True
+    """
     lo, hi = _real("lo", lo), _real("hi", hi)
     if not lo < hi:
         _checks.fail("hi", f"a number above lo={lo}", hi)
@@ -97,7 +113,14 @@ def uniform(lo: float, hi: float) -> Distribution:
 
 
 def log_uniform(lo: float, hi: float) -> Distribution:
-    """log v ~ U[log lo, log hi): every decade equally likely (rates, penalties); 0 < lo < hi."""
+    """log v ~ U[log lo, log hi): every decade equally likely (rates, penalties); 0 < lo < hi.
+
+    Examples:
+      >>> import jax
+      >>> rates = [c["learning_rate"] for c in random(jax.random.key(0), 4, learning_rate=log_uniform(1e-4, 1e-1))]
+      >>> all(1e-4 <= r < 1e-1 for r in rates)
+      True
+    """
     lo, hi = _real("lo", lo), _real("hi", hi)
     if not lo > 0:
         _checks.fail("lo", "a positive number (log scale)", lo)
@@ -110,7 +133,14 @@ def log_uniform(lo: float, hi: float) -> Distribution:
 
 
 def int_range(lo: int, hi: int) -> Distribution:
-    """An integer from lo to hi, both included, each equally likely."""
+    """An integer from lo to hi, both included, each equally likely.
+
+    Examples:
+      >>> import jax
+      >>> sizes = [c["width"] for c in random(jax.random.key(0), 5, width=int_range(8, 10))]
+      >>> set(sizes) <= {8, 9, 10}
+      True
+    """
     lo, hi = _checks.non_negative_int("lo", lo), int(_checks.non_negative_int("hi", hi))
     if not lo <= hi:
         _checks.fail("hi", f"an integer >= lo={lo}", hi)
@@ -120,7 +150,14 @@ def int_range(lo: int, hi: int) -> Distribution:
 
 
 def choice(values: Sequence) -> Distribution:
-    """One of ``values`` (any objects: numbers, layer sizes, unit names), each equally likely."""
+    """One of ``values`` (any objects: numbers, layer sizes, unit names), each equally likely.
+
+    Examples:
+      >>> import jax
+      >>> units = [c["hidden"] for c in random(jax.random.key(0), 5, hidden=choice(["relu", "tanh"]))]
+      >>> set(units) <= {"relu", "tanh"}
+      True
+    """
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
         _checks.fail("values", "a non-empty sequence", values)
     values = list(values)
@@ -139,6 +176,11 @@ def grid(**axes: Sequence) -> list[dict]:
 
     Returns:
       A list of ∏ len(values) config dicts (``[{}]`` with no axes).
+
+    Examples:
+      >>> grid(learning_rate=[1e-3, 1e-2], l2=[0.0, 1e-4])
+      [{'learning_rate': 0.001, 'l2': 0.0}, {'learning_rate': 0.001, 'l2': 0.0001},
+       {'learning_rate': 0.01, 'l2': 0.0}, {'learning_rate': 0.01, 'l2': 0.0001}]
     """
     for name, values in axes.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
@@ -161,6 +203,12 @@ def random(key, n: int, **distributions) -> list[dict]:
 
     Returns:
       A list of ``n`` config dicts of Python values.
+
+    Examples:
+      >>> import jax
+      >>> configs = random(jax.random.key(0), 2, learning_rate=log_uniform(1e-3, 1e-1), batch_size=32)
+      >>> [sorted(c) for c in configs], [c["batch_size"] for c in configs]
+      ([['batch_size', 'learning_rate'], ['batch_size', 'learning_rate']], [32, 32])
     """
     n = _checks.positive_int("n", n)
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
@@ -269,6 +317,16 @@ def search(
 
     Raises:
       ValueError: bad input, naming the argument, before any training.
+
+    Examples:
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
+      ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
+      >>> result.config, result.traces  # one compiled program for both rates
+      ({'learning_rate': 0.1}, 1)
+      >>> result.table["valid_loss"].shape
+      (2,)
     """
     compilation.use_default_cache()
     groups, names, data = _check_search_args(

@@ -183,6 +183,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-class classifier: ``nb.MLP`` with a softmax output, trained by ``nb.fit``.
 
     ``X`` (n, d) → ``predict_proba`` (n, C) with C = ``len(classes_)``.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+      >>> y = np.array(["low", "low", "high", "high"])
+      >>> clf = MLPClassifier((4,), learning_rate_init=0.1, max_iter=30, random_state=0)
+      >>> clf.fit(X, y).classes_.tolist(), clf.predict_proba(X).shape
+      (['high', 'low'], (4, 2))
+      >>> clf.predict(X).tolist()
+      ['low', 'low', 'high', 'high']
     """
 
     _output = "softmax"
@@ -210,6 +220,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Regressor: ``nb.MLP`` with a linear (Gaussian, ½ squared error) output.
 
     ``X`` (n, d) → ``predict`` (n,) for a 1-D target, (n, k) for a 2-D one.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+      >>> reg = MLPRegressor((4,), max_iter=5, random_state=0).fit(X, 3 * X[:, 0] + 1)
+      >>> reg.predict(X).shape, reg.predict(np.c_[X, X].reshape(-1, 1)).shape
+      ((20,), (40,))
     """
 
     _output = "linear"

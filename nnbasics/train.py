@@ -95,6 +95,18 @@ class FitResult(NamedTuple):
       diverged: training met a non-finite loss and stopped.
       resumed_from: the number of epochs the checkpoint it resumed from held
         (None: it started from ``params``).
+
+    Examples:
+      >>> import jax
+      >>> from nnbasics import MLP, data, optim
+      >>> X, y = data.load("xor")
+      >>> net = MLP((2, 4, 2), hidden="tanh")
+      >>> result = fit(net, net.init(jax.random.key(0)), optim.adam(0.1), (X, y),
+      ...              epochs=3, key=jax.random.key(1), valid=(X, y))
+      >>> sorted(result.history), len(result.history["train_loss"])
+      (['train_loss', 'valid_accuracy', 'valid_loss'], 3)
+      >>> result.stopped_early, result.diverged, result.resumed_from
+      (False, False, None)
     """
 
     params: Any
@@ -176,6 +188,16 @@ def fit(
         multi-process run (``jax.process_count() > 1``) also processes that
         disagree on the configuration, data, resume epoch or starting state
         (``nb.distributed.agree``), before any collective.
+
+    Examples:
+      >>> import jax
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> net = nb.MLP((2, 4, 2), hidden="tanh")
+      >>> result = nb.fit(net, net.init(jax.random.key(0)), nb.optim.adam(0.05), (X, y),
+      ...                 epochs=200, key=jax.random.key(1))
+      >>> net.predict(result.params, X).tolist()  # XOR learned
+      [0, 1, 1, 0]
     """
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
     batch_size = n if batch_size is None else batch_size
@@ -277,6 +299,7 @@ def _fit(
         restored = checkpoint.restore(checkpoint_dir, state, meta)
         if restored is not None:
             state, saved = restored
+            checkpoint.check_train_state(checkpoint_dir, state, saved)
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
             resumed_from = _check_restored(checkpoint_dir, state, epochs)
             if meta["optimizer"].get("factory") == _OPAQUE:

@@ -15,6 +15,10 @@ jax.config.update("jax_enable_x64", True)
 # out of the user's ~/.cache (one throw-away directory per test process).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="nnbasics-tests-"))
 
+# --doctest-modules (pyproject.toml) would import every module here; the helpers
+# named _*.py run a worker or hold fixtures and are imported by the tests themselves.
+collect_ignore_glob = ["_*.py"]
+
 
 # --- nothing skips silently in CI (issue 21)
 

@@ -7,43 +7,16 @@ page is the argparse help of every command, so it cannot drift from the parsers.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import inspect
 import os
 import pathlib
-import pkgutil
 import re
+import sys
 
 from mkdocs.structure.files import File
 
-EXTRA_MODULES = ("sklearn",)  # public modules not (yet) in nnbasics.__all__
-
-
-def _public_modules() -> list[str]:
-    import nnbasics
-
-    names = [n for n in nnbasics.__all__ if inspect.ismodule(getattr(nnbasics, n))]
-    for n in nnbasics.__all__:  # modules that host a top-level name (nnbasics.mlp.MLP)
-        home = getattr(getattr(nnbasics, n), "__module__", "").removeprefix("nnbasics.")
-        if home and home not in names and "." not in home:
-            names.append(home)
-    for extra in EXTRA_MODULES:
-        if extra not in names:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(f"nnbasics.{extra}")
-                names.append(extra)
-    out = []
-    for name in names:
-        out.append(f"nnbasics.{name}")
-        module = importlib.import_module(f"nnbasics.{name}")
-        if hasattr(module, "__path__"):  # a package: its public submodules too
-            out += [
-                f"nnbasics.{name}.{m.name}"
-                for m in pkgutil.iter_modules(module.__path__)
-                if not m.name.startswith("_")
-            ]
-    return out
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # mkdocs loads hooks by path
+from public_api import public_modules as _public_modules
 
 
 def _top_level_page() -> str:

@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from nnbasics._files import WriteFailed
 from nnbasics.cli import bench, gradcheck, launch, predict, train
 from nnbasics.cli._common import PROG, Parser, UsageError, WriteError, fail, show_warning
 
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args.func(args)
         except (UsageError, ValueError) as e:
             return fail(e)
-        except WriteError as e:
+        except (WriteError, WriteFailed) as e:
             fail(e)
             return 1
         except BrokenPipeError:

@@ -7,13 +7,14 @@ nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import os
 import sys
 import time
 
-from nnbasics import distributed, optim
+from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
     UsageError,
@@ -378,7 +379,10 @@ def run(args) -> int:
             )
     # Before any other JAX call; then every process trains on a mesh over all devices.
     args.mesh = distributed.global_mesh() if distributed.from_args(args) else None
-    with float64(args.dtype == "float64"):
+    with float64(args.dtype == "float64"), contextlib.ExitStack() as outputs:
+        if distributed.is_writer():  # one run per output file, refused before any work
+            for option in ("save", "history", "plot"):
+                outputs.enter_context(_files.reserve(getattr(args, option), f"--{option}"))
         return _train(args)
 
 

@@ -53,6 +53,11 @@ class DatasetInfo(NamedTuple):
             ``split="train"`` gives the other ``n_default - n_test``); None for
             sets without one, which :func:`split` divides.
         citation: the publication to cite when using the set ("" if none).
+
+    Examples:
+      >>> i = info("iris")
+      >>> i.kind, i.n_classes, i.n_features, i.output
+      ('classification', 3, 4, 'softmax')
     """
 
     kind: str
@@ -251,12 +256,22 @@ _XOR_Y = np.array([0, 1, 1, 0], np.int32)
 
 
 def names() -> tuple[str, ...]:
-    """The names :func:`load` accepts, in the order of :data:`DATASETS`."""
+    """The names :func:`load` accepts, in the order of :data:`DATASETS`.
+
+    Examples:
+      >>> {"digits", "iris", "xor"} <= set(names())
+      True
+    """
     return tuple(DATASETS)
 
 
 def info(name: str) -> DatasetInfo:
-    """The :class:`DatasetInfo` of ``name``; ValueError listing the names if unknown."""
+    """The :class:`DatasetInfo` of ``name``; ValueError listing the names if unknown.
+
+    Examples:
+      >>> info("digits").n_default
+      1797
+    """
     _check_name(name)
     return DATASETS[name]
 
@@ -326,6 +341,14 @@ def load(
             ``split`` or ``shuffle``; scikit-learn's data file for a shipped
             ``name`` missing or malformed; the ``mnist1d`` package missing;
             a data file that :func:`read` rejects.
+
+    Examples:
+      >>> X, y = load("iris")
+      >>> X.shape, X.dtype.name, y.dtype.name, sorted(set(y.tolist()))
+      ((150, 4), 'float32', 'int32', [0, 1, 2])
+      >>> X, y = load("moons", n=10, seed=1)  # synthetic: drawn from the seed
+      >>> X.shape
+      (10, 2)
     """
     if _is_file_path(name):
         defaults = dict(seed=None, n=None, noise=None, split=None, shuffle=False)

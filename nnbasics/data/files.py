@@ -61,6 +61,14 @@ class DataFile(NamedTuple):
         sha256: hex SHA-256 of the file's bytes (an ``.npy`` pair: of the
             features file's bytes followed by the target file's).
         path: the path as given.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> path = pathlib.Path(tempfile.mkdtemp()) / "flowers.csv"
+      >>> _ = path.write_text("petal,sepal,kind\\n1.4,5.1,setosa\\n4.7,7.0,versicolor\\n")
+      >>> data = read(path, target="kind")
+      >>> data.task, data.target_name, data.classes
+      ('classification', 'kind', ('setosa', 'versicolor'))
     """
 
     X: np.ndarray
@@ -117,6 +125,16 @@ def read(
             unsupported, unreadable or empty file; ragged rows; a missing
             value (empty cell, ``NA``, ``nan``, ...); a non-numeric or
             non-finite feature; an unknown ``target``; a single class.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> path = pathlib.Path(tempfile.mkdtemp()) / "houses.csv"
+      >>> _ = path.write_text("rooms,area,price\\n3,70,high\\n2,40,low\\n4,95,high\\n")
+      >>> data = read(path, target="price")
+      >>> data.X.tolist(), data.y.tolist()  # classes in sorted order: high=0, low=1
+      ([[3.0, 70.0], [2.0, 40.0], [4.0, 95.0]], [0, 1, 0])
+      >>> data.feature_names, data.classes
+      (('rooms', 'area'), ('high', 'low'))
     """
     shown, suffix = _data_path(path)
     _checks.one_of("task", task, (None, *TASKS))
@@ -148,6 +166,14 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]
 
     Returns:
         ``(X, names)``: float32 ``(n, d)`` and the column names.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+      >>> _ = path.write_text("rooms,area\\n3,70\\n5,120\\n")
+      >>> X, feature_names = read_features(path)
+      >>> X.tolist(), feature_names
+      ([[3.0, 70.0], [5.0, 120.0]], ('rooms', 'area'))
     """
     shown, suffix = _data_path(path)
     if suffix in _ARRAY_SUFFIXES:

@@ -53,6 +53,10 @@ def cache_dir() -> Path:
     ``$XDG_CACHE_HOME/nnbasics/data`` when that variable is set, else
     ``~/.cache/nnbasics/data``; each file is named by what it holds, so
     deleting any of them is safe.
+
+    Examples:
+      >>> cache_dir().parts[-2:]
+      ('nnbasics', 'data')
     """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nnbasics" / "data"

@@ -68,6 +68,13 @@ def split(
             different lengths; ``y`` not int labels with ``stratify``; or too
             few examples for a non-empty train split and non-empty valid/test
             splits wherever their fraction is positive.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+      >>> train, valid, test = split(jax.random.key(0), X, y, valid=0.2, test=0.1)
+      >>> len(train[0]), len(valid[0]), len(test[0])
+      (14, 4, 2)
     """
     _checks.prng_key("key", key)
     _checks.real_in("valid", valid, 0.0, 1.0, hi_open=True)
@@ -125,6 +132,12 @@ class Standardizer(NamedTuple):
         mean: ``(d,)`` feature means of the data it was fitted on.
         scale: ``(d,)`` population standard deviations (ddof 0), with 1 for
             (near-)constant features, as scikit-learn's StandardScaler.
+
+    Examples:
+      >>> import numpy as np
+      >>> stats = Standardizer.fit(np.array([[1.0, 10.0], [3.0, 10.0]]))
+      >>> stats.mean.tolist(), stats.scale.tolist()  # a constant column keeps scale 1
+      ([2.0, 10.0], [1.0, 1.0])
     """
 
     mean: jax.Array
@@ -170,6 +183,12 @@ def transform(stats: Standardizer, X: Any) -> jax.Array:
 
     Returns:
         ``(n, d)`` JAX array.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+      >>> transform(Standardizer.fit(X), X).tolist()
+      [[-1.0, -1.0], [1.0, 1.0]]
     """
     _check_matrix("X", X, stats.mean.shape[0])
     if not (_checks.is_concrete(X) and _checks.is_concrete(stats.mean)):
@@ -186,6 +205,13 @@ def inverse_transform(stats: Standardizer, Z: Any) -> jax.Array:
 
     Also maps standardized regression predictions back to target units when
     the statistics were fitted on the targets.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+      >>> stats = Standardizer.fit(X)
+      >>> inverse_transform(stats, transform(stats, X)).tolist()
+      [[0.0, 1.0], [2.0, 3.0]]
     """
     _check_matrix("Z", Z, stats.mean.shape[0])
     return Z * stats.scale + stats.mean
@@ -200,6 +226,14 @@ def standardize(train, valid, test):
     Returns:
         ``(stats, train, valid, test)`` with each ``X`` replaced by
         ``transform(stats, X)`` and each ``y`` unchanged.
+
+    Examples:
+      >>> import numpy as np
+      >>> train = (np.array([[0.0], [2.0]]), np.array([0, 1]))
+      >>> valid, test = (np.array([[4.0]]), np.array([1])), (np.array([[1.0]]), np.array([0]))
+      >>> stats, train, valid, test = standardize(train, valid, test)
+      >>> valid[0].tolist(), test[0].tolist()  # with train's mean 1 and scale 1
+      ([[3.0]], [[0.0]])
     """
     stats = Standardizer.fit(train[0])
     return (stats,) + tuple((transform(stats, X), y) for X, y in (train, valid, test))
@@ -246,6 +280,14 @@ def check_dataset(
 
     Raises:
         ValueError: ``"<name>: expected <what>, received <what>"``.
+
+    Examples:
+      >>> import numpy as np
+      >>> check_dataset(np.zeros((3, 2)), np.array([0, 1, 1]), n_classes=2)  # fine: returns None
+      >>> check_dataset(np.zeros((3, 2)), np.array([0, 1, 2]), n_classes=2)
+      Traceback (most recent call last):
+      ...
+      ValueError: ...
     """
     _checks.one_of("kind", kind, _KINDS)
     for arg, value in (

@@ -1,0 +1,132 @@
+"""Processes: one writer per output file, signals to the launcher, processes that disagree.
+
+Every test here starts other processes and waits for them with a bound (a few
+seconds configured for the test, generous timeouts only as a safety net);
+none asserts how fast anything is.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nnbasics import _files, cli
+
+pytestmark = pytest.mark.multiprocess
+
+_RESERVE = """
+import sys
+from nnbasics import _files
+with _files.reserve(sys.argv[1], "--save"):
+    print("reserved", flush=True)
+    sys.stdin.read()
+"""
+
+QUICK = ["train", "--dataset", "iris", "--hidden-sizes", "4", "--epochs", "1", "--quiet"]
+
+
+def test_model_path_in_use_by_another_run_is_refused_before_training(tmp_path, capsys):
+    pytest.importorskip("fcntl")
+    path = tmp_path / "m.npz"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _RESERVE, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"reserved"
+        code = cli.main([*QUICK, "--save", str(path)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.strip().splitlines() == [
+            f"nnbasics: error: --save: expected a file no other run is writing, received "
+            f"'{path}', in use by another run (wait for it to end, or choose another file)"
+        ]
+        assert not path.exists()
+    finally:
+        holder.communicate(b"", timeout=60)
+    # Free once the other run ends; this run's own mark is gone after it.
+    assert cli.main([*QUICK, "--save", str(path)]) == 0, capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_a_killed_runs_mark_does_not_block_the_next(tmp_path, capsys):
+    pytest.importorskip("fcntl")
+    path = tmp_path / "m.npz"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _RESERVE, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert holder.stdout.readline().strip() == b"reserved"
+    holder.kill()
+    holder.wait(timeout=60)
+    assert len(_files.temporary_files(str(path))) == 1  # the dead run's mark
+    assert cli.main([*QUICK, "--save", str(path)]) == 0, capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["m.npz"]  # removed by the write
+
+
+# ------------------------------------------------------------------ signals to the launcher
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _until(condition, seconds: float) -> bool:
+    """Whether ``condition()`` became true within ``seconds`` (a bound, not a speed claim)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_signal_to_launch_stops_every_worker(sig, tmp_path):
+    launch = ["-m", "nnbasics", "launch", "-n", "2", "--cpu-devices", "1", "--log-dir"]
+    train = [*QUICK, "--epochs", "100000", "--patience", "none"]
+    launcher = subprocess.Popen(
+        [sys.executable, *launch, str(tmp_path), "--", *train],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _until(lambda: len(_children(launcher.pid)) == 2, 120), "workers did not start"
+        workers = _children(launcher.pid)
+        launcher.send_signal(getattr(signal, sig))
+        _, err = launcher.communicate(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    try:
+        assert _until(lambda: not any(map(_alive, workers)), 30), "a worker outlived the launcher"
+    finally:
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+    assert launcher.returncode == 128 + getattr(signal, sig), err
+    assert err.strip().splitlines()[-1] == (
+        f"nnbasics: error: launch: stopped by {sig}; its 2 processes were stopped"
+    )
+    assert "Traceback" not in err
