@@ -73,7 +73,8 @@ def _check_fit_args(
     resume,
     overwrite,
     key,
-):
+) -> int:
+    """Every check of ``fit``'s arguments, before any work; returns the batch size as an int."""
     from nnbasics.mlp import MLP
 
     if not isinstance(net, MLP):
@@ -92,7 +93,7 @@ def _check_fit_args(
         check_data(net, *pair, name=name)
     _checks.positive_int("epochs", epochs)
     n = train[0].shape[0]
-    _checks.batch_size(batch_size, n)
+    batch_size = _checks.batch_size(batch_size, n)
     if patience is not None:
         _checks.non_negative_int("patience", patience)
         if valid is None:
@@ -114,6 +115,7 @@ def _check_fit_args(
     jax.eval_shape(
         net.apply, params, jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype)
     )
+    return batch_size
 
 
 def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None:

@@ -12,6 +12,8 @@ so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 
 from __future__ import annotations
 
+import numbers
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,7 +40,7 @@ class _BaseMLP(BaseEstimator):
         *,
         solver="adam",
         alpha=1e-4,
-        batch_size="auto",
+        batch_size: int | str = "auto",
         learning_rate_init=1e-3,
         max_iter=200,
         early_stopping=False,
@@ -74,9 +76,9 @@ class _BaseMLP(BaseEstimator):
             )
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
-        if not (np.isscalar(self.alpha) and self.alpha >= 0):
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha >= 0):
             raise ValueError(f"alpha: expected a number >= 0, got {self.alpha!r}")
-        if not (np.isscalar(self.learning_rate_init) and self.learning_rate_init > 0):
+        if not (isinstance(self.learning_rate_init, numbers.Real) and self.learning_rate_init > 0):
             raise ValueError(
                 f"learning_rate_init: expected a number > 0, got {self.learning_rate_init!r}"
             )
@@ -88,7 +90,7 @@ class _BaseMLP(BaseEstimator):
             )
         sizes = (
             (self.hidden_layer_sizes,)
-            if np.isscalar(self.hidden_layer_sizes)
+            if np.ndim(self.hidden_layer_sizes) == 0
             else tuple(self.hidden_layer_sizes)
         )
         if any(int(s) < 1 for s in sizes):
@@ -122,11 +124,9 @@ class _BaseMLP(BaseEstimator):
             X, y_encoded = X[t], y_encoded[t]
             batch = min(batch, X.shape[0])
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
-        callback = None
-        if self.verbose:
 
-            def callback(epoch, m):
-                print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
+        def progress(epoch: int, m: dict[str, float]) -> None:
+            print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
 
         result = nb_fit(
             net,
@@ -141,7 +141,7 @@ class _BaseMLP(BaseEstimator):
             min_delta=float(self.tol),
             l2=float(self.alpha) / batch,
             grad=self.grad,
-            callback=callback,
+            callback=progress if self.verbose else None,
         )
         hist = {k: np.asarray(v) for k, v in result.history.items()}
         ran = np.isfinite(hist["train_loss"])
@@ -233,6 +233,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
         self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
         return self._fit(X, y2, y2.shape[1])

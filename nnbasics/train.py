@@ -200,15 +200,14 @@ def fit(
       [0, 1, 1, 0]
     """
     n = np.shape(train[0])[0] if isinstance(train, (tuple, list)) and train else 0
-    batch_size = n if batch_size is None else batch_size
-    _check_fit_args(
+    batch_size = _check_fit_args(
         net,
         params,
         optimizer,
         train,
         valid,
         epochs,
-        batch_size,
+        n if batch_size is None else batch_size,
         patience,
         min_delta,
         l2,
@@ -219,7 +218,6 @@ def fit(
         overwrite,
         key,
     )
-    batch_size = int(batch_size)  # a NumPy integer too: the compiled epoch's key holds ints
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
         return _fit(

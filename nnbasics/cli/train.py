@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import time
+from typing import Any
 
 from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
@@ -402,7 +403,7 @@ def _train(args) -> int:
     train, valid, test = _splits(args, info, output, k_split, file)
     stats, train, valid, test = data.standardize(train, valid, test)
     if file is not None:
-        labels = list(file.classes) if classes else None
+        labels = None if file.classes is None else list(file.classes)
         source = {
             "name": os.path.basename(file.path),
             "file": file.path,
@@ -411,7 +412,7 @@ def _train(args) -> int:
             "features": list(file.feature_names),
         }
     else:
-        labels = [str(c) for c in range(info.n_classes)] if classes else None
+        labels = None if info.n_classes is None else [str(c) for c in range(info.n_classes)]
         source = {"name": args.dataset}
     has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
@@ -447,7 +448,7 @@ def _train(args) -> int:
             f"batch {args.batch_size}, grad {args.grad}"
         )
 
-    fit_kw = dict(
+    fit_kw: dict[str, Any] = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
         key=k_fit,
@@ -604,7 +605,7 @@ def _source(args):
     classes = file.task == "classification"
     info = data.DatasetInfo(
         file.task,
-        len(file.classes) if classes else None,
+        None if file.classes is None else len(file.classes),
         file.X.shape[1],
         None if classes else file.y.shape[1],
         len(file.X),
