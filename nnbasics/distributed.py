@@ -34,14 +34,8 @@ import contextlib
 import itertools
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple, overload
+from typing import Any, Literal, overload
 
 import jax
 import numpy as np
@@ -73,8 +67,9 @@ __all__ = [
 ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"  # JAX's own variable
 ENV_NUM_PROCESSES = "NNBASICS_NUM_PROCESSES"
 ENV_PROCESS_ID = "NNBASICS_PROCESS_ID"
+ENV_INIT_TIMEOUT = "NNBASICS_INIT_TIMEOUT"
 AGREEMENT_TIMEOUT_S = 300
-LOG_NAME = "process-{}.log"
+INIT_TIMEOUT_S = 300
 
 # Keys of the agreement exchange and barrier names must be unique per call and
 # equal across processes: every process makes the same calls in the same order
@@ -134,6 +129,7 @@ def initialize(
     coordinator: str | None = None,
     num_processes: int | None = None,
     process_id: int | None = None,
+    timeout: int | None = None,
     **options,
 ) -> None:
     """Starts JAX's distributed runtime in this process; call it before any other JAX call.
@@ -147,12 +143,16 @@ def initialize(
       coordinator: ``HOST:PORT`` of process 0's coordinator service.
       num_processes: number of processes (≥ 1).
       process_id: this process's index, 0 .. num_processes − 1.
+      timeout: seconds for every process to join (else ``NNBASICS_INIT_TIMEOUT``,
+        else 300); past it the process ends with one line on stderr and
+        status 1 (the same process id given twice, for one, hangs in JAX).
       **options: passed on to ``jax.distributed.initialize`` (e.g.
         ``heartbeat_timeout_seconds``, ``initialization_timeout``, ``local_device_ids``).
 
     Raises:
-      ValueError: a malformed value (naming the argument or variable), or
-        values missing where no cluster is detected.
+      ValueError: a malformed value (naming the argument or variable),
+        values missing where no cluster is detected, or processes given
+        different numbers of processes (after they joined).
     """
     c_name, coordinator = _setting(coordinator, "coordinator", ENV_COORDINATOR)
     n_name, num_processes = _setting(num_processes, "num_processes", ENV_NUM_PROCESSES, True)
@@ -169,15 +169,74 @@ def initialize(
             )
     if jax.distributed.is_initialized():
         return
+    t_name, timeout = _setting(timeout, "timeout", ENV_INIT_TIMEOUT, True)
+    timeout = _checks.positive_int(t_name, INIT_TIMEOUT_S if timeout is None else timeout)
+    # JAX's own timeout ends the process with a fatal error and a stack trace: ours comes first.
+    options.setdefault("initialization_timeout", timeout + 30)
+    who = "this process" if process_id is None else f"process {process_id}"
+    if num_processes is not None:
+        who += f" of {num_processes}"
+    with _watchdog(
+        timeout,
+        f"distributed: {who} did not join the coordinator at {coordinator or '(detected)'} "
+        f"within {timeout} s: another process given the same process id, processes given "
+        "different numbers of processes, or one that never started?",
+    ):
+        try:
+            jax.distributed.initialize(coordinator, num_processes, process_id, **options)
+        except ValueError as e:  # JAX: a value is missing and no cluster was detected
+            raise ValueError(
+                "distributed: expected a coordinator address, a number of processes and a "
+                "process id (arguments, --coordinator/--num-processes/--process-id, "
+                f"JAX_COORDINATOR_ADDRESS with {ENV_NUM_PROCESSES} and {ENV_PROCESS_ID}, or a "
+                f"SLURM, Open MPI or Cloud TPU job), received too few ({' '.join(str(e).split())})"
+            ) from None
+    _same_count(num_processes or jax.process_count(), timeout)
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float, message: str):
+    """Ends the process with ``message`` in one line if the block outlasts ``seconds``.
+
+    For a block stuck inside JAX's C++ (which raises nothing a Python timeout
+    could catch, and ends in a fatal error with a stack trace of its own).
+    """
+    import threading
+
+    def fire():
+        os.write(2, f"nnbasics: error: {message}\n".encode())
+        os._exit(1)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
     try:
-        jax.distributed.initialize(coordinator, num_processes, process_id, **options)
-    except ValueError as e:  # JAX: a value is missing and no cluster was detected
-        raise ValueError(
-            "distributed: expected a coordinator address, a number of processes and a process "
-            "id (arguments, --coordinator/--num-processes/--process-id, JAX_COORDINATOR_ADDRESS "
-            f"with {ENV_NUM_PROCESSES} and {ENV_PROCESS_ID}, or a SLURM, Open MPI or Cloud TPU "
-            f"job), received too few ({' '.join(str(e).split())})"
-        ) from None
+        yield
+    finally:
+        timer.cancel()
+
+
+def _same_count(given: int, timeout: float) -> None:
+    """Refuses processes given different numbers of processes (JAX accepts them silently)."""
+    client, me = _client(), jax.process_index()
+    client.key_value_set(f"nnbasics/processes/{me}", str(given))
+    for i in range(given):
+        if i == me:
+            continue
+        try:
+            theirs = int(client.blocking_key_value_get(f"nnbasics/processes/{i}", timeout * 1000))
+        except RuntimeError as e:
+            raise RuntimeError(
+                f"distributed: process {i} did not report its number of processes within "
+                f"{timeout} s ({_first_line(e)})"
+            ) from None
+        if theirs != given:
+            jax.distributed.shutdown()
+            _checks.fail(
+                "num_processes",
+                f"the same number of processes in every process ({given} in process {me})",
+                f"{theirs} in process {i}",
+            )
 
 
 def global_mesh():
@@ -472,373 +531,13 @@ def from_args(args: argparse.Namespace) -> bool:
     return True
 
 
-# ------------------------------------------------------------------ local launcher
-
-
-class LaunchResult(NamedTuple):
-    """What :func:`launch` returns when every process exits with status 0.
-
-    Attributes:
-      logs: each process's log file (its stdout and stderr), in process order.
-      seconds: wall time from the first start to the last exit.
-    """
-
-    logs: tuple
-    seconds: float
-
-
-class LaunchError(RuntimeError):
-    """A launched process failed, or the launch timed out; the other processes were stopped.
-
-    Attributes:
-      process: the failing process's id (None on a timeout).
-      returncode: its exit status (−k: killed by signal k; None on a timeout).
-      logs: every process's log file.
-    """
-
-    def __init__(self, message: str, process: int | None, returncode: int | None, logs):
-        super().__init__(message)
-        self.process, self.returncode, self.logs = process, returncode, tuple(logs)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` now (chosen by the operating system).
-
-    Examples:
-      >>> 0 < free_port() < 65536
-      True
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def _command(argv: Sequence[str], module: str | None, i: int, n: int, coordinator: str) -> list:
-    if module is None:
-        return [sys.executable, *argv]
-    return [
-        sys.executable,
-        "-m",
-        module,
-        *argv,
-        "--distributed",
-        "--coordinator",
-        coordinator,
-        "--num-processes",
-        str(n),
-        "--process-id",
-        str(i),
-    ]
-
-
-def _environment(i: int, n: int, coordinator: str, cpu_devices: int | None, env) -> dict:
-    out = dict(os.environ, **(env or {}))
-    out.update(
-        {
-            ENV_COORDINATOR: coordinator,
-            "JAX_COORDINATOR_BIND_ADDRESS": coordinator,
-            ENV_NUM_PROCESSES: str(n),
-            ENV_PROCESS_ID: str(i),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    if cpu_devices is not None:
-        out.update(JAX_PLATFORMS="cpu", JAX_NUM_CPU_DEVICES=str(cpu_devices))
-    return out
-
-
-def launch(
-    n: int,
-    argv: Sequence[str],
-    *,
-    module: str | None = "nnbasics",
-    log_dir=None,
-    timeout: float = 600.0,
-    cpu_devices: int | None = None,
-    env=None,
-    echo=None,
-    poll: float = 0.05,
-) -> LaunchResult:
-    """Runs ``n`` processes of one distributed program on this machine and waits for all of them.
-
-    Process i runs ``python -m <module> <argv> --distributed --coordinator
-    127.0.0.1:PORT --num-processes n --process-id i`` (e.g. ``argv = ["train",
-    "--epochs", "5"]``), or with ``module=None`` ``python <argv>`` (a script,
-    or ``-c`` code, that calls :func:`initialize` without arguments); its
-    environment carries the same settings (``JAX_COORDINATOR_ADDRESS``,
-    ``NNBASICS_NUM_PROCESSES``, ``NNBASICS_PROCESS_ID``), the coordinator bound to
-    localhost only, on a port free when the launch starts.
-
-    Args:
-      n: number of processes (≥ 1).
-      argv: the command's arguments (strings).
-      module: the module run with ``python -m``, or None for plain ``python <argv>``.
-      log_dir: directory of the logs ``process-<i>.log`` (default: a new temporary one).
-      timeout: seconds before every process is stopped and LaunchError raised.
-      cpu_devices: run on CPU with this many devices per process
-        (``JAX_PLATFORMS=cpu``, ``JAX_NUM_CPU_DEVICES``); None: JAX's default devices.
-      env: extra environment variables for every process.
-      echo: a text stream (e.g. ``sys.stdout``) that receives process 0's log as it grows.
-      poll: seconds between looks at the processes.
-
-    Returns:
-      A LaunchResult (log files, seconds) once every process exited with status 0.
-
-    Raises:
-      LaunchError: a process exited with another status (the others are then
-        stopped at once: SIGTERM, SIGKILL after 5 s), or ``timeout`` passed;
-        its message holds the exit status and the tail of that process's log.
-        SIGTERM or SIGHUP to the launcher (in the main thread) stops every
-        process the same way and raises it with ``returncode`` −signal.
-      ValueError: a bad argument.
-    """
-    _checks.positive_int("n", n)
-    if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
-        _checks.fail("argv", "a sequence of strings", argv)
-    _checks.real_in("timeout", timeout, 0.0, float("inf"), lo_open=True)
-    if cpu_devices is not None:
-        _checks.positive_int("cpu_devices", cpu_devices)
-    directory = (
-        tempfile.mkdtemp(prefix="nnbasics-launch-") if log_dir is None else os.fspath(log_dir)
-    )
-    os.makedirs(directory, exist_ok=True)
-    logs = tuple(os.path.join(directory, LOG_NAME.format(i)) for i in range(n))
-    coordinator = f"127.0.0.1:{free_port()}"
-    start = time.monotonic()
-    processes: list = []
-    try:
-        with _signals_stop():
-            try:
-                for i, path in enumerate(logs):
-                    with open(path, "wb") as log:
-                        processes.append(
-                            subprocess.Popen(
-                                _command(argv, module, i, n, coordinator),
-                                stdout=log,
-                                stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL,
-                                env=_environment(i, n, coordinator, cpu_devices, env),
-                                start_new_session=True,
-                            )
-                        )
-                _wait(processes, logs, start + timeout, timeout, echo, poll)
-            finally:
-                _stop(processes)
-    except _Signalled as e:
-        name = signal.Signals(e.signum).name
-        raise LaunchError(
-            f"launch: stopped by {name}; its {len(processes)} processes were stopped",
-            None,
-            -e.signum,
-            logs,
-        ) from None
-    return LaunchResult(logs, time.monotonic() - start)
-
-
-class _Signalled(BaseException):
-    """SIGTERM or SIGHUP reached the launcher (a BaseException, as KeyboardInterrupt is)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _signals_stop(signals=(signal.SIGTERM, signal.SIGHUP)):
-    """Turns ``signals`` into ``_Signalled`` for the block, as Ctrl-C is KeyboardInterrupt.
-
-    So ``timeout``, a batch scheduler or a closed terminal stops the launched
-    processes (in their own sessions, out of the launcher's process group)
-    instead of orphaning them. Only the first signal raises, so a second cannot
-    interrupt the stopping. Handlers are set in the main thread only.
-    """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    raised = []
-
-    def handler(signum, frame):
-        if not raised:
-            raised.append(signum)
-            raise _Signalled(signum)
-
-    previous = {s: signal.signal(s, handler) for s in signals}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
-def _wait(processes, logs, deadline: float, timeout: float, echo, poll: float) -> None:
-    """Returns when every process exited with 0; raises LaunchError at the first failure."""
-    shown = 0
-    while True:
-        codes = [p.poll() for p in processes]
-        if echo is not None:
-            shown = _echo(logs[0], shown, echo)
-        failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
-        if failed:
-            i = failed[0]
-            raise LaunchError(
-                f"launch: process {i} of {len(processes)} exited with status "
-                f"{_describe_status(codes[i])}; the other processes were stopped. "
-                f"Last lines of {logs[i]}:\n{_tail(logs[i])}",
-                i,
-                codes[i],
-                logs,
-            )
-        if all(code == 0 for code in codes):
-            return
-        if time.monotonic() > deadline:
-            raise LaunchError(
-                f"launch: the {len(processes)} processes did not finish within "
-                f"{timeout:g} s and were stopped (a hung collective?). Last lines "
-                f"of {logs[0]}:\n{_tail(logs[0])}",
-                None,
-                None,
-                logs,
-            )
-        time.sleep(poll)
-
-
-def _echo(path: str, offset: int, stream) -> int:
-    """Writes what ``path`` gained since ``offset`` to ``stream``; returns the new offset."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        new = f.read()
-    if new:
-        stream.write(new.decode(errors="replace"))
-        stream.flush()
-    return offset + len(new)
-
-
-def _tail(path: str, lines: int = 20) -> str:
-    with open(path, "rb") as f:
-        text = f.read().decode(errors="replace")
-    return "\n".join(text.rstrip().splitlines()[-lines:]) or "(empty log)"
-
-
-def _describe_status(code: int) -> str:
-    if code < 0:
-        try:
-            return f"{code} (killed by {signal.Signals(-code).name})"
-        except ValueError:
-            return f"{code} (killed by signal {-code})"
-    return str(code)
-
-
-def _stop(processes, grace: float = 5.0) -> None:
-    """SIGTERM to each still-running process's group (its own session), SIGKILL after ``grace`` s."""
-    running = [p for p in processes if p.poll() is None]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for p in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, sig)
-        end = time.monotonic() + grace
-        while time.monotonic() < end and any(p.poll() is None for p in running):
-            time.sleep(0.02)
-        running = [p for p in running if p.poll() is None]
-        if not running:
-            return
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors raise ValueError instead of printing the usage and exiting."""
-
-    def error(self, message):
-        raise ValueError(message)
-
-
-def _launch_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="nnbasics launch",
-        description=(
-            "Start N processes of one distributed nnbasics command on this machine (a free "
-            "localhost port, one log file per process, process 0's log shown as it runs); when "
-            "one process fails, stop the others and show its exit status and the end of its log."
-        ),
-        epilog="example: nnbasics launch -n 2 --cpu-devices 2 -- train --epochs 20",
-    )
-    p.add_argument(
-        "-n",
-        "--num-processes",
-        dest="n",
-        type=_int_option(1),
-        required=True,
-        metavar="N",
-        help="number of processes",
-    )
-    p.add_argument(
-        "--log-dir",
-        default=None,
-        metavar="DIR",
-        help="where process-<i>.log go (default: a new temporary directory)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=_int_option(1),
-        default=3600,
-        metavar="S",
-        help="stop every process after S seconds (default 3600)",
-    )
-    p.add_argument(
-        "--cpu-devices",
-        type=_int_option(1),
-        default=None,
-        metavar="K",
-        help="run on CPU with K devices per process (to try data parallelism on "
-        "a machine without accelerators)",
-    )
-    return p
-
-
-def _exit_status(code: int | None) -> int:
-    """A launcher exit status from a process's: its own, 128 + signal, or 124 for a timeout."""
-    if code is None:
-        return 124
-    return 128 - code if code < 0 else code
-
-
-def launch_main(argv: Sequence[str] | None = None) -> int:
-    """``nnbasics launch -n N [--log-dir DIR] [--timeout S] [--cpu-devices K] -- COMMAND ...``.
-
-    Runs ``nnbasics COMMAND ... --distributed ...`` in N processes through
-    :func:`launch`, process 0's output shown as it runs. Returns the exit
-    status: 0, 2 for a bad command line (one line on stderr), or the failing
-    process's status (128 + signal if killed, 124 on a timeout).
-    """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
-    own, command = argv[:cut], argv[cut + 1 :]
-    try:
-        args = _launch_parser().parse_args(own)
-        if not command:
-            _checks.fail(
-                "COMMAND", "a command after --, e.g. 'nnbasics launch -n 2 -- train'", "none"
-            )
-    except SystemExit as e:  # --help
-        return e.code if isinstance(e.code, int) else 0
-    except ValueError as e:
-        print(f"nnbasics: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
-    log_dir = args.log_dir or tempfile.mkdtemp(prefix="nnbasics-launch-")
-    print(f"nnbasics launch: {args.n} processes, logs in {log_dir}", file=sys.stderr)
-    try:
-        result = launch(
-            args.n,
-            command,
-            log_dir=log_dir,
-            timeout=args.timeout,
-            cpu_devices=args.cpu_devices,
-            echo=sys.stdout,
-        )
-    except LaunchError as e:
-        print(f"nnbasics: error: {e}", file=sys.stderr)
-        return _exit_status(e.returncode)
-    print(
-        f"nnbasics launch: {args.n} processes finished in {result.seconds:.1f} s", file=sys.stderr
-    )
-    return 0
+# The local launcher lives in its own module; it reads the constants above.
+from nnbasics._launcher import (  # noqa: E402
+    LOG_NAME,  # noqa: F401
+    LaunchError,
+    LaunchResult,
+    _command,  # noqa: F401
+    free_port,
+    launch,
+    launch_main,
+)

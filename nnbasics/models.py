@@ -12,19 +12,32 @@ The file is a plain NumPy ``.npz`` archive that any tool can open
 - ``standardizer.mean``, ``standardizer.scale``: the training split's feature
   statistics (absent if none were given);
 - ``header``: JSON text: ``format`` ("nnbasics-model"), ``version``, the
-  ``MLP`` configuration, each array's shape and dtype, the class names, and
-  ``meta`` (how the model was trained: data file and hash, options, metrics,
+  ``MLP`` configuration, each array's shape and dtype, the class names, the
+  feature names (``features``: the training file's header, in input order, or
+  null), and ``meta`` (how the model was trained: data file and hash, options, metrics,
   library version; anything JSON-able).
 
 Loading checks the format and version, and every array's presence, shape and
-dtype against the configuration, before it returns anything.
+dtype against the configuration, before it returns anything. Files written
+before ``features`` existed take their feature names from
+``meta["data"]["features"]``.
+
+Features by name: :meth:`Model.read` reads a data file for the model and
+:meth:`Model.predict` takes a pandas ``DataFrame``; both match the columns to
+:attr:`Model.features` by name, in any order, and refuse missing or unknown
+names in one line. Without names (on either side) columns go by position,
+and only a table of exactly ``d_in`` columns (or ``d_in + 1`` with the
+target, for :meth:`Model.read`) is taken.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import numbers
 import os
+import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -53,6 +66,8 @@ class Model(NamedTuple):
       standardizer: the training split's statistics, or None.
       labels: class names (softmax/sigmoid outputs), or None.
       meta: how the model was trained (whatever ``save_model`` was given).
+      features: the ``d_in`` feature names in the network's input order when
+        the training data had a header, else None (columns go by position).
 
     Examples:
       >>> import jax, pathlib, tempfile
@@ -70,6 +85,7 @@ class Model(NamedTuple):
     standardizer: Standardizer | None
     labels: tuple | None
     meta: dict
+    features: tuple[str, ...] | None = None
 
     def inputs(self, X) -> jax.Array:
         """Raw features ``X`` (n, d_in) as the network takes them: standardized as in training."""
@@ -79,6 +95,12 @@ class Model(NamedTuple):
     def predict(self, X) -> dict:
         """Predictions for raw features ``X`` (n, d_in), standardized as in training.
 
+        ``X`` is an array whose columns are the features in the model's order,
+        or a pandas ``DataFrame``, whose columns are matched by name to
+        :attr:`features` and reordered (see :meth:`columns`); a column named as
+        the training target is left out. A model without feature names takes
+        a ``DataFrame``'s columns by position.
+
         Returns:
           softmax: {"label": (n,) class names (or indices), "index": (n,),
           "probabilities": (n, classes)}; sigmoid: {"label": {0,1} (n, d),
@@ -86,8 +108,13 @@ class Model(NamedTuple):
           (1 for the unit-variance linear output). All NumPy arrays.
 
         Raises:
-          ValueError: X of the wrong shape, or rows with NaN/inf (named by number).
+          ValueError: X of the wrong shape, missing or unknown column names,
+            or rows with NaN/inf (named by number).
         """
+        if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a pandas DataFrame
+            names = [str(c) for c in X.columns]
+            index, _ = self.columns("X", len(names), names, positional_target=False)
+            X = X.to_numpy()[:, index]
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.net.sizes[0]:
             _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})", f"shape {X.shape}")
@@ -105,6 +132,210 @@ class Model(NamedTuple):
             out["label"] = index
         return out
 
+    @property
+    def target(self) -> str | None:
+        """The training target column's name (``meta["data"]["target"]``), or None."""
+        data = self.meta.get("data")
+        target = data.get("target") if isinstance(data, dict) else None
+        return target if isinstance(target, str) else None
+
+    def columns(
+        self,
+        where: str,
+        width: int,
+        names: Sequence[str] | None,
+        target: str | int | None = None,
+        positional_target: bool = True,
+    ) -> tuple[list[int], int | None]:
+        """Which columns of a table are the model's features, in its order, and which the target.
+
+        By name, when the model has :attr:`features` and the table a header:
+        every feature must be there, in any order, and every other column
+        must be the target (``target``, else the training target's name).
+        Otherwise by position: ``d_in`` columns are the features; with
+        ``positional_target``, ``d_in + 1`` columns hold the target too (the
+        ``target`` column, else the training target's position in a table
+        without a header, else the last column).
+
+        Args:
+          where: names the table in messages (a file's path, ``"X"``).
+          width: the table's number of columns.
+          names: its header, or None when it has none.
+          target: the target column by name or index; None: as in training.
+          positional_target: whether ``d_in + 1`` columns by position hold the target.
+
+        Returns:
+          ``(index, t)``: the ``d_in`` column indices of the features in the
+          network's input order, and the target column's index or None.
+
+        Raises:
+          ValueError: one line naming the missing and unknown columns, or the
+            widths expected and received.
+        """
+        d = self.net.sizes[0]
+        t = _target_column(where, width, names, target)
+        by_name = names is not None and self.features is not None
+        if t is None and by_name and self.target in names:
+            t = list(names).index(self.target)
+        if by_name:
+            others = [name for j, name in enumerate(names) if j != t]
+            missing = [f for f in self.features if f not in others]
+            unknown = [name for name in others if name not in self.features]
+            if missing or unknown:
+                problems = [f"missing {_listed(missing)}"] * bool(missing)
+                problems += [f"unknown {_listed(unknown)}"] * bool(unknown)
+                target_name = f"; target {self.target!r}" if self.target else ""
+                _checks.fail(
+                    where,
+                    f"the model's {d} feature columns by name ({_listed(self.features)}"
+                    f"{target_name}), in any order",
+                    "columns with " + " and ".join(problems),
+                )
+            return [list(names).index(f) for f in self.features], t
+        if t is None and positional_target and width == d + 1:
+            saved = _position(self.target) if names is None else None
+            t = saved if saved is not None and saved < width else width - 1
+        if width - (t is not None) != d:
+            named = " (or a header naming them)" if self.features is not None else ""
+            with_target = " or one more holding the target" if positional_target else ""
+            _checks.fail(
+                where,
+                f"{d} feature columns{with_target}, as the model was trained on{named}",
+                f"{width} columns"
+                + (
+                    ""
+                    if names is None
+                    else " with a header the model "
+                    "cannot match by name (it was trained without one)"
+                ),
+            )
+        return [j for j in range(width) if j != t], t
+
+    def read(
+        self, path, target: str | int | None = None, missing: str = "refuse"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reads a data file's examples for this model, its columns matched as :meth:`columns` says.
+
+        Args:
+          path: a file :func:`nnbasics.data.read_features` reads.
+          target: the target column by name or index; None: as in training.
+          missing: ``"refuse"`` or ``"drop"`` rows holding a missing value, as
+            :func:`nnbasics.data.read` does.
+
+        Returns:
+          ``(X, y)``: float32 ``(n, d_in)`` features in the network's input
+          order, and the target values, or None when the file holds no
+          target column: class names (str, ``(n,)``) for a model with class
+          names, else float32 ``(n, d_out)``.
+
+        Raises:
+          ValueError: one line naming the file and the problem.
+        """
+        from nnbasics import data
+
+        path = os.fspath(path)
+        task = "classification" if self.labels is not None else "regression"
+        try:
+            X, names = data.read_features(path, missing=missing)
+        except ValueError as features_error:
+            # A non-numeric column: the target's class names, or a bad cell.
+            return self._read_labeled(path, target, task, missing, features_error)
+        width = X.shape[1]
+        header = None if _positional(names) else list(names)
+        if path.lower().endswith((".npz", ".npy")):
+            if target is not None:
+                _checks.fail("target", f"None for {path} (its y array is the target)", target)
+            try:  # the archive's y, if it has one
+                found = data.read(path, task=task, missing=missing)
+            except ValueError:
+                found = None
+            self.columns(path, width, None, positional_target=False)
+            return X, None if found is None else _values(found)
+        index, t = self.columns(path, width, header, target)
+        if t is None:
+            return X[:, index], None
+        if task == "regression":
+            return X[:, index], X[:, [t]]
+        return X[:, index], np.array([_class_name(v) for v in X[:, t]], dtype=object)
+
+    def _read_labeled(self, path: str, target, task: str, missing: str, features_error):
+        """``read`` of a file with a non-numeric column: the target's class names, or a bad cell."""
+        from nnbasics import data
+
+        guesses = [target] if target is not None else list(dict.fromkeys([self.target, None]))
+        for guess in guesses:
+            try:
+                found = data.read(path, target=guess, task=task, missing=missing)
+            except ValueError as e:
+                if str(e).startswith("target:"):
+                    continue
+                raise
+            names = [*found.feature_names, found.target_name]
+            header = None if _positional(found.feature_names) else names
+            if guess is None and header is not None and self.features is not None:
+                # The last column, not named as the training target: unknown, or a bad feature.
+                self.columns(path, len(names), header, positional_target=False)
+                break
+            index, _ = self.columns(path, len(names), header, len(names) - 1)
+            return found.X[:, index], _values(found)
+        raise features_error
+
+
+_POSITIONAL = re.compile(r"column \d+|X\[:, \d+\]")
+
+
+def _positional(names: Sequence[str]) -> bool:
+    """Whether ``names`` are the placeholders of a table without a header (``column 3``, ``X[:, 2]``)."""
+    return all(_POSITIONAL.fullmatch(str(name)) for name in names)
+
+
+def _position(name: str | None) -> int | None:
+    """The 0-based index of a placeholder name ``column k``, else None."""
+    match = re.fullmatch(r"column (\d+)", name or "")
+    return int(match.group(1)) - 1 if match else None
+
+
+def _listed(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(map(repr, names[:most]))
+    return shown + (f", ... ({len(names) - most} more)" if len(names) > most else "")
+
+
+def _target_column(where: str, width: int, names, target) -> int | None:
+    """The 0-based index of ``target`` (a header name or an index, negative from the end)."""
+    if target is None:
+        return None
+    if names is not None and target in names:
+        return list(names).index(target)
+    index = target
+    if isinstance(target, str):
+        with contextlib.suppress(ValueError):
+            index = int(target)
+    if (
+        isinstance(index, numbers.Integral)
+        and not isinstance(index, bool)
+        and -width <= index < width
+    ):
+        return int(index) % width
+    by_name = "a column name or " if names is not None else ""
+    _checks.fail(
+        "target",
+        f"{by_name}a column index from {-width} to {width - 1} of {where}",
+        _checks.shown(target),
+    )
+
+
+def _values(found) -> np.ndarray:
+    """A ``DataFile``'s targets as values: class names (str) or numbers."""
+    if found.classes is None:
+        return found.y
+    return np.asarray(found.classes, dtype=object)[found.y]
+
+
+def _class_name(value) -> str:
+    """A numeric label as a class name: ``3`` for 3.0, ``0.5`` for 0.5."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else str(value)
+
 
 @functools.partial(jax.jit, static_argnums=0)
 def _outputs(net, params, X):
@@ -120,6 +351,7 @@ def save_model(
     standardizer: Standardizer | None = None,
     labels: Sequence[str] | None = None,
     meta: dict | None = None,
+    features: Sequence[str] | None = None,
 ) -> str:
     """Writes ``net``, ``params``, the standardization and class names to ``path`` (.npz).
 
@@ -130,6 +362,11 @@ def save_model(
       standardizer: the training split's ``Standardizer``, applied by ``Model.predict``.
       labels: one name per class for softmax/sigmoid outputs.
       meta: JSON-able dict of how the model was trained.
+      features: the ``d_in`` feature names in input order (a data file's
+        header: ``DataFile.feature_names``), matched by name by
+        :meth:`Model.read` and :meth:`Model.predict`; None, or the
+        placeholders of a file without a header (``column 3``, ``X[:, 2]``):
+        the features go by position.
 
     Returns:
       ``path``.
@@ -169,6 +406,8 @@ def save_model(
                 f"{net.sizes[-1]} class names for a classifier (None for regression outputs)",
                 f"{len(labels)} names",
             )
+    if features is not None:
+        features = _check_features("features", features, net.sizes[0])
     dtypes = {k: str(np.asarray(jax.device_get(v)).dtype) for k, v in _named_params(params).items()}
     header = dict(
         format=FORMAT,
@@ -176,6 +415,7 @@ def save_model(
         net={f: getattr(net, f) for f in _NET_FIELDS},
         dtypes=dtypes,
         labels=labels,
+        features=None if features is None else list(features),
         meta=meta or {},
     )
     try:
@@ -279,13 +519,39 @@ def load_model(path) -> Model:
     meta = header.get("meta") or {}
     if not isinstance(meta, dict):
         _field(path, "meta", "an object", type(meta).__name__)
+    features = header.get("features")
+    if features is not None:
+        features = _check_features(f"features in {path!r}", features, net.sizes[0])
+    elif "features" not in header:  # files written before the field: meta's record of the data
+        data = meta.get("data")
+        old = data.get("features") if isinstance(data, dict) else None
+        try:
+            features = _check_features("", old, net.sizes[0]) if old is not None else None
+        except ValueError:
+            features = None  # a record this version cannot use: by position, as it was then
     return Model(
         net,
         params,
         standardizer,
         tuple(labels) if labels is not None else None,
         meta,
+        features,
     )
+
+
+def _check_features(name: str, features, d: int) -> tuple[str, ...] | None:
+    """``d`` distinct non-empty names, or None for placeholders of a file without a header."""
+    if isinstance(features, str) or not isinstance(features, Sequence):
+        _checks.fail(name, f"a list of {d} feature names", repr(features)[:80])
+    features = tuple(features)
+    if not all(isinstance(f, str) and f for f in features):
+        _checks.fail(name, f"a list of {d} non-empty feature names", repr(features)[:80])
+    if len(features) != d:
+        _checks.fail(name, f"{d} feature names, one per input", f"{len(features)} names")
+    twice = sorted({f for f in features if features.count(f) > 1})
+    if twice:
+        _checks.fail(name, "distinct feature names", f"{_listed(twice)} more than once")
+    return None if _positional(features) else features
 
 
 def _field(path: str, field: str, expected: str, received: str):

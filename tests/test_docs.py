@@ -17,7 +17,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 # Pages whose python blocks are written to run as they stand (each block on its own).
-RUNNABLE = ["README.md", "docs/getting-started.md"]
+RUNNABLE = ["README.md", "docs/getting-started.md"] + sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "docs" / "topics").glob("*.md")
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,12 @@ def test_site_builds_strict(site):
     assert (api / "nnbasics.optim.html").exists()
     assert "nnbasics.optim.adam" in (api / "nnbasics.optim.html").read_text()
     assert "nnbasics train" in (site / "cli.html").read_text()
+    # the notebooks as tutorials, with their committed outputs (figures beside the page)
+    tutorial = (site / "tutorials" / "01_logistic_regression.html").read_text()
+    assert "<img" in tutorial and (site / "tutorials" / "01_logistic_regression_1.png").exists()
+    # topic pages link their code to its reference entry
+    topic = (site / "topics" / "logistic-linear-regression.html").read_text()
+    assert "../api/nnbasics.logistic.html#nnbasics.logistic.nll" in topic
 
 
 def _chromium():
@@ -67,7 +75,12 @@ def _serve(root):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("page", "math"),
-    [("index.html", True), ("guide.html", True), ("api/nnbasics.optim.html", False)],
+    [
+        ("index.html", True),
+        ("guide.html", True),
+        ("topics/newton.html", True),
+        ("api/nnbasics.optim.html", False),
+    ],
 )
 def test_page_in_headless_chromium(site, page, math, tmp_path):
     """The page loads offline with no console error, and its equations are typeset."""

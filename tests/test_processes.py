@@ -130,3 +130,70 @@ def test_signal_to_launch_stops_every_worker(sig, tmp_path):
         f"nnbasics: error: launch: stopped by {sig}; its 2 processes were stopped"
     )
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ processes that disagree
+
+
+def _distributed_pair(tmp_path, given, timeout):
+    """Two ``nnbasics train --distributed`` processes given ``[(num_processes, process_id)] * 2``.
+
+    Returns [(exit status, stderr)] once both ended (a safety bound of 180 s).
+    """
+    from nnbasics import distributed
+
+    coordinator = f"127.0.0.1:{distributed.free_port()}"
+    env = dict(os.environ, JAX_PLATFORMS="cpu", NNBASICS_INIT_TIMEOUT=str(timeout))
+    procs = [
+        subprocess.Popen(
+            distributed._command(QUICK, "nnbasics", i, n, coordinator),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for n, i in given
+    ]
+    try:
+        return [(p.wait(timeout=180), p.stderr.read()) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+
+
+@pytest.mark.slow
+def test_processes_given_different_counts_are_refused_in_one_line(tmp_path):
+    ended = _distributed_pair(tmp_path, [(2, 0), (3, 1)], timeout=60)
+    for (code, err), (mine, theirs, other) in zip(ended, [(2, 3, 1), (3, 2, 0)]):
+        assert code == 2, err
+        me = 1 - other
+        assert err.strip().splitlines()[-1] == (
+            "nnbasics: error: num_processes: expected the same number of processes in every "
+            f"process ({mine} in process {me}), received {theirs} in process {other}"
+        ), err
+        assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_duplicate_process_ids_end_in_one_line_within_the_timeout(tmp_path):
+    # Both processes wait inside JAX's start-up for a process 1 that never comes. Each
+    # ends after the timeout with our one line, or, where its peer's exit reaches it
+    # first, with JAX's own fatal error (SIGABRT): it no longer hangs either way.
+    ended = _distributed_pair(tmp_path, [(2, 0), (2, 0)], timeout=5)
+    ours = [code == 1 for code, _ in ended]
+    assert any(ours), ended
+    for (code, err), mine in zip(ended, ours):
+        if mine:
+            assert (
+                err.strip()
+                .splitlines()[-1]
+                .startswith(
+                    "nnbasics: error: distributed: process 0 of 2 did not join the coordinator at "
+                )
+            ), err
+            assert "within 5 s: another process given the same process id" in err
+            assert "Traceback" not in err
+        else:
+            assert code == -signal.SIGABRT, (code, err)

@@ -176,7 +176,7 @@ def test_folder_given_as_file_is_refused_before_work(capsys, tmp_path):
 @pytest.fixture
 def read_only_dir(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("a read-only mount needs root (chmod does not stop root)")
+        pytest.skip("not root: a read-only mount needs root (chmod does not stop root)")
     d = tmp_path / "ro"
     d.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(d)]).returncode:
@@ -229,7 +229,7 @@ def test_model_kept_when_save_fails_at_write_time(capsys, tmp_path, monkeypatch)
 def test_history_write_error_is_one_line(capsys, tmp_path, monkeypatch):
     from nnbasics.cli import train
 
-    def denied(path, history):
+    def denied(path, *_):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
 
     monkeypatch.setattr(train, "_write_history", denied)

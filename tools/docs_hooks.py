@@ -1,15 +1,24 @@
-"""MkDocs hooks: the API reference and the CLI reference, generated at build time.
+"""MkDocs hooks: the API reference, the CLI reference and the tutorials, generated at build time.
 
 The API pages are written from ``nnbasics.__all__`` (and ``nnbasics.sklearn`` once it
 exists), so a public module that lands later gets its page without editing the nav. The CLI
 page is the argparse help of every command, so it cannot drift from the parsers.
+
+The tutorials are the committed notebooks (``notebooks/*.ipynb``) turned into Markdown
+pages with their committed outputs: text as code blocks, figures as PNG files beside the
+page. Converted here with nbformat rather than by mkdocs-jupyter, whose pages load
+require.js and MathJax from a CDN (the site must read offline) and which re-renders each
+notebook through nbconvert's HTML templates; Markdown pages go through the same strict
+build, KaTeX and search index as every other page.
 """
 
 from __future__ import annotations
 
+import base64
 import inspect
 import os
 import pathlib
+import posixpath
 import re
 import sys
 
@@ -66,12 +75,72 @@ def _api_nav(modules: list[str]) -> list:
     return [{"nnbasics": "api/index.md"}] + [{m: f"api/{m}.md"} for m in modules]
 
 
-_OUTSIDE = re.compile(r"\]\((\.\./[^)\s]+)\)")
+_RELATIVE = re.compile(r"\]\((\.\./[^)\s]+)\)")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def on_page_markdown(markdown, page, config, files):
     # Links out of docs/ (to benchmark results, the notebooks) name the repository file.
-    return _OUTSIDE.sub(lambda m: f"] (repository file `{m.group(1)[3:]}`)", markdown)
+    here = posixpath.dirname(page.file.src_uri)
+
+    def rewrite(m):
+        target = posixpath.normpath(posixpath.join(here, m.group(1)))
+        if not target.startswith("../"):
+            return m.group(0)  # a page of the site in another folder
+        return f"] (repository file `{target[3:]}`)"
+
+    return _RELATIVE.sub(rewrite, markdown)
+
+
+def _notebooks() -> list[pathlib.Path]:
+    return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+
+
+def _fence(text: str, lang: str = "text") -> list[str]:
+    ticks = "````" if "```" in text else "```"
+    return [f"{ticks}{lang}", text.rstrip("\n"), ticks, ""]
+
+
+def _tutorial(path: pathlib.Path) -> tuple[str, dict[str, bytes]]:
+    """A notebook as Markdown with its committed outputs, and its images by file name."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    lines = [
+        f"<!-- generated from notebooks/{path.name} by tools/docs_hooks.py -->",
+        "",
+    ]
+    images: dict[str, bytes] = {}
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            lines += [cell.source, ""]
+            if i == 0:  # after the title: where the notebook lives and how it is tested
+                lines += [
+                    f'!!! note "The notebook `notebooks/{path.name}`"',
+                    "    Shown with the outputs committed with it. Its cells run in order on one",
+                    "    kernel (`tests/test_notebooks.py` executes it top to bottom), so a block",
+                    "    below may use names an earlier one defined.",
+                    "",
+                ]
+            continue
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        lines += _fence(cell.source, "python")
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                lines += _fence(output.text)
+            elif output.output_type in ("execute_result", "display_data"):
+                data = output.get("data", {})
+                if "image/png" in data:
+                    name = f"{path.stem}_{len(images) + 1}.png"
+                    images[name] = base64.b64decode(data["image/png"])
+                    lines += [f"![output]({name})", ""]
+                elif "text/plain" in data:
+                    lines += _fence(data["text/plain"])
+            elif output.output_type == "error":
+                lines += _fence("\n".join(output.get("traceback", [])))
+    return "\n".join(lines), images
 
 
 def _nav_files(nav) -> set[str]:
@@ -96,13 +165,30 @@ def on_config(config):
     for i, entry in enumerate(nav):
         if isinstance(entry, dict) and "API reference" in entry:
             nav[i] = {"API reference": _api_nav(_public_modules())}
+        if isinstance(entry, dict) and "Tutorials" in entry:
+            generated = [{_title(p): f"tutorials/{p.stem}.md"} for p in _notebooks()]
+            nav[i] = {"Tutorials": generated + entry["Tutorials"]}
     return config
+
+
+def _title(path: pathlib.Path) -> str:
+    """The notebook's first heading, without its number: "Logistic regression and ..."."""
+    import json
+
+    first = json.loads(path.read_text())["cells"][0]["source"]
+    heading = "".join(first).splitlines()[0].lstrip("# ")
+    return heading.split("·", 1)[-1].strip()
 
 
 def on_files(files, config):
     pages = {"api/index.md": _top_level_page(), "cli.md": _cli_page()}
     for module in _public_modules():
         pages[f"api/{module}.md"] = f"# `{module}`\n\n::: {module}\n"
+    for notebook in _notebooks():
+        text, images = _tutorial(notebook)
+        pages[f"tutorials/{notebook.stem}.md"] = text
+        for name, data in images.items():
+            files.append(File.generated(config, f"tutorials/{name}", content=data))
     for src, content in pages.items():
         files.append(File.generated(config, src, content=content))
     return files

@@ -32,6 +32,31 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help, once.
+
+    Unlike ``argparse.ArgumentDefaultsHelpFormatter``, it adds nothing where the
+    help already states its default (the word "default"), nor for a default of
+    None or False (an option that is off unless given); a tuple is shown as
+    the comma-separated list the option takes.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        if isinstance(default, (tuple, list)):
+            default = ",".join(map(str, default))
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
 # --------------------------------------------------------------------------
 # Argument types: each rejects a bad value with a message naming it
 
@@ -215,3 +240,10 @@ def write_failed(option: str, path: str, error: OSError, kept: str | None = None
     cause = error.strerror or type(error).__name__
     where = f"; the result was written to {kept} instead" if kept else ""
     return WriteError(f"{option}: could not write {path!r} ({cause}){where}")
+
+
+def dropped_text(lines) -> str:
+    """``"3 rows (lines 4, 9, 12)"``: rows dropped for a missing value, the first 10 lines named."""
+    shown = ", ".join(str(int(line)) for line in lines[:10]) + (", ..." if len(lines) > 10 else "")
+    s = "s" if len(lines) > 1 else ""
+    return f"{len(lines)} row{s} (line{s} {shown})"

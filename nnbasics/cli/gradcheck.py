@@ -5,13 +5,13 @@ nnbasics gradcheck --hidden relu,tanh --output softmax
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from typing import TYPE_CHECKING
 
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
+    DefaultsFormatter,
     UsageError,
     add_cache_option,
     choices,
@@ -41,7 +41,7 @@ def add_parser(sub) -> None:
         "jax.grad(net.loss) and with central finite differences in float64 on a "
         "small subset of a real data set. Exit status 0 if every row passes, "
         "1 otherwise.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
     )
     gc.add_argument(
         "--dataset",

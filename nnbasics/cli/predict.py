@@ -3,13 +3,22 @@
     nnbasics train --data train.csv --save model.npz
     nnbasics predict model.npz new.csv --output predictions.csv
 
-The model's standardization is applied to the features, and the predictions
-are written as CSV (stdout, or ``--output``): the class name and one
-probability per class for classifiers, the predicted mean and standard
-deviation of each output for regression. A file that also holds the targets
-(its column named as in training, or one column more than the features) gets
-its metrics printed on stderr. Rows with a missing or non-finite value are
-refused with their line numbers, never predicted.
+The file's columns are matched to the model's features by name when both
+have names (any order; a missing or unknown name is refused), else by
+position when the width is the model's (or one more: the target). The
+model's standardization is applied, and the predictions are written as CSV
+(stdout, or --output): the class name and one probability per class for
+classifiers, label(c) and p(c) per class for multi-label (sigmoid) models,
+the predicted mean and standard deviation of each output for regression. A
+file that also holds the targets gets its metrics printed on stderr. Rows
+with a missing or non-finite value are refused with their line numbers;
+with --drop-missing, rows holding a missing value are dropped instead,
+stderr says how many and which lines, and the output starts with a "line"
+column naming each prediction's line in DATA, so that no prediction can be
+matched to the wrong example.
+
+Numbers are written as the shortest text that reads back to the same value
+in the model's dtype (float32: at most 9 significant digits).
 """
 
 from __future__ import annotations
@@ -19,7 +28,13 @@ import sys
 
 import numpy as np
 
-from nnbasics.cli._common import UsageError, WriteError, check_output_file, write_failed
+from nnbasics.cli._common import (
+    UsageError,
+    WriteError,
+    check_output_file,
+    dropped_text,
+    write_failed,
+)
 
 
 def add_parser(sub) -> None:
@@ -48,6 +63,13 @@ def add_parser(sub) -> None:
         metavar="COLUMN",
         help="the target column's name or index, if not the one used in training",
     )
+    p.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="drop DATA's rows holding a missing value (an empty cell, NA, nan, null, "
+        "none, ?) instead of refusing the file; the output then starts with a 'line' "
+        "column naming each prediction's line in DATA, and stderr names the dropped lines",
+    )
     p.set_defaults(func=run, no_compile_cache=False)
 
 
@@ -60,7 +82,22 @@ def run(args) -> int:
     if args.output is not None:
         check_output_file("--output", args.output, args.overwrite)
     model = nb.load_model(args.model)
-    X, y_names = _read(model, args.data, args.target)
+    missing = "drop" if args.drop_missing else "refuse"
+    X, y_names = model.read(args.data, target=args.target, missing=missing)
+    lines = None
+    if args.drop_missing:
+        from nnbasics import data
+
+        _, _, lines, dropped = data.read_features(args.data, missing="drop", return_lines=True)
+        if len(lines) != len(X):  # the same rows are kept whichever columns are read
+            raise WriteError(f"{args.data}: rows changed while being read; nothing was written")
+        if len(dropped):
+            print(
+                f"nnbasics: note: --drop-missing: dropped {dropped_text(dropped)} of "
+                f"{args.data} holding a missing value; {len(X)} rows predicted, the "
+                "output's 'line' column names each one's line",
+                file=sys.stderr,
+            )
     out = model.predict(X)
     bad = [k for k, v in out.items() if k != "label" and not np.isfinite(v).all()]
     if bad:
@@ -69,7 +106,14 @@ def run(args) -> int:
             f"{args.model}: the model predicts non-finite {bad[0]} for {len(rows)} of "
             f"{len(X)} rows (first: {(rows[:5] + 1).tolist()}); nothing was written"
         )
+    # Before anything is written: a target column the model cannot score is refused.
+    scores = None if y_names is None else _metrics(nb, model, X, y_names, out)
     rows, header = _table(model, out)
+    if "index" not in out and "probabilities" in out:
+        print(_MULTI_LABEL, file=sys.stderr)
+    if lines is not None:
+        header = ["line", *header]
+        rows = [[int(line), *row] for line, row in zip(lines, rows)]
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
@@ -78,73 +122,48 @@ def run(args) -> int:
                 _write(f, header, rows)
         except OSError as e:
             raise write_failed("--output", args.output, e) from None
-    if y_names is not None:
-        print(_metrics(nb, model, X, y_names, out), file=sys.stderr)
+    if scores is not None:
+        print(scores, file=sys.stderr)
     return 0
 
 
-def _read(model, path: str, target):
-    """(X, target values or None) of ``path``, its width checked against the model."""
-    from nnbasics import data
-
-    d = model.net.sizes[0]
-    saved = model.meta.get("data", {}).get("target")
-    task = "classification" if model.labels is not None else "regression"
-    try:
-        found = data.read(path, target=target if target is not None else saved, task=task)
-        if found.X.shape[1] == d:
-            values = (
-                np.asarray(found.classes, dtype=object)[found.y]
-                if found.classes is not None
-                else found.y
-            )
-            return found.X, values
-        labeled_error = None
-    except ValueError as e:
-        labeled_error = e
-    try:
-        X, _ = data.read_features(path)
-    except ValueError:
-        # A file with the target column fails on its own terms (a bad label, a
-        # bad cell); one without it fails as features.
-        if labeled_error is not None and not str(labeled_error).startswith("target:"):
-            raise labeled_error from None
-        raise
-    if X.shape[1] != d:
-        raise UsageError(
-            f"{path}: expected {d} feature columns (and optionally the target), "
-            f"as the model was trained on, received {X.shape[1]} columns"
-        )
-    return X, None
+_MULTI_LABEL = (
+    "nnbasics: note: a multi-label (sigmoid) model: label(c) is 1 when p(c), the "
+    "probability that class c applies, is above 0.5; each class is decided on its own, "
+    "so a row may have several labels or none"
+)
 
 
 def _table(model, out: dict):
-    """(rows, header) of the predictions CSV."""
+    """(rows, header) of the predictions CSV; numbers as NumPy scalars of their dtype."""
     if "mean" in out:
         k = out["mean"].shape[1]
         names = [""] if k == 1 else [f"_{j}" for j in range(k)]
         header = [f"mean{s}" for s in names] + [f"std{s}" for s in names]
-        return np.hstack([out["mean"], out["std"]]).tolist(), header
+        return np.hstack([out["mean"], out["std"]]), header
     probabilities = out["probabilities"]
-    if "index" not in out:  # sigmoid: one 0/1 label and probability per output
-        k = probabilities.shape[1]
-        header = [f"label_{j}" for j in range(k)] + [f"p_{j}" for j in range(k)]
-        return np.hstack([out["label"], probabilities]).tolist(), header
     names = model.labels or [str(j) for j in range(probabilities.shape[1])]
+    if "index" not in out:  # sigmoid: one 0/1 label and probability per class
+        header = [f"label({name})" for name in names] + [f"p({name})" for name in names]
+        labels = np.asarray(out["label"]).astype(np.int8)
+        return [[*map(int, a), *p] for a, p in zip(labels, probabilities)], header
     header = ["label"] + [f"p({name})" for name in names]
-    return [[str(label), *map(float, p)] for label, p in zip(out["label"], probabilities)], header
+    return [[str(label), *p] for label, p in zip(out["label"], probabilities)], header
 
 
 def _write(file, header, rows) -> None:
+    """CSV with each number written as the shortest text that reads back to it in its dtype."""
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    # str() of a NumPy float scalar is its shortest round-trip repr in that dtype
+    # (float32: at most 9 digits); float() would show float32 values with 17.
+    writer.writerows([str(x) if isinstance(x, np.generic) else x for x in row] for row in rows)
 
 
 def _metrics(nb, model, X, y, out: dict) -> str:
     """One line: accuracy and mean NLL (classes) or RMSE and mean NLL (regression)."""
     X = model.inputs(X)
-    if "index" in out:
+    if model.labels is not None:
         known = {name: i for i, name in enumerate(model.labels)}
         unknown = sorted({str(v) for v in y} - set(known))
         if unknown:
@@ -152,10 +171,28 @@ def _metrics(nb, model, X, y, out: dict) -> str:
                 f"targets: expected the model's classes {list(model.labels)}, received {unknown}"
             )
         codes = np.array([known[str(v)] for v in y], np.int32)
+        if "index" not in out:  # sigmoid: the one-hot labels, scored class by class
+            onehot = np.eye(len(known), dtype=np.float32)[codes]
+            loss, accuracy = nb.train.metrics(model.net, model.params, X, onehot)
+            exact = float(np.mean((out["label"] == onehot).all(axis=1)))
+            return (
+                f"{len(codes)} examples: label accuracy {float(accuracy):.2%} (per class), "
+                f"exact match {exact:.2%}, mean NLL {float(loss):.4f}"
+            )
         loss, _ = nb.train.metrics(model.net, model.params, X, codes)
         accuracy = float(np.mean(out["index"] == codes))
         return f"{len(codes)} examples: accuracy {accuracy:.2%}, mean NLL {float(loss):.4f}"
     y = np.asarray(y, np.float32).reshape(len(X), -1)
+    if "probabilities" in out:  # sigmoid on 0/1 target columns
+        if not np.isin(y, (0, 1)).all():
+            raise UsageError(
+                "targets: expected 0/1 values for a multi-label model, received others"
+            )
+        loss, accuracy = nb.train.metrics(model.net, model.params, X, y)
+        return (
+            f"{len(y)} examples: label accuracy {float(accuracy):.2%} (per class), "
+            f"mean NLL {float(loss):.4f}"
+        )
     loss, _ = nb.train.metrics(model.net, model.params, X, y)
     rmse = float(np.sqrt(np.mean((out["mean"] - y) ** 2)))
     return f"{len(y)} examples: RMSE {rmse:.4f}, mean NLL {float(loss):.4f}"

@@ -6,7 +6,6 @@ nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import math
@@ -18,10 +17,12 @@ from typing import Any
 from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
+    DefaultsFormatter,
     UsageError,
     WriteError,
     add_cache_option,
     check_output_file,
+    dropped_text,
     float64,
     fmt,
     new_console,
@@ -55,7 +56,7 @@ def add_parser(sub) -> None:
         description="Load a data set, split it (stratified for classes), standardize the "
         "features on the training split, train an MLP with nb.fit and early "
         "stopping on the validation split, and print train/valid/test metrics.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
     )
     g = tr.add_argument_group("data")
     g.add_argument(
@@ -84,6 +85,12 @@ def add_parser(sub) -> None:
         choices=("classification", "regression"),
         help="--data's task (default: inferred: string or few integer labels are "
         "classes, anything else regression)",
+    )
+    g.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="--data: drop the rows holding a missing value (an empty cell, NA, nan, "
+        "null, none, ?) instead of refusing the file; a note says how many and which lines",
     )
     g.add_argument(
         "--valid",
@@ -122,7 +129,8 @@ def add_parser(sub) -> None:
         default=None,
         choices=OUTPUT_UNITS,
         help="output unit (default: the data set's, softmax for classes; sigmoid "
-        "trains on the one-hot labels)",
+        "(multi-label) trains on the one-hot class labels, or on --data's 0/1 "
+        "target columns)",
     )
     g.add_argument("--pieces", type=positive_int, default=2, help="pieces per maxout unit")
     g.add_argument(
@@ -281,7 +289,11 @@ def add_parser(sub) -> None:
 
 
 def _targets(info, output: str, y):
-    """The data set's targets in the form the output unit trains on."""
+    """The data set's targets in the form the output unit trains on.
+
+    ``sigmoid`` (multi-label) trains on the one-hot class labels of a
+    classification set, or on a file's own 0/1 target columns.
+    """
     import numpy as np
 
     if info.kind == "classification":
@@ -293,10 +305,13 @@ def _targets(info, output: str, y):
             f"--output {output} needs a regression data set; {info.kind} sets "
             "train with softmax or sigmoid"
         )
+    if output == "sigmoid" and np.isin(y, (0, 1)).all():
+        return np.asarray(y, np.float32)
     if output in ("softmax", "sigmoid"):
         raise UsageError(
-            f"--output {output} needs a classification data set; this one is "
-            "regression (use linear, gaussian or mixture)"
+            f"--output {output} needs a classification data set"
+            + (" or 0/1 target columns" if output == "sigmoid" else "")
+            + "; this one is regression (use linear, gaussian or mixture)"
         )
     return y
 
@@ -411,6 +426,8 @@ def _train(args) -> int:
             "target": file.target_name,
             "features": list(file.feature_names),
         }
+        if len(file.dropped_lines):
+            source["dropped_rows"] = len(file.dropped_lines)
     else:
         labels = None if info.n_classes is None else [str(c) for c in range(info.n_classes)]
         source = {"name": args.dataset}
@@ -519,7 +536,7 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
         )
         attempt("--plot", args.plot, lambda p: _plot(result, p, title))
     if args.history is not None:
-        attempt("--history", args.history, lambda p: _write_history(p, result.history))
+        attempt("--history", args.history, lambda p: _write_history(p, result.history, args.dtype))
     if args.save is not None and result.diverged:
         console.print(f"[red]no model written[/] to {args.save}: training diverged")
     elif args.save is not None:
@@ -543,7 +560,8 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
         )
 
         def save(path):
-            nb.save_model(path, net, result.params, stats, labels, meta=meta)
+            features = source.get("features")  # None: a shipped set, by position
+            nb.save_model(path, net, result.params, stats, labels, meta=meta, features=features)
 
         try:
             save(args.save)
@@ -561,21 +579,27 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
     return failed
 
 
-def _write_history(path: str, history: dict) -> None:
-    """Per-epoch metrics as CSV (a header, one row per epoch) or JSON (lists by name)."""
+def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
+    """Per-epoch metrics as CSV (a header, one row per epoch) or JSON (lists by name).
+
+    Each number is written as the shortest text that reads back to it in the
+    dtype the metrics were computed in (float32 but for ``--dtype float64``:
+    at most 9 digits, never float64's 17 for a float32 value).
+    """
     import json
 
     import numpy as np
 
     names = list(history)
-    rows = np.column_stack([np.asarray(history[k], float) for k in names])
+    dtype = np.float64 if dtype == "float64" else np.float32
+    rows = np.column_stack([np.asarray(history[k], dtype) for k in names])
     if path.lower().endswith(".json"):
         with open(path, "w") as f:
             json.dump(
                 {
                     "epoch": list(range(len(rows))),
                     **{
-                        k: [None if not np.isfinite(v) else float(v) for v in rows[:, i]]
+                        k: [float(str(v)) if np.isfinite(v) else None for v in rows[:, i]]
                         for i, k in enumerate(names)
                     },
                 },
@@ -586,7 +610,7 @@ def _write_history(path: str, history: dict) -> None:
     with open(path, "w") as f:
         f.write(",".join(["epoch"] + names) + "\n")
         for epoch, row in enumerate(rows):
-            f.write(",".join([str(epoch)] + [repr(float(v)) for v in row]) + "\n")
+            f.write(",".join([str(epoch)] + [str(v) for v in row]) + "\n")
 
 
 def _source(args):
@@ -597,11 +621,20 @@ def _source(args):
         for option in ("target", "task"):
             if getattr(args, option) is not None:
                 raise UsageError(f"--{option} goes with --data (a file of your own)")
+        if args.drop_missing:
+            raise UsageError("--drop-missing goes with --data (a file of your own)")
         args.dataset = args.dataset or "digits"
         return data.info(args.dataset), None
     if args.dataset is not None:
         raise UsageError("--data and --dataset: expected one of them, received both")
-    file = data.read(args.data, target=args.target, task=args.task)
+    missing = "drop" if args.drop_missing else "refuse"
+    file = data.read(args.data, target=args.target, task=args.task, missing=missing)
+    if len(file.dropped_lines):
+        print(
+            f"nnbasics: note: --drop-missing: dropped {dropped_text(file.dropped_lines)} "
+            f"of {args.data} holding a missing value; {len(file.X)} rows kept",
+            file=sys.stderr,
+        )
     classes = file.task == "classification"
     info = data.DatasetInfo(
         file.task,
@@ -626,23 +659,24 @@ def _splits(args, info, output: str, key, file=None):
     from nnbasics import data
 
     stratify = info.kind == "classification"
+
+    # Split on the labels themselves (stratified), then encode them for the output unit.
+    def encode(pair):
+        return pair[0], _targets(info, output, pair[1])
+
     if file is not None or info.n_test is None:
         X, y = (file.X, file.y) if file is not None else data.load(args.dataset, seed=args.seed)
         test = 0.15 if args.test is None else args.test
-        return data.split(
-            key, X, _targets(info, output, y), valid=args.valid, test=test, stratify=stratify
-        )
+        splits = data.split(key, X, y, valid=args.valid, test=test, stratify=stratify)
+        return tuple(map(encode, splits))
     if args.test is not None:
         raise UsageError(
             f"--test: expected no value for {args.dataset}, which has its own "
             f"test split of {info.n_test} examples, received {args.test:g}"
         )
     X, y = data.load(args.dataset, split="train")
-    train, valid, _ = data.split(
-        key, X, _targets(info, output, y), valid=args.valid, test=0.0, stratify=stratify
-    )
-    X_test, y_test = data.load(args.dataset, split="test")
-    return train, valid, (X_test, _targets(info, output, y_test))
+    train, valid, _ = data.split(key, X, y, valid=args.valid, test=0.0, stratify=stratify)
+    return encode(train), encode(valid), encode(data.load(args.dataset, split="test"))
 
 
 def _keys(seed: int):

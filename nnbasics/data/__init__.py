@@ -31,6 +31,7 @@ from nnbasics.data.datasets import DATASETS, DatasetInfo, info, load, names
 from nnbasics.data.files import (
     FILE_SUFFIXES,
     MAX_INFERRED_CLASSES,
+    MISSING_POLICIES,
     TASKS,
     DataFile,
     read,
@@ -52,6 +53,7 @@ __all__ = [
     "DatasetInfo",
     "FILE_SUFFIXES",
     "MAX_INFERRED_CLASSES",
+    "MISSING_POLICIES",
     "MNIST1D_ARGS",
     "Standardizer",
     "TASKS",

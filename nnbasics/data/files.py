@@ -8,9 +8,8 @@ file, the line and the column.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-import csv
-import functools
 import hashlib
 import io
 import numbers
@@ -22,26 +21,26 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nnbasics import _checks
+from nnbasics.data._text import DELIMITERS, MISSING_POLICIES, _is_number, read_table
 from nnbasics.data.splits import _describe
 
-__all__ = ["FILE_SUFFIXES", "MAX_INFERRED_CLASSES", "TASKS", "DataFile", "read", "read_features"]
+__all__ = [
+    "FILE_SUFFIXES",
+    "MAX_INFERRED_CLASSES",
+    "MISSING_POLICIES",
+    "TASKS",
+    "DataFile",
+    "read",
+    "read_features",
+]
 
 TASKS = ("classification", "regression")
 
-# The column delimiter of each text suffix; None: sniffed among _SNIFFED.
-_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
-_SNIFFED = ",\t; "
 _ARRAY_SUFFIXES = (".npz", ".npy")
-FILE_SUFFIXES = (*_DELIMITERS, *_ARRAY_SUFFIXES)
-
-# Cells read as a missing value (compared in lower case).
-_MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
+FILE_SUFFIXES = (*DELIMITERS, *_ARRAY_SUFFIXES)
 
 # Integer targets with at most this many distinct values are read as classes.
 MAX_INFERRED_CLASSES = 20
-
-# How many rows below the first are looked at to tell a header from data.
-_HEADER_PROBE_ROWS = 100
 
 
 class DataFile(NamedTuple):
@@ -61,6 +60,8 @@ class DataFile(NamedTuple):
         sha256: hex SHA-256 of the file's bytes (an ``.npy`` pair: of the
             features file's bytes followed by the target file's).
         path: the path as given.
+        dropped_lines: int64 1-based line numbers of the rows dropped for
+            holding a missing value (``missing="drop"``); empty otherwise.
 
     Examples:
       >>> import pathlib, tempfile
@@ -79,21 +80,27 @@ class DataFile(NamedTuple):
     task: str
     sha256: str
     path: str
+    dropped_lines: np.ndarray
 
 
 def read(
-    path: str | os.PathLike, *, target: str | int | None = None, task: str | None = None
+    path: str | os.PathLike,
+    *,
+    target: str | int | None = None,
+    task: str | None = None,
+    missing: str = "refuse",
 ) -> DataFile:
     """Reads a user's data file: a table of examples, one per row.
 
     Formats, chosen by the file's suffix:
 
     * ``.csv`` (comma), ``.tsv`` (tab), ``.txt`` (delimiter sniffed among
-      comma, tab, semicolon and space): UTF-8 text, read with the standard
-      library's ``csv`` module (quoted cells allowed). The first row is a
-      header when one of its cells is not a number while the same column
-      holds a number in one of the next 100 rows (or, in a one-row file, when
-      any cell is not a number). Blank lines are skipped.
+      comma, tab, semicolon and space): UTF-8 text parsed by pandas' C
+      parser (quoted cells allowed; a ``.csv`` whose first line holds
+      semicolons and no comma is read as semicolon-separated). The first row
+      is a header when one of its cells is not a number while the same
+      column holds a number in one of the next 100 rows (or, in a one-row
+      file, when any cell is not a number). Blank lines are skipped.
     * ``.npz``: NumPy's ``savez`` archive holding arrays ``X`` ``(n, d)`` and
       ``y`` ``(n,)`` or ``(n, d_out)``.
     * ``.npy``: a pair of NumPy ``save`` files in one directory: ``NAME.npy``
@@ -115,6 +122,11 @@ def read(
             index unless it is a header name); None for the last column.
             Every other column is a feature.
         task: None to infer, ``"classification"`` or ``"regression"``.
+        missing: text files: ``"refuse"`` a missing value (an empty cell,
+            ``NA``, ``N/A``, ``nan``, ``null``, ``none``, ``?``, any case),
+            naming how many rows hold one and their first lines; ``"drop"``
+            the rows holding one (their lines are ``dropped_lines``). Arrays
+            have no missing-value marker: NaN in them is refused either way.
 
     Returns:
         A :class:`DataFile`.
@@ -122,9 +134,9 @@ def read(
     Raises:
         ValueError: one line naming the file, the line and column (text:
             1-based line numbers as an editor shows them) and the problem: an
-            unsupported, unreadable or empty file; ragged rows; a missing
-            value (empty cell, ``NA``, ``nan``, ...); a non-numeric or
-            non-finite feature; an unknown ``target``; a single class.
+            unsupported, unreadable or empty file; ragged rows; duplicate
+            column names; a missing value; a non-numeric or non-finite
+            feature; an unknown ``target``; a single class.
 
     Examples:
       >>> import pathlib, tempfile
@@ -138,8 +150,14 @@ def read(
     """
     shown, suffix = _data_path(path)
     _checks.one_of("task", task, (None, *TASKS))
-    reader = _read_arrays if suffix in _ARRAY_SUFFIXES else _read_text
-    raw, X, values, feature_names, target_name, where = reader(shown, suffix, target)
+    _checks.one_of("missing", missing, MISSING_POLICIES)
+    if suffix in _ARRAY_SUFFIXES:
+        sha256, X, values, feature_names, target_name, where = _read_arrays(shown, suffix, target)
+        dropped = np.zeros(0, np.int64)
+    else:
+        sha256, X, values, feature_names, target_name, where, dropped = _read_text(
+            shown, suffix, target, missing
+        )
     task = task or _infer_task(values)
     if task == "classification":
         y, classes = _encode_classes(values, where)
@@ -152,20 +170,33 @@ def read(
         feature_names,
         target_name,
         task,
-        hashlib.sha256(raw).hexdigest(),
+        sha256,
         shown,
+        dropped,
     )
 
 
-def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]:
+def read_features(
+    path: str | os.PathLike, *, missing: str = "refuse", return_lines: bool = False
+) -> tuple:
     """Every column of a data file as features: new examples to predict, without targets.
 
     Text tables follow :func:`read`'s rules (header detection, delimiters,
     one-line errors naming the line and column of a missing or non-numeric
     cell); ``.npz`` needs only ``X``; ``.npy`` is the features file alone.
 
+    Args:
+        path: the file.
+        missing: ``"refuse"`` or ``"drop"``, as in :func:`read`.
+        return_lines: also return where each row came from, so that
+            predictions can be matched to the file's lines (this reads the
+            file's text once more, at the speed of Python's ``csv`` module).
+
     Returns:
-        ``(X, names)``: float32 ``(n, d)`` and the column names.
+        ``(X, names)``: float32 ``(n, d)`` and the column names; with
+        ``return_lines``, ``(X, names, lines, dropped_lines)``: int64 ``(n,)``
+        1-based line numbers of the rows of ``X`` (arrays: 1-based row
+        numbers) and those of the rows dropped for a missing value.
 
     Examples:
       >>> import pathlib, tempfile
@@ -176,6 +207,8 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]
       ([[3.0, 70.0], [5.0, 120.0]], ('rooms', 'area'))
     """
     shown, suffix = _data_path(path)
+    _checks.one_of("missing", missing, MISSING_POLICIES)
+    dropped = np.zeros(0, np.int64)
     if suffix in _ARRAY_SUFFIXES:
         raw = _read_bytes(shown)
         if suffix == ".npz":
@@ -188,17 +221,14 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, tuple[str, ...]]
         else:
             X = _npy(shown, raw)
         _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
-        return X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
-    _, header, table, lines = _table(shown, suffix)
-    cell, _ = _cell_names(shown, lines, header, table.shape[1])
-    X = np.column_stack(
-        [
-            _feature_column(table[:, j], functools.partial(cell, j=j), "absent")
-            for j in range(table.shape[1])
-        ]
-    )
-    names = tuple(c or f"column {j + 1}" for j, c in enumerate(header or [""] * table.shape[1]))
-    return X.astype(np.float32), names
+        X, names = X.astype(np.float32), tuple(f"X[:, {j}]" for j in range(X.shape[1]))
+        lines = lambda: np.arange(1, len(X) + 1)
+    else:
+        _check_readable(shown)
+        table = read_table(shown, suffix).parse(None, missing)
+        X, names, dropped = table.X, tuple(table.names()), table.dropped_lines
+        lines = table.lines
+    return (X, names, lines(), dropped) if return_lines else (X, names)
 
 
 def _data_path(path: Any) -> tuple[str, str]:
@@ -218,162 +248,6 @@ def _read_bytes(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as e:
         _checks.fail(str(path), "a readable file", e.strerror or type(e).__name__)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _first_non_number(cells: np.ndarray) -> int:
-    return next(i for i, cell in enumerate(cells) if not _is_number(cell))
-
-
-def _table(path: str, suffix: str):
-    """``(raw bytes, header row or None, cells (n, width) str, 1-based line numbers)``."""
-    raw = _read_bytes(path)
-    rows, lines = _text_rows(path, raw, _DELIMITERS[suffix])
-    if _DELIMITERS[suffix] == "," and len(rows[0]) == 1 and ";" in rows[0][0]:
-        # A ".csv" written with semicolons (spreadsheets in locales whose
-        # decimal mark is the comma) is read as such rather than as one column.
-        rows, lines = _text_rows(path, raw, ";")
-    skip = int(_has_header(rows))
-    header = rows[0] if skip else None
-    if header is not None:
-        _check_distinct(path, lines[0], header)
-    rows, lines = rows[skip:], lines[skip:]
-    if not rows:
-        _checks.fail(path, "data rows below the header", "a header only")
-    return raw, header, np.array(rows, dtype=str), lines
-
-
-def _check_distinct(path: str, line: int, header: list[str]) -> None:
-    """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
-    seen: dict[str, int] = {}
-    for j, name in enumerate(header):
-        if name and name in seen:
-            _checks.fail(
-                f"{path}, line {line}",
-                "distinct column names",
-                f"{name!r} twice (columns {seen[name] + 1} and {j + 1})",
-            )
-        seen.setdefault(name, j)
-
-
-def _read_text(path: str, suffix: str, target: Any):
-    """Reads a CSV/TSV/TXT table for :func:`read`.
-
-    Returns:
-        ``(raw, X, values, feature_names, target_name, where)``: the file's
-        bytes; float ``(n, d)`` features; the target column (int64, float64
-        or str ``(n,)``); names; ``where(i)`` names the file, line and target
-        column of target row ``i`` (the column alone for None).
-    """
-    raw, header, table, lines = _table(path, suffix)
-    width = table.shape[1]
-    names = [cell or f"column {j + 1}" for j, cell in enumerate(header or [""] * width)]
-    cell, columns = _cell_names(path, lines, header, width)
-    t = _target_index(target, header, width, path)
-    features = [j for j in range(width) if j != t]
-    if not features:
-        _checks.fail(path, "at least one feature column besides the target", "a single column")
-    X = np.column_stack(
-        [_feature_column(table[:, j], functools.partial(cell, j=j), columns[t]) for j in features]
-    )
-    where = functools.partial(cell, j=t)
-    return (
-        raw,
-        X,
-        _column_values(table[:, t], where),
-        tuple(names[j] for j in features),
-        names[t],
-        where,
-    )
-
-
-def _text_rows(path: str, raw: bytes, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
-    """The non-blank rows of a text table, cells stripped, and their 1-based line numbers.
-
-    Rejects undecodable text, an empty file and rows whose number of cells
-    differs from the first row's.
-    """
-    try:
-        text = raw.decode("utf-8-sig")  # -sig: a byte-order mark is not part of the first cell
-    except UnicodeDecodeError as e:
-        _checks.fail(path, "UTF-8 text", f"a byte that is not UTF-8 at offset {e.start}")
-    if delimiter is None:
-        delimiter = _sniff_delimiter(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
-    rows, lines = [], []
-    try:
-        for row in reader:
-            cells = [c.strip() for c in row]
-            if any(cells):
-                rows.append(cells)
-                lines.append(reader.line_num)
-    except csv.Error as e:
-        _checks.fail(f"{path}, line {reader.line_num}", "CSV text", str(e))
-    if not rows:
-        _checks.fail(path, "a table with one example per line", "an empty file")
-    for row, line in zip(rows, lines):
-        if len(row) != len(rows[0]):
-            _checks.fail(
-                f"{path}, line {line}",
-                f"{len(rows[0])} cells, as in line {lines[0]}",
-                f"{len(row)} cells",
-            )
-    return rows, lines
-
-
-def _sniff_delimiter(path: str, text: str) -> str:
-    try:
-        return csv.Sniffer().sniff(text[:65536], delimiters=_SNIFFED).delimiter
-    except csv.Error:
-        _checks.fail(
-            path,
-            "columns separated by commas, tabs, semicolons or spaces",
-            "no consistent delimiter",
-        )
-
-
-def _has_header(rows: list[list[str]]) -> bool:
-    """Whether ``rows[0]`` names the columns rather than holding an example.
-
-    It does when one of its cells is neither a number nor a missing-value
-    marker while the same column holds a number in one of the next rows; a
-    lone row, when any cell is such a name.
-    """
-    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
-    return any(
-        not _is_number(cell)
-        and cell.lower() not in _MISSING
-        and (not below or any(_is_number(row[j]) for row in below))
-        for j, cell in enumerate(rows[0])
-    )
-
-
-def _cell_names(path: str, lines: list[int], header: list[str] | None, width: int):
-    """How messages name a table's cells and columns.
-
-    Returns:
-        ``(where, columns)``: ``where(i, j)`` is ``"<path>, line <line of row
-        i>, column <j's name>"`` (``i`` None: the column alone); ``columns[j]``
-        is ``"column 'name'"`` with a header, else ``"column <j + 1>"``.
-    """
-    columns = (
-        [f"column {name!r}" for name in header]
-        if header
-        else [f"column {j + 1}" for j in range(width)]
-    )
-
-    def where(i: int | None, j: int) -> str:
-        line = "" if i is None else f", line {lines[i]}"
-        return f"{path}{line}, {columns[j]}"
-
-    return where, columns
 
 
 def _target_index(target: Any, header: list[str] | None, width: int, path: str) -> int:
@@ -400,45 +274,53 @@ def _target_index(target: Any, header: list[str] | None, width: int, path: str) 
     )
 
 
-def _column_values(cells: np.ndarray, where) -> np.ndarray:
-    """A text column's values: int64 if every cell is an integer, float64 if a number, else str.
+def _check_readable(path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        _checks.fail(path, "a readable file", e.strerror or type(e).__name__)
 
-    Args:
-        cells: str ``(n,)``.
-        where: ``where(i)`` names row ``i``'s cell in the messages.
 
-    Raises:
-        ValueError: a missing value, or a number that is not finite in float32.
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_text(path: str, suffix: str, target: Any, missing: str):
+    """Reads a CSV/TSV/TXT table for :func:`read`.
+
+    Returns:
+        ``(sha256, X, values, feature_names, target_name, where, dropped_lines)``:
+        the file's SHA-256 (hex); float32 ``(n, d)`` features; the target column
+        (int64, float64 or str ``(n,)``); names; ``where(i)`` names the file,
+        line and target column of target row ``i`` (the column alone for
+        None); the lines of the rows dropped for a missing value.
     """
-    missing = np.isin(np.char.lower(cells), _MISSING)
-    if missing.any():
-        i = int(np.argmax(missing))
-        _checks.fail(
-            where(i),
-            "a value in every cell (missing values are not supported)",
-            f"the missing value {str(cells[i])!r}" if cells[i] else "an empty cell",
-        )
-    for dtype in (np.int64, np.float64):
-        try:
-            values = cells.astype(dtype)
-        except (ValueError, OverflowError):
-            continue
-        with np.errstate(over="ignore"):  # overflow to inf is what this check reports
-            finite = np.isfinite(values.astype(np.float32))
-        if not finite.all():
-            i = int(np.argmin(finite))
-            _checks.fail(where(i), "a finite number within float32's range", repr(str(cells[i])))
-        return values
-    return cells
-
-
-def _feature_column(cells: np.ndarray, where, target: str) -> np.ndarray:
-    """A feature column's numbers ``(n,)``; ``target`` names the target column for the message."""
-    values = _column_values(cells, where)
-    if values.dtype.kind == "U":
-        i = _first_non_number(values)
-        _checks.fail(where(i), f"a number (a feature; the target is {target})", repr(str(cells[i])))
-    return values
+    _check_readable(path)
+    # hashlib releases the GIL, and so does pandas' tokenizer: the digest is
+    # computed beside the parse rather than after it.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(_sha256, path)
+        table = read_table(path, suffix)
+        names = table.names()
+        t = _target_index(target, table.header, table.width, path)
+        if table.width == 1:
+            _checks.fail(path, "at least one feature column besides the target", "a single column")
+        table.parse(t, missing)
+        values = table.target_values()
+    return (
+        digest.result(),
+        table.X,
+        values,
+        tuple(names[j] for j in table.features_at),
+        names[t],
+        lambda i: table.where(i, t),
+        table.dropped_lines,
+    )
 
 
 def _read_arrays(path: str, suffix: str, target: Any):
@@ -466,7 +348,14 @@ def _read_arrays(path: str, suffix: str, target: Any):
         raw = raw_X + raw_y  # .npy headers carry their lengths: the pair's bytes are unambiguous
     _check_arrays(path, X, y)
     where = lambda i: f"{path}, y" + ("" if i is None else f"[{i}]")
-    return raw, X, y, tuple(f"X[:, {j}]" for j in range(X.shape[1])), "y", where
+    return (
+        hashlib.sha256(raw).hexdigest(),
+        X,
+        y,
+        tuple(f"X[:, {j}]" for j in range(X.shape[1])),
+        "y",
+        where,
+    )
 
 
 def _np_load(path: str, raw: bytes, what: str, kind: type, magic: bytes):
@@ -576,6 +465,6 @@ def _class_name(value: Any) -> str:
 def _regression_targets(values: np.ndarray, where) -> np.ndarray:
     """Targets as float32 ``(n, d_out)``; ValueError at the first one that is not a number."""
     if values.dtype.kind == "U":
-        i = _first_non_number(values)
+        i = next(i for i, cell in enumerate(values) if not _is_number(cell))
         _checks.fail(where(i), "a number (task='regression')", repr(str(values[i])))
     return values.astype(np.float32).reshape(len(values), -1)

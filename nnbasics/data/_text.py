@@ -1,0 +1,444 @@
+"""Delimited text tables (CSV/TSV/TXT) parsed by pandas, refused in one line naming line and column.
+
+pandas' C parser reads the numbers; the standard library's ``csv`` module,
+with the same dialect, reads only what pandas does not tell: the first rows
+(delimiter, header), and, when something is wrong or rows are dropped, the
+line numbers and the cells' text that the messages name. A numeric file
+without problems is therefore parsed once, at pandas' speed, and a bad cell
+costs one scan up to its line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from nnbasics import _checks
+
+__all__ = ["DELIMITERS", "MISSING", "MISSING_POLICIES", "Table", "read_table"]
+
+# The column delimiter of each text suffix; None: sniffed among _SNIFFED.
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_SNIFFED = ",\t; "
+
+# Cells read as a missing value (compared in lower case, stripped).
+MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
+MISSING_POLICIES = ("refuse", "drop")
+
+# How many rows below the first are looked at to tell a header from data.
+_HEADER_PROBE_ROWS = 100
+# Cells per chunk parsed at once: a few MB of float64, far below a large file's size.
+_CHUNK_CELLS = 1_000_000
+# How many lines a refusal of missing values names.
+_SHOWN_LINES = 5
+
+
+def _utf8_fail(path: str) -> None:
+    try:
+        with open(path, "rb") as f:
+            f.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        _checks.fail(path, "UTF-8 text", f"a byte that is not UTF-8 at offset {e.start}")
+    _checks.fail(path, "UTF-8 text", "text that cannot be decoded")
+
+
+def _records(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(1-based last line, stripped cells)`` of each record pandas keeps as a row.
+
+    pandas skips lines that are empty or hold only spaces; every other
+    record (``,,`` included) is a row, as it is here.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter, skipinitialspace=True)
+        try:
+            for row in reader:
+                if len(row) > 1 or (row and row[0].strip()):
+                    yield reader.line_num, [c.strip() for c in row]
+        except csv.Error as e:
+            _checks.fail(f"{path}, line {reader.line_num}", "CSV text", str(e))
+        except UnicodeDecodeError:
+            _utf8_fail(path)
+
+
+def _pick(records: Iterator, wanted: np.ndarray) -> dict[int, tuple[int, list[str]]]:
+    """The records at the sorted 0-based indices ``wanted``, read no further than the last."""
+    out: dict[int, tuple[int, list[str]]] = {}
+    if not len(wanted):
+        return out
+    targets = iter(wanted.tolist())
+    nxt = next(targets)
+    for k, record in enumerate(records):
+        if k == nxt:
+            out[k] = record
+            nxt = next(targets, None)
+            if nxt is None:
+                break
+    return out
+
+
+def _sniff(path: str, head: bytes) -> str:
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError:
+        _utf8_fail(path)
+    try:
+        return csv.Sniffer().sniff(text, delimiters=_SNIFFED).delimiter
+    except csv.Error:
+        _checks.fail(
+            path,
+            "columns separated by commas, tabs, semicolons or spaces",
+            "no consistent delimiter",
+        )
+
+
+def _probe(path: str, delimiter: str):
+    """The first non-blank rows (up to one more than the header probe needs).
+
+    Returns:
+        ``(rows, lines, kept)``: stripped cells, 1-based line numbers and, for
+        each row, how many records pandas keeps up to and including it.
+    """
+    rows, lines, kept = [], [], []
+    for k, (line, cells) in enumerate(_records(path, delimiter)):
+        if any(cells):
+            rows.append(cells)
+            lines.append(line)
+            kept.append(k + 1)
+            if len(rows) > _HEADER_PROBE_ROWS + 1:
+                break
+    return rows, lines, kept
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether ``rows[0]`` names the columns rather than holding an example.
+
+    It does when one of its cells is neither a number nor a missing-value
+    marker while the same column holds a number in one of the next rows; a
+    lone row, when any cell is such a name.
+    """
+    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
+    return any(
+        not _is_number(cell)
+        and cell.lower() not in MISSING
+        and (not below or any(_is_number(row[j]) for row in below))
+        for j, cell in enumerate(rows[0])
+    )
+
+
+def _check_distinct(path: str, line: int, header: list[str]) -> None:
+    """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name and name in seen:
+            _checks.fail(
+                f"{path}, line {line}",
+                "distinct column names",
+                f"{name!r} twice (columns {seen[name] + 1} and {j + 1})",
+            )
+        seen.setdefault(name, j)
+
+
+def _ragged(path: str, line: int, width: int, first: int, cells: list[str]) -> None:
+    _checks.fail(
+        f"{path}, line {line}", f"{width} cells, as in line {first}", f"{len(cells)} cells"
+    )
+
+
+def _lines_text(lines: list[int], total: int) -> str:
+    shown = ", ".join(map(str, lines[:_SHOWN_LINES]))
+    return ("lines " if total > 1 else "line ") + shown + (", ..." if total > len(lines) else "")
+
+
+class Table:
+    """A text table: its header from the first rows, then its cells parsed chunk by chunk.
+
+    Attributes (after :meth:`parse`):
+        header: the header's cells, or None.
+        width: the number of columns.
+        columns: ``columns[j]`` is ``"column 'name'"`` with a header, else
+            ``"column <j + 1>"``.
+        X: float32 ``(n, width − 1)`` (a target) or ``(n, width)`` features.
+        target: the target column's stripped cells, a str Series, or None.
+        dropped_lines: int64 1-based line numbers of the rows dropped for
+            holding a missing value.
+    """
+
+    def __init__(self, path: str, delimiter: str):
+        self.path, self.delimiter = path, delimiter
+        rows, lines, kept = _probe(path, delimiter)
+        if delimiter == "," and rows and len(rows[0]) == 1 and ";" in rows[0][0]:
+            # A ".csv" written with semicolons (spreadsheets in locales whose
+            # decimal mark is the comma) is read as such rather than as one column.
+            self.delimiter = delimiter = ";"
+            rows, lines, kept = _probe(path, delimiter)
+        if not rows:
+            _checks.fail(path, "a table with one example per line", "an empty file")
+        self.width = width = len(rows[0])
+        for row, line in zip(rows, lines):
+            if len(row) != width:
+                _ragged(path, line, width, lines[0], row)
+        self.first_line = lines[0]
+        self.header = rows[0] if _has_header(rows) else None
+        if self.header is not None:
+            _check_distinct(path, lines[0], self.header)
+            if len(rows) == 1:
+                _checks.fail(path, "data rows below the header", "a header only")
+        # pandas row k is the record skip + k that _records yields.
+        self.skip = kept[0] if self.header is not None else 0
+        self.skiprows = lines[0] if self.header is not None else 0
+        self.columns = (
+            [f"column {name!r}" for name in self.header]
+            if self.header
+            else [f"column {j + 1}" for j in range(width)]
+        )
+
+    def names(self) -> list[str]:
+        """Each column's name: its header cell, else ``"column <j + 1>"``."""
+        return [c or f"column {j + 1}" for j, c in enumerate(self.header or [""] * self.width)]
+
+    def parse(self, target: int | None, missing: str) -> Table:
+        """Parses every row: features to float32, the ``target`` column (an index) as text.
+
+        Chunks of about a million cells keep the peak memory near the
+        float32 features' size instead of pandas' whole-file buffers.
+
+        Raises:
+            ValueError: in one line, the first problem of: ragged rows; a
+                missing value (unless ``missing="drop"``); a cell that is not a
+                number, or not finite in float32, in a feature column.
+        """
+        self.t = target
+        self.features_at = [j for j in range(self.width) if j != target]
+        blocks, texts, labels, missing_rows, short_rows = [], [], [], [], []
+        bad = None  # (label, column, value) of the first bad feature cell in a complete row
+        for chunk in self._chunks():
+            na = chunk.isna().to_numpy()
+            keep = ~na.all(axis=1)  # a row of empty cells is a blank line
+            if not keep.all():
+                chunk, na = chunk[keep], na[keep]
+            short_rows.append(chunk.index.to_numpy()[na[:, -1]])
+            features = chunk if target is None else chunk.iloc[:, self.features_at]
+            if all(dtype.kind in "iuf" for dtype in features.dtypes):
+                with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
+                    X = features.to_numpy(np.float32)
+                wrong = ~np.isfinite(X) & ~na[:, self.features_at]
+            else:
+                X = np.empty((len(chunk), len(self.features_at)), np.float32)
+                wrong = np.zeros(X.shape, bool)
+                for c, j in enumerate(self.features_at):
+                    X[:, c], na[:, j], wrong[:, c] = _numbers(chunk[j], na[:, j])
+            if target is not None:
+                column = chunk[target]
+                if column.dtype.kind not in "iuf":
+                    column = column.astype(str).str.strip().where(~na[:, target], "")
+                    na[:, target] |= column.str.lower().isin(MISSING).to_numpy()
+                texts.append(column)
+            rows_missing = na.any(axis=1)
+            missing_rows.append(chunk.index.to_numpy()[rows_missing])
+            wrong &= ~rows_missing[:, None]
+            if bad is None and wrong.any():
+                i, c = np.unravel_index(int(np.argmax(wrong)), wrong.shape)
+                bad = int(chunk.index[i]), self.features_at[c], X[i, c]
+            blocks.append(X)
+            labels.append(chunk.index.to_numpy())
+        self._refuse_ragged(np.concatenate(short_rows))
+        self.labels = np.concatenate(labels)
+        if not len(self.labels):
+            if self.header is not None:
+                _checks.fail(self.path, "data rows below the header", "a header only")
+            _checks.fail(self.path, "a table with one example per line", "an empty file")
+        self.X = np.concatenate(blocks)
+        self.target = self._target_column(texts) if target is not None else None
+        self.dropped_lines = self._missing(np.concatenate(missing_rows), missing)
+        if bad is not None:
+            label, j, value = bad
+            i = int(np.searchsorted(self.labels, label))
+            why = (
+                "a finite number within float32's range"
+                if np.isinf(value)
+                else f"a number (a feature; the target is "
+                f"{'absent' if target is None else self.columns[target]})"
+            )
+            _checks.fail(self.where(i, j), why, repr(self.cell(i, j)))
+        return self
+
+    def _target_column(self, chunks: list[pd.Series]) -> pd.Series:
+        """The target column from its chunks, read again as text where they disagree.
+
+        pandas infers each chunk's type: labels read as numbers in one chunk
+        and as text in another, or integers turned into floats by an empty
+        cell, are read again as text so that their type is the whole column's.
+        """
+        kinds = {chunk.dtype.kind for chunk in chunks}
+        padded = any(
+            chunk.dtype.kind == "f"
+            and chunk.isna().any()
+            and (np.mod(chunk.dropna().to_numpy(), 1) == 0).all()
+            for chunk in chunks
+        )
+        if not padded and (kinds <= set("iuf") or not kinds & set("iuf")):
+            return pd.concat(chunks)
+        text = self._read(usecols=[self.t], dtype=str)[self.t]
+        return text.loc[self.labels].fillna("").str.strip()
+
+    def _read(self, **options):
+        return pd.read_csv(
+            self.path,
+            sep=self.delimiter,
+            header=None,
+            skiprows=self.skiprows,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            encoding="utf-8",  # pandas' C parser skips a byte-order mark itself
+            engine="c",
+            **options,
+        )
+
+    def _chunks(self) -> Iterator[pd.DataFrame]:
+        try:
+            reader = self._read(chunksize=max(1, _CHUNK_CELLS // self.width))
+            with reader:
+                for chunk in reader:
+                    if chunk.shape[1] != self.width:
+                        self._refuse_ragged()
+                        _checks.fail(self.path, f"{self.width} columns", f"{chunk.shape[1]}")
+                    yield chunk
+        except UnicodeDecodeError:
+            _utf8_fail(self.path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            self._refuse_ragged()
+            _checks.fail(self.path, "CSV text", str(e).strip().splitlines()[-1])
+
+    def _refuse_ragged(self, wanted: np.ndarray | None = None) -> None:
+        """Refuses the first non-blank record (of ``wanted``, else of all) whose width differs."""
+        if wanted is not None and not len(wanted):
+            return
+        records = _records(self.path, self.delimiter)
+        found = enumerate(records) if wanted is None else _pick(records, wanted + self.skip).items()
+        for _, (line, cells) in found:
+            if any(cells) and len(cells) != self.width:
+                _ragged(self.path, line, self.width, self.first_line, cells)
+
+    def _missing(self, rows: np.ndarray, policy: str) -> np.ndarray:
+        """Refuses, or drops, the rows (pandas labels) holding a missing value; their lines."""
+        if not len(rows):
+            return np.zeros(0, np.int64)
+        n = len(self.labels)
+        if policy == "drop":
+            if len(rows) == n:
+                _checks.fail(
+                    self.path,
+                    "rows without missing values to keep",
+                    f"a missing value in every one of the {n} rows",
+                )
+            keep = ~np.isin(self.labels, rows)
+            self.X, self.labels = self.X[keep], self.labels[keep]
+            if self.target is not None:
+                self.target = self.target[keep]
+            return self._lines(rows)
+        i = int(np.searchsorted(self.labels, rows[0]))
+        cells = self.cell(i) or [""]
+        j = next((j for j, cell in enumerate(cells) if cell.lower() in MISSING), 0)
+        shown = self._lines(rows[:_SHOWN_LINES]).tolist()
+        s = "s" if len(rows) > 1 else ""
+        _checks.fail(
+            self.where(i, j),
+            f"a value in every cell ({len(rows)} row{s} of {n} hold a missing value, "
+            f"at {_lines_text(shown, len(rows))}; missing='drop' or --drop-missing drops "
+            "such rows)",
+            f"the missing value {cells[j]!r}" if cells[j] else "an empty cell",
+        )
+
+    def lines(self) -> np.ndarray:
+        """int64 1-based line numbers of the rows kept (a scan of the file's text)."""
+        return self._lines(self.labels)
+
+    def _lines(self, labels: np.ndarray) -> np.ndarray:
+        """1-based line numbers of the pandas rows ``labels`` (sorted)."""
+        found = _pick(_records(self.path, self.delimiter), labels + self.skip)
+        return np.array(
+            [found[k][0] if k in found else -1 for k in (labels + self.skip).tolist()], np.int64
+        )
+
+    def _record(self, i: int) -> tuple[int, list[str]]:
+        k = int(self.labels[i]) + self.skip
+        return _pick(_records(self.path, self.delimiter), np.array([k])).get(k, (-1, []))
+
+    def cell(self, i: int, j: int | None = None):
+        """The text of row ``i``'s cell in column ``j`` (all its cells for None); ``i`` counts
+        the rows kept."""
+        cells = self._record(i)[1]
+        if j is None:
+            return cells
+        return cells[j] if j < len(cells) else ""
+
+    def where(self, i: int | None, j: int) -> str:
+        """``"<path>, line <line of row i>, <column j>"``; ``i`` None: the column alone."""
+        line = "" if i is None else f", line {self._record(i)[0]}"
+        return f"{self.path}{line}, {self.columns[j]}"
+
+    def target_values(self) -> np.ndarray:
+        """The target's values: int64 if every cell is an integer, float64 if a number, else str.
+
+        Raises:
+            ValueError: a number that is not finite in float32.
+        """
+        column = self.target
+        if column.dtype.kind in "iuf":
+            values = column.to_numpy()
+        else:
+            try:
+                values = pd.to_numeric(column).to_numpy()
+            except (ValueError, TypeError):
+                return column.to_numpy(dtype=str)
+        if values.dtype.kind != "i":  # floats, and integers beyond int64
+            values = values.astype(np.float64)
+        with np.errstate(over="ignore"):  # overflow to inf is what this check reports
+            finite = np.isfinite(values.astype(np.float32))
+        if not finite.all():
+            i = int(np.argmin(finite))
+            _checks.fail(
+                self.where(i, self.t),
+                "a finite number within float32's range",
+                repr(self.cell(i, self.t)),
+            )
+        return values
+
+
+def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A feature column of one chunk: ``(float32 values, missing, wrong)``.
+
+    ``wrong`` marks cells that are neither missing nor a number finite in
+    float32 (their value is inf when the cell is a number, else NaN).
+    """
+    if column.dtype.kind in "iuf":
+        with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
+            values = column.to_numpy(np.float32)
+        return values, na, ~np.isfinite(values) & ~na
+    text = column.astype(str).str.strip()  # pandas' True/False become text, not numbers
+    na = na | text.str.lower().isin(MISSING).to_numpy()
+    with np.errstate(over="ignore"):
+        values = pd.to_numeric(text.where(~na, "0"), errors="coerce").to_numpy(np.float32)
+    return values, na, ~np.isfinite(values) & ~na
+
+
+def read_table(path: str, suffix: str) -> Table:
+    """The text table at ``path``, a readable file, with its header read (messages name it)."""
+    delimiter = DELIMITERS[suffix]
+    if delimiter is None:
+        with open(path, "rb") as f:
+            delimiter = _sniff(path, f.read(65536))
+    return Table(path, delimiter)
