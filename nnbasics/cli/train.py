@@ -591,8 +591,8 @@ def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
     import numpy as np
 
     names = list(history)
-    dtype = np.float64 if dtype == "float64" else np.float32
-    rows = np.column_stack([np.asarray(history[k], dtype) for k in names])
+    np_dtype = np.float64 if dtype == "float64" else np.float32
+    rows = np.column_stack([np.asarray(history[k], np_dtype) for k in names])
     if path.lower().endswith(".json"):
         with open(path, "w") as f:
             json.dump(
