@@ -16,6 +16,23 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "relu",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "tanh",
+    "tanh_grad",
+    "linear",
+    "linear_grad",
+    "softplus",
+    "softplus_grad",
+    "maxout",
+    "maxout_grad",
+    "Unit",
+    "HIDDEN",
+]
+
 
 def relu(a):
     """g(a) = max(a, 0).

@@ -50,7 +50,13 @@ def _path(checkpoint_dir) -> str:
 
 
 def exists(checkpoint_dir) -> bool:
-    """Whether ``checkpoint_dir`` holds a checkpoint file (readable or not)."""
+    """Whether ``checkpoint_dir`` holds a checkpoint file (readable or not).
+
+    Examples:
+      >>> import tempfile
+      >>> exists(tempfile.mkdtemp())  # an empty folder: nothing to resume
+      False
+    """
     return os.path.isfile(_path(checkpoint_dir))
 
 
@@ -73,6 +79,18 @@ def save(checkpoint_dir, state, history: dict, meta: dict) -> str:
         (ENOSPC, EROFS, EACCES, ...): one line naming the file and the cause,
         and whether the previous checkpoint is intact (it always is: the
         write is atomic).
+
+    Examples:
+      >>> import jax, tempfile, numpy as np
+      >>> from nnbasics import MLP, optim
+      >>> from nnbasics.train import init_state
+      >>> net = MLP((2, 3))
+      >>> state = init_state(net.init(jax.random.key(0)), optim.sgd(0.1), jax.random.key(1))
+      >>> folder = tempfile.mkdtemp()
+      >>> save(folder, state, {"train_loss": np.array([0.5])}, {"lr": 0.1}).endswith("checkpoint.npz")
+      True
+      >>> exists(folder)
+      True
     """
     directory = os.fspath(checkpoint_dir)
     if os.path.exists(directory) and not os.path.isdir(directory):
@@ -229,6 +247,24 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
       ValueError: an unreadable or foreign file, another format version, a
         ``meta`` field that differs (named, expected = this run, received =
         the file), or another tree structure, leaf shape or dtype.
+
+    Examples:
+      >>> import jax, tempfile, numpy as np
+      >>> from nnbasics import MLP, optim
+      >>> from nnbasics.train import init_state
+      >>> net = MLP((2, 3))
+      >>> state = init_state(net.init(jax.random.key(0)), optim.sgd(0.1), jax.random.key(1))
+      >>> folder = tempfile.mkdtemp()
+      >>> restore(folder, state, {"lr": 0.1}) is None  # no checkpoint yet
+      True
+      >>> _ = save(folder, state, {"train_loss": np.array([0.5])}, {"lr": 0.1})
+      >>> restored, history = restore(folder, state, {"lr": 0.1})
+      >>> history["train_loss"].tolist(), int(restored.epoch)
+      ([0.5], 0)
+      >>> restore(folder, state, {"lr": 0.2})  # another run's checkpoint is refused
+      Traceback (most recent call last):
+      ...
+      ValueError: checkpoint: ... has lr = 0.1, this run asks for 0.2 ...
     """
     directory = os.fspath(checkpoint_dir)
     if not exists(directory):

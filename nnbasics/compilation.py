@@ -72,6 +72,11 @@ def default_cache_dir() -> str:
     given), else ``$XDG_CACHE_HOME/nnbasics/jax/<machine>``, else
     ``~/.cache/nnbasics/jax/<machine>``, where ``<machine>`` names the
     architecture, the CPU features and the JAX version.
+
+    Examples:
+      >>> import os
+      >>> os.path.isabs(default_cache_dir())
+      True
     """
     explicit = os.environ.get("JAX_COMPILATION_CACHE_DIR")
     if explicit:

@@ -20,6 +20,19 @@ import jax.numpy as jnp
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 
+__all__ = [
+    "Box",
+    "dense_fprop",
+    "dense_bprop",
+    "activation_fprop",
+    "activation_bprop",
+    "loss_fprop",
+    "loss_bprop",
+    "dense",
+    "activation",
+    "loss",
+]
+
 
 class Box(NamedTuple):
     """A node of the flow graph: ``fprop(...)`` and ``bprop(..., grad_out)``.

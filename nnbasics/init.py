@@ -8,6 +8,13 @@ import math
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "glorot_bound",
+    "glorot_uniform",
+    "glorot_uniform_layers",
+    "zeros",
+]
+
 
 def glorot_bound(fan_in: int, fan_out: int) -> float:
     """b = √6 / √(fan_in + fan_out), the half-width of Glorot & Bengio's (2010) uniform.

@@ -39,6 +39,24 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "sigmoid_nll",
+    "sigmoid_delta",
+    "softmax_nll",
+    "softmax_delta",
+    "linear_nll",
+    "linear_delta",
+    "gaussian_nll",
+    "gaussian_delta",
+    "mixture_nll",
+    "mixture_delta",
+    "mixture_mean",
+    "gaussian_std",
+    "mixture_std",
+    "Output",
+    "OUTPUT",
+]
+
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # Below this raw precision, softplus(r) = exp(r)(1 − exp(r)/2 + …) is exp(r) to
 # double precision, so log τ = r and σ(r)/τ = 1; evaluating the closed forms

@@ -11,6 +11,10 @@ The file is a plain NumPy ``.npz`` archive that any tool can open
 - ``layers.<k>.W``, ``layers.<k>.b``: the parameters by name;
 - ``standardizer.mean``, ``standardizer.scale``: the training split's feature
   statistics (absent if none were given);
+- ``target.mean``, ``target.scale``: the training split's target statistics of
+  a regression model trained on standardized targets (absent otherwise: the
+  network's outputs are then in target units, as in files written before
+  these existed);
 - ``header``: JSON text: ``format`` ("nnbasics-model"), ``version``, the
   ``MLP`` configuration, each array's shape and dtype, the class names, the
   feature names (``features``: the training file's header, in input order, or
@@ -68,6 +72,9 @@ class Model(NamedTuple):
       meta: how the model was trained (whatever ``save_model`` was given).
       features: the ``d_in`` feature names in the network's input order when
         the training data had a header, else None (columns go by position).
+      target_standardizer: the training split's target statistics of a
+        regression model trained on ``(y − mean) / scale``, or None (outputs in
+        target units).
 
     Examples:
       >>> import jax, pathlib, tempfile
@@ -86,6 +93,7 @@ class Model(NamedTuple):
     labels: tuple | None
     meta: dict
     features: tuple[str, ...] | None = None
+    target_standardizer: Standardizer | None = None
 
     def inputs(self, X) -> jax.Array:
         """Raw features ``X`` (n, d_in) as the network takes them: standardized as in training."""
@@ -104,8 +112,11 @@ class Model(NamedTuple):
         Returns:
           softmax: {"label": (n,) class names (or indices), "index": (n,),
           "probabilities": (n, classes)}; sigmoid: {"label": {0,1} (n, d),
-          "probabilities": (n, d)}; real outputs: {"mean": (n, d), "std": (n, d)}
-          (1 for the unit-variance linear output). All NumPy arrays.
+          "probabilities": (n, d)}; gaussian and mixture outputs: {"mean": (n, d),
+          "std": (n, d)}; linear: {"mean": (n, d)} only (its unit variance is
+          an assumption of the loss, not a measured spread). Means and
+          standard deviations are in target units: ``mean · scale + mean_y``
+          and ``std · scale`` with the target statistics. All NumPy arrays.
 
         Raises:
           ValueError: X of the wrong shape, missing or unknown column names,
@@ -114,13 +125,21 @@ class Model(NamedTuple):
         if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a pandas DataFrame
             names = [str(c) for c in X.columns]
             index, _ = self.columns("X", len(names), names, positional_target=False)
-            X = X.to_numpy()[:, index]
+            try:
+                X = X.iloc[:, index].to_numpy(dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                _checks.fail("X", "numeric feature columns", f"a DataFrame ({e})")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.net.sizes[0]:
             _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})", f"shape {X.shape}")
         _checks.finite_rows("X", X)
         predicted, spread = jax.device_get(_outputs(self.net, self.params, self.inputs(X)))
         if OUTPUT[self.net.output].target == "real":
+            if self.target_standardizer is not None:
+                mean, scale = (np.asarray(a) for a in self.target_standardizer)
+                predicted, spread = predicted * scale + mean, spread * scale
+            if self.net.output == "linear":
+                return {"mean": predicted}
             return {"mean": predicted, "std": spread}
         index, out = predicted, {"probabilities": spread}
         if OUTPUT[self.net.output].target == "labels":
@@ -351,6 +370,7 @@ def save_model(
     labels: Sequence[str] | None = None,
     meta: dict | None = None,
     features: Sequence[str] | None = None,
+    target_standardizer: Standardizer | None = None,
 ) -> str:
     """Writes ``net``, ``params``, the standardization and class names to ``path`` (.npz).
 
@@ -366,6 +386,11 @@ def save_model(
         :meth:`Model.read` and :meth:`Model.predict`; None, or the
         placeholders of a file without a header (``column 3``, ``X[:, 2]``):
         the features go by position.
+      target_standardizer: for regression outputs trained on standardized
+        targets ``(y − mean) / scale``: those statistics (``(d,)`` each,
+        ``nb.data.Standardizer.fit(y_train)``), so that ``Model.predict``
+        returns means and spreads in target units. None: the outputs are
+        already in target units.
 
     Returns:
       ``path``.
@@ -397,6 +422,24 @@ def save_model(
                     f"standardizer.{field}", f"shape ({net.sizes[0]},)", f"shape {value.shape}"
                 )
             arrays[f"standardizer.{field}"] = value
+    if target_standardizer is not None:
+        if OUTPUT[net.output].target != "real":
+            _checks.fail(
+                "target_standardizer",
+                "None for a classifier (target statistics are for regression outputs)",
+                f"statistics for a {net.output} output",
+            )
+        for field in ("mean", "scale"):
+            value = np.asarray(getattr(target_standardizer, field))
+            if value.shape != (net.sizes[-1],):
+                _checks.fail(
+                    f"target_standardizer.{field}",
+                    f"shape ({net.sizes[-1]},)",
+                    f"shape {value.shape}",
+                )
+            arrays[f"target.{field}"] = value
+        _check_scale("target_standardizer", np.asarray(target_standardizer.scale))
+        _checks.finite_array("target_standardizer.mean", np.asarray(target_standardizer.mean))
     if labels is not None:
         labels = [str(x) for x in labels]
         if OUTPUT[net.output].target == "real" or len(labels) != net.sizes[-1]:
@@ -487,23 +530,12 @@ def load_model(path) -> Model:
                 for name in ("W", "b")
             }
         )
-    standardizer = None
-    if "standardizer.mean" in arrays:
-        standardizer = Standardizer(
-            *(
-                _array(arrays, f"standardizer.{f}", (net.sizes[0],), {}, path)
-                for f in ("mean", "scale")
-            )
-        )
-        scale = np.asarray(standardizer.scale)
-        if not (np.isfinite(scale).all() and (scale > 0).all()):
-            bad = np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))
-            _field(
-                path,
-                "standardizer.scale",
-                "finite positive scales",
-                f"{scale[bad[0]]} at feature {bad[0]} ({len(bad)} such)",
-            )
+    standardizer = _statistics(arrays, "standardizer", net.sizes[0], path)
+    targets = None
+    if "target.mean" in arrays or "target.scale" in arrays:
+        if OUTPUT[net.output].target != "real":
+            _field(path, "target", "no target statistics for a classifier", "some")
+        targets = _statistics(arrays, "target", net.sizes[-1], path)
     labels = header.get("labels")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -535,6 +567,7 @@ def load_model(path) -> Model:
         tuple(labels) if labels is not None else None,
         meta,
         features,
+        targets,
     )
 
 
@@ -551,6 +584,40 @@ def _check_features(name: str, features, d: int) -> tuple[str, ...] | None:
     if twice:
         _checks.fail(name, "distinct feature names", f"{_listed(twice)} more than once")
     return None if _positional(features) else features
+
+
+def _statistics(arrays: dict, prefix: str, d: int, path: str) -> Standardizer | None:
+    """The ``prefix.mean`` / ``prefix.scale`` pair of ``arrays`` (None if absent), checked.
+
+    Both must be there, finite (``_array``), of shape (d,), and the scales positive.
+    """
+    if f"{prefix}.mean" not in arrays and f"{prefix}.scale" not in arrays:
+        return None
+    stats = Standardizer(
+        *(_array(arrays, f"{prefix}.{f}", (d,), {}, path) for f in ("mean", "scale"))
+    )
+    scale = np.asarray(stats.scale)
+    if not (scale > 0).all():
+        bad = np.flatnonzero(~(scale > 0))
+        _field(
+            path,
+            f"{prefix}.scale",
+            "finite positive scales",
+            f"{scale[bad[0]]} at column {bad[0]} ({len(bad)} such)",
+        )
+    return stats
+
+
+def _check_scale(name: str, scale: np.ndarray) -> None:
+    """Refuses a scale that is not finite and positive everywhere (ValueError naming it)."""
+    ok = np.isfinite(scale) & (scale > 0)
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        _checks.fail(
+            f"{name}.scale",
+            "finite positive scales",
+            f"{scale[bad[0]]} at column {bad[0]} ({len(bad)} such)",
+        )
 
 
 def _field(path: str, field: str, expected: str, received: str):

@@ -14,6 +14,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "l2_penalty",
+    "l2_grad",
+    "l1_penalty",
+    "l1_grad",
+    "is_off",
+    "penalty",
+    "add_penalty_grads",
+    "penalty_grads",
+]
+
 
 def l2_penalty(params):
     """½ Σ_k ‖W⁽ᵏ⁾‖², a scalar.

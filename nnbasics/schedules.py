@@ -28,6 +28,13 @@ import jax.numpy as jnp
 
 from nnbasics import _checks
 
+__all__ = [
+    "Schedule",
+    "constant",
+    "inverse_time",
+    "power",
+]
+
 Schedule = Callable[[jnp.ndarray], jnp.ndarray]
 
 

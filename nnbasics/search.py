@@ -40,7 +40,15 @@ import numpy as np
 
 from nnbasics import _checks, compilation, optim, schedules
 from nnbasics.mlp import MLP
-from nnbasics.train import HISTORY_KEYS, cast_data, check_data, init_state, metrics, train_epoch
+from nnbasics.train import (
+    HISTORY_KEYS,
+    _program,
+    cast_data,
+    check_data,
+    init_state,
+    metrics,
+    train_epoch,
+)
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
 OPTIMIZERS = {
@@ -249,6 +257,14 @@ class SearchResult(NamedTuple):
         arrays, NaN after a run stopped (early, or at the diverging epoch).
       select: the column selected on.
       traces: how many programs were traced: one per structural group.
+
+    Examples:
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
+      ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
+      >>> result.best, result.select, result.history["valid_loss"].shape  # (configs, epochs)
+      (1, 'valid_loss', (2, 5))
     """
 
     table: dict
@@ -323,8 +339,8 @@ def search(
       >>> X, y = nb.data.load("xor")
       >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
       ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
-      >>> result.config, result.traces  # one compiled program for both rates
-      ({'learning_rate': 0.1}, 1)
+      >>> result.config, result.traces <= 1  # one program for both rates (0: compiled before)
+      ({'learning_rate': 0.1}, True)
       >>> result.table["valid_loss"].shape
       (2,)
     """
@@ -349,40 +365,29 @@ def search(
     numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
     columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
     history = {k: np.full((count, epochs), np.nan) for k in HISTORY_KEYS}
-    traces = [0]
+    traced = _TRACES[0]
     pick = SELECT[select]
     best = None  # (score, row, net, params)
-    for static, rows in groups.items():
-        fields = dict(static)
-        net_g = dataclasses.replace(net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
-        run_chunk = _compile(
-            net_g, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, traces
+    program = (optimizer, epochs, patience, min_delta, grad, dtype, False)
+    for net_g, run_chunk, chunk, padded, hp in _chunks(
+        net, groups, configs, numeric, chunk_size, program
+    ):
+        seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
+        out, params = run_chunk(hp, seeds, *data)
+        out = jax.device_get(out)
+        for j, row in enumerate(chunk):
+            for k in METRIC_COLUMNS:
+                columns[k][row] = out[k][j]
+            for k in HISTORY_KEYS:
+                history[k][row] = out["history"][k][j]
+        scores = np.where(
+            np.isnan(out[select][: len(chunk)]),
+            np.inf if select == "valid_loss" else -np.inf,
+            out[select][: len(chunk)],
         )
-        size = min(chunk_size, len(rows))
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            padded = chunk + [chunk[0]] * (size - len(chunk))
-            hp = {
-                k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
-                for k in numeric
-                if k != "seed"
-            }
-            seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
-            out, params = run_chunk(hp, seeds, *data)
-            out = jax.device_get(out)
-            for j, row in enumerate(chunk):
-                for k in METRIC_COLUMNS:
-                    columns[k][row] = out[k][j]
-                for k in HISTORY_KEYS:
-                    history[k][row] = out["history"][k][j]
-            scores = np.where(
-                np.isnan(out[select][: len(chunk)]),
-                np.inf if select == "valid_loss" else -np.inf,
-                out[select][: len(chunk)],
-            )
-            j = int(pick(scores))
-            if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
-                best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a, j=j: a[j], params))
+        j = int(pick(scores))
+        if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
+            best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a, j=j: a[j], params))
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (
@@ -400,8 +405,161 @@ def search(
         params=params,
         history=history,
         select=select,
-        traces=traces[0],
+        traces=_TRACES[0] - traced,
     )
+
+
+class FoldsResult(NamedTuple):
+    """What ``train_folds`` returns.
+
+    Attributes:
+      params: ``params[c][f]``, the parameters (NumPy arrays) config ``c``
+        ended with on fold ``f``: the last finite ones, as ``nb.fit`` without
+        a validation set returns.
+      train_loss: (C, F, epochs) per-epoch training loss, NaN after a run
+        diverged.
+      diverged: (C, F) booleans.
+      nets: ``nets[c]``, config ``c``'s MLP.
+      traces: how many programs were traced: one per structural group and fold shape.
+    """
+
+    params: list
+    train_loss: np.ndarray
+    diverged: np.ndarray
+    nets: list
+    traces: int
+
+
+def train_folds(
+    net: MLP,
+    folds: Sequence,
+    *,
+    configs: Sequence[dict],
+    optimizer: str = "adam",
+    epochs: int,
+    batch_size: int | None = None,
+    grad: str = "manual",
+    chunk_size: int = 16,
+    dtype=jnp.float32,
+    seeds=None,
+) -> FoldsResult:
+    """Trains every (config, fold) pair: the folds a vmapped axis beside the configs.
+
+    Config ``c`` on fold ``f`` trains exactly as
+
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        nb.fit(net_c, net_c.init(k_init, dtype), opt_c, folds[f], key=k_train,
+               epochs=epochs, batch_size=..., l2=..., l1=...)
+
+    with ``net_c`` and ``opt_c`` as in :func:`search` and ``seed`` the
+    config's (or ``seeds[c][f]``). Folds whose training sets have the same
+    shapes are stacked, and one compiled program per structural group trains
+    ``chunk_size`` configs × those folds at once (cross-validation: each fold
+    is the data outside its held-out part).
+
+    Args:
+      net: an ``nb.MLP``; configs may override its sizes, hidden, pieces, components.
+      folds: non-empty list of training pairs (X_f, y_f), X_f (n_f, d_in).
+      configs, optimizer, epochs, batch_size, grad, chunk_size, dtype: as in :func:`search`
+        (no early stopping: no validation set).
+      seeds: None (each config's "seed", 0 without one) or a (C, F) array of
+        ints, one seed per pair.
+
+    Returns:
+      A FoldsResult.
+
+    Raises:
+      ValueError: bad input, naming the argument, before any training.
+    """
+    compilation.use_default_cache()
+    if isinstance(folds, (str, bytes)) or not isinstance(folds, Sequence) or not folds:
+        _checks.fail("folds", "a non-empty list of (X, y) training pairs", folds)
+    shapes: dict = {}
+    checked = {}
+    for f, pair in enumerate(folds):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            _checks.fail(f"folds[{f}]", "a pair (X, y)", type(pair).__name__)
+        shape = (np.shape(pair[0]), np.shape(pair[1]))
+        if shape not in checked:
+            try:
+                checked[shape] = _check_search_args(
+                    net,
+                    pair,
+                    None,
+                    None,
+                    configs,
+                    optimizer,
+                    epochs,
+                    batch_size,
+                    None,
+                    0.0,
+                    grad,
+                    chunk_size,
+                    "valid_loss",
+                    dtype,
+                    need_valid=False,
+                )[:2]
+            except ValueError as e:
+                raise ValueError(f"folds[{f}]: {e}") from None
+        shapes.setdefault(shape, []).append(f)
+    count, n_folds = len(configs), len(folds)
+    if seeds is None:
+        seeds = np.asarray([[c.get("seed", 0)] * n_folds for c in configs])
+    seeds = np.asarray(seeds)
+    if seeds.shape != (count, n_folds) or not np.issubdtype(seeds.dtype, np.integer):
+        _checks.fail("seeds", f"None or ({count}, {n_folds}) ints", f"shape {seeds.shape}")
+    if seeds.size and not (seeds.min() >= 0 and seeds.max() < 2**32):
+        _checks.fail("seeds", "ints in [0, 2**32)", f"range [{seeds.min()}, {seeds.max()}]")
+    params = [[None] * n_folds for _ in range(count)]
+    nets = [None] * count
+    train_loss = np.full((count, n_folds, epochs), np.nan)
+    diverged = np.zeros((count, n_folds), bool)
+    traced = _TRACES[0]
+    for shape, fold_rows in shapes.items():
+        groups, names = checked[shape]
+        numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
+        stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
+        X = jnp.stack([X for X, _ in stacked])
+        y = jnp.stack([y for _, y in stacked])
+        program = (optimizer, epochs, None, 0.0, grad, dtype, True)
+        for net_g, run_chunk, chunk, padded, hp in _chunks(
+            net, groups, configs, numeric, chunk_size, program
+        ):
+            chunk_seeds = jnp.asarray(seeds[np.ix_(padded, fold_rows)], jnp.uint32)
+            out, got = jax.device_get(run_chunk(hp, chunk_seeds, X, y, None, None, None, None))
+            for j, row in enumerate(chunk):
+                nets[row] = net_g
+                for a, f in enumerate(fold_rows):
+                    params[row][f] = jax.tree.map(lambda v, a=a, j=j: v[a, j], got)
+                    train_loss[row, f] = out["history"]["train_loss"][a, j]
+                    diverged[row, f] = out["diverged"][a, j]
+    return FoldsResult(params, train_loss, diverged, nets, _TRACES[0] - traced)
+
+
+def _chunks(net, groups, configs, numeric, chunk_size, program):
+    """Per structural group, per chunk of its rows: (net, program, rows, padded rows, hp).
+
+    ``program`` is (optimizer, epochs, patience, min_delta, grad, dtype, folds) for
+    ``_compile``. The last chunk is padded with copies of its first row, so one
+    program serves all.
+    """
+    optimizer, epochs, patience, min_delta, grad, dtype, folds = program
+    for static, rows in groups.items():
+        fields = dict(static)
+        net_g = dataclasses.replace(net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
+        run_chunk = _compile(
+            net_g, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds
+        )
+        size = min(chunk_size, len(rows))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            padded = chunk + [chunk[0]] * (size - len(chunk))
+            hp = {
+                k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
+                for k in numeric
+                if k != "seed"
+            }
+            yield net_g, run_chunk, chunk, padded, hp
 
 
 def _better(select, a, b):
@@ -437,12 +595,46 @@ def _build_optimizer(name, hp, fields):
     return builder(learning_rate=rate, **kwargs)
 
 
-def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, traces):
-    """``run_chunk(hp, seeds, *data)``: one jitted vmap of ``run_one`` for a structural group."""
+# Programs traced by ``_compile``'s ``run_one``; a search reports its own count.
+_TRACES = [0]
+
+
+def _compile(
+    net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds=False
+):
+    """``run_chunk(hp, seeds, *data)``: one jitted vmap of ``run_one`` for a structural group.
+
+    With ``folds``, a second vmap runs outside the first, over the training data's leading
+    axis (one fold per row) and the seeds' second axis: outputs are (folds, configs, ...).
+    The jitted program is kept (``train``'s small LRU of programs), so a later search
+    of the same structure and shapes neither traces nor compiles it again.
+    """
+    key = (
+        "search",
+        net,
+        optimizer,
+        tuple(numeric),
+        tuple(sorted(fields.items())),
+        epochs,
+        patience,
+        min_delta,
+        grad,
+        jnp.dtype(dtype).name,
+        folds,
+    )
+    return _program(
+        key,
+        lambda: _make_program(
+            net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds
+        ),
+    )
+
+
+def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds):
     batch_size = fields["batch_size"]
 
     def run_one(hp, seed, X, y, Xv, yv, Xt, yt):
-        traces[0] += 1  # counts traces: one per group when chunks reuse the program
+        _TRACES[0] += 1  # counts traces: one per group when chunks reuse the program
         k_init, k_train = jax.random.split(jax.random.key(seed))
         opt = _build_optimizer(optimizer, hp, fields)
         state = init_state(net.init(k_init, dtype), opt, k_train)
@@ -489,7 +681,10 @@ def _compile(net, optimizer, numeric, fields, epochs, patience, min_delta, grad,
         )
         return out, state.best_params
 
-    return jax.jit(jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6))
+    over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6)
+    if folds:
+        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4))
+    return jax.jit(over_configs)
 
 
 # ---------------------------------------------------------------- validation
@@ -510,6 +705,7 @@ def _check_search_args(
     chunk_size,
     select,
     dtype,
+    need_valid=True,
 ):
     """Validates everything; returns (groups: static fields -> rows, config names, data)."""
     if not isinstance(net, MLP):
@@ -525,7 +721,7 @@ def _check_search_args(
     if not jnp.issubdtype(dtype, jnp.floating):
         _checks.fail("dtype", "a floating dtype", dtype)
     for name, pair in (("train", train), ("valid", valid), ("test", test)):
-        if pair is None and name == "test":
+        if pair is None and (name == "test" or not need_valid):
             continue
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             _checks.fail(name, "a pair (X, y)", type(pair).__name__)
@@ -630,6 +826,16 @@ def format_table(result: SearchResult, top: int | None = 10) -> str:
     Returns:
       A string: a header line of column names, then one line per config; the
       selected config is marked with ``*``.
+
+    Examples:
+      >>> import nnbasics as nb
+      >>> X, y = nb.data.load("xor")
+      >>> result = search(nb.MLP((2, 4, 2), hidden="tanh"), (X, y), (X, y),
+      ...                 configs=grid(learning_rate=[0.001, 0.1]), epochs=5)
+      >>> print(format_table(result))  # best first, the selected row marked *
+         row  learning_rate  valid_loss ...
+      *    1            0.1 ...
+           0          0.001 ...
     """
     table = result.table
     count = len(table["valid_loss"])

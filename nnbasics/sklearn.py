@@ -13,21 +13,40 @@ so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 from __future__ import annotations
 
 import numbers
+import time
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn import model_selection
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import clone as _sk_clone
+from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
+from sklearn.model_selection._validation import _score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import optim
+from . import search as nb_search
 from .mlp import MLP
 from .train import fit as nb_fit
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["GridSearchCV", "MLPClassifier", "MLPRegressor", "RandomizedSearchCV"]
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+if TYPE_CHECKING:  # the search mixin below runs inside scikit-learn's BaseSearchCV
+    from sklearn.model_selection._search import BaseSearchCV as _SearchBase
+else:
+    _SearchBase = object
+
+
+def clone(estimator: Any, *, safe: bool = True) -> Any:
+    """scikit-learn's ``clone``; its return type (untyped, inferred from its body) is Any."""
+    return _sk_clone(estimator, safe=safe)
 
 
 class _BaseMLP(BaseEstimator):
@@ -106,18 +125,25 @@ class _BaseMLP(BaseEstimator):
         return tuple(int(s) for s in sizes), batch
 
     # ----------------------------------------------------------------- fit
-    def _fit(self, X, y_encoded, n_out):
-        sizes, batch = self._check_params(X.shape[0])
-        dtype = _DTYPES[self.dtype]
-        net = MLP(sizes=(X.shape[1], *sizes, n_out), hidden=self.activation, output=self._output)
+    def _plan(self, n, n_features, n_out):
+        """(net, batch size, seed) of a fit on ``n`` examples; the seed draws from random_state."""
+        sizes, batch = self._check_params(n)
+        net = MLP(sizes=(n_features, *sizes, n_out), hidden=self.activation, output=self._output)
         seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
-        k_init, k_split, k_train = jax.random.split(jax.random.key(seed), 3)
+        return net, batch, int(seed)
+
+    def _fit(self, X, y_encoded, n_out):
+        net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
+        dtype = _DTYPES[self.dtype]
+        # As nb.search.train_folds derives its keys from a seed, so that
+        # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
+        k_init, k_train = jax.random.split(jax.random.key(seed))
         X = np.asarray(X, dtype)
         y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         valid = None
         if self.early_stopping:
             n = X.shape[0]
-            order = np.asarray(jax.random.permutation(k_split, n))
+            order = np.asarray(jax.random.permutation(jax.random.fold_in(k_train, 1), n))
             n_valid = max(1, int(round(self.validation_fraction * n)))
             v, t = order[:n_valid], order[n_valid:]
             valid = (X[v], y_encoded[v])
@@ -143,35 +169,48 @@ class _BaseMLP(BaseEstimator):
             grad=self.grad,
             callback=progress if self.verbose else None,
         )
-        hist = {k: np.asarray(v) for k, v in result.history.items()}
-        ran = np.isfinite(hist["train_loss"])
-        self.loss_curve_ = [float(v) for v in hist["train_loss"][ran]]
+        return self._set_fitted(
+            net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
+        )
+
+    def _set_fitted(self, net, params, train_loss, valid_accuracy=None):
+        """Stores a training's outcome as scikit-learn's fitted attributes (NumPy arrays)."""
+        train_loss = np.asarray(train_loss, np.float64)
+        ran = np.isfinite(train_loss)
+        self.loss_curve_ = [float(v) for v in train_loss[ran]]
         self.n_iter_ = len(self.loss_curve_)
-        if valid is not None:
-            self.validation_scores_ = [float(v) for v in hist["valid_accuracy"][ran]]
+        if valid_accuracy is not None:
+            self.validation_scores_ = [float(v) for v in np.asarray(valid_accuracy)[ran]]
             self.best_validation_score_ = max(self.validation_scores_)
             self.best_loss_ = None
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
-        self.coefs_ = [np.asarray(layer["W"]) for layer in result.params]
-        self.intercepts_ = [np.asarray(layer["b"]) for layer in result.params]
+        self.coefs_ = [np.asarray(layer["W"]) for layer in params]
+        self.intercepts_ = [np.asarray(layer["b"]) for layer in params]
         self.n_layers_ = len(self.coefs_) + 1
-        self.n_outputs_ = n_out
+        self.n_outputs_ = net.sizes[-1]
         self.out_activation_ = self._output
         self._net = net
         return self
 
     def _raw(self, X):
+        """The output pre-activation, computed in float64 whatever ``dtype`` trained.
+
+        float32 matmuls round differently for different batch shapes, so
+        predictions would change in the last bits with the rows around them;
+        float64 keeps a row's prediction independent of its batch to ~1e-16
+        (scikit-learn's check_methods_sample_order_invariance asks 1e-7).
+        """
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        dtype = _DTYPES[self.dtype]
-        params = [
-            {"W": jnp.asarray(W, dtype), "b": jnp.asarray(b, dtype)}
-            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
-        ]
-        return self._net.apply(params, jnp.asarray(X, dtype))
+        with jax.enable_x64(True):
+            params = [
+                {"W": jnp.asarray(W, jnp.float64), "b": jnp.asarray(b, jnp.float64)}
+                for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+            ]
+            return np.asarray(self._net.apply(params, jnp.asarray(X, jnp.float64)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -197,23 +236,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _output = "softmax"
 
-    def fit(self, X, y):
+    def _prepare(self, X, y):
+        """Validates (X, y), sets n_features_in_ and classes_; returns (X, labels 0..C−1, C)."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
-        return self._fit(X, encoded, len(self.classes_))
+        return X, encoded, len(self.classes_)
+
+    def fit(self, X, y):
+        return self._fit(*self._prepare(X, y))
 
     def predict_proba(self, X):
-        return np.asarray(jax.nn.softmax(self._raw(X).astype(jnp.float64), axis=-1))
+        with jax.enable_x64(True):
+            return np.asarray(jax.nn.softmax(self._raw(X), axis=-1))
 
     def predict_log_proba(self, X):
-        return np.asarray(jax.nn.log_softmax(self._raw(X).astype(jnp.float64), axis=-1))
+        with jax.enable_x64(True):
+            return np.asarray(jax.nn.log_softmax(self._raw(X), axis=-1))
 
     def predict(self, X):
         check_is_fitted(self, "coefs_")
-        return self.classes_[np.asarray(jnp.argmax(self._raw(X), axis=-1))]
+        return self.classes_[np.argmax(self._raw(X), axis=-1)]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -231,18 +276,256 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _output = "linear"
 
-    def fit(self, X, y):
+    def _prepare(self, X, y):
+        """Validates (X, y), sets n_features_in_; returns (X, y as (n, k), k)."""
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
         self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
-        return self._fit(X, y2, y2.shape[1])
+        return X, y2, y2.shape[1]
+
+    def fit(self, X, y):
+        return self._fit(*self._prepare(X, y))
 
     def predict(self, X):
-        z = np.asarray(self._raw(X), np.float64)
+        z = self._raw(X)
         return z[:, 0] if self._y_1d else z
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+# ------------------------------------------------------------------ search CV
+
+
+class _FoldSearch(_SearchBase):
+    """``fit`` for an nnbasics estimator (or a Pipeline ending in one): every
+    (candidate × fold) pair trained together by ``nb.search.train_folds``.
+
+    Each pair trains exactly as scikit-learn's search would fit
+    ``clone(estimator).set_params(**candidate)`` on the fold, so ``cv_results_``
+    match scikit-learn's to float tolerance; the results are then formatted,
+    ranked and refit by scikit-learn's own code. Other estimators, fit
+    parameters, ``early_stopping``, ``verbose`` or candidates that change a
+    Pipeline's other steps run scikit-learn's ordinary loop (``batched_`` False).
+    """
+
+    #: configurations trained at once per compiled call (bounds the memory); a class
+    #: attribute, so the constructor stays scikit-learn's: set it on an instance.
+    chunk_size = 64
+
+    def _candidates(self) -> Any:
+        """The candidate parameter dicts, in scikit-learn's order (each search defines it)."""
+        raise NotImplementedError
+
+    def fit(self, X, y=None, **params):
+        """Runs fit with every candidate on every fold; refits the best on all of (X, y)."""
+        candidates = list(self._candidates())
+        est = self.estimator
+        final, name = (
+            (est.steps[-1][1], est.steps[-1][0]) if isinstance(est, Pipeline) else (est, "")
+        )
+        prefix = f"{name}__" if name else ""
+        own = [
+            {k[len(prefix) :]: v for k, v in c.items() if k.startswith(prefix)} for c in candidates
+        ]
+        self.batched_ = (
+            not params
+            and y is not None
+            and isinstance(final, _BaseMLP)
+            and bool(candidates)
+            and all(len(o) == len(c) for o, c in zip(own, candidates, strict=True))
+            and all(
+                not m.early_stopping and not m.verbose
+                for m in (clone(final).set_params(**o) for o in own)
+            )
+        )
+        if not self.batched_:
+            return super().fit(X, y, **params)
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        # scikit-learn declares no types: pyright infers check_cv's cv as int from its default
+        cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
+        splits = list(cv.split(X, y))
+        self.n_splits_ = len(splits)
+        out = self._train_and_score(X, y, candidates, own, splits, scorers)
+        results = self._format_results(candidates, self.n_splits_, out)
+        self.multimetric_ = isinstance(out[0]["test_scores"], dict)
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(out[0]["test_scores"])
+            refit_metric = self.refit
+        if self.refit or not self.multimetric_:
+            self.best_index_ = self._select_best_index(self.refit, refit_metric, results)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(est).set_params(**clone(self.best_params_, safe=False))
+            start = time.time()
+            self.best_estimator_.fit(X, y)
+            self.refit_time_ = time.time() - start
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = getattr(scorers, "_scorers", scorers)
+        self.cv_results_ = results
+        return self
+
+    def _train_and_score(self, X, y, candidates, own, splits, scorers):
+        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns."""
+        est = self.estimator
+        final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        folds = []  # per split: (model maker, (X_f, y_f) prepared, n_out, fitted template)
+        for train, _ in splits:
+            X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+            head = None
+            if isinstance(est, Pipeline):
+                head = clone(est[:-1])
+                X_tr = head.fit_transform(X_tr, y_tr)
+            template = clone(final)
+            Xf, tf, n_out = template._prepare(X_tr, y_tr)
+            folds.append((head, template, Xf, tf, n_out))
+
+        n_cand, n_splits = len(candidates), len(splits)
+        members = [[clone(final).set_params(**o) for _ in splits] for o in own]
+        fitted = [[None] * n_splits for _ in range(n_cand)]
+        fit_time = np.zeros((n_cand, n_splits))
+        # Pairs that share the training program's structure train in one train_folds call.
+        groups: dict = {}
+        for c in range(n_cand):
+            for f, (_, _, Xf, _, n_out) in enumerate(folds):
+                m = members[c][f]
+                net, batch, seed = m._plan(Xf.shape[0], Xf.shape[1], n_out)
+                key = (m.solver, int(m.max_iter), m.grad, m.dtype, Xf.shape, n_out)
+                config = dict(
+                    learning_rate=float(m.learning_rate_init),
+                    l2=float(m.alpha) / batch,
+                    sizes=net.sizes,
+                    hidden=net.hidden,
+                    batch_size=batch,
+                )
+                groups.setdefault(key, {}).setdefault(c, {})[f] = (config, seed)
+        for (solver, epochs, grad, dtype, _, _), pairs in groups.items():
+            # Folds of one shape give a candidate the same config (batch "auto" depends
+            # on n only) and every candidate covers all of them: a (configs × folds) grid.
+            cands = list(pairs)
+            fold_ids = sorted(pairs[cands[0]])
+            self._train_group(
+                solver,
+                epochs,
+                grad,
+                dtype,
+                [pairs[c][fold_ids[0]][0] for c in cands],
+                [[pairs[c][f][1] for f in fold_ids] for c in cands],
+                [folds[f] for f in fold_ids],
+                cands,
+                fold_ids,
+                members,
+                fitted,
+                fit_time,
+            )
+
+        out = []
+        for c in range(n_cand):
+            for f, (train, test) in enumerate(splits):
+                head = folds[f][0]
+                model = fitted[c][f]
+                if head is not None:
+                    model = Pipeline([*head.steps, (est.steps[-1][0], model)])
+                X_te, y_te = _safe_indexing(X, test), _safe_indexing(y, test)
+                start = time.time()
+                # scikit-learn declares no types: error_score is inferred str from "raise"
+                result = {
+                    "fit_error": None,
+                    "test_scores": _score(model, X_te, y_te, scorers, {}, self.error_score),  # pyright: ignore[reportArgumentType]
+                    "n_test_samples": len(test),
+                    "fit_time": fit_time[c, f],
+                }
+                if self.return_train_score:
+                    X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+                    # scikit-learn declares no types: error_score is inferred str from "raise"
+                    result["train_scores"] = _score(
+                        model,
+                        X_tr,
+                        y_tr,
+                        scorers,
+                        {},
+                        self.error_score,  # pyright: ignore[reportArgumentType]
+                    )
+                result["score_time"] = time.time() - start
+                out.append(result)
+        return out
+
+    def _train_group(
+        self,
+        solver,
+        epochs,
+        grad,
+        dtype,
+        configs,
+        seeds,
+        folds,
+        cands,
+        fold_ids,
+        members,
+        fitted,
+        fit_time,
+    ):
+        """Trains configs × folds in one ``train_folds`` call; stores fitted members."""
+        start = time.time()
+        net = MLP(sizes=configs[0]["sizes"], output=members[cands[0]][fold_ids[0]]._output)
+        trained = nb_search.train_folds(
+            net,
+            [(Xf, tf) for _, _, Xf, tf, _ in folds],
+            configs=configs,
+            optimizer=solver,
+            epochs=epochs,
+            grad=grad,
+            dtype=_DTYPES[dtype],
+            chunk_size=self.chunk_size,
+            seeds=np.asarray(seeds, np.int64),
+        )
+        share = (time.time() - start) / (len(configs) * len(folds))
+        for r, c in enumerate(cands):
+            for a, f in enumerate(fold_ids):
+                m = members[c][f]
+                # the fold's validated attributes: n_features_in_, feature names, classes_
+                for k, v in vars(folds[a][1]).items():
+                    if k.endswith("_") or k == "_y_1d":
+                        setattr(m, k, v)
+                fitted[c][f] = m._set_fitted(
+                    trained.nets[r], trained.params[r][a], trained.train_loss[r, a]
+                )
+                fit_time[c, f] = share
+
+
+class GridSearchCV(_FoldSearch, model_selection.GridSearchCV):
+    """scikit-learn's ``GridSearchCV``, training every (candidate × fold) pair at once.
+
+    Same parameters, attributes and results as scikit-learn's (``cv_results_``,
+    ``best_params_``, ``best_score_``, ``best_estimator_``, ``predict``,
+    ``score``, ...). For an nnbasics ``MLPClassifier``/``MLPRegressor``, or a
+    ``Pipeline`` ending in one with the grid over its parameters, the fits go
+    through ``nb.search.train_folds``: one compiled program per structure
+    (solver, layer sizes, activation, batch size, epochs) trains every
+    candidate on every fold, ``chunk_size`` (64) candidates at a time; the
+    numeric parameters (``learning_rate_init``, ``alpha``) are inputs of that
+    program. ``batched_`` says whether it did.
+    """
+
+    def _candidates(self):
+        return ParameterGrid(self.param_grid)
+
+
+class RandomizedSearchCV(_FoldSearch, model_selection.RandomizedSearchCV):
+    """scikit-learn's ``RandomizedSearchCV``, training every (candidate × fold) pair at once.
+
+    The candidates are scikit-learn's own ``ParameterSampler`` draws (the same
+    for the same ``random_state``); the rest is as :class:`GridSearchCV`.
+    """
+
+    def _candidates(self):
+        return ParameterSampler(
+            self.param_distributions, self.n_iter, random_state=self.random_state
+        )

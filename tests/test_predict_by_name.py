@@ -226,6 +226,11 @@ def test_api_predict_takes_a_dataframe_by_name(trained):
         ValueError, match=r"^X: expected .* received columns with missing 'alpha' and unknown 'a'$"
     ):
         model.predict(frame.rename(columns={"alpha": "a"}))
+    frame["alpha"] = "x"
+    with pytest.raises(
+        ValueError, match=r"^X: expected numeric feature columns, received a DataFrame"
+    ):
+        model.predict(frame)
 
 
 def test_api_read_matches_a_file_by_name(trained):
@@ -260,7 +265,11 @@ CLASSIFICATION_SETS = [n for n in nb.data.names() if nb.data.info(n).kind == "cl
 
 @pytest.mark.parametrize(
     "dataset",
-    [pytest.param(n, marks=pytest.mark.slow) if n == "mnist1d" else n for n in CLASSIFICATION_SETS],
+    # Two sets (multi-class and binary) in the quick suite, every other one under -m slow.
+    [
+        n if n in ("iris", "breast_cancer") else pytest.param(n, marks=pytest.mark.slow)
+        for n in CLASSIFICATION_SETS
+    ],
 )
 def test_train_sigmoid_on_every_classification_set(capsys, tmp_path, dataset):
     m = tmp_path / "m.npz"
@@ -388,3 +397,20 @@ def test_defaults_formatter_adds_a_default_only_where_none_is_stated():
     assert "a number (default: 3) --plain" in text and "a number (default: 4)" in text
     assert "widths (default: 1,2)" in text
     assert "a switch --unset" in text and text.endswith("a path")
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "gradcheck", "bench", "launch"])
+def test_help_text_of_every_command_states_each_default_once(capsys, command):
+    """The printed --help, forwarded commands included: no option entry says "default" twice."""
+    code = 0
+    try:
+        code = cli.main([command, "--help"])
+    except SystemExit as e:  # a forwarded command's argparse may exit itself
+        code = e.code or 0
+    assert code == 0
+    out = capsys.readouterr().out
+    entries = re.split(r"\n(?=  -)", out)
+    assert len(entries) > 2, out
+    for entry in entries:
+        assert entry.lower().count("default") <= 1, entry
+        assert "(default: None)" not in entry and "(default: False)" not in entry, entry

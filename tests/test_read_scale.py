@@ -274,3 +274,28 @@ def test_byte_order_mark_is_not_part_of_the_first_cell(tmp_path):
         got = data.read(path)
         np.testing.assert_array_equal(got.X, [[1, 2], [3, 4]])
         assert got.feature_names[0] in ("a", "column 1")
+
+
+def test_a_refused_file_stops_its_digest(tmp_path, monkeypatch):
+    from nnbasics.data import files
+
+    events = []
+
+    def digest(path, stop):
+        events.append(stop)
+        return files.hashlib.sha256(b"").hexdigest()
+
+    monkeypatch.setattr(files, "_sha256", digest)
+    with pytest.raises(ValueError, match="expected a number"):
+        data.read(_write(tmp_path / "b.csv", "a,y\n1,0\nx,1\n"))
+    assert events[-1].is_set()  # the hashing thread is told to stop, not waited for to the end
+    data.read(_write(tmp_path / "g.csv", "a,y\n1,0\n2,1\n"))
+    assert not events[-1].is_set()
+    stop = files.threading.Event()
+    stop.set()
+    monkeypatch.undo()
+    assert files._sha256(tmp_path / "g.csv", stop) == ""
+    assert (
+        files._sha256(tmp_path / "g.csv")
+        == files.hashlib.sha256((tmp_path / "g.csv").read_bytes()).hexdigest()
+    )

@@ -9,9 +9,10 @@ position when the width is the model's (or one more: the target). The
 model's standardization is applied, and the predictions are written as CSV
 (stdout, or --output): the class name and one probability per class for
 classifiers, label(c) and p(c) per class for multi-label (sigmoid) models,
-the predicted mean and standard deviation of each output for regression. A
-file that also holds the targets gets its metrics printed on stderr. Rows
-with a missing or non-finite value are refused with their line numbers;
+the predicted mean of each output for regression, in target units, with its
+standard deviation for gaussian and mixture outputs (a linear output
+predicts no spread). A file that also holds the targets gets its metrics
+printed on stderr. Rows with a missing or non-finite value are refused with their line numbers;
 with --drop-missing, rows holding a missing value are dropped instead,
 stderr says how many and which lines, and the output starts with a "line"
 column naming each prediction's line in DATA, so that no prediction can be
@@ -139,7 +140,10 @@ def _table(model, out: dict):
     if "mean" in out:
         k = out["mean"].shape[1]
         names = [""] if k == 1 else [f"_{j}" for j in range(k)]
-        header = [f"mean{s}" for s in names] + [f"std{s}" for s in names]
+        header = [f"mean{s}" for s in names]
+        if "std" not in out:  # linear: no predicted spread to report
+            return out["mean"], header
+        header += [f"std{s}" for s in names]
         return np.hstack([out["mean"], out["std"]]), header
     probabilities = out["probabilities"]
     names = model.labels or [str(j) for j in range(probabilities.shape[1])]
@@ -182,17 +186,26 @@ def _metrics(nb, model, X, y, out: dict) -> str:
         loss, _ = nb.train.metrics(model.net, model.params, X, codes)
         accuracy = float(np.mean(out["index"] == codes))
         return f"{len(codes)} examples: accuracy {accuracy:.2%}, mean NLL {float(loss):.4f}"
-    y = np.asarray(y, np.float32).reshape(len(X), -1)
+    y = np.asarray(y, np.float64).reshape(len(X), -1)
     if "probabilities" in out:  # sigmoid on 0/1 target columns
         if not np.isin(y, (0, 1)).all():
             raise UsageError(
                 "targets: expected 0/1 values for a multi-label model, received others"
             )
-        loss, accuracy = nb.train.metrics(model.net, model.params, X, y)
+        loss, accuracy = nb.train.metrics(model.net, model.params, X, y.astype(X.dtype))
         return (
             f"{len(y)} examples: label accuracy {float(accuracy):.2%} (per class), "
             f"mean NLL {float(loss):.4f}"
         )
-    loss, _ = nb.train.metrics(model.net, model.params, X, y)
     rmse = float(np.sqrt(np.mean((out["mean"] - y) ** 2)))
-    return f"{len(y)} examples: RMSE {rmse:.4f}, mean NLL {float(loss):.4f}"
+    line = f"{len(y)} examples: RMSE {rmse:.4f} (target units)"
+    if "std" not in out:  # linear: its ½ squared error is no NLL in target units
+        return line
+    # The NLL in target units: the standardized one + Σⱼ log scaleⱼ (change of variables).
+    dtype = X.dtype
+    log_scale, z = 0.0, y.astype(dtype)
+    if model.target_standardizer is not None:
+        z = nb.data.transform(model.target_standardizer, z).astype(dtype)
+        log_scale = float(np.sum(np.log(np.asarray(model.target_standardizer.scale, np.float64))))
+    loss, _ = nb.train.metrics(model.net, model.params, X, z)
+    return f"{line}, mean NLL {float(loss) + log_scale:.4f}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import math
 import os
 import sys
 import time
@@ -24,7 +23,6 @@ from nnbasics.cli._common import (
     check_output_file,
     dropped_text,
     float64,
-    fmt,
     new_console,
     non_negative_float,
     non_negative_int,
@@ -36,6 +34,7 @@ from nnbasics.cli._common import (
     widths,
     write_failed,
 )
+from nnbasics.cli._report import metrics_of, plot, results_table, targets_caption
 from nnbasics.losses import OUTPUT
 
 HIDDEN_UNITS = tuple(HIDDEN)
@@ -417,6 +416,13 @@ def _train(args) -> int:
     k_split, k_init, k_fit = _keys(args.seed)
     train, valid, test = _splits(args, info, output, k_split, file)
     stats, train, valid, test = data.standardize(train, valid, test)
+    # Regression trains on (y − mean) / scale with the training split's
+    # statistics, so the defaults (initialization, learning rate, L2) suit any
+    # target scale; predictions and spreads are mapped back to target units.
+    targets, raw_y = None, {"train": train[1], "valid": valid[1], "test": test[1]}
+    if OUTPUT[output].target == "real":
+        targets = data.Standardizer.fit(train[1])
+        train, valid, test = ((X, data.transform(targets, y)) for X, y in (train, valid, test))
     if file is not None:
         labels = None if file.classes is None else list(file.classes)
         source = {
@@ -462,7 +468,7 @@ def _train(args) -> int:
             f"{int(test[0].shape[0])} test examples, {info.n_features} features\n"
             f"[bold]MLP[/] {'-'.join(map(str, net.sizes))} {net.hidden}/{net.output} "
             f"({n_params} parameters), [bold]{args.optimizer}[/] lr {lr:g} ({args.schedule}), "
-            f"batch {args.batch_size}, grad {args.grad}"
+            f"batch {args.batch_size}, grad {args.grad}" + targets_caption(targets)
         )
 
     fit_kw: dict[str, Any] = dict(
@@ -497,9 +503,9 @@ def _train(args) -> int:
         "valid": valid if has_valid else None,
         "test": test if has_test else None,
     }
-    metrics = _metrics(nb, net, result, splits)
-    console.print(_results_table(result, metrics, seconds))
-    failed = _write_outputs(args, console, result, net, stats, labels, metrics, source)
+    metrics = metrics_of(nb, net, result, splits, targets, raw_y)
+    console.print(results_table(result, metrics, seconds, targets))
+    failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
         raise WriteError("; ".join(failed))
     if result.diverged:
@@ -508,12 +514,13 @@ def _train(args) -> int:
     return 0
 
 
-def _write_outputs(args, console, result, net, stats, labels, metrics, source) -> list[str]:
+def _write_outputs(args, console, result, net, statistics, labels, metrics, source) -> list[str]:
     """The files asked for: learning curves, the history and the model (process 0 only).
 
     Returns one line per file that could not be written (each OSError named
     with its path and cause); a model that cannot go to ``--save`` goes to a
     temporary file instead, named in the line. A diverged run writes no model.
+    ``statistics`` is (feature standardizer, target standardizer or None).
     """
     if not distributed.is_writer():
         return []
@@ -534,7 +541,7 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
             f"{source['name']}: MLP {'-'.join(map(str, net.sizes))} "
             f"{net.hidden}/{net.output}, {args.optimizer}"
         )
-        attempt("--plot", args.plot, lambda p: _plot(result, p, title))
+        attempt("--plot", args.plot, lambda p: plot(result, p, title))
     if args.history is not None:
         attempt("--history", args.history, lambda p: _write_history(p, result.history, args.dtype))
     if args.save is not None and result.diverged:
@@ -561,7 +568,16 @@ def _write_outputs(args, console, result, net, stats, labels, metrics, source) -
 
         def save(path):
             features = source.get("features")  # None: a shipped set, by position
-            nb.save_model(path, net, result.params, stats, labels, meta=meta, features=features)
+            nb.save_model(
+                path,
+                net,
+                result.params,
+                statistics[0],
+                labels,
+                meta=meta,
+                features=features,
+                target_standardizer=statistics[1],
+            )
 
         try:
             save(args.save)
@@ -710,75 +726,3 @@ def _fit_with_progress(nb, net, params, optimizer, train, fit_kw, has_valid, cla
             progress.update(task, completed=epoch + 1, metrics=text)
 
         return nb.fit(net, params, optimizer, train, callback=callback, **fit_kw)
-
-
-def _metrics(nb, net, result, splits: dict) -> dict:
-    """{split: {"examples", "loss", "accuracy"}} of the non-empty splits, in one program."""
-    import math
-
-    present = {k: v for k, v in splits.items() if v is not None and v[0].shape[0] > 0}
-    values = nb.train.evaluate(net, result.params, *present.values())
-    return {
-        name: {
-            "examples": int(pair[0].shape[0]),
-            "loss": float(loss),
-            "accuracy": None if math.isnan(float(acc)) else float(acc),
-        }
-        for (name, pair), (loss, acc) in zip(present.items(), values)
-    }
-
-
-def _results_table(result, metrics: dict, seconds: float):
-    from rich.table import Table
-
-    table = Table(title="results", title_justify="left")
-    table.add_column("split")
-    table.add_column("examples", justify="right")
-    table.add_column("loss (NLL)", justify="right")
-    table.add_column("accuracy", justify="right")
-    for name, m in metrics.items():
-        table.add_row(
-            name,
-            str(m["examples"]),
-            fmt(m["loss"]),
-            fmt(m["accuracy"] if m["accuracy"] is not None else math.nan, True),
-        )
-    epochs = len(result.history["train_loss"])
-    why = "diverged" if result.diverged else "early stop" if result.stopped_early else "epoch limit"
-    best = (
-        f"best epoch {result.best_epoch} (numbered from 0)"
-        if result.best_epoch >= 0
-        else "no finite epoch"
-    )
-    table.caption = f"{best}, {epochs} epochs run ({why}), {seconds:.1f} s"
-    table.caption_justify = "left"
-    return table
-
-
-def _plot(result, path: str, title: str) -> None:
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    h = result.history
-    epochs = np.arange(len(h["train_loss"]))  # numbered from 0, as everywhere
-    has_acc = "valid_accuracy" in h and np.any(np.isfinite(h["valid_accuracy"]))
-    fig = Figure(figsize=(10 if has_acc else 6, 4), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 2 if has_acc else 1, 1)
-    ax.plot(epochs, h["train_loss"], label="train loss (with penalty)")
-    if "valid_loss" in h:
-        ax.plot(epochs, h["valid_loss"], label="valid loss")
-    ax.axvline(result.best_epoch, color="gray", linestyle=":", label="best epoch")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean NLL")
-    ax.set_yscale("log" if np.all(np.asarray(h["train_loss"]) > 0) else "linear")
-    ax.legend()
-    if has_acc:
-        ax2 = fig.add_subplot(1, 2, 2)
-        ax2.plot(epochs, h["valid_accuracy"], color="C2")
-        ax2.axvline(result.best_epoch, color="gray", linestyle=":")
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel("valid accuracy")
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)

@@ -32,8 +32,8 @@ MISSING_POLICIES = ("refuse", "drop")
 
 # How many rows below the first are looked at to tell a header from data.
 _HEADER_PROBE_ROWS = 100
-# Cells per chunk parsed at once: a few MB of float64, far below a large file's size.
-_CHUNK_CELLS = 1_000_000
+# Cells per chunk parsed at once: tens of MB of float64, far below a large file's size.
+_CHUNK_CELLS = 4_000_000
 # How many lines a refusal of missing values names.
 _SHOWN_LINES = 5
 
@@ -212,7 +212,7 @@ class Table:
     def parse(self, target: int | None, missing: str) -> Table:
         """Parses every row: features to float32, the ``target`` column (an index) as text.
 
-        Chunks of about a million cells keep the peak memory near the
+        Chunks of about four million cells keep the peak memory near the
         float32 features' size instead of pandas' whole-file buffers.
 
         Raises:
@@ -225,24 +225,31 @@ class Table:
         blocks, texts, labels, missing_rows, short_rows = [], [], [], [], []
         bad = None  # (label, column, value) of the first bad feature cell in a complete row
         for chunk in self._chunks():
-            na = chunk.isna().to_numpy()
-            keep = ~na.all(axis=1)  # a row of empty cells is a blank line
-            if not keep.all():
-                chunk, na = chunk[keep], na[keep]
-            short_rows.append(chunk.index.to_numpy()[na[:, -1]])
-            # pandas' own annotations are loose (Series | DataFrame | scalar): cast to what it is
-            features = cast(
-                pd.DataFrame, chunk if target is None else chunk.iloc[:, self.features_at]
-            )
-            if all(dtype.kind in "iuf" for dtype in features.dtypes):
+            X = None
+            if all(chunk[j].dtype.kind in "iuf" for j in self.features_at):
                 with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
-                    X = features.to_numpy(np.float32)
-                wrong = ~np.isfinite(X) & ~na[:, self.features_at]
+                    X = self._features(chunk).to_numpy(np.float32)
+            if X is not None and np.isfinite(X).all():
+                # The common case: every feature a finite number, so no blank row, no
+                # missing or bad feature; only the target can be missing.
+                na, wrong = np.zeros(chunk.shape, bool), None
+                if target is not None:
+                    na[:, target] = chunk[target].isna().to_numpy()
             else:
-                X = np.empty((len(chunk), len(self.features_at)), np.float32)
-                wrong = np.zeros(X.shape, bool)
-                for c, j in enumerate(self.features_at):
-                    X[:, c], na[:, j], wrong[:, c] = _numbers(cast(pd.Series, chunk[j]), na[:, j])
+                na = chunk.isna().to_numpy()
+                keep = ~na.all(axis=1)  # a row of empty cells is a blank line
+                if not keep.all():
+                    chunk, na, X = chunk[keep], na[keep], None if X is None else X[keep]
+                if X is not None:
+                    wrong = ~np.isfinite(X) & ~na[:, self.features_at]
+                else:
+                    X = np.empty((len(chunk), len(self.features_at)), np.float32)
+                    wrong = np.zeros(X.shape, bool)
+                    for c, j in enumerate(self.features_at):
+                        X[:, c], na[:, j], wrong[:, c] = _numbers(
+                            cast(pd.Series, chunk[j]), na[:, j]
+                        )
+            short_rows.append(chunk.index.to_numpy()[na[:, -1]])
             if target is not None:
                 column = cast(pd.Series, chunk[target])
                 if column.dtype.kind not in "iuf":
@@ -251,8 +258,9 @@ class Table:
                 texts.append(column)
             rows_missing: np.ndarray = np.any(na, axis=1)
             missing_rows.append(chunk.index.to_numpy()[rows_missing])
-            wrong &= ~rows_missing[:, None]
-            if bad is None and wrong.any():
+            if wrong is not None:
+                wrong &= ~rows_missing[:, None]
+            if bad is None and wrong is not None and wrong.any():
                 i, c = np.unravel_index(int(np.argmax(wrong)), wrong.shape)
                 bad = int(chunk.index[int(i)]), self.features_at[int(c)], X[i, c]
             blocks.append(X)
@@ -277,6 +285,14 @@ class Table:
             )
             _checks.fail(self.where(i, j), why, repr(self.cell(i, j)))
         return self
+
+    def _features(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns of ``chunk`` (a slice, not a copy, when the target is at an end)."""
+        if self.t is None:
+            return chunk
+        if self.t in (0, self.width - 1):
+            return chunk.iloc[:, 1:] if self.t == 0 else chunk.iloc[:, :-1]
+        return chunk.iloc[:, self.features_at]
 
     def _target_column(self, chunks: list[pd.Series]) -> pd.Series:
         """The target column from its chunks, read again as text where they disagree.

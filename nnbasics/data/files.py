@@ -14,6 +14,7 @@ import hashlib
 import io
 import numbers
 import os
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -282,10 +283,13 @@ def _check_readable(path: str) -> None:
         _checks.fail(path, "a readable file", e.strerror or type(e).__name__)
 
 
-def _sha256(path: str) -> str:
+def _sha256(path: str, stop: threading.Event | None = None) -> str:
+    """The hex SHA-256 of the file at ``path``; "" if ``stop`` is set before the end."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -303,15 +307,22 @@ def _read_text(path: str, suffix: str, target: Any, missing: str):
     _check_readable(path)
     # hashlib releases the GIL, and so does pandas' tokenizer: the digest is
     # computed beside the parse rather than after it.
+    stop = threading.Event()  # a refused file is refused without hashing it to the end
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        digest = pool.submit(_sha256, path)
-        table = read_table(path, suffix)
-        names = table.names()
-        t = _target_index(target, table.header, table.width, path)
-        if table.width == 1:
-            _checks.fail(path, "at least one feature column besides the target", "a single column")
-        table.parse(t, missing)
-        values = table.target_values()
+        digest = pool.submit(_sha256, path, stop)
+        try:
+            table = read_table(path, suffix)
+            names = table.names()
+            t = _target_index(target, table.header, table.width, path)
+            if table.width == 1:
+                _checks.fail(
+                    path, "at least one feature column besides the target", "a single column"
+                )
+            table.parse(t, missing)
+            values = table.target_values()
+        except BaseException:
+            stop.set()
+            raise
     return (
         digest.result(),
         table.X,

@@ -1,0 +1,147 @@
+"""Tests that kill the mutants mutmut found surviving (docs/mutation-report.md).
+
+Each is small and fast (it runs once per mutant): the values against an
+independent NumPy/SciPy formula, the derivatives against ``jax.grad``, in float64.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nnbasics import activations, init, regularizers, schedules
+
+RTOL = 1e-12
+A = np.array([-40.0, -3.0, -0.5, 0.0, 0.25, 2.0, 40.0, 800.0])
+
+# --- activations: every unit's value against NumPy, its derivative against jax.grad
+
+REFERENCE = {
+    "relu": lambda a: np.maximum(a, 0.0),
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "tanh": np.tanh,
+    "linear": lambda a: a,
+    "softplus": lambda a: np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_each_unit_value_and_derivative(name):
+    unit = activations.HIDDEN[name]
+    a = jnp.asarray(A, jnp.float64)
+    np.testing.assert_allclose(unit.g(a), REFERENCE[name](A), rtol=RTOL, atol=0)
+    auto = jax.vmap(jax.grad(unit.g))(a)
+    np.testing.assert_allclose(unit.g_prime(a), auto, rtol=RTOL, atol=1e-300)
+    assert unit.g_prime(a).shape == a.shape and unit.g_prime(a).dtype == a.dtype
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("name", sorted(activations.HIDDEN))
+def test_each_derivative_keeps_the_dtype(name, dtype):
+    # float64 is on in the tests, so a derivative built in the default dtype would be
+    # float64 here (and float32 for bfloat16 input without it): never the input's.
+    a = jnp.asarray([[[0.5, -1.0], [2.0, 2.0]]], dtype)
+    if name != "maxout":
+        a = a[..., 0]
+    assert activations.HIDDEN[name].g_prime(a).dtype == dtype
+
+
+def test_maxout_value_and_one_hot_derivative():
+    a = jnp.array([[[1.0, 3.0, -2.0], [-5.0, -4.0, -6.0]]], jnp.float64)
+    np.testing.assert_array_equal(activations.maxout(a), [[3.0, -4.0]])
+    np.testing.assert_array_equal(activations.maxout_grad(a), [[[0, 1, 0], [0, 1, 0]]])
+
+
+# --- regularizers: penalties and gradients by their formulas, strengths applied once
+
+
+def _layers():
+    rng = np.random.default_rng(0)
+    return [
+        {"W": jnp.asarray(rng.normal(size=(3, 2))), "b": jnp.asarray(rng.normal(size=2))},
+        {"W": jnp.asarray(rng.normal(size=(2, 4))), "b": jnp.asarray(rng.normal(size=4))},
+    ]
+
+
+def test_penalties_by_their_formulas():
+    p = _layers()
+    W = [np.asarray(layer["W"]) for layer in p]
+    l2 = 0.5 * sum(np.sum(w**2) for w in W)
+    l1 = sum(np.sum(np.abs(w)) for w in W)
+    np.testing.assert_allclose(regularizers.l2_penalty(p), l2, rtol=RTOL)
+    np.testing.assert_allclose(regularizers.l1_penalty(p), l1, rtol=RTOL)
+    np.testing.assert_allclose(regularizers.penalty(p, 0.3, 0.07), 0.3 * l2 + 0.07 * l1, rtol=RTOL)
+    np.testing.assert_allclose(regularizers.penalty(p, 0.3), 0.3 * l2, rtol=RTOL)
+    np.testing.assert_allclose(regularizers.penalty(p, 0.0, 0.07), 0.07 * l1, rtol=RTOL)
+    assert regularizers.penalty(p) == 0.0
+
+
+def test_penalty_grads_equal_jax_grad_of_the_penalty():
+    p = _layers()
+    for l2, l1 in ((0.3, 0.07), (0.3, 0.0), (0.0, 0.07)):
+        hand = regularizers.penalty_grads(p, l2, l1)
+        auto = jax.grad(lambda q, l2=l2, l1=l1: regularizers.penalty(q, l2, l1))(p)
+        for h, a in zip(hand, auto):
+            np.testing.assert_allclose(h["W"], a["W"], rtol=RTOL, atol=0)
+            np.testing.assert_array_equal(h["b"], np.zeros_like(a["b"]))
+    g = [{"W": jnp.ones((3, 2)), "b": jnp.ones(2)}, {"W": jnp.ones((2, 4)), "b": jnp.ones(4)}]
+    added = regularizers.add_penalty_grads(g, p, 0.3, 0.07)
+    for a, q in zip(added, p):
+        np.testing.assert_allclose(
+            a["W"], 1 + 0.3 * q["W"] + 0.07 * np.sign(q["W"]), rtol=RTOL, atol=0
+        )
+        np.testing.assert_array_equal(a["b"], np.ones_like(q["b"]))
+
+
+@pytest.mark.parametrize(
+    ("strength", "off"), [(0, True), (0.0, True), (1e-300, False), (jnp.float64(0.0), False)]
+)
+def test_only_a_literal_zero_strength_is_off(strength, off):
+    assert regularizers.is_off(strength) is off
+
+
+# --- init: Glorot's bound and the uniform's support and spread
+
+
+def test_glorot_bound_is_root_six_over_fans():
+    assert init.glorot_bound(3, 5) == pytest.approx(math.sqrt(0.75), rel=1e-15)
+    assert init.glorot_bound(1, 1) == pytest.approx(math.sqrt(3.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("how", ["one", "layers"])
+def test_glorot_draws_fill_their_bounds_with_the_uniform_spread(how):
+    shapes = [(300, 200), (200, 100, 2)]
+    key = jax.random.key(0)
+    if how == "one":
+        draws = [
+            init.glorot_uniform(k, s, jnp.float64) for k, s in zip(jax.random.split(key), shapes)
+        ]
+    else:
+        draws = init.glorot_uniform_layers(key, shapes, jnp.float64)
+    for W, shape in zip(draws, shapes):
+        b = math.sqrt(6.0 / (shape[0] + shape[1]))
+        assert W.shape == shape and W.dtype == jnp.float64
+        assert float(jnp.max(jnp.abs(W))) <= b and float(jnp.max(jnp.abs(W))) > 0.99 * b
+        assert float(jnp.min(W)) < -0.99 * b  # both signs: U[−b, b], not U[0, b]
+        np.testing.assert_allclose(float(jnp.std(W)), b / math.sqrt(3), rtol=0.02)
+        assert abs(float(jnp.mean(W))) < 0.01 * b
+    assert len({float(d.ravel()[0]) for d in draws}) == 2  # independent pieces
+
+
+def test_zeros_are_zeros_of_the_dtype():
+    z = init.zeros((3,), jnp.float64)
+    assert z.dtype == jnp.float64
+    np.testing.assert_array_equal(z, np.zeros(3))
+
+
+# --- schedules: the formulas at the hold boundary and the value of repr
+
+
+def test_schedules_at_the_end_of_the_hold():
+    s = schedules.power(0.4, 1.0, hold=2)
+    assert [float(s(t)) for t in range(5)] == [0.4, 0.4, 0.4, 0.2, 0.4 / 3]
+    assert float(schedules.inverse_time(0.4, 0.5, hold=0)(2)) == 0.2
+    assert repr(schedules.inverse_time(0.4, 0.5, 2)) == "inverse_time(0.4, 0.5, 2)"
+    assert schedules.power(0.4, 0.75) == schedules.power(0.4, 0.75)
