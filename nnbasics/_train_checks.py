@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import jax
 import jax.numpy as jnp
@@ -143,6 +143,16 @@ def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None
             "to continue it, or overwrite=True to replace it",
             f"{directory!r}, which holds one",
         )
+
+
+@overload
+def cast_data(net: MLP, pair: None, dtype: DTypeLike) -> tuple[None, None]: ...
+
+
+@overload
+def cast_data(
+    net: MLP, pair: tuple[ArrayLike, ArrayLike], dtype: DTypeLike
+) -> tuple[jax.Array, jax.Array]: ...
 
 
 def cast_data(
