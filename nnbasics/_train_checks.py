@@ -23,9 +23,10 @@ from nnbasics.losses import OUTPUT
 if TYPE_CHECKING:
     from nnbasics.mlp import MLP
 
-__all__ = ["LOW_PRECISION", "cast_data", "check_data", "to_device"]
+__all__ = ["LOW_PRECISION", "MONITORS", "cast_data", "check_data", "to_device"]
 
 LOW_PRECISION = ("bfloat16", "float16")
+MONITORS = ("valid_loss", "valid_accuracy")
 
 
 _KIND = {"labels": "classes", "binary": "binary", "real": "real"}
@@ -73,6 +74,7 @@ def _check_fit_args(
     resume,
     overwrite,
     key,
+    monitor="valid_loss",
 ) -> int:
     """Every check of ``fit``'s arguments, before any work; returns the batch size as an int."""
     from nnbasics.mlp import MLP
@@ -103,6 +105,13 @@ def _check_fit_args(
                 patience,
             )
     _checks.real_in("min_delta", min_delta, 0.0, math.inf)
+    _checks.one_of("monitor", monitor, MONITORS)
+    if monitor == "valid_accuracy" and (valid is None or OUTPUT[net.output].target == "real"):
+        _checks.fail(
+            "monitor",
+            "'valid_loss' unless valid is given and the output is softmax or sigmoid",
+            f"'valid_accuracy' with {'no valid set' if valid is None else net.output + ' output'}",
+        )
     _checks.real_in("l2", l2, 0.0, math.inf)
     _checks.real_in("l1", l1, 0.0, math.inf)
     _checks.one_of("grad", grad, ("manual", "auto"))

@@ -62,7 +62,9 @@ class TrainState(NamedTuple):
       key: raw uint32 PRNG key data (2,), split once per epoch.
       epoch: number of epochs completed (int32).
       best_params: parameters of the best validation loss so far (= params without valid).
-      best_loss: best validation loss so far (inf before the first epoch).
+      best_loss: best monitored score so far, lower is better: the validation
+        loss, or minus the validation accuracy (``monitor="valid_accuracy"``);
+        inf before the first epoch.
       best_epoch: index of that epoch (−1 before the first).
       wait: epochs since the last improvement.
       stopped: early stopping or divergence ended the run.
@@ -292,6 +294,7 @@ def train_epoch(
     batch_sharding: jax.sharding.Sharding | None = None,
     freeze: bool = True,
     compute_dtype: DTypeLike | None = None,
+    monitor: str = "valid_loss",
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One epoch over (X, y), then validation and the early-stopping update.
 
@@ -306,6 +309,9 @@ def train_epoch(
       freeze: a stopped state passes through unchanged (its metrics are NaN),
         as compiled loops over epochs need; ``fit``, whose Python loop ends at
         the stop, turns it off and saves the select (about half the compile time).
+      monitor: what early stopping and the best parameters follow:
+        "valid_loss" (lower is better) or "valid_accuracy" (higher is better;
+        kept in the state as its negative, so ``min_delta`` is in accuracy units).
       compute_dtype: mixed precision: each step's forward and backward pass
         runs on the parameters cast to this dtype (e.g. bfloat16), its
         gradients are cast back, and the optimizer updates the parameters in
@@ -360,7 +366,8 @@ def train_epoch(
             improved = finite
         else:
             v_loss, v_acc = _metrics(net, params, Xv, yv)
-            improved = finite & (v_loss < state.best_loss - min_delta)
+            score = -v_acc if monitor == "valid_accuracy" else v_loss
+            improved = finite & (score < state.best_loss - min_delta)
         wait = jnp.where(improved, 0, state.wait + 1)
         stop = ~finite
         if patience is not None:
@@ -371,9 +378,7 @@ def train_epoch(
             key=key,
             epoch=state.epoch + 1,
             best_params=_select(improved, params, state.best_params),
-            best_loss=jnp.where(
-                improved, v_loss if Xv is not None else train_loss, state.best_loss
-            ),
+            best_loss=jnp.where(improved, score if Xv is not None else train_loss, state.best_loss),
             best_epoch=jnp.where(improved, state.epoch, state.best_epoch),
             wait=wait,
             stopped=stop,

@@ -34,6 +34,7 @@ from jax.typing import ArrayLike, DTypeLike
 from nnbasics import _files, compilation, distributed
 from nnbasics._train_checks import (
     LOW_PRECISION,
+    MONITORS,
     _check_compute_dtype,
     _check_fit_args,
     cast_data,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HISTORY_KEYS",
     "LOW_PRECISION",
+    "MONITORS",
     "TUNABLE",
     "EpochProgram",
     "FitResult",
@@ -139,6 +141,7 @@ def fit(
     mesh: jax.sharding.Mesh | None = None,
     compute_dtype: DTypeLike | None = None,
     overwrite: bool = False,
+    monitor: str = "valid_loss",
 ) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
@@ -152,7 +155,10 @@ def fit(
       key: PRNG key for the per-epoch permutations.
       valid: (Xv, yv) for validation metrics, best-parameter selection and early stopping.
       patience: stop after this many epochs without an improvement of the
-        validation loss by more than ``min_delta``; None never stops early.
+        monitored metric by more than ``min_delta``; None never stops early.
+      monitor: the metric early stopping and the best parameters follow:
+        "valid_loss" (lower is better) or "valid_accuracy" (higher is better,
+        softmax/sigmoid outputs; the earliest epoch of the best accuracy wins).
       l2, l1: penalty strengths, (l2/2)Σ‖W‖² + l1 Σ|W| on the weights.
       grad: "manual" (net.backprop) or "auto" (jax.grad of net.loss).
       callback: called as ``callback(epoch, metrics)`` after each epoch with a
@@ -217,6 +223,7 @@ def fit(
         resume,
         overwrite,
         key,
+        monitor,
     )
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
@@ -239,6 +246,7 @@ def fit(
             resume=resume,
             mesh=mesh,
             compute_dtype=compute_dtype,
+            monitor=monitor,
         )
 
 
@@ -262,6 +270,7 @@ def _fit(
     resume,
     mesh,
     compute_dtype,
+    monitor,
 ) -> FitResult:
     """``fit`` after its arguments are checked, its checkpoint directory held."""
     compilation.use_default_cache()
@@ -290,6 +299,8 @@ def _fit(
             (X, y),
             (Xv, yv),
         )
+        if monitor != "valid_loss":  # absent otherwise: older checkpoints still resume
+            meta["monitor"] = monitor
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
@@ -341,6 +352,7 @@ def _fit(
         batch_sharding=batch_sharding,
         freeze=False,
         compute_dtype=compute_dtype,
+        monitor=monitor,
     )
 
     epoch, stopped = int(state.epoch), bool(state.stopped)

@@ -34,8 +34,10 @@ from nnbasics.cli._common import (
     widths,
     write_failed,
 )
+from nnbasics.cli._recipes import Given, apply_recipe, describe
 from nnbasics.cli._report import metrics_of, plot, results_table, targets_caption
 from nnbasics.losses import OUTPUT
+from nnbasics.train import MONITORS
 
 HIDDEN_UNITS = tuple(HIDDEN)
 OUTPUT_UNITS = tuple(OUTPUT)
@@ -93,6 +95,7 @@ def add_parser(sub) -> None:
     )
     g.add_argument(
         "--valid",
+        action=Given,
         type=unit_interval,
         default=0.15,
         help="fraction held out for validation / early stopping (0: none)",
@@ -115,6 +118,7 @@ def add_parser(sub) -> None:
     g = tr.add_argument_group("model")
     g.add_argument(
         "--hidden-sizes",
+        action=Given,
         type=widths,
         default=(256,),
         metavar="W[,W...]",
@@ -122,7 +126,9 @@ def add_parser(sub) -> None:
         "layer (softmax/logistic regression); input and output widths "
         "come from the data",
     )
-    g.add_argument("--hidden", default="relu", choices=HIDDEN_UNITS, help="hidden unit")
+    g.add_argument(
+        "--hidden", action=Given, default="relu", choices=HIDDEN_UNITS, help="hidden unit"
+    )
     g.add_argument(
         "--output",
         default=None,
@@ -144,9 +150,12 @@ def add_parser(sub) -> None:
         "in that dtype, float32 master weights and optimizer state",
     )
     g = tr.add_argument_group("optimizer")
-    g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="update rule")
+    g.add_argument(
+        "--optimizer", action=Given, default="adam", choices=OPTIMIZERS, help="update rule"
+    )
     g.add_argument(
         "--lr",
+        action=Given,
         type=positive_float,
         default=None,
         help="learning rate (default: "
@@ -204,15 +213,17 @@ def add_parser(sub) -> None:
         help="updates at the constant initial rate before the decay starts",
     )
     g = tr.add_argument_group("training")
-    g.add_argument("--epochs", type=positive_int, default=100, help="maximum epochs")
+    g.add_argument("--epochs", action=Given, type=positive_int, default=100, help="maximum epochs")
     g.add_argument(
         "--batch-size",
+        action=Given,
         type=positive_int,
         default=32,
         help="minibatch size (1..number of training examples)",
     )
     g.add_argument(
         "--l2",
+        action=Given,
         type=non_negative_float,
         default=1e-3,
         help="L2 penalty (l2/2)*sum ||W||^2 on the weights",
@@ -222,16 +233,25 @@ def add_parser(sub) -> None:
     )
     g.add_argument(
         "--patience",
+        action=Given,
         type=patience_value,
         default=20,
-        help="stop after this many epochs without a validation-loss improvement "
+        help="stop after this many epochs without an improvement of --monitor "
         "('none': never stop early)",
+    )
+    g.add_argument(
+        "--monitor",
+        action=Given,
+        default="valid_loss",
+        choices=MONITORS,
+        help="what early stopping and the kept (best) parameters follow: the "
+        "validation loss, or the validation accuracy (classification outputs)",
     )
     g.add_argument(
         "--min-delta",
         type=non_negative_float,
         default=0.0,
-        help="smallest decrease of the validation loss that counts as one",
+        help="smallest improvement of --monitor that counts as one",
     )
     g.add_argument(
         "--grad",
@@ -284,7 +304,7 @@ def add_parser(sub) -> None:
     )
     add_cache_option(g)
     distributed.add_arguments(tr)
-    tr.set_defaults(func=run)
+    tr.set_defaults(func=run, given=frozenset())
 
 
 def _targets(info, output: str, y):
@@ -370,6 +390,7 @@ def _check_output_paths(args) -> None:
 
 def run(args) -> int:
     """Runs ``nnbasics train`` with parsed ``args``; returns the exit status."""
+    args.recipe = apply_recipe(args)
     if args.resume and args.checkpoint_dir is None:
         raise UsageError("--resume needs --checkpoint-dir")
     if args.resume and args.overwrite:
@@ -486,6 +507,7 @@ def _train(args) -> int:
         overwrite=args.overwrite,
         mesh=args.mesh,
         compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None,
+        monitor=args.monitor,
     )
     start = time.perf_counter()
     if args.quiet:
@@ -504,7 +526,10 @@ def _train(args) -> int:
         "test": test if has_test else None,
     }
     metrics = metrics_of(nb, net, result, splits, targets, raw_y)
-    console.print(results_table(result, metrics, seconds, targets))
+    table = results_table(result, metrics, seconds, targets)
+    if args.recipe:
+        table.caption += "; " + describe(args.recipe)
+    console.print(table)
     failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
         raise WriteError("; ".join(failed))
