@@ -528,7 +528,7 @@ def _train(args) -> int:
     metrics = metrics_of(nb, net, result, splits, targets, raw_y)
     table = results_table(result, metrics, seconds, targets)
     if args.recipe:
-        table.caption += "; " + describe(args.recipe)
+        table.caption = f"{table.caption}; {describe(args.recipe)}"
     console.print(table)
     failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
