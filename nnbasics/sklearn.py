@@ -29,8 +29,8 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import folds as nb_folds
 from . import optim
-from . import search as nb_search
 from .mlp import MLP
 from .train import fit as nb_fit
 
@@ -135,7 +135,7 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y_encoded, n_out):
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         dtype = _DTYPES[self.dtype]
-        # As nb.search.train_folds derives its keys from a seed, so that
+        # As nnbasics.folds.train_folds derives its keys from a seed, so that
         # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
         k_init, k_train = jax.random.split(jax.random.key(seed))
         X = np.asarray(X, dtype)
@@ -302,7 +302,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
 class _FoldSearch(_SearchBase):
     """``fit`` for an nnbasics estimator (or a Pipeline ending in one): every
-    (candidate × fold) pair trained together by ``nb.search.train_folds``.
+    (candidate × fold) pair trained together by ``nnbasics.folds.train_folds``.
 
     Each pair trains exactly as scikit-learn's search would fit
     ``clone(estimator).set_params(**candidate)`` on the fold, so ``cv_results_``
@@ -475,7 +475,7 @@ class _FoldSearch(_SearchBase):
         """Trains configs × folds in one ``train_folds`` call; stores fitted members."""
         start = time.time()
         net = MLP(sizes=configs[0]["sizes"], output=members[cands[0]][fold_ids[0]]._output)
-        trained = nb_search.train_folds(
+        trained = nb_folds.train_folds(
             net,
             [(Xf, tf) for _, _, Xf, tf, _ in folds],
             configs=configs,
@@ -507,7 +507,7 @@ class GridSearchCV(_FoldSearch, model_selection.GridSearchCV):
     ``best_params_``, ``best_score_``, ``best_estimator_``, ``predict``,
     ``score``, ...). For an nnbasics ``MLPClassifier``/``MLPRegressor``, or a
     ``Pipeline`` ending in one with the grid over its parameters, the fits go
-    through ``nb.search.train_folds``: one compiled program per structure
+    through ``nnbasics.folds.train_folds``: one compiled program per structure
     (solver, layer sizes, activation, batch size, epochs) trains every
     candidate on every fold, ``chunk_size`` (64) candidates at a time; the
     numeric parameters (``learning_rate_init``, ``alpha``) are inputs of that

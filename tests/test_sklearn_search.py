@@ -1,6 +1,6 @@
 """Searches over nnbasics.sklearn estimators: scikit-learn's own GridSearchCV /
 RandomizedSearchCV, and nnbasics.sklearn's, which trains every (candidate × fold)
-pair together through nb.search.train_folds and must give scikit-learn's cv_results_."""
+pair together through nnbasics.folds.train_folds and must give scikit-learn's cv_results_."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import nnbasics as nb
+from nnbasics import folds
 from nnbasics import search as S
 from nnbasics.sklearn import GridSearchCV, MLPClassifier, MLPRegressor, RandomizedSearchCV
 
@@ -164,10 +165,10 @@ def test_train_folds_rejects_bad_input_before_training():
     net = nb.MLP((4, 8, 3))
     configs = S.grid(learning_rate=[1e-2, 1e-1])
     with pytest.raises(ValueError, match="^folds:"):
-        S.train_folds(net, [], configs=configs, epochs=1)
+        folds.train_folds(net, [], configs=configs, epochs=1)
     with pytest.raises(ValueError, match="^folds\\[1\\]:"):
-        S.train_folds(net, [(X, y), X], configs=configs, epochs=1)
+        folds.train_folds(net, [(X, y), X], configs=configs, epochs=1)
     with pytest.raises(ValueError, match="^seeds:"):
-        S.train_folds(net, [(X, y)], configs=configs, epochs=1, seeds=np.zeros((2, 2), int))
+        folds.train_folds(net, [(X, y)], configs=configs, epochs=1, seeds=np.zeros((2, 2), int))
     with pytest.raises(ValueError, match="learning_rate"):
-        S.train_folds(net, [(X, y)], configs=[{"l2": 0.1}], epochs=1, dtype=jnp.float64)
+        folds.train_folds(net, [(X, y)], configs=[{"l2": 0.1}], epochs=1, dtype=jnp.float64)

@@ -1,0 +1,151 @@
+"""Cross-validation: every (config, fold) pair trained together, vmapped.
+
+``train_folds`` is :func:`nnbasics.search.search`'s program with a second vmap
+around it, over the folds' stacked training sets: one compiled program per
+structural group trains ``chunk_size`` configs on every fold at once.
+``nnbasics.sklearn.GridSearchCV`` runs on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nnbasics import _checks, compilation
+from nnbasics.mlp import MLP
+from nnbasics.search import _TRACES, STRUCTURAL, _check_search_args, _chunks
+from nnbasics.train import cast_data
+
+__all__ = ["FoldsResult", "train_folds"]
+
+
+class FoldsResult(NamedTuple):
+    """What ``train_folds`` returns.
+
+    Attributes:
+      params: ``params[c][f]``, the parameters (NumPy arrays) config ``c``
+        ended with on fold ``f``: the last finite ones, as ``nb.fit`` without
+        a validation set returns.
+      train_loss: (C, F, epochs) per-epoch training loss, NaN after a run
+        diverged.
+      diverged: (C, F) booleans.
+      nets: ``nets[c]``, config ``c``'s MLP.
+      traces: how many programs were traced: one per structural group and fold shape.
+    """
+
+    params: list
+    train_loss: np.ndarray
+    diverged: np.ndarray
+    nets: list
+    traces: int
+
+
+def train_folds(
+    net: MLP,
+    folds: Sequence,
+    *,
+    configs: Sequence[dict],
+    optimizer: str = "adam",
+    epochs: int,
+    batch_size: int | None = None,
+    grad: str = "manual",
+    chunk_size: int = 16,
+    dtype=jnp.float32,
+    seeds=None,
+) -> FoldsResult:
+    """Trains every (config, fold) pair: the folds a vmapped axis beside the configs.
+
+    Config ``c`` on fold ``f`` trains exactly as
+
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        nb.fit(net_c, net_c.init(k_init, dtype), opt_c, folds[f], key=k_train,
+               epochs=epochs, batch_size=..., l2=..., l1=...)
+
+    with ``net_c`` and ``opt_c`` as in :func:`nnbasics.search.search` and ``seed`` the
+    config's (or ``seeds[c][f]``). Folds whose training sets have the same
+    shapes are stacked, and one compiled program per structural group trains
+    ``chunk_size`` configs × those folds at once (cross-validation: each fold
+    is the data outside its held-out part).
+
+    Args:
+      net: an ``nb.MLP``; configs may override its sizes, hidden, pieces, components.
+      folds: non-empty list of training pairs (X_f, y_f), X_f (n_f, d_in).
+      configs, optimizer, epochs, batch_size, grad, chunk_size, dtype: as in
+        :func:`nnbasics.search.search`
+        (no early stopping: no validation set).
+      seeds: None (each config's "seed", 0 without one) or a (C, F) array of
+        ints, one seed per pair.
+
+    Returns:
+      A FoldsResult.
+
+    Raises:
+      ValueError: bad input, naming the argument, before any training.
+    """
+    compilation.use_default_cache()
+    if isinstance(folds, (str, bytes)) or not isinstance(folds, Sequence) or not folds:
+        _checks.fail("folds", "a non-empty list of (X, y) training pairs", folds)
+    shapes: dict = {}
+    checked = {}
+    for f, pair in enumerate(folds):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            _checks.fail(f"folds[{f}]", "a pair (X, y)", type(pair).__name__)
+        shape = (np.shape(pair[0]), np.shape(pair[1]))
+        if shape not in checked:
+            try:
+                checked[shape] = _check_search_args(
+                    net,
+                    pair,
+                    None,
+                    None,
+                    configs,
+                    optimizer,
+                    epochs,
+                    batch_size,
+                    None,
+                    0.0,
+                    grad,
+                    chunk_size,
+                    "valid_loss",
+                    dtype,
+                    need_valid=False,
+                )[:2]
+            except ValueError as e:
+                raise ValueError(f"folds[{f}]: {e}") from None
+        shapes.setdefault(shape, []).append(f)
+    count, n_folds = len(configs), len(folds)
+    if seeds is None:
+        seeds = np.asarray([[c.get("seed", 0)] * n_folds for c in configs])
+    seeds = np.asarray(seeds)
+    if seeds.shape != (count, n_folds) or not np.issubdtype(seeds.dtype, np.integer):
+        _checks.fail("seeds", f"None or ({count}, {n_folds}) ints", f"shape {seeds.shape}")
+    if seeds.size and not (seeds.min() >= 0 and seeds.max() < 2**32):
+        _checks.fail("seeds", "ints in [0, 2**32)", f"range [{seeds.min()}, {seeds.max()}]")
+    params = [[None] * n_folds for _ in range(count)]
+    nets: list[MLP | None] = [None] * count
+    train_loss = np.full((count, n_folds, epochs), np.nan)
+    diverged = np.zeros((count, n_folds), bool)
+    traced = _TRACES[0]
+    for shape, fold_rows in shapes.items():
+        groups, names = checked[shape]
+        numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
+        stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
+        X = jnp.stack([X for X, _ in stacked])
+        y = jnp.stack([y for _, y in stacked])
+        program = (optimizer, epochs, None, 0.0, grad, dtype, True)
+        for net_g, run_chunk, chunk, padded, hp in _chunks(
+            net, groups, configs, numeric, chunk_size, program
+        ):
+            chunk_seeds = jnp.asarray(seeds[np.ix_(padded, fold_rows)], jnp.uint32)
+            out, got = jax.device_get(run_chunk(hp, chunk_seeds, X, y, None, None, None, None))
+            for j, row in enumerate(chunk):
+                nets[row] = net_g
+                for a, f in enumerate(fold_rows):
+                    params[row][f] = jax.tree.map(lambda v, a=a, j=j: v[a, j], got)
+                    train_loss[row, f] = out["history"]["train_loss"][a, j]
+                    diverged[row, f] = out["diverged"][a, j]
+    return FoldsResult(params, train_loss, diverged, nets, _TRACES[0] - traced)
