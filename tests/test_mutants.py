@@ -164,3 +164,12 @@ def test_a_literal_zero_strength_contributes_nothing_not_zero_times_the_penalty(
     assert float(regularizers.penalty(p, 0.0, 0.07)) == math.inf
     assert float(regularizers.penalty(p, 0.3, 0)) == math.inf
     assert regularizers.penalty(p) == 0.0 and isinstance(regularizers.penalty(p), float)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_init_keeps_the_requested_dtype(dtype):
+    # float64 is on in the tests: a draw in the default dtype would come out float64.
+    key = jax.random.key(0)
+    assert init.glorot_uniform(key, (3, 2), dtype).dtype == dtype
+    assert all(w.dtype == dtype for w in init.glorot_uniform_layers(key, [(3, 2), (2, 4)], dtype))
+    assert init.zeros((3,), dtype).dtype == dtype
