@@ -171,5 +171,7 @@ def test_init_keeps_the_requested_dtype(dtype):
     # float64 is on in the tests: a draw in the default dtype would come out float64.
     key = jax.random.key(0)
     assert init.glorot_uniform(key, (3, 2), dtype).dtype == dtype
-    assert all(w.dtype == dtype for w in init.glorot_uniform_layers(key, [(3, 2), (2, 4)], dtype))
+    shapes = [(3, 2), (2, 4), (4, 1)]  # three layers: the cut points are all but the last
+    layers = init.glorot_uniform_layers(key, shapes, dtype)
+    assert [w.shape for w in layers] == shapes and all(w.dtype == dtype for w in layers)
     assert init.zeros((3,), dtype).dtype == dtype
