@@ -10,12 +10,14 @@ Python scalars) or concrete arrays, so they run at trace time and hold under
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
 
-def fail(name: str, expected: str, received: Any) -> None:
+
+def fail(name: str, expected: str, received: Any) -> NoReturn:
     """Raises ``ValueError("<name>: expected <expected>, received <received>")``.
 
     A string ``received`` is a description and is shown as is; any other value
@@ -32,9 +34,9 @@ def shown(value: Any) -> Any:
 
 def is_concrete(x: Any) -> bool:
     """Whether ``x`` holds values now (not a tracer inside jit/vmap/grad)."""
-    import jax
+    from jax.core import Tracer
 
-    return not isinstance(x, jax.core.Tracer)
+    return not isinstance(x, Tracer)
 
 
 def positive_int(name: str, value: Any) -> int:
@@ -49,10 +51,28 @@ def non_negative_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def batch_size(value: Any, n: int) -> int:
+    """A minibatch size: an integer from 1 to ``n``, the number of training examples."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= int(value) <= n
+    ):
+        fail(
+            "batch_size",
+            f"an integer from 1 to the number of training examples ({n})",
+            shown(value),
+        )
+    return int(value)
+
+
 def real_in(
-    name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
-) -> float:
-    """Checks ``lo <(=) value <(=) hi`` for a Python or 0-d concrete number."""
+    name: str, value: T, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
+) -> T:
+    """Checks ``lo <(=) value <(=) hi`` for a Python or 0-d concrete number.
+
+    Returns ``value`` unchanged (a Python number, a 0-d array or a tracer).
+    """
     left = "(" if lo_open else "["
     right = ")" if hi_open else "]"
     expected = f"a real number in {left}{lo}, {hi}{right}"
@@ -60,7 +80,7 @@ def real_in(
         fail(name, expected, shown(value))
     if not is_concrete(value):
         return value  # a traced hyper-parameter (vmapped search) is checked by its caller
-    v = float(value)
+    v = float(np.asarray(value))
     ok = (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
     if not ok or np.isnan(v):
         fail(name, expected, shown(value))

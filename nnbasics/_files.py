@@ -142,7 +142,7 @@ class WriteFailed(OSError):
         self.filename = path
 
     def __str__(self) -> str:
-        return self.strerror
+        return self.strerror or super().__str__()
 
 
 class InUseError(ValueError):
@@ -188,6 +188,8 @@ def hold(directory, what: str = "checkpoint_dir"):
 
 def _live(temporary: str) -> bool:
     """Whether a live writer holds the lock on ``temporary`` (False once it is gone)."""
+    if fcntl is None:  # no locks on this platform: no writer can be seen
+        return False
     try:
         fd = os.open(temporary, os.O_RDONLY)
     except OSError:

@@ -53,7 +53,7 @@ _tried = False
 def _machine_key() -> str:
     """Architecture, a hash of the CPU's feature flags, and the JAX version."""
     import jax
-    import jaxlib
+    import jaxlib.version
 
     features = platform.processor()
     try:
@@ -62,7 +62,7 @@ def _machine_key() -> str:
     except OSError:
         pass
     digest = hashlib.sha256(features.encode()).hexdigest()[:12]
-    return f"{platform.machine() or 'cpu'}-{digest}-jax{jax.__version__}-jaxlib{jaxlib.__version__}"
+    return f"{platform.machine() or 'cpu'}-{digest}-jax{jax.__version__}-jaxlib{jaxlib.version.__version__}"
 
 
 def default_cache_dir() -> str:
@@ -163,7 +163,8 @@ def use_default_cache() -> str | None:
     import jax
 
     # JAX reads $JAX_COMPILATION_CACHE_DIR into its flag; any other value was set by the user.
-    if jax.config.jax_compilation_cache_dir not in (
+    # jax's Config sets its flags as attributes at run time; its stubs declare none
+    if jax.config.jax_compilation_cache_dir not in (  # pyright: ignore[reportAttributeAccessIssue]
         None,
         os.environ.get("JAX_COMPILATION_CACHE_DIR"),
     ):

@@ -35,7 +35,7 @@ import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import jax
 import numpy as np
@@ -95,6 +95,18 @@ def parse_coordinator(text, name: str = "coordinator") -> str:
     if not (isinstance(text, str) and sep and host and port.isdigit() and 1 <= int(port) <= 65535):
         _checks.fail(name, "HOST:PORT with a port from 1 to 65535", repr(text))
     return text
+
+
+@overload
+def _setting(
+    value: str | None, name: str, env: str, integer: Literal[False] = False
+) -> tuple[str, str | None]: ...
+
+
+@overload
+def _setting(
+    value: int | None, name: str, env: str, integer: Literal[True]
+) -> tuple[str, int | None]: ...
 
 
 def _setting(value, name: str, env: str, integer: bool = False):

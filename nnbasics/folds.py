@@ -126,7 +126,7 @@ def train_folds(
     if seeds.size and not (seeds.min() >= 0 and seeds.max() < 2**32):
         _checks.fail("seeds", "ints in [0, 2**32)", f"range [{seeds.min()}, {seeds.max()}]")
     params = [[None] * n_folds for _ in range(count)]
-    nets = [None] * count
+    nets: list[MLP | None] = [None] * count
     train_loss = np.full((count, n_folds, epochs), np.nan)
     diverged = np.zeros((count, n_folds), bool)
     traced = _TRACES[0]

@@ -193,10 +193,9 @@ class Model(NamedTuple):
         """
         d = self.net.sizes[0]
         t = _target_column(where, width, names, target)
-        by_name = names is not None and self.features is not None
-        if t is None and by_name and self.target in names:
-            t = list(names).index(self.target)
-        if by_name:
+        if names is not None and self.features is not None:  # columns by name
+            if t is None and self.target is not None and self.target in names:
+                t = list(names).index(self.target)
             others = [name for j, name in enumerate(names) if j != t]
             missing = [f for f in self.features if f not in others]
             unknown = [name for name in others if name not in self.features]
@@ -332,7 +331,7 @@ def _target_column(where: str, width: int, names, target) -> int | None:
     if (
         isinstance(index, numbers.Integral)
         and not isinstance(index, bool)
-        and -width <= index < width
+        and -width <= int(index) < width
     ):
         return int(index) % width
     by_name = "a column name or " if names is not None else ""

@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnbasics import _checks, compilation, optim, schedules
+from nnbasics._train_epoch import _program
 from nnbasics.mlp import MLP
 from nnbasics.train import (
     HISTORY_KEYS,
-    _program,
     cast_data,
     check_data,
     init_state,
@@ -395,6 +395,7 @@ def search(
             if k in ("best_epoch", "epochs")
             else (columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
         )
+    assert best is not None  # configs is non-empty, so the loop above set it
     _, row, net_best, params = best
     return SearchResult(
         table=table,
@@ -673,17 +674,7 @@ def _check_config(config, optimizer, batch_size, n):
         if k in hp:
             _checks.real_in(k, hp[k], 0.0, math.inf)
     fields = {k: config[k] for k in NET_FIELDS + ("lr_hold", "nesterov") if k in config}
-    fields["batch_size"] = config.get("batch_size", batch_size)
-    if (
-        isinstance(fields["batch_size"], bool)
-        or not isinstance(fields["batch_size"], numbers.Integral)
-        or not 1 <= fields["batch_size"] <= n
-    ):
-        _checks.fail(
-            "batch_size",
-            f"an integer from 1 to the number of training examples ({n})",
-            fields["batch_size"],
-        )
+    fields["batch_size"] = _checks.batch_size(config.get("batch_size", batch_size), n)
     if "sizes" in fields:
         if isinstance(fields["sizes"], (str, bytes)) or not isinstance(fields["sizes"], Sequence):
             _checks.fail("sizes", "a sequence of layer sizes", fields["sizes"])

@@ -12,13 +12,16 @@ so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 
 from __future__ import annotations
 
+import numbers
 import time
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from sklearn import model_selection
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import clone as _sk_clone
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._validation import _score
 from sklearn.pipeline import Pipeline
@@ -35,6 +38,16 @@ __all__ = ["GridSearchCV", "MLPClassifier", "MLPRegressor", "RandomizedSearchCV"
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
+if TYPE_CHECKING:  # the search mixin below runs inside scikit-learn's BaseSearchCV
+    from sklearn.model_selection._search import BaseSearchCV as _SearchBase
+else:
+    _SearchBase = object
+
+
+def clone(estimator: Any, *, safe: bool = True) -> Any:
+    """scikit-learn's ``clone``; its return type (untyped, inferred from its body) is Any."""
+    return _sk_clone(estimator, safe=safe)
+
 
 class _BaseMLP(BaseEstimator):
     _output = "softmax"
@@ -46,7 +59,7 @@ class _BaseMLP(BaseEstimator):
         *,
         solver="adam",
         alpha=1e-4,
-        batch_size="auto",
+        batch_size: int | str = "auto",
         learning_rate_init=1e-3,
         max_iter=200,
         early_stopping=False,
@@ -82,9 +95,9 @@ class _BaseMLP(BaseEstimator):
             )
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
-        if not (np.isscalar(self.alpha) and self.alpha >= 0):
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha >= 0):
             raise ValueError(f"alpha: expected a number >= 0, got {self.alpha!r}")
-        if not (np.isscalar(self.learning_rate_init) and self.learning_rate_init > 0):
+        if not (isinstance(self.learning_rate_init, numbers.Real) and self.learning_rate_init > 0):
             raise ValueError(
                 f"learning_rate_init: expected a number > 0, got {self.learning_rate_init!r}"
             )
@@ -96,7 +109,7 @@ class _BaseMLP(BaseEstimator):
             )
         sizes = (
             (self.hidden_layer_sizes,)
-            if np.isscalar(self.hidden_layer_sizes)
+            if np.ndim(self.hidden_layer_sizes) == 0
             else tuple(self.hidden_layer_sizes)
         )
         if any(int(s) < 1 for s in sizes):
@@ -137,11 +150,9 @@ class _BaseMLP(BaseEstimator):
             X, y_encoded = X[t], y_encoded[t]
             batch = min(batch, X.shape[0])
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
-        callback = None
-        if self.verbose:
 
-            def callback(epoch, m):
-                print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
+        def progress(epoch: int, m: dict[str, float]) -> None:
+            print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
 
         result = nb_fit(
             net,
@@ -156,7 +167,7 @@ class _BaseMLP(BaseEstimator):
             min_delta=float(self.tol),
             l2=float(self.alpha) / batch,
             grad=self.grad,
-            callback=callback,
+            callback=progress if self.verbose else None,
         )
         return self._set_fitted(
             net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
@@ -268,6 +279,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _prepare(self, X, y):
         """Validates (X, y), sets n_features_in_; returns (X, y as (n, k), k)."""
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
         self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
         return X, y2, y2.shape[1]
@@ -288,7 +300,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 # ------------------------------------------------------------------ search CV
 
 
-class _FoldSearch:
+class _FoldSearch(_SearchBase):
     """``fit`` for an nnbasics estimator (or a Pipeline ending in one): every
     (candidate × fold) pair trained together by ``nnbasics.folds.train_folds``.
 
@@ -303,6 +315,10 @@ class _FoldSearch:
     #: configurations trained at once per compiled call (bounds the memory); a class
     #: attribute, so the constructor stays scikit-learn's: set it on an instance.
     chunk_size = 64
+
+    def _candidates(self) -> Any:
+        """The candidate parameter dicts, in scikit-learn's order (each search defines it)."""
+        raise NotImplementedError
 
     def fit(self, X, y=None, **params):
         """Runs fit with every candidate on every fold; refits the best on all of (X, y)."""
@@ -330,7 +346,9 @@ class _FoldSearch:
             return super().fit(X, y, **params)
         scorers, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
-        splits = list(check_cv(self.cv, y, classifier=is_classifier(est)).split(X, y))
+        # scikit-learn declares no types: pyright infers check_cv's cv as int from its default
+        cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
+        splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
         out = self._train_and_score(X, y, candidates, own, splits, scorers)
         results = self._format_results(candidates, self.n_splits_, out)
@@ -417,16 +435,23 @@ class _FoldSearch:
                     model = Pipeline([*head.steps, (est.steps[-1][0], model)])
                 X_te, y_te = _safe_indexing(X, test), _safe_indexing(y, test)
                 start = time.time()
+                # scikit-learn declares no types: error_score is inferred str from "raise"
                 result = {
                     "fit_error": None,
-                    "test_scores": _score(model, X_te, y_te, scorers, {}, self.error_score),
+                    "test_scores": _score(model, X_te, y_te, scorers, {}, self.error_score),  # pyright: ignore[reportArgumentType]
                     "n_test_samples": len(test),
                     "fit_time": fit_time[c, f],
                 }
                 if self.return_train_score:
                     X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+                    # scikit-learn declares no types: error_score is inferred str from "raise"
                     result["train_scores"] = _score(
-                        model, X_tr, y_tr, scorers, {}, self.error_score
+                        model,
+                        X_tr,
+                        y_tr,
+                        scorers,
+                        {},
+                        self.error_score,  # pyright: ignore[reportArgumentType]
                     )
                 result["score_time"] = time.time() - start
                 out.append(result)

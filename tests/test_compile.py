@@ -17,7 +17,7 @@ import pytest
 from _compiles import count_compilations
 
 import nnbasics as nb
-from nnbasics import train
+from nnbasics import _train_epoch, train
 
 NET = nb.MLP((4, 8, 3))
 
@@ -96,9 +96,9 @@ def test_program_inputs_give_the_same_run_as_constants(iris):
 
 def test_programs_cache_stays_bounded(iris):
     """Hundreds of fits with new (unequal) optax optimizers keep a bounded cache."""
-    for _ in range(train._PROGRAMS_SIZE + 10):
+    for _ in range(_train_epoch._PROGRAMS_SIZE + 10):
         _fit(iris, optax.sgd(0.1), epochs=1)
-    assert len(train._PROGRAMS) <= train._PROGRAMS_SIZE
+    assert len(_train_epoch._PROGRAMS) <= _train_epoch._PROGRAMS_SIZE
 
 
 def test_evaluate_is_one_program_and_equals_metrics(iris):

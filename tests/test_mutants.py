@@ -145,3 +145,22 @@ def test_schedules_at_the_end_of_the_hold():
     assert float(schedules.inverse_time(0.4, 0.5, hold=0)(2)) == 0.2
     assert repr(schedules.inverse_time(0.4, 0.5, 2)) == "inverse_time(0.4, 0.5, 2)"
     assert schedules.power(0.4, 0.75) == schedules.power(0.4, 0.75)
+
+
+def test_penalty_gradients_default_to_no_penalty_and_skip_literal_zeros():
+    p = _layers()
+    g = jax.tree.map(jnp.ones_like, p)
+    # Documented defaults l2=0.0, l1=0.0: nothing added, nothing computed (the same pytree).
+    assert regularizers.add_penalty_grads(g, p) is g
+    assert regularizers.add_penalty_grads(g, p, 0, 0.0) is g
+    for got in jax.tree.leaves(regularizers.penalty_grads(p)):
+        np.testing.assert_array_equal(got, np.zeros_like(got))
+
+
+def test_a_literal_zero_strength_contributes_nothing_not_zero_times_the_penalty():
+    # 0 · Ω would be NaN for an infinite weight; a skipped term is not computed at all.
+    p = _layers()
+    p[0] = {"W": p[0]["W"].at[0, 0].set(jnp.inf), "b": p[0]["b"]}
+    assert float(regularizers.penalty(p, 0.0, 0.07)) == math.inf
+    assert float(regularizers.penalty(p, 0.3, 0)) == math.inf
+    assert regularizers.penalty(p) == 0.0 and isinstance(regularizers.penalty(p), float)

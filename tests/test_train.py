@@ -14,7 +14,7 @@ import optax
 import pytest
 
 import nnbasics as nb
-from nnbasics import train
+from nnbasics import _train_epoch, train
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,10 @@ def test_divergence_stops_with_the_last_finite_parameters():
 def test_one_compilation_for_all_epochs_and_one_call_per_epoch(iris, monkeypatch):
     traces = []
     real = train.train_epoch
-    monkeypatch.setattr(train, "train_epoch", lambda *a, **k: traces.append(1) or real(*a, **k))
+    # compile_epoch looks train_epoch up in its own module
+    monkeypatch.setattr(
+        _train_epoch, "train_epoch", lambda *a, **k: traces.append(1) or real(*a, **k)
+    )
     calls = []
     train_set, valid = iris
     nb.fit(
@@ -268,7 +271,7 @@ def no_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("training started despite bad input")
 
-    monkeypatch.setattr(train, "train_epoch", boom)
+    monkeypatch.setattr(_train_epoch, "train_epoch", boom)
 
 
 def _bad_cases(X, y):

@@ -11,11 +11,14 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import jax
 import numpy as np
 
 from nnbasics import data
+
+T = TypeVar("T")
 
 SMALL = (64, 128, 128, 10)
 LARGE = (784, 1024, 1024, 10)
@@ -119,7 +122,7 @@ def _block(x):
     return jax.block_until_ready(x)
 
 
-def _timed(fn: Callable) -> tuple[float, object]:
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     t0 = time.perf_counter()
     out = fn()
     return time.perf_counter() - t0, out
@@ -185,7 +188,7 @@ def machine_info(cfg: Config, device) -> dict:
 def _torch():
     """PyTorch, imported only when a comparison needs it; None if it is not installed."""
     try:
-        import torch
+        import torch  # pyright: ignore[reportMissingImports]  # optional: the bench extra
     except ImportError:
         return None
     return torch

@@ -136,7 +136,8 @@ def _sklearn_runner(tr, te, epochs, threads=None):
             activation="relu",
             solver="adam",
             learning_rate_init=LR,
-            batch_size=BATCH,
+            # scikit-learn declares no types; pyright infers str from batch_size's default "auto"
+            batch_size=BATCH,  # pyright: ignore[reportArgumentType]
             max_iter=epochs,
             alpha=0.0,
             early_stopping=False,

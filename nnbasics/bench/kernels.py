@@ -45,7 +45,7 @@ def _grad_loop(value_and_grad, K):
 def bench_steps(cfg: Config, log, precision) -> dict:
     out = {}
     tr, _ = digits_split()
-    cases = {
+    cases: dict[str, tuple[tuple[int, ...], jax.Array, jax.Array, int]] = {
         "small 64-128-128-10, batch 200 (digits)": (
             SMALL,
             jnp.asarray(tr[0][:BATCH]),

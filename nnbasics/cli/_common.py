@@ -143,7 +143,7 @@ def add_cache_option(group) -> None:
 # Output: errors, warnings, consoles
 
 
-def fail(message: str) -> int:
+def fail(message: str | BaseException) -> int:
     line = " ".join(str(message).split()) or "invalid arguments"
     print(f"{PROG}: error: {line}", file=sys.stderr)
     return 2
@@ -193,7 +193,8 @@ def float64(enabled: bool = True):
     """``jax_enable_x64`` switched on for the block (a command's float64 work), then restored."""
     import jax
 
-    previous = jax.config.jax_enable_x64
+    # jax's Config sets its flags as attributes at run time; its stubs declare none
+    previous = jax.config.jax_enable_x64  # pyright: ignore[reportAttributeAccessIssue]
     jax.config.update("jax_enable_x64", previous or enabled)
     try:
         yield

@@ -38,6 +38,7 @@ def metrics_of(nb, net, result, splits: dict, targets=None, raw_y=None) -> dict:
         for (name, pair), (loss, acc) in zip(present.items(), values)
     }
     if targets is not None:
+        assert raw_y is not None  # the raw targets come with their standardizer
         model = nb.Model(net, result.params, None, None, {}, target_standardizer=targets)
         log_scale = float(np.sum(np.log(np.asarray(targets.scale, np.float64))))
         for name, pair in present.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from nnbasics.activations import HIDDEN
 from nnbasics.cli._common import (
@@ -20,6 +21,9 @@ from nnbasics.cli._common import (
     positive_int,
 )
 from nnbasics.losses import OUTPUT
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 HIDDEN_UNITS = tuple(HIDDEN)
 OUTPUT_UNITS = tuple(OUTPUT)
@@ -157,13 +161,14 @@ def _gradcheck(args) -> int:
     console = new_console()
     X, labels = _gradcheck_data(args.dataset, args.seed, args.examples)
     n_classes = nb.data.info(args.dataset).n_classes
+    assert n_classes is not None  # every GRADCHECK_SETS entry is a classification set
     nets = _gradcheck_nets(args, X, labels, n_classes)
     table = Table(
         title=f"gradient check on {args.dataset} ({args.examples} examples, float64, "
         f"l2 = {GRADCHECK_L2:g}, l1 = {GRADCHECK_L1:g})",
         title_justify="left",
     )
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("hidden", "left"),
         ("output", "left"),
         ("sizes", "left"),
@@ -173,7 +178,8 @@ def _gradcheck(args) -> int:
         ("max |grad|", "right"),
         ("note", "left"),
         ("", "center"),
-    ):
+    )
+    for name, justify in columns:
         table.add_column(name, justify=justify)
     failures = 0
     start = time.perf_counter()

@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "predict",
         help="apply a saved model (nnbasics train --save) to a data file",
-        description=__doc__.split("\n\n")[2].replace("\n", " "),
+        description=__doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else None,
     )
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by train --save")
     p.add_argument("data", metavar="DATA", help="a .csv/.tsv/.txt/.npz/.npy file of examples")

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 import time
+from typing import Any
 
 from nnbasics import _files, distributed, optim
 from nnbasics.activations import HIDDEN
@@ -444,7 +445,7 @@ def _train(args) -> int:
         targets = data.Standardizer.fit(train[1])
         train, valid, test = ((X, data.transform(targets, y)) for X, y in (train, valid, test))
     if file is not None:
-        labels = list(file.classes) if classes else None
+        labels = None if file.classes is None else list(file.classes)
         source = {
             "name": os.path.basename(file.path),
             "file": file.path,
@@ -455,7 +456,7 @@ def _train(args) -> int:
         if len(file.dropped_lines):
             source["dropped_rows"] = len(file.dropped_lines)
     else:
-        labels = [str(c) for c in range(info.n_classes)] if classes else None
+        labels = None if info.n_classes is None else [str(c) for c in range(info.n_classes)]
         source = {"name": args.dataset}
     has_valid, has_test = args.valid > 0, test[0].shape[0] > 0
     n_train = int(train[0].shape[0])
@@ -491,7 +492,7 @@ def _train(args) -> int:
             f"batch {args.batch_size}, grad {args.grad}" + targets_caption(targets)
         )
 
-    fit_kw = dict(
+    fit_kw: dict[str, Any] = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
         key=k_fit,
@@ -527,7 +528,7 @@ def _train(args) -> int:
     metrics = metrics_of(nb, net, result, splits, targets, raw_y)
     table = results_table(result, metrics, seconds, targets)
     if args.recipe:
-        table.caption += "; " + describe(args.recipe)
+        table.caption = f"{table.caption}; {describe(args.recipe)}"
     console.print(table)
     failed = _write_outputs(args, console, result, net, (stats, targets), labels, metrics, source)
     if failed:
@@ -631,8 +632,8 @@ def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
     import numpy as np
 
     names = list(history)
-    dtype = np.float64 if dtype == "float64" else np.float32
-    rows = np.column_stack([np.asarray(history[k], dtype) for k in names])
+    np_dtype = np.float64 if dtype == "float64" else np.float32
+    rows = np.column_stack([np.asarray(history[k], np_dtype) for k in names])
     if path.lower().endswith(".json"):
         with open(path, "w") as f:
             json.dump(
@@ -678,7 +679,7 @@ def _source(args):
     classes = file.task == "classification"
     info = data.DatasetInfo(
         file.task,
-        len(file.classes) if classes else None,
+        None if file.classes is None else len(file.classes),
         file.X.shape[1],
         None if classes else file.y.shape[1],
         len(file.X),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -245,21 +246,23 @@ class Table:
                     X = np.empty((len(chunk), len(self.features_at)), np.float32)
                     wrong = np.zeros(X.shape, bool)
                     for c, j in enumerate(self.features_at):
-                        X[:, c], na[:, j], wrong[:, c] = _numbers(chunk[j], na[:, j])
+                        X[:, c], na[:, j], wrong[:, c] = _numbers(
+                            cast(pd.Series, chunk[j]), na[:, j]
+                        )
             short_rows.append(chunk.index.to_numpy()[na[:, -1]])
             if target is not None:
-                column = chunk[target]
+                column = cast(pd.Series, chunk[target])
                 if column.dtype.kind not in "iuf":
                     column = column.astype(str).str.strip().where(~na[:, target], "")
                     na[:, target] |= column.str.lower().isin(MISSING).to_numpy()
                 texts.append(column)
-            rows_missing = na.any(axis=1)
+            rows_missing: np.ndarray = np.any(na, axis=1)
             missing_rows.append(chunk.index.to_numpy()[rows_missing])
             if wrong is not None:
                 wrong &= ~rows_missing[:, None]
             if bad is None and wrong is not None and wrong.any():
                 i, c = np.unravel_index(int(np.argmax(wrong)), wrong.shape)
-                bad = int(chunk.index[i]), self.features_at[c], X[i, c]
+                bad = int(chunk.index[int(i)]), self.features_at[int(c)], X[i, c]
             blocks.append(X)
             labels.append(chunk.index.to_numpy())
         self._refuse_ragged(np.concatenate(short_rows))
@@ -413,12 +416,14 @@ class Table:
         Raises:
             ValueError: a number that is not finite in float32.
         """
-        column = self.target
+        assert self.target is not None and self.t is not None  # a table read with a target
+        column = cast(pd.Series, self.target)  # a Series once read (pandas' types are loose)
+        values: np.ndarray
         if column.dtype.kind in "iuf":
             values = column.to_numpy()
         else:
             try:
-                values = pd.to_numeric(column).to_numpy()
+                values = cast(pd.Series, pd.to_numeric(column)).to_numpy()
             except (ValueError, TypeError):
                 return column.to_numpy(dtype=str)
         if values.dtype.kind != "i":  # floats, and integers beyond int64
@@ -448,7 +453,8 @@ def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     text = column.astype(str).str.strip()  # pandas' True/False become text, not numbers
     na = na | text.str.lower().isin(MISSING).to_numpy()
     with np.errstate(over="ignore"):
-        values = pd.to_numeric(text.where(~na, "0"), errors="coerce").to_numpy(np.float32)
+        numbers = cast(pd.Series, pd.to_numeric(text.where(~na, "0"), errors="coerce"))
+        values = numbers.to_numpy(np.float32)
     return values, na, ~np.isfinite(values) & ~na
 
 

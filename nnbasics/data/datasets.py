@@ -276,9 +276,10 @@ def info(name: str) -> DatasetInfo:
     return DATASETS[name]
 
 
-def _check_name(name: Any) -> None:
+def _check_name(name: Any) -> str:
     if not isinstance(name, str) or name not in DATASETS:
         _checks.fail("name", "one of " + ", ".join(repr(k) for k in DATASETS), name)
+    return name
 
 
 def load(
@@ -355,7 +356,7 @@ def load(
             if value is not defaults[arg]:
                 _checks.fail(arg, f"{defaults[arg]} for a data file", _checks.shown(value))
         return read(name, target=target, task=task)[:2]
-    _check_name(name)
+    name = _check_name(name)
     for arg, value in (("target", target), ("task", task)):
         if value is not None:
             _checks.fail(
@@ -384,16 +385,19 @@ def load(
         if n is not None and n != 4:
             _checks.fail("n", "None or 4 for 'xor' (use 'xor_noisy' for more points)", n)
         X, y = _XOR_X.copy(), _XOR_Y.copy()
-    elif name == "mnist1d":
-        X, y, n_train = _mnist1d(_mnist1d_args(n, noise, seed, shuffle))
-        rows = {None: slice(None), "train": slice(n_train), "test": slice(n_train, None)}[split]
-        X, y = X[rows], y[rows]
     else:
-        X, y = _SYNTHETIC[name](np.random.default_rng(seed), n or about.n_default, noise, seed)
+        assert noise is not None  # every generated set has a default level in _NOISE
+        if name == "mnist1d":
+            X, y, n_train = _mnist1d(_mnist1d_args(n, noise, seed, shuffle))
+            rows = {None: slice(None), "train": slice(n_train), "test": slice(n_train, None)}
+            X, y = X[rows[split]], y[rows[split]]
+        else:
+            X, y = _SYNTHETIC[name](np.random.default_rng(seed), n or about.n_default, noise, seed)
 
     X = np.asarray(X, np.float32)
     if about.kind == "classification":
         return X, np.asarray(y, np.int32)
+    assert about.n_outputs is not None  # set for every regression set
     return X, np.asarray(y, np.float32).reshape(len(X), about.n_outputs)
 
 

@@ -264,7 +264,7 @@ def _target_index(target: Any, header: list[str] | None, width: int, path: str) 
     if (
         isinstance(index, numbers.Integral)
         and not isinstance(index, bool)
-        and -width <= index < width
+        and -width <= int(index) < width
     ):
         return int(index) % width
     names = f"a column name ({', '.join(map(repr, header))}) or " if header else ""
