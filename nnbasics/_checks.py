@@ -9,6 +9,7 @@ Python scalars) or concrete arrays, so they run at trace time and hold under
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from typing import Any, NoReturn, TypeVar
 
@@ -64,6 +65,20 @@ def batch_size(value: Any, n: int) -> int:
             shown(value),
         )
     return int(value)
+
+
+def column_index(value: Any, width: int) -> int | None:
+    """``value`` as a 0-based column index of a ``width``-column table, else None.
+
+    An integer (or its text, ``"2"``) from ``-width`` to ``width - 1``; negative
+    ones count from the end, as Python's indexing does.
+    """
+    index = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            index = int(value)
+    integer = isinstance(index, numbers.Integral) and not isinstance(index, bool)
+    return int(index) % width if integer and -width <= int(index) < width else None
 
 
 def real_in(

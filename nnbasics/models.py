@@ -36,10 +36,8 @@ target, for :meth:`Model.read`) is taken.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import numbers
 import os
 import re
 from collections.abc import Sequence
@@ -324,16 +322,9 @@ def _target_column(where: str, width: int, names, target) -> int | None:
         return None
     if names is not None and target in names:
         return list(names).index(target)
-    index = target
-    if isinstance(target, str):
-        with contextlib.suppress(ValueError):
-            index = int(target)
-    if (
-        isinstance(index, numbers.Integral)
-        and not isinstance(index, bool)
-        and -width <= int(index) < width
-    ):
-        return int(index) % width
+    index = _checks.column_index(target, width)
+    if index is not None:
+        return index
     by_name = "a column name or " if names is not None else ""
     _checks.fail(
         "target",

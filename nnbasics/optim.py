@@ -44,9 +44,6 @@ the Adam direction), as in optax and PyTorch's AdamW.
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -54,6 +51,21 @@ import jax.numpy as jnp
 import optax
 
 from nnbasics import _checks
+from nnbasics._optim_core import (  # noqa: F401 - nb.optim.Schedule, ...
+    ScalarOrSchedule,
+    Schedule,
+    _abs_sq,
+    _dtype,
+    _ema,
+    _flag,
+    _inverse_root,
+    _non_negative,
+    _optimizer,
+    _scale,
+    _square,
+    _trace,
+    _unit,
+)
 from nnbasics._optim_recipes import (  # noqa: F401 - nb.optim.Recipe, nb.optim.recipe_of, ...
     PROGRAM_INPUTS,
     Recipe,
@@ -63,8 +75,22 @@ from nnbasics._optim_recipes import (  # noqa: F401 - nb.optim.Recipe, nb.optim.
     recipe_of,
 )
 
-Schedule = Callable[[jnp.ndarray], jnp.ndarray | float]
-ScalarOrSchedule = float | Schedule
+__all__ = [
+    "AdagradState",
+    "AdamState",
+    "AmsgradState",
+    "MomentumState",
+    "RmspropState",
+    "SgdState",
+    "adagrad",
+    "adam",
+    "adamw",
+    "amsgrad",
+    "momentum",
+    "nadam",
+    "rmsprop",
+    "sgd",
+]
 
 
 class SgdState(NamedTuple):
@@ -122,178 +148,6 @@ class RmspropState(NamedTuple):
     nu: Any  # EMA of g²
     mu: Any  # EMA of g when centered, else None
     trace: Any  # momentum trace when momentum is set, else None
-
-
-class AdamState(NamedTuple):
-    """State of ``adam``, ``adamw`` and ``nadam``: the count and the EMAs of g and |g|².
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> state = adam(0.1).init({"w": jnp.zeros(2)})
-      >>> int(state.count), state.mu["w"].tolist(), state.nu["w"].tolist()
-      (0, [0.0, 0.0], [0.0, 0.0])
-    """
-
-    count: jnp.ndarray
-    mu: Any  # EMA of g
-    nu: Any  # EMA of |g|²
-
-
-class AmsgradState(NamedTuple):
-    """State of ``amsgrad``: Adam's, plus the running maximum of the second moment.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> state = amsgrad(0.1).init({"w": jnp.zeros(2)})
-      >>> state.nu_max["w"].tolist()
-      [0.0, 0.0]
-    """
-
-    count: jnp.ndarray
-    mu: Any  # EMA of g
-    nu: Any  # EMA of |g|²
-    nu_max: Any  # running maximum of the (corrected) EMA of |g|²
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _as_schedule(learning_rate: ScalarOrSchedule) -> Schedule:
-    if callable(learning_rate):
-        return learning_rate
-    try:
-        _checks.real_in("learning_rate", learning_rate, 0.0, math.inf, lo_open=True, hi_open=True)
-    except ValueError:
-        _checks.fail(
-            "learning_rate",
-            "a real number in (0, inf) or a schedule (a callable t -> rate)",
-            _checks.shown(learning_rate),
-        )
-    return lambda count: learning_rate
-
-
-def _unit(name: str, value):
-    """A decay rate or beta: [0, 1)."""
-    return _checks.real_in(name, value, 0.0, 1.0, hi_open=True)
-
-
-def _non_negative(name: str, value):
-    return _checks.real_in(name, value, 0.0, math.inf, hi_open=True)
-
-
-def _flag(name: str, value) -> bool:
-    return _checks.one_of(name, value, (False, True))
-
-
-def _is_zero(value) -> bool:
-    return isinstance(value, numbers.Number) and value == 0
-
-
-# ------------------------------------------------------------ shared pieces
-
-
-def _scale(factor, tree):
-    """factor·x for every leaf, with factor cast to the leaf's dtype."""
-    return jax.tree.map(lambda x: jnp.asarray(factor, dtype=x.dtype) * x, tree)
-
-
-def _ema(decay, moment, values):
-    """decay·moment + (1 − decay)·values, leaf by leaf."""
-    return jax.tree.map(lambda m, v: decay * m + (1 - decay) * v, moment, values)
-
-
-def _abs_sq(x):
-    """|x|² = x·x̄, real for complex x (the second moment of a complex gradient)."""
-    return (x.conj() * x).real if jnp.iscomplexobj(x) else jnp.square(x)
-
-
-def _square(tree):
-    return jax.tree.map(_abs_sq, tree)
-
-
-def _dtype(name: str, value):
-    """None (follow the parameters) or a dtype, canonicalized as JAX stores it."""
-    if value is None:
-        return None
-    try:
-        return jax.dtypes.canonicalize_dtype(value)
-    except TypeError:
-        _checks.fail(name, "None or a dtype such as jnp.float32", value)
-
-
-def _inverse_root(v, eps, eps_in_sqrt: bool):
-    """1/√(v + ε) (ε inside the root) or 1/(√v + ε) (ε outside)."""
-    return jax.lax.rsqrt(v + eps) if eps_in_sqrt else 1 / (jnp.sqrt(v) + eps)
-
-
-def _trace(x, trace, beta, nesterov: bool, weight: float | jax.Array = 1.0):
-    """m_t = β·m_{t−1} + w_t·x_t; returns (x_t + β·m_t if nesterov else m_t, m_t)."""
-    trace = jax.tree.map(lambda xi, m: beta * m + weight * xi, x, trace)
-    out = jax.tree.map(lambda xi, m: xi + beta * m, x, trace) if nesterov else trace
-    return out, trace
-
-
-def _bias_correction(decay, k):
-    """1 − decay^k, k the number of updates made (this one included)."""
-    return 1 - decay**k
-
-
-def _corrected(tree, decay, k):
-    """x / (1 − decay^k), the division in each leaf's own dtype (bfloat16 stays bfloat16)."""
-    c = _bias_correction(decay, k)
-    return jax.tree.map(lambda x: x / c.astype(x.dtype), tree)
-
-
-def _cast_like(tree, like):
-    """Each leaf of ``tree`` in the dtype of the matching leaf of ``like``."""
-
-    def cast(x, y):
-        # Complex into real arises only from real gradients through a complex
-        # accumulator, whose imaginary part is then exactly zero; JAX deprecates
-        # dropping it implicitly, so it is dropped here explicitly.
-        if jnp.iscomplexobj(x) and not jnp.iscomplexobj(y):
-            x = jnp.real(x)
-        return x.astype(y.dtype)
-
-    return jax.tree.map(cast, tree, like)
-
-
-def _optimizer(state_type, init_moments, step, learning_rate, weight_decay=0.0):
-    """Builds a GradientTransformation from a per-step rule.
-
-    Args:
-      state_type: the NamedTuple state, ``count`` first, then the moments.
-      init_moments: ``params -> tuple`` of the initial moments.
-      step: ``(g, moments, count, rate, params) -> (updates, moments)``, where
-        ``rate`` is α_t and ``g`` already includes the coupled weight decay.
-      learning_rate: a positive float or a schedule.
-      weight_decay: coupled weight decay λ: g ← g + λθ before ``step``.
-    """
-    rate = _as_schedule(learning_rate)
-    weight_decay = _non_negative("weight_decay", weight_decay)
-
-    def init(params):
-        return state_type(jnp.zeros([], jnp.int32), *init_moments(params))
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args  # optax's extra-arguments protocol: accepted, not used
-        grads = updates
-        if not _is_zero(weight_decay):
-            if params is None:
-                raise ValueError(
-                    "params: expected the parameters (weight_decay is set), received None"
-                )
-            grads = jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
-        moments = tuple(state[1:])
-        updates, new = step(grads, moments, state.count, rate(state.count), params)
-        # Updates in the gradients' dtype and a state whose dtypes never drift
-        # (a bfloat16 moment plus a float32 count-dependent factor would widen).
-        return (
-            _cast_like(updates, grads),
-            state_type(optax.safe_increment(state.count), *_cast_like(new, moments)),
-        )
-
-    return optax.GradientTransformationExtraArgs(init, update)
 
 
 # ---------------------------------------------------------------- optimizers
@@ -561,297 +415,17 @@ def rmsprop(
     return _optimizer(RmspropState, init, step, learning_rate, weight_decay)
 
 
-def _adam(
-    learning_rate,
-    b1,
-    b2,
-    eps,
-    eps_root,
-    mu_dtype,
-    *,
-    fold_bias_correction=False,
-    coupled=0.0,
-    decoupled=0.0,
-    nesterov=False,
-    amsgrad=False,
-    correct_mu=True,
-    correct_nu=True,
-):
-    """The Adam family: adam, adamw, nadam, amsgrad (see their docstrings)."""
-    b1 = _unit("b1", b1)
-    b2 = _unit("b2", b2)
-    eps = _non_negative("eps", eps)
-    eps_root = _non_negative("eps_root", eps_root)
-    mu_dtype = _dtype("mu_dtype", mu_dtype)
-    fold = _flag("fold_bias_correction", fold_bias_correction)
-    nesterov = _flag("nesterov", nesterov)
-    decoupled = _non_negative("weight_decay", decoupled)
-    if fold and (nesterov or amsgrad):
-        _checks.fail(
-            "fold_bias_correction",
-            "False with Nesterov momentum or AMSGrad (scikit-learn's folded form has neither)",
-            fold,
-        )
-
-    def init(params):
-        zeros = optax.tree.zeros_like
-        return (zeros(params, dtype=mu_dtype), zeros(params)) + (
-            (zeros(params),) if amsgrad else ()
-        )
-
-    def step(g, moments, count, rate, params):
-        mu = _ema(b1, moments[0], g)
-        nu = _ema(b2, moments[1], _square(g))
-        k = count + 1
-        if fold:
-            c1, c2 = _bias_correction(b1, k), _bias_correction(b2, k)
-            d = jax.tree.map(
-                lambda m, n: (
-                    m * (jnp.sqrt(c2) / c1).astype(m.dtype) / (jnp.sqrt(n + eps_root) + eps)
-                ),
-                mu,
-                nu,
-            )
-        else:
-            mu_hat = _corrected(mu, b1, k) if correct_mu else mu
-            if nesterov:  # Dozat's look-ahead: the next step's corrected momentum
-                mu_hat = jax.tree.map(
-                    lambda m, gi: b1 * m + (1 - b1) * gi,
-                    _corrected(mu, b1, k + 1),
-                    _corrected(g, b1, k),
-                )
-            nu_hat = _corrected(nu, b2, k) if correct_nu else nu
-            if amsgrad:
-                nu_hat = jax.tree.map(jnp.maximum, moments[2], nu_hat)
-            d = jax.tree.map(lambda m, n: m / (jnp.sqrt(n + eps_root) + eps), mu_hat, nu_hat)
-        if not _is_zero(decoupled):
-            if params is None:
-                raise ValueError("params: expected the parameters (adamw), received None")
-            d = jax.tree.map(lambda di, p: di + decoupled * p, d, params)
-        return _scale(-rate, d), (mu, nu) + ((nu_hat,) if amsgrad else ())
-
-    return _optimizer(AmsgradState if amsgrad else AdamState, init, step, learning_rate, coupled)
-
-
-@_recorded
-def adam(
-    learning_rate: ScalarOrSchedule,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    eps_root: float = 0.0,
-    mu_dtype=None,
-    *,
-    nesterov: bool = False,
-    fold_bias_correction: bool = False,
-    weight_decay: float = 0.0,
-) -> optax.GradientTransformation:
-    """Adam: bias-corrected EMAs of the gradient and of its square.
-
-    With g_t ← g_t + λθ_t, m_{−1} = v_{−1} = 0 and k = t + 1 (updates made,
-    this one included),
-
-        m_t = β1·m_{t−1} + (1 − β1)·g_t
-        v_t = β2·v_{t−1} + (1 − β2)·g_t²
-        m̂_t = m_t / (1 − β1^k),   v̂_t = v_t / (1 − β2^k)
-        u_t = −α_t·m̂_t / (√(v̂_t + ε_root) + ε)
-
-    ``eps`` is outside the root and ``eps_root`` inside, so the course's
-    θ ← θ − η·ṽ/√(g̃ + ε) is ``adam(eps=0, eps_root=ε)`` (its γ is b1, its β b2).
-    With ``fold_bias_correction=True`` the corrections move into the rate, as
-    in scikit-learn's MLP Adam (and Kingma & Ba's "efficient" form), which
-    leaves ε un-corrected and so differs when ε matters:
-
-        u_t = −α_t·√(1 − β2^k)/(1 − β1^k) · m_t / (√(v_t + ε_root) + ε)
-
-    Reproduces ``optax.adam`` (defaults), ``torch.optim.Adam(lr, betas, eps,
-    weight_decay)`` (``weight_decay``, coupled) and scikit-learn's
-    ``AdamOptimizer`` (``fold_bias_correction=True``).
-
-    Args:
-      learning_rate: α, a positive float or a schedule t -> α_t.
-      b1: β1 in [0, 1).
-      b2: β2 in [0, 1).
-      eps: ε >= 0, outside the square root.
-      eps_root: ε_root >= 0, inside the square root.
-      mu_dtype: dtype of m (None: the parameters'), as optax's: float32 moments
-        for bfloat16 parameters are the usual mixed-precision setting.
-      nesterov: NAdam's look-ahead (see ``nadam``).
-      fold_bias_correction: scikit-learn's step-dependent ε (see above).
-      weight_decay: λ >= 0, coupled (L2 in the gradient; see ``adamw``).
-
-    Complex parameters use v_t = β2·v_{t−1} + (1 − β2)·|g_t|², as optax does.
-
-    Returns:
-      An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> opt = adam(0.1)
-      >>> params = {"w": jnp.array([0.0, 0.0])}
-      >>> updates, _ = opt.update({"w": jnp.array([3.0, -1e-3])}, opt.init(params), params)
-      >>> updates["w"].tolist()  # bias-corrected first step: −α·sign(g), whatever |g|
-      [-0.1, 0.1]
-    """
-    return _adam(
-        learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        mu_dtype,
-        fold_bias_correction=fold_bias_correction,
-        coupled=weight_decay,
-        nesterov=nesterov,
-    )
-
-
-@_recorded
-def adamw(
-    learning_rate: ScalarOrSchedule,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    eps_root: float = 0.0,
-    mu_dtype=None,
-    weight_decay: float = 1e-4,
-    *,
-    nesterov: bool = False,
-    fold_bias_correction: bool = False,
-) -> optax.GradientTransformation:
-    """AdamW: Adam with decoupled weight decay.
-
-    With m̂_t, v̂_t as in ``adam`` (no decay in the gradient),
-
-        u_t = −α_t·(m̂_t / (√(v̂_t + ε_root) + ε) + λ·θ_t)
-
-    Reproduces ``optax.adamw`` (defaults) and ``torch.optim.AdamW(lr, betas,
-    eps, weight_decay)`` (PyTorch's θ ← θ(1 − αλ) before its Adam step is the
-    same update; its default λ is 1e-2, optax's and ours 1e-4).
-
-    Args:
-      learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov,
-      fold_bias_correction: as in ``adam``.
-      weight_decay: λ >= 0, decoupled.
-
-    Returns:
-      An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``;
-      ``update`` needs ``params``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> opt = adamw(0.1, weight_decay=0.5)
-      >>> params = {"w": jnp.array([2.0])}
-      >>> updates, _ = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
-      >>> updates["w"].tolist()  # −α·(1 + λθ) = −0.1·(1 + 0.5·2)
-      [-0.2]
-    """
-    return _adam(
-        learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        mu_dtype,
-        fold_bias_correction=fold_bias_correction,
-        decoupled=weight_decay,
-        nesterov=nesterov,
-    )
-
-
-@_recorded
-def nadam(
-    learning_rate: ScalarOrSchedule,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    eps_root: float = 0.0,
-    mu_dtype=None,
-    *,
-    weight_decay: float = 0.0,
-) -> optax.GradientTransformation:
-    """NAdam: Adam with Nesterov momentum (Dozat 2016), as ``optax.nadam``.
-
-    With m_t, v_t and k = t + 1 as in ``adam``, the first moment is looked at
-    one step ahead:
-
-        m̂_t = β1·m_t / (1 − β1^(k+1)) + (1 − β1)·g_t / (1 − β1^k)
-        u_t = −α_t·m̂_t / (√(v_t/(1 − β2^k) + ε_root) + ε)
-
-    Args:
-      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay: as in ``adam``.
-
-    Returns:
-      An ``optax.GradientTransformation`` with state ``AdamState(count, mu, nu)``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> opt = nadam(0.1)
-      >>> params = {"w": jnp.array([0.0])}
-      >>> updates, state = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
-      >>> int(state.count), updates["w"].shape
-      (1, (1,))
-    """
-    return _adam(
-        learning_rate, b1, b2, eps, eps_root, mu_dtype, coupled=weight_decay, nesterov=True
-    )
-
-
-@_recorded
-def amsgrad(
-    learning_rate: ScalarOrSchedule,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    eps_root: float = 0.0,
-    mu_dtype=None,
-    bias_correction_mu: bool = True,
-    bias_correction_nu: bool = True,
-    *,
-    weight_decay: float = 0.0,
-) -> optax.GradientTransformation:
-    """AMSGrad (Reddi et al. 2018): Adam whose denominator never shrinks, as ``optax.amsgrad``.
-
-    With m_t, v_t and k = t + 1 as in ``adam``,
-
-        v̂_t = v_t / (1 − β2^k)   (bias_correction_nu; else v_t)
-        v̂ᵐᵃˣ_t = max(v̂ᵐᵃˣ_{t−1}, v̂_t),  v̂ᵐᵃˣ_{−1} = 0
-        u_t = −α_t·m̂_t / (√(v̂ᵐᵃˣ_t + ε_root) + ε)
-
-    with m̂_t = m_t / (1 − β1^k) (bias_correction_mu; else m_t). Both
-    corrections off is the paper's original form.
-
-    Args:
-      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay: as in ``adam``.
-      bias_correction_mu, bias_correction_nu: correct m and v for their zero start.
-
-    Returns:
-      An ``optax.GradientTransformation`` with state ``AmsgradState(count, mu, nu, nu_max)``.
-
-    Examples:
-      >>> import jax.numpy as jnp
-      >>> opt = amsgrad(0.1)
-      >>> params = {"w": jnp.array([0.0])}
-      >>> updates, state = opt.update({"w": jnp.array([1.0])}, opt.init(params), params)
-      >>> updates["w"].tolist()  # the first step is Adam's
-      [-0.1]
-    """
-    return _adam(
-        learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        mu_dtype,
-        coupled=weight_decay,
-        amsgrad=True,
-        correct_mu=_flag("bias_correction_mu", bias_correction_mu),
-        correct_nu=_flag("bias_correction_nu", bias_correction_nu),
-    )
-
-
+# The Adam family lives beside, in its own module.
 # The registry lives beside, in its own module; imported last because it names
 # the factories above.
+from nnbasics._optim_adam import (  # noqa: E402 - nb.optim.adam, ...
+    AdamState,
+    AmsgradState,
+    adam,
+    adamw,
+    amsgrad,
+    nadam,
+)
 from nnbasics._optim_registry import (  # noqa: E402, F401 - nb.optim.REGISTRY, nb.optim.get, ...
     CLOSED_UNIT,
     NON_NEGATIVE,

@@ -9,10 +9,8 @@ file, the line and the column.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import hashlib
 import io
-import numbers
 import os
 import threading
 import zipfile
@@ -257,16 +255,9 @@ def _target_index(target: Any, header: list[str] | None, width: int, path: str) 
         return width - 1
     if header is not None and isinstance(target, str) and target in header:
         return header.index(target)
-    index = target
-    if isinstance(target, str):
-        with contextlib.suppress(ValueError):
-            index = int(target)
-    if (
-        isinstance(index, numbers.Integral)
-        and not isinstance(index, bool)
-        and -width <= int(index) < width
-    ):
-        return int(index) % width
+    index = _checks.column_index(target, width)
+    if index is not None:
+        return index
     names = f"a column name ({', '.join(map(repr, header))}) or " if header else ""
     _checks.fail(
         "target",
