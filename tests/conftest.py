@@ -13,7 +13,10 @@ jax.config.update("jax_enable_x64", True)
 
 # The command line turns JAX's persistent compilation cache on; tests keep it
 # out of the user's ~/.cache (one throw-away directory per test process).
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="nnbasics-tests-"))
+# One folder per pytest process: xdist workers inherit the controller's
+# environment, and two processes evicting from one capped cache race on its files.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnbasics-tests-")
 
 # --doctest-modules (pyproject.toml) would import every module here; the helpers
 # named _*.py run a worker or hold fixtures and are imported by the tests themselves.

@@ -47,6 +47,9 @@ def apply_recipe(args) -> dict:
     recipe = RECIPES.get(args.dataset or "digits", {})
     given = getattr(args, "given", frozenset())
     applied = {k: v for k, v in recipe.items() if k not in given}
+    if "valid" in given and not args.valid:
+        # --valid 0 leaves no split to monitor: the general default (training loss) applies
+        applied.pop("monitor", None)
     for k, v in applied.items():
         setattr(args, k, v)
     return applied
