@@ -10,23 +10,13 @@ import re
 import jax
 import numpy as np
 import pytest
-from test_cli import run as _run
+from test_reliability_cli import one_line, run
 
 import nnbasics as nb
 from nnbasics import cli
 from nnbasics.data import Standardizer
 
 NAMES = ["alpha", "beta", "gamma"]
-
-
-def run(capsys, *argv):
-    return _run(capsys, *map(str, argv))
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def _write(path, header, rows):
