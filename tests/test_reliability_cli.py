@@ -260,9 +260,6 @@ def test_predict_into_a_closed_pipe_ends_quietly(model_dir):
         capture_output=True,
         text=True,
         timeout=300,
-        # the claim is about the pipe: JAX's capped cache may warn about its own
-        # eviction races (docs/cache.md), which is not what this test checks
-        env={**os.environ, "NNBASICS_NO_COMPILE_CACHE": "1"},
     )
     assert proc.stdout.startswith("label,") and proc.stdout.count("\n") == 1
     assert proc.stderr == "", proc.stderr
@@ -284,3 +281,22 @@ def test_interrupted_run_says_how_to_resume(capsys, tmp_path, monkeypatch):
 def test_resume_without_a_checkpoint_says_it_starts_fresh(capsys, tmp_path):
     code, _, err = run(capsys, *QUICK, "--checkpoint-dir", tmp_path / "ck", "--resume")
     assert code == 0 and "starting a fresh run" in one_line(err)
+
+
+def test_a_cache_entry_evicted_by_another_process_is_not_warned_about(capsys, monkeypatch):
+    from nnbasics.cli import _common
+
+    monkeypatch.setattr(_common, "_shown_cache_error", False)
+
+    _common.show_warning(
+        "Error writing persistent compilation cache entry for 'jit_f': FileNotFoundError: "
+        "[Errno 2] No such file or directory: '/c/jit_f-abc-atime'",
+        UserWarning,
+        "f.py",
+        1,
+    )
+    assert capsys.readouterr().err == ""
+    _common.show_warning(
+        "Error writing persistent compilation cache entry: PermissionError", UserWarning, "f.py", 1
+    )
+    assert "PermissionError" in capsys.readouterr().err

@@ -150,12 +150,17 @@ def fail(message: str | BaseException) -> int:
 
 
 _CACHE_ERROR = "persistent compilation cache"
+# Processes sharing one capped cache evict each other's entries: a write that
+# finds its entry's files gone lost only that entry, and the program ran.
+_CACHE_RACE = ("Error writing persistent compilation cache", "FileNotFoundError")
 _shown_cache_error = False
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
     global _shown_cache_error
     text = " ".join(str(message).split())
+    if all(part in text for part in _CACHE_RACE):
+        return
     if _CACHE_ERROR in text:
         # JAX warns once per unreadable entry; one line says it all.
         if _shown_cache_error:
