@@ -134,8 +134,9 @@ def train_folds(
         groups, names = checked[shape]
         numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
         stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
-        X = jnp.stack([X for X, _ in stacked])
-        y = jnp.stack([y for _, y in stacked])
+        # stacked on the host: jnp.stack would compile a program per fold count and shape
+        X = jnp.asarray(np.stack([np.asarray(X) for X, _ in stacked]))
+        y = jnp.asarray(np.stack([np.asarray(y) for _, y in stacked]))
         program = (optimizer, epochs, None, 0.0, grad, dtype, True)
         for net_g, run_chunk, chunk, padded, hp in _chunks(
             net, groups, configs, numeric, chunk_size, program

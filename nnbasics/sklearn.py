@@ -13,6 +13,7 @@ so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 from __future__ import annotations
 
 import numbers
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -350,7 +351,10 @@ class _FoldSearch(_SearchBase):
         cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
+        warmup = self._start_refit_warmup(X, y, candidates, own, prefix) if self.refit else None
         out = self._train_and_score(X, y, candidates, own, splits, scorers)
+        if warmup is not None:
+            warmup.join()
         results = self._format_results(candidates, self.n_splits_, out)
         self.multimetric_ = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:
@@ -371,6 +375,37 @@ class _FoldSearch(_SearchBase):
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         self.cv_results_ = results
         return self
+
+    def _start_refit_warmup(self, X, y, candidates, own, prefix):
+        """A thread compiling the refit's programs while the search compiles and trains.
+
+        When every candidate shares the refit's structure (only numeric parameters
+        differ: they are inputs of the compiled programs), a one-epoch fit of the
+        first candidate on all of (X, y) traces and compiles the programs the
+        refit will call; XLA compiles with the GIL released, so this overlaps the
+        search on a second core. Its model is thrown away: results are unchanged.
+        """
+        est = self.estimator
+        final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        structures = {
+            (m.solver, m.grad, m.dtype, m.activation, m.batch_size, m.alpha == 0)
+            + tuple(np.atleast_1d(m.hidden_layer_sizes).tolist())
+            for m in (clone(final).set_params(**o) for o in own)
+        }
+        if len(structures) != 1:
+            return None
+        probe = clone(est).set_params(**clone(candidates[0], safe=False))
+        probe.set_params(**{f"{prefix}max_iter": 1, f"{prefix}random_state": 0})
+
+        def compile_refit():
+            try:
+                probe.fit(X, y)
+            except Exception:  # the refit itself runs next and reports any error
+                pass
+
+        thread = threading.Thread(target=compile_refit, name="nnbasics-refit-warmup", daemon=True)
+        thread.start()
+        return thread
 
     def _train_and_score(self, X, y, candidates, own, splits, scorers):
         """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns."""

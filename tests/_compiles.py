@@ -13,12 +13,14 @@ class _Counter(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count, self.seconds = 0, 0.0
+        self.programs: list[tuple[str, str]] = []  # (thread name, "jit(name)") per compile
 
     def emit(self, record):
         found = _FINISHED.search(record.getMessage())
         if found:
             self.count += 1
             self.seconds += float(found.group(1))
+            self.programs.append((record.threadName, found.group(0).split()[4]))
 
 
 @contextlib.contextmanager
