@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import folds as nb_folds
 from . import optim
+from ._train_epoch import _program
 from .mlp import MLP
 from .train import fit as nb_fit
 
@@ -206,12 +207,15 @@ class _BaseMLP(BaseEstimator):
         """
         check_is_fitted(self, "coefs_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        params = [
+            {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
+            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+        ]
+        net = self._net
+        # one compiled forward pass per net and shape, not an eager program per operation
+        apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
         with jax.enable_x64(True):
-            params = [
-                {"W": jnp.asarray(W, jnp.float64), "b": jnp.asarray(b, jnp.float64)}
-                for W, b in zip(self.coefs_, self.intercepts_, strict=True)
-            ]
-            return np.asarray(self._net.apply(params, jnp.asarray(X, jnp.float64)))
+            return np.asarray(apply(params, X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
