@@ -12,6 +12,7 @@ so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import threading
 import time
@@ -402,10 +403,8 @@ class _FoldSearch(_SearchBase):
         probe.set_params(**{f"{prefix}max_iter": 1, f"{prefix}random_state": 0})
 
         def compile_refit():
-            try:
+            with contextlib.suppress(Exception):  # the refit runs next and reports any error
                 probe.fit(X, y)
-            except Exception:  # the refit itself runs next and reports any error
-                pass
 
         thread = threading.Thread(target=compile_refit, name="nnbasics-refit-warmup", daemon=True)
         thread.start()
