@@ -1,4 +1,4 @@
-"""`import nnbasics` stays light: no scikit-learn, matplotlib or rich.
+"""`import nnbasics` stays light: no scikit-learn, matplotlib, rich or pandas.
 
 Each check runs in a fresh interpreter: the test process itself may have
 imported them already.
@@ -9,7 +9,8 @@ import subprocess
 import sys
 import tempfile
 
-HEAVY = ("sklearn", "matplotlib", "rich")
+# pandas: ~0.3 s of every process; imported where a data file is first read
+HEAVY = ("sklearn", "matplotlib", "rich", "pandas")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterator
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import pandas as pd
 
 from nnbasics import _checks
+
+if TYPE_CHECKING:  # imported where a file is read: it costs every process ~0.3 s
+    import pandas as pd
 
 __all__ = ["DELIMITERS", "MISSING", "MISSING_POLICIES", "Table", "read_table"]
 
@@ -247,11 +249,11 @@ class Table:
                     wrong = np.zeros(X.shape, bool)
                     for c, j in enumerate(self.features_at):
                         X[:, c], na[:, j], wrong[:, c] = _numbers(
-                            cast(pd.Series, chunk[j]), na[:, j]
+                            cast("pd.Series", chunk[j]), na[:, j]
                         )
             short_rows.append(chunk.index.to_numpy()[na[:, -1]])
             if target is not None:
-                column = cast(pd.Series, chunk[target])
+                column = cast("pd.Series", chunk[target])
                 if column.dtype.kind not in "iuf":
                     column = column.astype(str).str.strip().where(~na[:, target], "")
                     na[:, target] |= column.str.lower().isin(MISSING).to_numpy()
@@ -301,6 +303,8 @@ class Table:
         and as text in another, or integers turned into floats by an empty
         cell, are read again as text so that their type is the whole column's.
         """
+        import pandas as pd
+
         kinds = {chunk.dtype.kind for chunk in chunks}
         padded = any(
             chunk.dtype.kind == "f"
@@ -314,6 +318,8 @@ class Table:
         return text.loc[self.labels].fillna("").str.strip()
 
     def _read(self, **options):
+        import pandas as pd
+
         return pd.read_csv(
             self.path,
             sep=self.delimiter,
@@ -328,6 +334,8 @@ class Table:
         )
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
+        import pandas as pd
+
         try:
             reader = self._read(chunksize=max(1, _CHUNK_CELLS // self.width))
             with reader:
@@ -416,14 +424,16 @@ class Table:
         Raises:
             ValueError: a number that is not finite in float32.
         """
+        import pandas as pd
+
         assert self.target is not None and self.t is not None  # a table read with a target
-        column = cast(pd.Series, self.target)  # a Series once read (pandas' types are loose)
+        column = cast("pd.Series", self.target)  # a Series once read (pandas' types are loose)
         values: np.ndarray
         if column.dtype.kind in "iuf":
             values = column.to_numpy()
         else:
             try:
-                values = cast(pd.Series, pd.to_numeric(column)).to_numpy()
+                values = cast("pd.Series", pd.to_numeric(column)).to_numpy()
             except (ValueError, TypeError):
                 return column.to_numpy(dtype=str)
         if values.dtype.kind != "i":  # floats, and integers beyond int64
@@ -446,6 +456,8 @@ def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     ``wrong`` marks cells that are neither missing nor a number finite in
     float32 (their value is inf when the cell is a number, else NaN).
     """
+    import pandas as pd
+
     if column.dtype.kind in "iuf":
         with np.errstate(over="ignore"):  # overflow to inf is what ``wrong`` reports
             values = column.to_numpy(np.float32)
@@ -453,7 +465,7 @@ def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     text = column.astype(str).str.strip()  # pandas' True/False become text, not numbers
     na = na | text.str.lower().isin(MISSING).to_numpy()
     with np.errstate(over="ignore"):
-        numbers = cast(pd.Series, pd.to_numeric(text.where(~na, "0"), errors="coerce"))
+        numbers = cast("pd.Series", pd.to_numeric(text.where(~na, "0"), errors="coerce"))
         values = numbers.to_numpy(np.float32)
     return values, na, ~np.isfinite(values) & ~na
 
