@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nnbasics import activations, init, regularizers, schedules
+from nnbasics import activations, init, losses, regularizers, schedules
 
 RTOL = 1e-12
 A = np.array([-40.0, -3.0, -0.5, 0.0, 0.25, 2.0, 40.0, 800.0])
@@ -222,3 +222,48 @@ def test_power_takes_a_traced_exponent():
     # search.py vmaps over lr_exponent: no warning check (float()) on a tracer.
     rate = jax.jit(lambda e: schedules.power(0.1, e)(3))(0.75)
     np.testing.assert_allclose(rate, 0.1 / 4**0.75, rtol=1e-15)
+
+
+# --- losses: each unit keeps the logits' dtype; the mixture's spread below 1
+
+
+def _losses_inputs(name, dtype):
+    unit = losses.OUTPUT[name]
+    width = unit.width(2, 3)
+    z = jnp.asarray(np.linspace(-1.0, 1.0, 4 * width).reshape(4, width), dtype)
+    if unit.target == "labels":
+        return z, jnp.asarray([0, 1, 1, 0])
+    if unit.target == "binary":
+        return z, jnp.asarray([[1, 0], [0, 1], [1, 1], [0, 0]], dtype)
+    return z, jnp.asarray(np.linspace(-0.5, 0.5, 8).reshape(4, 2), dtype)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("name", sorted(losses.OUTPUT))
+def test_losses_keep_the_logits_dtype(name, dtype):
+    # float64 is on in the tests: a term built in the default dtype would promote.
+    z, y = _losses_inputs(name, dtype)
+    unit = losses.OUTPUT[name]
+    # eval_shape: the dtypes as traced, nothing compiled or computed.
+    assert jax.eval_shape(unit.nll, z, y).dtype == dtype
+    assert jax.eval_shape(unit.delta, z, y).dtype == dtype
+
+
+def test_losses_mixture_std_below_one():
+    # Two equal components at ±0.1 of precision 100: variance 1/τ + 0.1² = 0.02.
+    r = math.log(math.expm1(100.0))
+    z = jnp.array([[0.0, 0.0, -0.1, 0.1, r, r]])
+    std = jax.jit(losses.mixture_std, static_argnums=1)(z, 1)
+    np.testing.assert_allclose(std, [[math.sqrt(0.02)]], rtol=1e-12)
+
+
+def test_losses_gaussian_spread_and_gradient_at_the_tiny_precision_cut():
+    # r = −30 exactly (losses._TINY_R): the closed forms still apply there.
+    r, mu, y = -30.0, 0.5, 0.0
+    tau, sig = np.logaddexp(r, 0.0), 1 / (1 + np.exp(-r))
+    z = jnp.array([[mu, r]])
+    both = jax.jit(lambda z, y: (losses.gaussian_std(z, 1), losses.gaussian_delta(z, y)))
+    std, delta = both(z, jnp.array([[y]]))
+    np.testing.assert_allclose(std, [[1 / np.sqrt(tau)]], rtol=1e-12)
+    ref = [[tau * (mu - y), sig * (0.5 * (y - mu) ** 2 - 0.5 / tau)]]
+    np.testing.assert_allclose(delta, ref, rtol=1e-12)
