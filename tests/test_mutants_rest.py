@@ -62,6 +62,12 @@ X4, Y4 = np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1])
             "splits where their fraction is positive, received 4 rows, giving "
             "(train, valid, test) sizes (3, 0, 1) at valid=0.1, test=0.1",
         ),
+        (
+            dict(valid=0.5, test=0.1),
+            "X: expected enough rows for a non-empty train split and non-empty valid/test "
+            "splits where their fraction is positive, received 4 rows, giving "
+            "(train, valid, test) sizes (2, 2, 0) at valid=0.5, test=0.1",
+        ),
     ],
 )
 def test_split_refuses_bad_arguments_with_the_whole_message(kwargs, message):
@@ -80,3 +86,17 @@ def test_split_accepts_one_row_splits_and_empty_zero_fraction_ones(n, valid, tes
     parts = data.split(KEY, X, y, valid=valid, test=test)
     assert tuple(len(p[1]) for p in parts) == sizes
     assert sorted(np.concatenate([p[1] for p in parts]).tolist()) == list(range(n))
+
+
+def test_stratified_split_rounds_each_class_separately():
+    # classes of 4, 3 and 1 rows at valid = test = 0.25, by hand per class:
+    # (train, valid, test) = (2, 1, 1), (1, 1, 1), (0, 0, 1)
+    y = np.array([0, 1, 2, 0, 1, 0, 1, 0])
+    X = np.stack([np.arange(8.0), 2.0 * np.arange(8.0)], axis=1)
+    parts = data.split(KEY, X, y, valid=0.25, test=0.25, stratify=True)
+    counts = [np.bincount(ys, minlength=3).tolist() for _, ys in parts]
+    assert counts == [[2, 1, 0], [1, 1, 0], [1, 1, 1]]
+    rows = np.concatenate([Xs[:, 0] for Xs, _ in parts]).astype(int)
+    assert sorted(rows.tolist()) == list(range(8))
+    for Xs, ys in parts:
+        np.testing.assert_array_equal(y[Xs[:, 0].astype(int)], ys)  # rows stay paired
