@@ -89,14 +89,14 @@ def test_split_accepts_one_row_splits_and_empty_zero_fraction_ones(n, valid, tes
 
 
 def test_stratified_split_rounds_each_class_separately():
-    # classes of 4, 3 and 1 rows at valid = test = 0.25, by hand per class:
-    # (train, valid, test) = (2, 1, 1), (1, 1, 1), (0, 0, 1)
-    y = np.array([0, 1, 2, 0, 1, 0, 1, 0])
-    X = np.stack([np.arange(8.0), 2.0 * np.arange(8.0)], axis=1)
+    # classes of 2, 1 and 1 rows at valid = test = 0.25, by hand per class:
+    # (train, valid, test) = (1, 1, 0), (0, 0, 1), (0, 0, 1)
+    y = np.array([1, 0, 2, 0])
+    X = np.stack([np.arange(4.0), 2.0 * np.arange(4.0)], axis=1)
     parts = data.split(KEY, X, y, valid=0.25, test=0.25, stratify=True)
     counts = [np.bincount(ys, minlength=3).tolist() for _, ys in parts]
-    assert counts == [[2, 1, 0], [1, 1, 0], [1, 1, 1]]
+    assert counts == [[1, 0, 0], [1, 0, 0], [0, 1, 1]]
     rows = np.concatenate([Xs[:, 0] for Xs, _ in parts]).astype(int)
-    assert sorted(rows.tolist()) == list(range(8))
+    assert sorted(rows.tolist()) == list(range(4))
     for Xs, ys in parts:
         np.testing.assert_array_equal(y[Xs[:, 0].astype(int)], ys)  # rows stay paired
