@@ -28,13 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from whole_process import _has, machine  # this folder is the script's sys.path[0]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -131,7 +132,8 @@ def _run(code: str, args: list[str], cache_home: str | None) -> tuple[float, flo
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env["PYTHONPATH"] = str(ROOT)
     if cache_home is not None:
-        env["XDG_CACHE_HOME"] = cache_home  # nnbasics' default cache lives under it
+        # the compilation cache only: XDG_CACHE_HOME would also hold the generated MNIST-1D
+        env["JAX_COMPILATION_CACHE_DIR"] = cache_home
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
@@ -142,12 +144,6 @@ def _run(code: str, args: list[str], cache_home: str | None) -> tuple[float, flo
     line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
     _, acc, epoch = line.split()
     return wall, float(acc), float(epoch)
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 def run_size(name: str, times: int, rounds: int, log) -> dict:
@@ -269,21 +265,13 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    import importlib.metadata as md
-
     import jax
 
     device = jax.devices()[0].platform
     res = {
         "device": device,
         "date": time.strftime("%Y-%m-%d"),
-        "machine": {
-            "cpu": platform.machine(),
-            "cores": os.cpu_count(),
-            "load_average_at_start": round(os.getloadavg()[0], 2),
-            **{d: md.version(d) for d in ("jax", "scikit-learn", "numpy")},
-            "torch": md.version("torch") if _has("torch") else "not installed",
-        },
+        "machine": machine(),
         "rounds": args.rounds,
         "gemm_gflops": _run(GEMM, [], tempfile.mkdtemp())[1],
         "sizes": [],

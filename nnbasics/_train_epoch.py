@@ -21,6 +21,7 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -146,22 +147,26 @@ def _init_state(params, optimizer, key) -> TrainState:
 
 _PROGRAMS: collections.OrderedDict = collections.OrderedDict()
 _PROGRAMS_SIZE = 32
+# Threads share the cache (nnbasics.sklearn compiles a refit beside its search): a get,
+# a move and an eviction must not interleave. make() only wraps a function in jax.jit.
+_PROGRAMS_LOCK = threading.RLock()
 TUNABLE = ("l2", "l1", "min_delta")
 
 
 def _program(key, make: Callable) -> Callable:
     """The program cached under ``key``, made by ``make()`` on a miss (not cached if unhashable)."""
-    try:
-        program = _PROGRAMS.get(key)
-    except TypeError:  # e.g. an optimizer holding arrays
-        return make()
-    if program is None:
-        program = _PROGRAMS[key] = make()
-        if len(_PROGRAMS) > _PROGRAMS_SIZE:
-            _PROGRAMS.popitem(last=False)
-    else:
-        _PROGRAMS.move_to_end(key)
-    return program
+    with _PROGRAMS_LOCK:
+        try:
+            program = _PROGRAMS.get(key)
+        except TypeError:  # e.g. an optimizer holding arrays
+            return make()
+        if program is None:
+            program = _PROGRAMS[key] = make()
+            if len(_PROGRAMS) > _PROGRAMS_SIZE:
+                _PROGRAMS.popitem(last=False)
+        else:
+            _PROGRAMS.move_to_end(key)
+        return program
 
 
 def _split_optimizer(optimizer):

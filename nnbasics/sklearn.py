@@ -31,8 +31,8 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import compilation, optim
 from . import folds as nb_folds
-from . import optim
 from ._train_epoch import _program
 from .mlp import MLP
 from .train import fit as nb_fit
@@ -399,6 +399,7 @@ class _FoldSearch(_SearchBase):
         }
         if len(structures) != 1:
             return None
+        compilation.use_default_cache()  # once, here, rather than racing in both threads
         probe = clone(est).set_params(**clone(candidates[0], safe=False))
         probe.set_params(**{f"{prefix}max_iter": 1, f"{prefix}random_state": 0})
 

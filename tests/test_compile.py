@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import warnings
 
 import chex
@@ -183,3 +184,30 @@ def test_default_cache_dir_follows_jax_and_xdg(monkeypatch, tmp_path):
     assert os.path.dirname(default_cache_dir()) == str(tmp_path / "nnbasics" / "jax")
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/else")
     assert default_cache_dir() == "/somewhere/else"
+
+
+def test_program_cache_is_one_thread_at_a_time():
+    # nnbasics.sklearn compiles a refit on a thread beside its search: the cache's get,
+    # move and eviction must not interleave (a key evicted between get and move_to_end).
+    entered, release, done = threading.Event(), threading.Event(), []
+
+    def slow_make():
+        entered.set()
+        release.wait(10)
+        return "first"
+
+    first = threading.Thread(target=_train_epoch._program, args=(("lock test", 1), slow_make))
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(
+        target=lambda: done.append(_train_epoch._program(("lock test", 2), lambda: "second"))
+    )
+    second.start()
+    second.join(0.5)
+    blocked = not done  # the second waits for the first's whole get-make-store
+    release.set()
+    first.join()
+    second.join()
+    for k in (("lock test", 1), ("lock test", 2)):
+        _train_epoch._PROGRAMS.pop(k, None)
+    assert blocked and done == ["second"]

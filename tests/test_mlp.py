@@ -21,23 +21,28 @@ SMOOTH = ("sigmoid", "tanh", "linear", "softplus")
 
 
 def make_problem(sizes, hidden, output, seed=0, n=9, scale=0.3):
-    """A float64 net with perturbed (non-zero) biases, inputs and targets of the right kind."""
+    """A float64 net with perturbed (non-zero) biases, inputs and targets of the right kind.
+
+    Drawn with NumPy: jax.random would compile a program for every new shape.
+    """
     net = nb.MLP(sizes, hidden=hidden, output=output)
-    kp, kb, kx, ky = jax.random.split(jax.random.PRNGKey(seed), 4)
-    params = net.init(kp, jnp.float64)
-    leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(kb, len(leaves))
-    params = jax.tree.unflatten(
-        tree, [x + scale * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
-    )
-    X = jax.random.normal(kx, (n, sizes[0]), jnp.float64)
+    rng = np.random.default_rng(seed)
+    shapes = jax.eval_shape(lambda: net.init(jax.random.key(0), jnp.float64))
+
+    def draw(leaf):
+        spread = np.sqrt(6.0 / sum(leaf.shape[-2:])) if leaf.ndim > 1 else 0.0  # Glorot's
+        value = rng.uniform(-spread, spread, leaf.shape) + scale * rng.standard_normal(leaf.shape)
+        return jnp.asarray(value, jnp.float64)
+
+    params = jax.tree.map(draw, shapes)
+    X = jnp.asarray(rng.standard_normal((n, sizes[0])))
     d = sizes[-1]
     if output == "softmax":
-        y = jax.random.randint(ky, (n,), 0, d)
+        y = jnp.asarray(rng.integers(0, d, n))
     elif output == "sigmoid":
-        y = jax.random.bernoulli(ky, 0.5, (n, d)).astype(jnp.float64)
+        y = jnp.asarray(rng.integers(0, 2, (n, d)), jnp.float64)
     else:
-        y = jax.random.normal(ky, (n, d), jnp.float64)
+        y = jnp.asarray(rng.standard_normal((n, d)))
     return net, params, X, y
 
 
@@ -100,8 +105,9 @@ def test_per_example_gradients_through_vmap(output):
 )
 def test_random_architectures(widths, hidden, output, n, seed, l2, l1):
     net, params, X, y = make_problem(tuple(widths), hidden, output, seed=seed, n=n)
-    J, grads = net.backprop(params, X, y, l2, l1)
-    J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, l2, l1)
+    # jitted: every example has new shapes, and eagerly each operation would compile alone
+    J, grads = jax.jit(net.backprop)(params, X, y, l2, l1)
+    J_auto, grads_auto = jax.jit(jax.value_and_grad(net.loss))(params, X, y, l2, l1)
     np.testing.assert_allclose(J, J_auto, rtol=1e-12)
     chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
 

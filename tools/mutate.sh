@@ -2,11 +2,13 @@
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
 #   tools/mutate.sh MODULE TEST_SELECTION...
 #   e.g. tools/mutate.sh activations tests/test_mutants.py tests/test_claims.py
-# Writes mutation-results/MODULE.txt (every mutant and its status); pyproject.toml's
+# MODULE is a path under nnbasics/ without .py (activations, data/splits).
+# Writes mutation-results/MODULE.txt, "/" as "_" (every mutant and its status); pyproject.toml's
 # [tool.mutmut] is set for the run and restored from git at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=$1
+results="mutation-results/${module//\//_}.txt"
 shift
 if ! git diff --quiet -- pyproject.toml; then
     echo "tools/mutate.sh: commit pyproject.toml first (it is restored from git at exit)" >&2
@@ -29,11 +31,11 @@ PY
 rm -rf mutants
 mkdir -p mutation-results
 mutmut run --max-children 1 | tr '\r' '\n' | tail -3
-mutmut results --all true > "mutation-results/$module.txt"
-python - "$module" <<'PY'
+mutmut results --all true > "$results"
+python - "$module" "$results" <<'PY'
 import collections, sys
-module = sys.argv[1]
-lines = [l.strip() for l in open(f"mutation-results/{module}.txt") if ": " in l]
+module, results = sys.argv[1:]
+lines = [l.strip() for l in open(results) if ": " in l]
 counts = collections.Counter(l.rsplit(": ", 1)[1] for l in lines)
 print(module, dict(counts))
 PY
