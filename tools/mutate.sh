@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
-#   tools/mutate.sh MODULE TEST_SELECTION...
+#   [SAMPLE=N] [SEED=S] tools/mutate.sh MODULE TEST_SELECTION...
 #   e.g. tools/mutate.sh activations tests/test_mutants.py tests/test_claims.py
 # MODULE is a path under nnbasics/ without .py (activations, data/splits).
 # Writes mutation-results/MODULE.txt, "/" as "_" (every mutant and its status); pyproject.toml's
 # [tool.mutmut] is set for the run and restored from git at exit.
+# SAMPLE=N runs a uniform random sample of N of the module's mutants (seeded by SEED, default 0;
+# the names go to mutation-results/MODULE.sample) instead of all of them; the others stay
+# "not checked" in MODULE.txt and out of the counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=$1
@@ -30,12 +33,33 @@ open("pyproject.toml", "w").write(text)
 PY
 rm -rf mutants
 mkdir -p mutation-results
-mutmut run --max-children 1 | tr '\r' '\n' | tail -3
+# One persistent compilation cache for every mutant: a program the mutant does not change
+# is read back instead of compiled again (the cache key is the program itself, so a changed
+# program is compiled anew). tests/conftest.py keeps a JAX_COMPILATION_CACHE_DIR it is given.
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$(mktemp -d /tmp/nnbasics-mutmut-cache.XXXX)}
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
+names=()
+if [[ -n "${SAMPLE:-}" ]]; then
+    mapfile -t names < <(python - "$module" "$SAMPLE" "${SEED:-0}" "${results%.txt}.sample" <<'PY'
+import random, sys
+from mutmut.mutation.file_mutation import mutate_file_contents
+module, n, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+path = f"nnbasics/{module}.py"
+every = sorted(mutate_file_contents(path, open(path).read()).mutant_names)
+prefix = "nnbasics." + module.replace("/", ".") + "."
+chosen = sorted(random.Random(seed).sample(every, min(n, len(every))))
+names = [prefix + name for name in chosen]
+open(out, "w").write(f"# {len(names)} of {len(every)} mutants, random.Random({seed}).sample\n" + "\n".join(names) + "\n")
+print("\n".join(names))
+PY
+)
+fi
+mutmut run --max-children "${CHILDREN:-1}" "${names[@]}" | tr '\r' '\n' | tail -3
 mutmut results --all true > "$results"
 python - "$module" "$results" <<'PY'
 import collections, sys
 module, results = sys.argv[1:]
-lines = [l.strip() for l in open(results) if ": " in l]
+lines = [l.strip() for l in open(results) if ": " in l and not l.rstrip().endswith("not checked")]
 counts = collections.Counter(l.rsplit(": ", 1)[1] for l in lines)
 print(module, dict(counts))
 PY
