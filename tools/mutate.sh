@@ -13,11 +13,25 @@ cd "$(dirname "$0")/.."
 module=$1
 results="mutation-results/${module//\//_}.txt"
 shift
-if ! git diff --quiet -- pyproject.toml; then
-    echo "tools/mutate.sh: commit pyproject.toml first (it is restored from git at exit)" >&2
+source="nnbasics/$module.py"
+if ! git diff --quiet -- pyproject.toml "$source"; then
+    echo "tools/mutate.sh: commit pyproject.toml and $source first (both are restored from git at exit)" >&2
     exit 2
 fi
-trap 'git checkout -q -- pyproject.toml' EXIT
+trap 'git checkout -q -- pyproject.toml "$source"' EXIT
+# mutmut leaves decorated functions alone, and nb.optim's constructors carry @_recorded
+# (their Recipe). For the run they are written undecorated and wrapped at the end of the
+# module (`sgd = _recorded(sgd)`), the same module at run time; restored from git at exit.
+python - "$source" <<'PY'
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+names = re.findall(r"^@_recorded\ndef (\w+)\(", text, flags=re.M)
+if names:
+    text = re.sub(r"^@_recorded\n", "", text, flags=re.M)
+    text += "\n" + "".join(f"{name} = _recorded({name})\n" for name in names)
+    open(path, "w").write(text)
+PY
 python - "$module" "$@" <<'PY'
 import json, re, sys
 module, selection = sys.argv[1], sys.argv[2:]
@@ -44,7 +58,7 @@ if [[ -n "${SAMPLE:-}" ]]; then
 import random, sys
 from mutmut.mutation.file_mutation import mutate_file_contents
 module, n, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-path = f"nnbasics/{module}.py"
+path = f"nnbasics/{module}.py"  # undecorated above
 every = sorted(mutate_file_contents(path, open(path).read()).mutant_names)
 prefix = "nnbasics." + module.replace("/", ".") + "."
 chosen = sorted(random.Random(seed).sample(every, min(n, len(every))))
