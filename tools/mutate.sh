@@ -20,17 +20,17 @@ if ! git diff --quiet -- pyproject.toml "$source"; then
 fi
 trap 'git checkout -q -- pyproject.toml "$source"' EXIT
 # mutmut leaves decorated functions alone, and nb.optim's constructors carry @_recorded
-# (their Recipe). For the run they are written undecorated and wrapped at the end of the
-# module (`sgd = _recorded(sgd)`), the same module at run time; restored from git at exit.
+# (their Recipe). For the run they are written undecorated, each followed by
+# `name = _recorded(name)`: the same module at run time; restored from git at exit.
 python - "$source" <<'PY'
-import re, sys
+import ast, sys
 path = sys.argv[1]
-text = open(path).read()
-names = re.findall(r"^@_recorded\ndef (\w+)\(", text, flags=re.M)
-if names:
-    text = re.sub(r"^@_recorded\n", "", text, flags=re.M)
-    text += "\n" + "".join(f"{name} = _recorded({name})\n" for name in names)
-    open(path, "w").write(text)
+lines = open(path).read().splitlines(keepends=True)
+for node in sorted(ast.parse("".join(lines)).body, key=lambda n: -n.lineno):
+    if isinstance(node, ast.FunctionDef) and [ast.unparse(d) for d in node.decorator_list] == ["_recorded"]:
+        lines.insert(node.end_lineno, f"\n\n{node.name} = _recorded({node.name})\n")
+        del lines[node.decorator_list[0].lineno - 1]
+open(path, "w").write("".join(lines))
 PY
 python - "$module" "$@" <<'PY'
 import json, re, sys
