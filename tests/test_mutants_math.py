@@ -7,8 +7,9 @@ the code under test. Each is small and fast: it runs once per mutant. float64.
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from nnbasics import graph
+from nnbasics import graph, optim
 
 RTOL = 1e-12
 
@@ -61,3 +62,61 @@ def test_weighted_loss_is_the_weighted_mean_nll_and_its_gradient():
     np.testing.assert_allclose(graph.loss.fprop("softmax", *args[:2]), nll.mean(), rtol=RTOL)
     unweighted = (np.exp(log_p) - np.eye(3)[y]) / 4
     np.testing.assert_allclose(graph.loss.bprop("softmax", *args[:2]), unweighted, rtol=RTOL)
+
+
+# --- optim: every hyper-parameter's refusal names that argument (DESIGN.md: a one-line
+# ValueError naming the argument, the expected and the received value)
+
+REFUSED = {
+    "sgd": dict(learning_rate=-1.0, weight_decay=-1.0, accumulator_dtype="float99"),
+    "momentum": dict(
+        beta=1.0,
+        nesterov="yes",
+        accumulator_dtype="float99",
+        dampening=-0.5,
+        weight_decay=-1.0,
+        lr_in_velocity="yes",
+    ),
+    "adagrad": dict(initial_accumulator_value=-1.0, eps=-1.0, eps_in_sqrt="yes", weight_decay=-1.0),
+    "rmsprop": dict(
+        decay=1.0,
+        eps=-1.0,
+        eps_in_sqrt="yes",
+        initial_scale=-1.0,
+        centered="yes",
+        momentum=1.0,
+        nesterov="yes",
+        weight_decay=-1.0,
+    ),
+    "adam": dict(
+        b1=1.0,
+        b2=-0.5,
+        eps=-1.0,
+        eps_root=-1.0,
+        mu_dtype="float99",
+        nesterov="yes",
+        fold_bias_correction="yes",
+        weight_decay=-1.0,
+    ),
+    "adamw": dict(weight_decay=-1.0, fold_bias_correction="yes"),
+    "nadam": dict(b1=-0.1, weight_decay=-1.0),
+    "amsgrad": dict(bias_correction_mu="yes", bias_correction_nu="yes", weight_decay=-1.0),
+}
+CASES = [(name, arg, value) for name, args in REFUSED.items() for arg, value in args.items()]
+
+
+@pytest.mark.parametrize(("name", "arg", "value"), CASES, ids=[f"{n}-{a}" for n, a, _ in CASES])
+def test_each_refused_hyperparameter_is_named_with_what_was_received(name, arg, value):
+    kwargs = {"learning_rate": 0.1, arg: value}
+    with pytest.raises(ValueError, match=rf"^{arg}: expected .*, received .*{value}"):
+        getattr(optim, name)(**kwargs)
+
+
+def test_rmsprop_state_holds_only_the_moments_its_options_use():
+    # RmspropState's docstring: mu and trace are None when unused (centered, momentum off).
+    params = {"w": jnp.zeros(2)}
+    state = optim.rmsprop(0.1).init(params)
+    assert state.mu is None and state.trace is None
+    state = optim.rmsprop(0.1, centered=True, momentum=0.5).init(params)
+    np.testing.assert_array_equal(state.mu["w"], [0.0, 0.0])
+    np.testing.assert_array_equal(state.trace["w"], [0.0, 0.0])
