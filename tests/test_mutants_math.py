@@ -5,13 +5,22 @@ value computed independently (NumPy, optax, ``jax.grad``), never read back from
 the code under test. Each is small and fast: it runs once per mutant. float64.
 """
 
+import re
+
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from nnbasics import graph, optim
+from nnbasics import graph, optim, schedules
 
 RTOL = 1e-12
+
+
+def _whole(message):
+    """A pytest.raises pattern that matches exactly ``message``, the whole one-line text."""
+    return f"^{re.escape(message)}$"
+
 
 # --- graph: the boxes' equations
 
@@ -120,3 +129,91 @@ def test_rmsprop_state_holds_only_the_moments_its_options_use():
     state = optim.rmsprop(0.1, centered=True, momentum=0.5).init(params)
     np.testing.assert_array_equal(state.mu["w"], [0.0, 0.0])
     np.testing.assert_array_equal(state.trace["w"], [0.0, 0.0])
+
+
+def test_folded_bias_correction_is_refused_with_nesterov():
+    # adam's docstring: scikit-learn's folded form has no Nesterov momentum (nor AMSGrad,
+    # which has no fold_bias_correction option to refuse).
+    message = (
+        "fold_bias_correction: expected False with Nesterov momentum or AMSGrad "
+        "(scikit-learn's folded form has neither), received True"
+    )
+    with pytest.raises(ValueError, match=_whole(message)):
+        optim.adam(0.1, nesterov=True, fold_bias_correction=True)
+
+
+def test_adamw_without_params_is_refused_by_name():
+    opt = optim.adamw(0.1)
+    grads = {"w": jnp.ones(2)}
+    with pytest.raises(
+        ValueError, match=r"^params: expected the parameters \(adamw\), received None$"
+    ):
+        opt.update(grads, opt.init(grads))
+
+
+# The whole one-line message: argument, what was expected, what was received.
+WHOLE_MESSAGES = [
+    (
+        lambda: optim.sgd(-0.5),
+        "learning_rate: expected a real number in (0, inf) or a schedule "
+        "(a callable t -> rate), received -0.5",
+    ),
+    (
+        lambda: optim.adam(0.1, mu_dtype="float99"),
+        "mu_dtype: expected None or a dtype such as jnp.float32, received float99",
+    ),
+    (
+        lambda: optim.sgd(0.1, weight_decay=0.5).update({"w": jnp.ones(2)}, optim.SgdState(0)),
+        "params: expected the parameters (weight_decay is set), received None",
+    ),
+]
+
+
+@pytest.mark.parametrize("call", range(len(WHOLE_MESSAGES)))
+def test_refusals_give_the_whole_documented_message(call):
+    make, message = WHOLE_MESSAGES[call]
+    with pytest.raises(ValueError, match=_whole(message)):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("name", "arg"),
+    [("sgd", "weight_decay"), ("adagrad", "eps"), ("rmsprop", "initial_scale"), ("adam", "eps")],
+)
+def test_infinite_non_negative_hyperparameters_are_refused(name, arg):
+    # Documented ranges are λ, ε, ν₋₁ >= 0 (real numbers); NaN/inf is bad input.
+    with pytest.raises(ValueError, match=rf"^{arg}: expected .*received inf"):
+        getattr(optim, name)(0.1, **{arg: float("inf")})
+
+
+# --- optim's registry: what a checkpoint records, and the refusal of unknown names
+
+
+def test_hyperparameters_record_every_argument_with_schedules_as_text():
+    # Docstring: {"factory": "adam", "b1": 0.9, ..., "learning_rate": 0.001}, schedules as
+    # text; None for an optimizer that is not nb.optim's. adam's defaults are optax's.
+    assert optim.hyperparameters(optim.adam(1e-3, b2=0.99)) == {
+        "factory": "adam",
+        "b1": 0.9,
+        "b2": 0.99,
+        "eps": 1e-8,
+        "eps_root": 0.0,
+        "fold_bias_correction": False,
+        "learning_rate": 0.001,
+        "mu_dtype": None,
+        "nesterov": False,
+        "weight_decay": 0.0,
+    }
+    recorded = optim.hyperparameters(optim.sgd(schedules.power(0.1, 0.75)))
+    assert recorded["learning_rate"] == "power(0.1, 0.75, 0)"
+    assert optim.hyperparameters(optax.sgd(0.1)) is None
+
+
+def test_get_names_what_it_takes_and_every_unknown_hyperparameter():
+    # "nesterov" is momentum with nesterov=True fixed: that name is not taken again.
+    message = (
+        "hyperparameters: expected names that 'nesterov' takes (accumulator_dtype, beta, "
+        "dampening, learning_rate, lr_in_velocity, weight_decay), received 'nesterov', 'foo'"
+    )
+    with pytest.raises(ValueError, match=_whole(message)):
+        optim.get("nesterov", learning_rate=0.1, nesterov=False, foo=1)
