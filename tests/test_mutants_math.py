@@ -186,6 +186,25 @@ def test_infinite_non_negative_hyperparameters_are_refused(name, arg):
         getattr(optim, name)(0.1, **{arg: float("inf")})
 
 
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_bfloat16_updates_equal_optax_under_a_float64_schedule(name):
+    # Module docstring: the trajectory of the optax namesake, with any schedule t -> α_t.
+    # optax casts α_t to each leaf's dtype before scaling; so must we (a float64 product
+    # rounded once to bfloat16 is another number in about one update entry in five).
+    def rate(count):
+        return jnp.asarray(0.05, jnp.float64) / (1.0 + 0.01 * count)
+
+    grads = jnp.asarray(np.random.default_rng(0).normal(size=200), jnp.bfloat16)
+    params = jnp.zeros(200, jnp.bfloat16)
+    ours, theirs = getattr(optim, name)(rate), getattr(optax, name)(rate)
+    state_ours, state_theirs = ours.init(params), theirs.init(params)
+    for _ in range(2):
+        u_ours, state_ours = ours.update(grads, state_ours, params)
+        u_theirs, state_theirs = theirs.update(grads, state_theirs, params)
+        assert u_ours.dtype == jnp.bfloat16
+        np.testing.assert_array_equal(np.float32(u_ours), np.float32(u_theirs))
+
+
 # --- optim's registry: what a checkpoint records, and the refusal of unknown names
 
 
@@ -317,3 +336,18 @@ def test_logistic_label_refusals_give_the_whole_message(y, message):
     params = {"w": jnp.zeros(1), "b": jnp.array(0.0)}
     with pytest.raises(ValueError, match=_whole(message)):
         logistic.nll(params, jnp.asarray(_LOG_X), y)
+
+
+def test_logistic_newton_stops_only_once_the_step_is_below_tol():
+    # Docstring: iterate until the step norm ‖H⁻¹∇J‖₂ falls *below* tol. From θ₀ = 0 the
+    # first step is θ₁ itself (θ₁ = 0 − Δθ), so tol = ‖θ₁‖ is that step's norm exactly:
+    # a step of norm equal to tol does not stop; one just above tol's next float does.
+    X, start = jnp.asarray(_LOG_X), {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    first = logistic.newton(start, X, _LOG_Y, steps=1, tol=0.0)
+    tol = float(jnp.linalg.norm(jnp.concatenate([first["w"], first["b"][None]])))
+    path = logistic.newton_path(start, X, _LOG_Y, steps=2)
+    at_tol = logistic.newton(start, X, _LOG_Y, steps=2, tol=tol)
+    np.testing.assert_allclose(at_tol["w"], path["w"][2], rtol=1e-12)
+    np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
+    above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
+    np.testing.assert_array_equal(above["w"], first["w"])
