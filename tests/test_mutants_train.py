@@ -16,7 +16,7 @@ import pytest
 
 import nnbasics as nb
 from nnbasics import checkpoint
-from nnbasics.train import init_state
+from nnbasics.train import cast_data, init_state, to_device
 
 NET = nb.MLP((2, 3, 2), hidden="tanh", output="softmax")
 
@@ -255,3 +255,61 @@ def test_history_arrays_of_two_dimensions_are_refused_with_the_whole_message(tmp
     lengths = {"train_loss": (3,), "valid_loss": (3, 1)}
     expected = f"expected 1-D arrays of one length as history in {path!r}, received {lengths}"
     assert str(e.value) == "checkpoint: " + expected
+
+
+# ------------------------------------------------------------------ fit's argument checks
+
+X4 = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+Y4 = np.array([0, 1, 1, 0])
+
+
+def _refusal(**change):
+    """The message of the ValueError ``nb.fit`` raises, before any work, for ``change``."""
+    kw = dict(
+        net=NET,
+        params=NET.init(jax.random.key(0)),
+        optimizer=nb.optim.sgd(0.1),
+        train=(X4, Y4),
+        epochs=1,
+        key=jax.random.key(1),
+    )
+    kw.update(change)
+    with pytest.raises(ValueError) as e:  # noqa: PT011 (the whole message is compared)
+        nb.fit(kw.pop("net"), kw.pop("params"), kw.pop("optimizer"), kw.pop("train"), **kw)
+    return str(e.value)
+
+
+def test_a_checkpoint_dir_whose_checkpoint_is_a_directory_is_refused_whole(tmp_path):
+    (tmp_path / checkpoint.FILENAME).mkdir()
+    assert _refusal(checkpoint_dir=tmp_path) == (
+        "checkpoint_dir: expected a directory where checkpoint.npz can be written, "
+        f"received {str(tmp_path)!r}, where checkpoint.npz is a directory"
+    )
+
+
+def test_a_compute_dtype_that_is_no_dtype_name_is_refused(tmp_path):
+    # fit's docstring: compute_dtype is None, bfloat16 or float16; an unknown name is bad input.
+    assert _refusal(compute_dtype="half-precision") == (
+        "compute_dtype: expected one of None, 'bfloat16', 'float16', received 'half-precision'"
+    )
+
+
+@pytest.mark.parametrize("as_jax", [False, True])
+def test_cast_data_puts_targets_in_the_dtype_and_keeps_labels_integers(as_jax):
+    # cast_data's docstring: X in dtype, y as int labels (softmax) or in dtype.
+    put = jnp.asarray if as_jax else np.asarray
+    X, y = cast_data(NET, (put(X4), put(Y4)), jnp.float32)
+    assert (X.dtype, y.dtype.kind) == (jnp.float32, "i")
+    linear = nb.MLP((2, 1), output="linear")
+    X, y = cast_data(linear, (put(X4), put(X4[:, :1])), jnp.float32)
+    assert (X.dtype, y.dtype) == (jnp.float32, jnp.float32)
+    # to_device(x) without a dtype is jnp.asarray(x): the dtype is kept.
+    assert to_device(put(Y4)).dtype == put(Y4).dtype
+
+
+def test_a_net_or_optimizer_of_another_type_is_refused_naming_the_type():
+    # Bad input names the argument, the expected and the received value (DESIGN.md).
+    assert _refusal(net="mlp") == "net: expected an nnbasics.MLP, received str"
+    assert _refusal(optimizer="adam") == (
+        "optimizer: expected an optax.GradientTransformation (nb.optim or optax), received str"
+    )
