@@ -211,3 +211,22 @@ def test_program_cache_is_one_thread_at_a_time():
     for k in (("lock test", 1), ("lock test", 2)):
         _train_epoch._PROGRAMS.pop(k, None)
     assert blocked and done == ["second"]
+
+
+def test_train_compiles_init_and_evaluation_beside_the_epoch(capsys):
+    # `nnbasics train` draws the parameters on a thread while the data are split, and
+    # compiles the final evaluation there while fit compiles the epoch: the init and
+    # evaluation programs compile on the thread, nothing compiles on the main thread
+    # after the epoch (the real evaluation finds its program), and nothing twice.
+    from nnbasics import cli
+
+    jax.clear_caches()
+    argv = ["train", "--quiet", "--dataset", "iris", "--epochs", "2", "--hidden-sizes", "13,11"]
+    with count_compilations() as c:
+        assert cli.main(argv) == 0
+    capsys.readouterr()
+    main = [p for t, p in c.programs if t == "MainThread"]
+    beside = sorted(p for t, p in c.programs if t.startswith("nnbasics-train"))
+    assert beside == ["jit(<lambda>)", "jit(_init)"], c.programs  # evaluate, init
+    assert main[-1] == "jit(epoch)", c.programs
+    assert len(c.programs) == 7, c.programs  # the documented programs, each once

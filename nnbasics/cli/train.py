@@ -6,11 +6,13 @@ nnbasics train --dataset iris --hidden-sizes 16 --epochs 50 --plot curves.png
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import importlib.util
 import os
 import sys
 import time
+import types
 from typing import Any
 
 from nnbasics import _files, distributed, optim
@@ -419,10 +421,14 @@ def run(args) -> int:
         if distributed.is_writer():  # one run per output file, refused before any work
             for option in ("save", "history", "plot"):
                 outputs.enter_context(_files.reserve(getattr(args, option), f"--{option}"))
-        return _train(args)
+        # One thread for compilations that overlap the main thread's work (see _train).
+        background = outputs.enter_context(
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nnbasics-train")
+        )
+        return _train(args, background)
 
 
-def _train(args) -> int:
+def _train(args, background: concurrent.futures.Executor) -> int:
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -435,6 +441,19 @@ def _train(args) -> int:
     output = args.output or info.output
     classes = info.kind == "classification"
     k_split, k_init, k_fit = _keys(args.seed)
+    d_out = info.n_classes if classes else info.n_outputs
+    net = nb.MLP(
+        (info.n_features, *args.hidden_sizes, d_out),
+        hidden=args.hidden,
+        output=output,
+        pieces=args.pieces,
+        components=args.components,
+    )
+    dtype = jnp.float64 if args.dtype == "float64" else jnp.float32
+    # Compilation overlaps here: the parameters do not depend on the split, so they
+    # are drawn (their program compiled) on a thread while the data are split and
+    # standardized; XLA compiles with the GIL released. The same values either way.
+    drawn = background.submit(net.init, k_init, dtype)
     train, valid, test = _splits(args, info, output, k_split, file)
     stats, train, valid, test = data.standardize(train, valid, test)
     # Regression trains on (y − mean) / scale with the training split's
@@ -470,16 +489,7 @@ def _train(args) -> int:
             "--patience needs a validation split (--valid > 0); use --patience none with --valid 0"
         )
 
-    d_out = info.n_classes if classes else info.n_outputs
-    net = nb.MLP(
-        (info.n_features, *args.hidden_sizes, d_out),
-        hidden=args.hidden,
-        output=output,
-        pieces=args.pieces,
-        components=args.components,
-    )
-    dtype = jnp.float64 if args.dtype == "float64" else jnp.float32
-    params = net.init(k_init, dtype)
+    params = drawn.result()
     optimizer, lr = _optimizer(args)
     n_params = sum(int(np.size(p)) for p in jax.tree.leaves(params))
 
@@ -509,6 +519,17 @@ def _train(args) -> int:
         compute_dtype=args.dtype if args.dtype in ("bfloat16", "float16") else None,
         monitor=args.monitor,
     )
+    splits = {
+        "train": train,
+        "valid": valid if has_valid else None,
+        "test": test if has_test else None,
+    }
+    if args.mesh is None:
+        # The final evaluation's program compiles on the thread while fit compiles
+        # and runs: evaluated once on the initial parameters (same shapes and dtypes,
+        # so the same program) and thrown away. A failure here shows in the real call.
+        initial = types.SimpleNamespace(params=params)
+        background.submit(metrics_of, nb, net, initial, splits, targets, raw_y)
     start = time.perf_counter()
     if args.quiet:
         result = nb.fit(net, params, optimizer, train, **fit_kw)
@@ -520,11 +541,6 @@ def _train(args) -> int:
             f"resumed at epoch {result.resumed_from} of {args.epochs} from {args.checkpoint_dir}"
         )
 
-    splits = {
-        "train": train,
-        "valid": valid if has_valid else None,
-        "test": test if has_test else None,
-    }
     metrics = metrics_of(nb, net, result, splits, targets, raw_y)
     table = results_table(result, metrics, seconds, targets)
     if args.recipe:
