@@ -313,3 +313,37 @@ def test_a_net_or_optimizer_of_another_type_is_refused_naming_the_type():
     assert _refusal(optimizer="adam") == (
         "optimizer: expected an optax.GradientTransformation (nb.optim or optax), received str"
     )
+
+
+def test_a_train_set_that_is_no_pair_is_refused_naming_its_type():
+    assert _refusal(train=X4) == "train: expected a pair (X, y), received ndarray"
+
+
+def test_monitor_valid_accuracy_needs_a_valid_set_and_a_classification_output():
+    # fit's docstring: monitor "valid_accuracy" for softmax/sigmoid outputs, with valid.
+    expected = (
+        "monitor: expected 'valid_loss' unless valid is given and the output is softmax or sigmoid"
+    )
+    assert (
+        _refusal(monitor="valid_accuracy")
+        == f"{expected}, received 'valid_accuracy' with no valid set"
+    )
+    linear = nb.MLP((2, 1), output="linear")
+    pair = (X4, X4[:, :1])
+    assert _refusal(
+        net=linear,
+        params=linear.init(jax.random.key(0)),
+        train=pair,
+        valid=pair,
+        monitor="valid_accuracy",
+    ) == (f"{expected}, received 'valid_accuracy' with linear output")
+    kw = dict(epochs=1, key=jax.random.key(1), valid=(X4, Y4), monitor="valid_accuracy")
+    result = nb.fit(NET, NET.init(jax.random.key(0)), nb.optim.sgd(0.1), (X4, Y4), **kw)
+    assert len(result.history["valid_accuracy"]) == 1
+
+
+def test_params_that_are_one_array_are_refused_naming_params():
+    # Bad input, here params that are no list of layers, is a ValueError naming the argument.
+    # (The received type is shown as seen at trace time, a tracer's.)
+    message = _refusal(params=jnp.zeros((2, 3)))
+    assert message.startswith("params: expected a list of 2 layers {'W', 'b'}, received ")
