@@ -317,6 +317,7 @@ def test_a_net_or_optimizer_of_another_type_is_refused_naming_the_type():
 
 def test_a_train_set_that_is_no_pair_is_refused_naming_its_type():
     assert _refusal(train=X4) == "train: expected a pair (X, y), received ndarray"
+    assert _refusal(train=(X4,)) == "train: expected a pair (X, y), received tuple"
 
 
 def test_monitor_valid_accuracy_needs_a_valid_set_and_a_classification_output():
@@ -347,3 +348,27 @@ def test_params_that_are_one_array_are_refused_naming_params():
     # (The received type is shown as seen at trace time, a tracer's.)
     message = _refusal(params=jnp.zeros((2, 3)))
     assert message.startswith("params: expected a list of 2 layers {'W', 'b'}, received ")
+
+
+# ------------------------------------------------------------------ fit's divergence warning
+
+HINTS = {
+    # docs/optimizers.md: float16's eps of Adam (1e-8) is 0; bfloat16 keeps 8 bits of
+    # mantissa, so small updates round away (float32 master weights instead); float16
+    # overflows above 65504 where bfloat16 has float32's range.
+    ("float16", None): "; float16 parameters: Adam's default eps=1e-8 is 0 in float16 (smallest "
+    "normal 6e-5, largest 65504) and steps overflow or vanish — train float32 parameters with "
+    "compute_dtype=float16 (master weights), or raise eps to 1e-4",
+    ("bfloat16", None): "; bfloat16 parameters keep 8 bits of mantissa, so small steps round "
+    "away — train float32 parameters with compute_dtype=bfloat16 (master weights)",
+    ("float32", "float16"): "; compute_dtype=float16 overflows above 65504: lower the learning "
+    "rate, or use bfloat16 (float32's range)",
+    ("float32", "bfloat16"): "",
+    ("float32", None): "",
+}
+
+
+@pytest.mark.parametrize(("dtype", "compute_dtype"), HINTS)
+def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dtype):
+    hint = nb.train._precision_hint(jnp.dtype(dtype), compute_dtype and jnp.dtype(compute_dtype))
+    assert hint == HINTS[dtype, compute_dtype]
