@@ -39,7 +39,11 @@ def mutated_source(name: str, path: Path, mutants: Path) -> str:
     function, _ = orig_function_and_class_names_from_key(name)
     function = function.rpartition(".")[-1]
     module = cst.parse_module(path.read_text())
-    original = find_top_level_function_or_method(module, function)
+    # The implementation: after any @typing.overload stubs of the same name, which come first.
+    defined = [
+        c for c in module.body if isinstance(c, cst.FunctionDef) and c.name.value == function
+    ]
+    original = defined[-1] if defined else find_top_level_function_or_method(module, function)
     if original is None:
         raise SystemExit(f"check_mutants: {name}: no function {function} in {path}")
     # mutmut reads "mutants/<path>" relative to the working directory.
