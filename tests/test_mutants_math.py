@@ -250,6 +250,7 @@ def test_newton_stops_after_the_default_twenty_steps():
     # tol 1e-10 for 20 steps from x = 3: newton's documented default steps=20 is reached.
     result = newton.newton(_quartic, {"x": jnp.array([3.0])})
     assert int(result.steps) == 20
+    assert jnp.issubdtype(result.steps.dtype, jnp.integer)  # NewtonResult: "() int"
     np.testing.assert_allclose(result.params["x"], [3.0 * (2 / 3) ** 20], rtol=1e-12)
     np.testing.assert_allclose(result.grad_norm, 4 * (3.0 * (2 / 3) ** 20) ** 3, rtol=1e-11)
 
