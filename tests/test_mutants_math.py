@@ -311,6 +311,16 @@ def test_linear_refusals_give_the_whole_message(call):
         make()
 
 
+def test_linear_defaults_to_no_penalty():
+    # Docstrings: l2=0.0 by default; J = (1/(2m)) Σ ‖xᵢw + b − yᵢ‖² (the doctest's 0.25).
+    X, y = jnp.array([[1.0], [2.0]]), jnp.array([1.0, 3.0])
+    params = {"w": jnp.array([1.0]), "b": jnp.array(0.0)}
+    assert float(linear.mse(params, X, y)) == 0.25
+    g = linear.grad(params, X, y)  # r = (0, −1): Xᵀr/m = −1, mean(r) = −0.5
+    assert g["w"].tolist() == [-1.0] and float(g["b"]) == -0.5
+    np.testing.assert_allclose(linear.solve(X, y)["w"], [2.0], rtol=1e-12)  # exact fit
+
+
 # --- logistic
 
 _LOG_X = np.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
