@@ -6,13 +6,15 @@ the code under test. Each is small and fast: it runs once per mutant. float64.
 """
 
 import re
+import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from nnbasics import graph, linear, logistic, newton, optim, schedules
+from nnbasics import gradcheck, graph, linear, logistic, newton, optim, schedules
 
 RTOL = 1e-12
 
@@ -362,3 +364,42 @@ def test_logistic_newton_stops_only_once_the_step_is_below_tol():
     np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
     above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
     np.testing.assert_array_equal(above["w"], first["w"])
+
+
+# --- gradcheck
+
+
+def _sines(params):
+    return jnp.sum(jnp.sin(params["a"])) + jnp.sum(params["e"])
+
+
+def test_report_applies_tiny_to_both_columns_and_reads_empty_leaves_as_zero():
+    # report's docstring: tiny is the denominator floor of rel_error (both comparisons);
+    # rel_error is 0.0 for leaves without entries, and max |grad| comes from jax.grad.
+    params = {"a": jnp.array([0.3, -1.2]), "e": jnp.zeros(0)}
+    off = lambda p: (_sines(p), jax.tree.map(lambda g: g + 0.01, jax.grad(_sines)(p)))
+    a, e = gradcheck.report(_sines, off, params, tiny=10.0)
+    # |a − b| / max(|a| + |b|, 10) = 0.01 / 10 with |cos| ≤ 1 on both sides.
+    assert a.manual_vs_auto == pytest.approx(1e-3, rel=1e-12)
+    assert a.manual_vs_numerical == pytest.approx(1e-3, rel=1e-6)
+    assert a.max_abs_grad == pytest.approx(np.cos(0.3), rel=1e-15)
+    assert (e.path, e.shape, e.manual_vs_auto, e.manual_vs_numerical, e.max_abs_grad) == (
+        "e",
+        (0,),
+        0.0,
+        0.0,
+        0.0,
+    )
+
+
+def test_numerical_grad_warning_says_what_to_do():
+    message = (
+        "numerical_grad on float32 parameters: central differences keep few correct "
+        "digits; enable jax_enable_x64 and use float64"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradcheck.numerical_grad(
+            _sines, {"a": jnp.ones(2, jnp.float32), "e": jnp.zeros(0, jnp.float32)}
+        )
+    assert [str(w.message) for w in caught] == [message]
