@@ -372,3 +372,22 @@ HINTS = {
 def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dtype):
     hint = nb.train._precision_hint(jnp.dtype(dtype), compute_dtype and jnp.dtype(compute_dtype))
     assert hint == HINTS[dtype, compute_dtype]
+
+
+def test_a_checkpoint_dir_another_run_holds_is_refused_in_process(tmp_path):
+    # docs/reliability.md: a second run on a checkpoint_dir another run holds is refused
+    # before any work. Another run's hold is a flock on the directory (a second open file
+    # description conflicts even within one process).
+    fcntl = pytest.importorskip("fcntl")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        message = _refusal(checkpoint_dir=tmp_path)
+    finally:
+        os.close(fd)
+    assert message == (
+        "checkpoint_dir: expected a directory no other run is writing, received "
+        f"{str(tmp_path)!r}, in use by another run (wait for it to end, or choose "
+        "another directory)"
+    )
+    assert not os.listdir(tmp_path)  # refused before any work: nothing written
