@@ -8,6 +8,7 @@ expected value written out here, not read back from the code under test.
 import errno
 import json
 import os
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -391,3 +392,47 @@ def test_a_checkpoint_dir_another_run_holds_is_refused_in_process(tmp_path):
         "another directory)"
     )
     assert not os.listdir(tmp_path)  # refused before any work: nothing written
+
+
+# ------------------------------------------------------------------ fit's resume
+
+
+def _fit4(ckpt, optimizer=None, epochs=1, **kw):
+    return nb.fit(
+        NET,
+        NET.init(jax.random.key(0)),
+        optimizer or nb.optim.sgd(0.1),
+        (X4, Y4),
+        epochs=epochs,
+        key=jax.random.key(1),
+        checkpoint_dir=ckpt,
+        resume=True,
+        **kw,
+    )
+
+
+def test_a_checkpoint_records_the_monitor_it_was_made_with(tmp_path):
+    # fit's docstring: a resume must be the same run (settings compared field by field);
+    # the monitor is one of them, recorded by its value.
+    _fit4(tmp_path, valid=(X4, Y4), monitor="valid_accuracy")
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        _fit4(tmp_path, epochs=2, valid=(X4, Y4))
+    assert "has monitor = 'valid_accuracy', this run asks for <missing> (resume" in str(e.value)
+
+
+def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path):
+    # fit's docstring: with an optax transformation that is not nb.optim's, only its state's
+    # structure, shapes and dtypes (and inject_hyperparams' values) can be compared, and the
+    # resume is accepted with a warning saying so.
+    import optax
+
+    _fit4(tmp_path, optax.sgd(0.1))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = _fit4(tmp_path, optax.sgd(0.1), epochs=2)
+    assert result.resumed_from == 1
+    assert [str(w.message) for w in seen if w.category is UserWarning] == [
+        f"resuming from {str(tmp_path)!r} with an optimizer that is not an nb.optim one: its "
+        "state's structure, shapes and dtypes (and inject_hyperparams' values) were compared, "
+        "its other hyper-parameters (learning rate, ...) cannot be verified"
+    ]
