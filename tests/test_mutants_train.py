@@ -436,3 +436,18 @@ def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path)
         "state's structure, shapes and dtypes (and inject_hyperparams' values) were compared, "
         "its other hyper-parameters (learning rate, ...) cannot be verified"
     ]
+
+
+def test_fit_on_a_one_device_mesh_equals_fit_without_one():
+    # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
+    # one device that is the same run.
+    from jax.sharding import Mesh
+
+    mesh = Mesh(np.array(jax.devices()[:1]), ("data",))
+    kw = dict(epochs=2, batch_size=2, key=jax.random.key(1), valid=(X4, Y4))
+    params = NET.init(jax.random.key(0), jnp.float64)
+    plain = nb.fit(NET, params, nb.optim.sgd(0.1), (X4, Y4), **kw)
+    meshed = nb.fit(NET, params, nb.optim.sgd(0.1), (X4, Y4), mesh=mesh, **kw)
+    for a, b in zip(jax.tree.leaves(plain.params), jax.tree.leaves(meshed.params)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(plain.history["valid_loss"], meshed.history["valid_loss"])
