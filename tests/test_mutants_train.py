@@ -451,3 +451,23 @@ def test_fit_on_a_one_device_mesh_equals_fit_without_one():
     for a, b in zip(jax.tree.leaves(plain.params), jax.tree.leaves(meshed.params)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(plain.history["valid_loss"], meshed.history["valid_loss"])
+
+
+def test_the_callback_gets_each_epochs_metrics_as_python_floats():
+    # fit's docstring: callback(epoch, metrics) after each epoch, metrics a dict of Python
+    # floats (the history's values of that epoch).
+    seen = []
+    kw = dict(epochs=2, key=jax.random.key(1), valid=(X4, Y4))
+    result = nb.fit(
+        NET,
+        NET.init(jax.random.key(0)),
+        nb.optim.sgd(0.1),
+        (X4, Y4),
+        callback=lambda e, m: seen.append((e, m)),
+        **kw,
+    )
+    assert [e for e, _ in seen] == [0, 1]
+    for e, m in seen:
+        assert all(type(m[k]) is float for k in ("train_loss", "valid_loss", "valid_accuracy"))
+        for k, values in result.history.items():
+            assert m[k] == values[e]
