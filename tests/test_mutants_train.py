@@ -487,6 +487,13 @@ def test_evaluate_gives_each_pairs_mean_nll_and_accuracy():
     for (loss, accuracy), (Xp, yp) in zip(got, pairs):
         np.testing.assert_allclose(loss, NET.loss(params, Xp, yp), rtol=1e-12)
         np.testing.assert_allclose(accuracy, np.mean(np.asarray(NET.predict(params, Xp)) == yp))
+    # metrics' docstring: accuracy is NaN for regression outputs.
+    linear = nb.MLP((2, 1), output="linear")
+    params = linear.init(jax.random.key(0), jnp.float64)
+    got = nb.train.evaluate(linear, params, (X[:3], X[:3, :1]), (X[3:], X[3:, :1]))
+    for (loss, accuracy), Xp in zip(got, (X[:3], X[3:])):
+        np.testing.assert_allclose(loss, linear.loss(params, Xp, Xp[:, :1]), rtol=1e-12)
+        assert np.isnan(accuracy)
 
 
 def test_an_epoch_compiled_ahead_of_time_is_the_same_epoch():
