@@ -546,3 +546,41 @@ def test_mixed_precision_takes_the_step_in_bfloat16_and_updates_float32(output):
         assert a.dtype == jnp.float32
         np.testing.assert_allclose(a, b, rtol=0, atol=2e-3)
     np.testing.assert_allclose(result.history["train_loss"], [float(J)], rtol=1e-2)
+
+
+def test_train_epoch_counts_any_decrease_as_an_improvement_by_default():
+    # train_epoch's signature: min_delta = 0.0, so any decrease of the validation loss is
+    # an improvement (fit's docstring: "by more than min_delta").
+    opt = nb.optim.sgd(0.1)
+    state = init_state(NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    data = tuple(map(jnp.asarray, (X4, Y4, X4, Y4)))
+    losses = []
+    for _ in range(2):
+        state, m = nb.train.train_epoch(state, *data, net=NET, optimizer=opt, batch_size=4)
+        losses.append(float(m["valid_loss"]))
+    assert 0 < losses[0] - losses[1] < 1  # a small decrease
+    assert int(state.best_epoch) == 1 and int(state.wait) == 0
+
+
+def test_manual_gradients_are_the_networks_backprop(monkeypatch):
+    # fit's module docstring: grad="manual" steps with net.backprop, grad="auto" with
+    # jax.value_and_grad(net.loss). (A network of its own, so the epoch is traced anew.)
+    net = nb.MLP((2, 5, 2), hidden="relu", output="softmax")
+    calls = []
+    backprop = nb.MLP.backprop
+    monkeypatch.setattr(
+        nb.MLP, "backprop", lambda self, *a, **k: calls.append(1) or backprop(self, *a, **k)
+    )
+    params = net.init(jax.random.key(0))
+    for grad, expected in (("auto", []), ("manual", [1])):
+        nb.fit(
+            net,
+            params,
+            nb.optim.sgd(0.1),
+            (X4, Y4),
+            epochs=1,
+            batch_size=3,
+            key=jax.random.key(1),
+            grad=grad,
+        )
+        assert calls == expected
