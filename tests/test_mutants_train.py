@@ -584,3 +584,87 @@ def test_manual_gradients_are_the_networks_backprop(monkeypatch):
             grad=grad,
         )
         assert calls == expected
+
+
+# ------------------------------------------------------------------ models: Model.read
+
+NET3 = nb.MLP((3, 4, 2), hidden="tanh", output="softmax")
+ROWS = np.array([[0.5, 1.5, -2.0], [1.0, -1.0, 3.0], [2.5, 0.0, 1.0]])
+
+
+def _model(tmp_path, **kw):
+    path = nb.save_model(
+        tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"], **kw
+    )
+    return nb.load_model(path)
+
+
+def _csv(path, header, rows):
+    lines = ([",".join(header)] if header else []) + [",".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_of_an_npz_file_takes_its_features(tmp_path):
+    # Model.read's docstring: a file read_features reads (.npz: X), features as float32.
+    model = _model(tmp_path)
+    np.savez(tmp_path / "x.npz", X=ROWS)
+    X, y = model.read(tmp_path / "x.npz")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert y is None
+
+
+def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
+    # Model.columns' docstring: by name when the model has features and the file a header
+    # (every other column the target, in any order); else by position, d_in + 1 columns
+    # holding the target too (the last column, or the one named by target=).
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    labels = np.array(["a", "b", "a"], dtype=object)
+    rows = [[*r, c] for r, c in zip(ROWS, labels)]
+    named = _csv(tmp_path / "named.csv", ["x", "y", "z", "label"], rows)
+    X, y = model.read(named)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    other = _csv(
+        tmp_path / "other.csv",
+        ["z", "x", "y", "kind"],
+        [[r[2], r[0], r[1], c] for r, c in zip(ROWS, labels)],
+    )
+    X, y = model.read(other, target="kind")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    headerless = _csv(tmp_path / "headerless.csv", None, rows)
+    X, y = model.read(headerless)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+
+
+def test_read_of_a_headerless_file_finds_the_training_targets_position(tmp_path):
+    # Model.columns' docstring: in a table without a header the target is at the training
+    # target's position ("column 1": the first column), else the last column.
+    model = _model(tmp_path, meta={"data": {"target": "column 1"}})
+    rows = [[7.0, *r] for r in ROWS]
+    X, y = model.read(_csv(tmp_path / "first.csv", None, rows))
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == ["7", "7", "7"]
+
+
+def test_read_refusals_name_what_the_model_expects_and_what_the_file_holds(tmp_path):
+    # Model.columns' docstring: one line naming the missing and unknown columns, or the
+    # widths expected and received.
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    path = _csv(tmp_path / "renamed.csv", ["x", "y", "w"], ROWS)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        model.read(path)
+    assert str(e.value) == (
+        f"{path}: expected the model's 3 feature columns by name ('x', 'y', 'z'; target "
+        "'label'), in any order, received columns with missing 'z' and unknown 'w'"
+    )
+    plain = _model(tmp_path)  # no feature names: columns go by position
+    np.savez(tmp_path / "narrow.npz", X=ROWS[:, :2])
+    with pytest.raises(ValueError, match=r"expected") as e:
+        plain.read(tmp_path / "narrow.npz")
+    assert str(e.value) == (
+        f"{tmp_path / 'narrow.npz'}: expected 3 feature columns, as the model was trained on, "
+        "received 2 columns"
+    )
