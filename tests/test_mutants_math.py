@@ -12,7 +12,7 @@ import numpy as np
 import optax
 import pytest
 
-from nnbasics import graph, optim, schedules
+from nnbasics import graph, linear, logistic, newton, optim, schedules
 
 RTOL = 1e-12
 
@@ -186,6 +186,25 @@ def test_infinite_non_negative_hyperparameters_are_refused(name, arg):
         getattr(optim, name)(0.1, **{arg: float("inf")})
 
 
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_bfloat16_updates_equal_optax_under_a_float64_schedule(name):
+    # Module docstring: the trajectory of the optax namesake, with any schedule t -> α_t.
+    # optax casts α_t to each leaf's dtype before scaling; so must we (a float64 product
+    # rounded once to bfloat16 is another number in about one update entry in five).
+    def rate(count):
+        return jnp.asarray(0.05, jnp.float64) / (1.0 + 0.01 * count)
+
+    grads = jnp.asarray(np.random.default_rng(0).normal(size=200), jnp.bfloat16)
+    params = jnp.zeros(200, jnp.bfloat16)
+    ours, theirs = getattr(optim, name)(rate), getattr(optax, name)(rate)
+    state_ours, state_theirs = ours.init(params), theirs.init(params)
+    for _ in range(2):
+        u_ours, state_ours = ours.update(grads, state_ours, params)
+        u_theirs, state_theirs = theirs.update(grads, state_theirs, params)
+        assert u_ours.dtype == jnp.bfloat16
+        np.testing.assert_array_equal(np.float32(u_ours), np.float32(u_theirs))
+
+
 # --- optim's registry: what a checkpoint records, and the refusal of unknown names
 
 
@@ -217,3 +236,118 @@ def test_get_names_what_it_takes_and_every_unknown_hyperparameter():
     )
     with pytest.raises(ValueError, match=_whole(message)):
         optim.get("nesterov", learning_rate=0.1, nesterov=False, foo=1)
+
+
+# --- newton
+
+
+def _quartic(params):
+    return jnp.sum(params["x"] ** 4)
+
+
+def test_newton_stops_after_the_default_twenty_steps():
+    # On x⁴ a Newton step is x − 4x³/(12x²) = (2/3)x, and ∇f = 4x³ stays above the default
+    # tol 1e-10 for 20 steps from x = 3: newton's documented default steps=20 is reached.
+    result = newton.newton(_quartic, {"x": jnp.array([3.0])})
+    assert int(result.steps) == 20
+    np.testing.assert_allclose(result.params["x"], [3.0 * (2 / 3) ** 20], rtol=1e-12)
+    np.testing.assert_allclose(result.grad_norm, 4 * (3.0 * (2 / 3) ** 20) ** 3, rtol=1e-11)
+
+
+@pytest.mark.parametrize("arg", ["damping", "step_size", "tol"])
+def test_newton_refuses_infinite_options(arg):
+    # Documented ranges: λ >= 0, η > 0, tol >= 0, real numbers (inf is bad input).
+    with pytest.raises(ValueError, match=rf"^{arg}: expected .*received inf"):
+        newton.newton(_quartic, {"x": jnp.array([3.0])}, **{arg: float("inf")})
+    if arg != "tol":
+        with pytest.raises(ValueError, match=rf"^{arg}: expected .*received inf"):
+            newton.newton_step(_quartic, {"x": jnp.array([3.0])}, **{arg: float("inf")})
+
+
+def test_newton_keeps_float32_parameters_float32():
+    params = {"x": jnp.array([3.0, -1.0], jnp.float32)}
+    assert newton.newton_step(_quartic, params, damping=0.5)["x"].dtype == jnp.float32
+    assert newton.newton(_quartic, params, damping=0.5).params["x"].dtype == jnp.float32
+
+
+# --- linear: each refusal's whole message (argument, expected, received)
+
+_X, _Y = jnp.ones((5, 3)), jnp.ones(5)
+_ONE = {"w": jnp.ones(3), "b": jnp.array(0.0)}
+_TWO = {"w": jnp.ones((3, 2)), "b": jnp.ones(2)}
+LINEAR_REFUSALS = [
+    (
+        lambda: linear.mse(_ONE, _X[0], _Y),
+        "X: expected a 2-D array of shape (n, d), received shape (3,)",
+    ),
+    (
+        lambda: linear.mse({"W": _ONE["w"], "b": _ONE["b"]}, _X, _Y),
+        """params: expected a dict with keys "w" and "b", received ['W', 'b']""",
+    ),
+    (
+        lambda: linear.mse({"w": jnp.ones(2), "b": _ONE["b"]}, _X, _Y),
+        "params['w']: expected shape (3,) or (3, k) to match X's 3 features, received shape (2,)",
+    ),
+    (
+        lambda: linear.mse({"w": _TWO["w"], "b": jnp.array(0.0)}, _X, _Y),
+        "params['b']: expected shape (2,) to match params['w'] (3, 2), received shape ()",
+    ),
+    (
+        lambda: linear.mse(_ONE, _X, _Y[:4]),
+        "y: expected shape (5,) or (5, k) to match X's 5 rows, received shape (4,)",
+    ),
+    (
+        lambda: linear.grad(_TWO, _X, _Y),
+        "y: expected shape (5, 2) to match params['w'] (3, 2), received shape (5,)",
+    ),
+]
+
+
+@pytest.mark.parametrize("call", range(len(LINEAR_REFUSALS)))
+def test_linear_refusals_give_the_whole_message(call):
+    make, message = LINEAR_REFUSALS[call]
+    with pytest.raises(ValueError, match=_whole(message)):
+        make()
+
+
+# --- logistic
+
+_LOG_X = np.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
+_LOG_Y = jnp.array([0, 1, 0, 1, 1])  # overlapping classes: a finite optimum
+
+
+def test_logistic_keeps_float32_inputs_float32():
+    # float32 in, float32 out: the augmented column of ones is in the parameters' dtype.
+    X = jnp.asarray(_LOG_X, jnp.float32)
+    params = {"w": jnp.zeros(1, jnp.float32), "b": jnp.array(0.0, jnp.float32)}
+    assert logistic.hessian(params, X, _LOG_Y).dtype == jnp.float32
+    assert logistic.newton(params, X, _LOG_Y)["w"].dtype == jnp.float32
+    assert logistic.newton_path(params, X, _LOG_Y, steps=2)["b"].dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (_LOG_Y[:4], "y: expected shape (5,) to match X's 5 rows, received shape (4,)"),
+        (_LOG_Y + 1, "y: expected labels in {0, 1}, received values [1, 2]"),
+    ],
+)
+def test_logistic_label_refusals_give_the_whole_message(y, message):
+    params = {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    with pytest.raises(ValueError, match=_whole(message)):
+        logistic.nll(params, jnp.asarray(_LOG_X), y)
+
+
+def test_logistic_newton_stops_only_once_the_step_is_below_tol():
+    # Docstring: iterate until the step norm ‖H⁻¹∇J‖₂ falls *below* tol. From θ₀ = 0 the
+    # first step is θ₁ itself (θ₁ = 0 − Δθ), so tol = ‖θ₁‖ is that step's norm exactly:
+    # a step of norm equal to tol does not stop; one just above tol's next float does.
+    X, start = jnp.asarray(_LOG_X), {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    first = logistic.newton(start, X, _LOG_Y, steps=1, tol=0.0)
+    tol = float(jnp.linalg.norm(jnp.concatenate([first["w"], first["b"][None]])))
+    path = logistic.newton_path(start, X, _LOG_Y, steps=2)
+    at_tol = logistic.newton(start, X, _LOG_Y, steps=2, tol=tol)
+    np.testing.assert_allclose(at_tol["w"], path["w"][2], rtol=1e-12)
+    np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
+    above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
+    np.testing.assert_array_equal(above["w"], first["w"])
