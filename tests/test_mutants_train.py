@@ -8,6 +8,7 @@ expected value written out here, not read back from the code under test.
 import errno
 import json
 import os
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -372,3 +373,298 @@ HINTS = {
 def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dtype):
     hint = nb.train._precision_hint(jnp.dtype(dtype), compute_dtype and jnp.dtype(compute_dtype))
     assert hint == HINTS[dtype, compute_dtype]
+
+
+def test_a_checkpoint_dir_another_run_holds_is_refused_in_process(tmp_path):
+    # docs/reliability.md: a second run on a checkpoint_dir another run holds is refused
+    # before any work. Another run's hold is a flock on the directory (a second open file
+    # description conflicts even within one process).
+    fcntl = pytest.importorskip("fcntl")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        message = _refusal(checkpoint_dir=tmp_path)
+    finally:
+        os.close(fd)
+    assert message == (
+        "checkpoint_dir: expected a directory no other run is writing, received "
+        f"{str(tmp_path)!r}, in use by another run (wait for it to end, or choose "
+        "another directory)"
+    )
+    assert not os.listdir(tmp_path)  # refused before any work: nothing written
+
+
+# ------------------------------------------------------------------ fit's resume
+
+
+def _fit4(ckpt, optimizer=None, epochs=1, **kw):
+    return nb.fit(
+        NET,
+        NET.init(jax.random.key(0)),
+        optimizer or nb.optim.sgd(0.1),
+        (X4, Y4),
+        epochs=epochs,
+        key=jax.random.key(1),
+        checkpoint_dir=ckpt,
+        resume=True,
+        **kw,
+    )
+
+
+def test_a_checkpoint_records_the_monitor_it_was_made_with(tmp_path):
+    # fit's docstring: a resume must be the same run (settings compared field by field);
+    # the monitor is one of them, recorded by its value.
+    _fit4(tmp_path, valid=(X4, Y4), monitor="valid_accuracy")
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        _fit4(tmp_path, epochs=2, valid=(X4, Y4))
+    assert "has monitor = 'valid_accuracy', this run asks for <missing> (resume" in str(e.value)
+
+
+def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path):
+    # fit's docstring: with an optax transformation that is not nb.optim's, only its state's
+    # structure, shapes and dtypes (and inject_hyperparams' values) can be compared, and the
+    # resume is accepted with a warning saying so.
+    import optax
+
+    _fit4(tmp_path, optax.sgd(0.1))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = _fit4(tmp_path, optax.sgd(0.1), epochs=2)
+    assert result.resumed_from == 1
+    assert [str(w.message) for w in seen if w.category is UserWarning] == [
+        f"resuming from {str(tmp_path)!r} with an optimizer that is not an nb.optim one: its "
+        "state's structure, shapes and dtypes (and inject_hyperparams' values) were compared, "
+        "its other hyper-parameters (learning rate, ...) cannot be verified"
+    ]
+
+
+def test_fit_on_a_one_device_mesh_equals_fit_without_one():
+    # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
+    # one device that is the same run.
+    from jax.sharding import Mesh
+
+    mesh = Mesh(np.array(jax.devices()[:1]), ("data",))
+    kw = dict(epochs=2, batch_size=2, key=jax.random.key(1), valid=(X4, Y4))
+    params = NET.init(jax.random.key(0), jnp.float64)
+    plain = nb.fit(NET, params, nb.optim.sgd(0.1), (X4, Y4), **kw)
+    meshed = nb.fit(NET, params, nb.optim.sgd(0.1), (X4, Y4), mesh=mesh, **kw)
+    for a, b in zip(jax.tree.leaves(plain.params), jax.tree.leaves(meshed.params)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(plain.history["valid_loss"], meshed.history["valid_loss"])
+
+
+def test_the_callback_gets_each_epochs_metrics_as_python_floats():
+    # fit's docstring: callback(epoch, metrics) after each epoch, metrics a dict of Python
+    # floats (the history's values of that epoch).
+    seen = []
+    kw = dict(epochs=2, key=jax.random.key(1), valid=(X4, Y4))
+    result = nb.fit(
+        NET,
+        NET.init(jax.random.key(0)),
+        nb.optim.sgd(0.1),
+        (X4, Y4),
+        callback=lambda e, m: seen.append((e, m)),
+        **kw,
+    )
+    assert [e for e, _ in seen] == [0, 1]
+    for e, m in seen:
+        assert all(type(m[k]) is float for k in ("train_loss", "valid_loss", "valid_accuracy"))
+        for k, values in result.history.items():
+            assert m[k] == values[e]
+
+
+# ------------------------------------------------------------------ the compiled epoch
+
+
+def test_evaluate_gives_each_pairs_mean_nll_and_accuracy():
+    # evaluate's docstring: [metrics(X, y) for each pair], (mean NLL, accuracy) each.
+    params = NET.init(jax.random.key(0), jnp.float64)
+    X = np.asarray(jax.random.normal(jax.random.key(2), (8, 2)), np.float64)
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    pairs = [(X[:3], y[:3]), (X[3:], y[3:])]
+    got = nb.train.evaluate(NET, params, *pairs)
+    assert len(got) == 2
+    for (loss, accuracy), (Xp, yp) in zip(got, pairs):
+        np.testing.assert_allclose(loss, NET.loss(params, Xp, yp), rtol=1e-12)
+        np.testing.assert_allclose(accuracy, np.mean(np.asarray(NET.predict(params, Xp)) == yp))
+    # metrics' docstring: accuracy is NaN for regression outputs.
+    linear = nb.MLP((2, 1), output="linear")
+    params = linear.init(jax.random.key(0), jnp.float64)
+    got = nb.train.evaluate(linear, params, (X[:3], X[:3, :1]), (X[3:], X[3:, :1]))
+    for (loss, accuracy), Xp in zip(got, (X[:3], X[3:])):
+        np.testing.assert_allclose(loss, linear.loss(params, Xp, Xp[:, :1]), rtol=1e-12)
+        assert np.isnan(accuracy)
+
+
+def test_an_epoch_compiled_ahead_of_time_is_the_same_epoch():
+    # EpochProgram.compile: the same epoch compiled ahead of time for these shapes.
+    opt = nb.optim.sgd(0.1)
+    epoch = nb.train.compile_epoch(NET, opt, batch_size=2, l2=1e-2)
+    params = NET.init(jax.random.key(0), jnp.float64)
+    args = tuple(map(jnp.asarray, (X4, Y4, X4[:2], Y4[:2])))
+    fresh = lambda: init_state(params, opt, jax.random.key(1))
+    lowered = epoch.lower(fresh(), *args)
+    assert isinstance(lowered, jax.stages.Lowered)
+    ahead = epoch.compile(fresh(), *args)
+    (s1, m1), (s2, m2) = epoch(fresh(), *args), ahead(fresh(), *args)
+    for a, b in zip(jax.tree.leaves((s1, m1)), jax.tree.leaves((s2, m2))):
+        np.testing.assert_array_equal(a, b)
+    assert not np.isnan(float(m2["valid_loss"]))
+
+
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+def test_mixed_precision_takes_the_step_in_bfloat16_and_updates_float32(output):
+    # fit's and train_epoch's docstrings: compute_dtype runs the forward and backward pass
+    # on the parameters, data (and real targets) cast to it, the gradients cast back, and
+    # the optimizer updates the float32 master weights. One example, one step of SGD, against
+    # that step taken by hand in bfloat16: equal to bfloat16's rounding (the compiled step
+    # keeps some intermediates in float32), far closer than the 0.01 the l1 term moves.
+    net = nb.MLP((2, 3, 2), hidden="tanh", output=output)
+    X, y = X4[1:2], (Y4[1:2] if output == "softmax" else X4[1:2] * 3.0 + 0.3)
+    params = net.init(jax.random.key(0), jnp.float32)
+    l2, l1, low = 1e-2, 0.1, jnp.bfloat16
+    result = nb.fit(
+        net,
+        params,
+        nb.optim.sgd(0.1),
+        (X, y),
+        epochs=1,
+        key=jax.random.key(1),
+        grad="auto",
+        l2=l2,
+        l1=l1,
+        compute_dtype=low,
+    )
+
+    cast = lambda a: jnp.asarray(a).astype(low)
+    target = jnp.asarray(y) if output == "softmax" else cast(y)
+    J, g = jax.jit(jax.value_and_grad(net.loss))(
+        jax.tree.map(cast, params), cast(X), target, l2, l1
+    )
+    expected = jax.tree.map(lambda p, gi: p - 0.1 * gi.astype(jnp.float32), params, g)
+    for a, b in zip(jax.tree.leaves(result.params), jax.tree.leaves(expected)):
+        assert a.dtype == jnp.float32
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-3)
+    np.testing.assert_allclose(result.history["train_loss"], [float(J)], rtol=1e-2)
+
+
+def test_train_epoch_counts_any_decrease_as_an_improvement_by_default():
+    # train_epoch's signature: min_delta = 0.0, so any decrease of the validation loss is
+    # an improvement (fit's docstring: "by more than min_delta").
+    opt = nb.optim.sgd(0.1)
+    state = init_state(NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    data = tuple(map(jnp.asarray, (X4, Y4, X4, Y4)))
+    losses = []
+    for _ in range(2):
+        state, m = nb.train.train_epoch(state, *data, net=NET, optimizer=opt, batch_size=4)
+        losses.append(float(m["valid_loss"]))
+    assert 0 < losses[0] - losses[1] < 1  # a small decrease
+    assert int(state.best_epoch) == 1 and int(state.wait) == 0
+
+
+def test_manual_gradients_are_the_networks_backprop(monkeypatch):
+    # fit's module docstring: grad="manual" steps with net.backprop, grad="auto" with
+    # jax.value_and_grad(net.loss). (A network of its own, so the epoch is traced anew.)
+    net = nb.MLP((2, 5, 2), hidden="relu", output="softmax")
+    calls = []
+    backprop = nb.MLP.backprop
+    monkeypatch.setattr(
+        nb.MLP, "backprop", lambda self, *a, **k: calls.append(1) or backprop(self, *a, **k)
+    )
+    params = net.init(jax.random.key(0))
+    for grad, expected in (("auto", []), ("manual", [1])):
+        nb.fit(
+            net,
+            params,
+            nb.optim.sgd(0.1),
+            (X4, Y4),
+            epochs=1,
+            batch_size=3,
+            key=jax.random.key(1),
+            grad=grad,
+        )
+        assert calls == expected
+
+
+# ------------------------------------------------------------------ models: Model.read
+
+NET3 = nb.MLP((3, 4, 2), hidden="tanh", output="softmax")
+ROWS = np.array([[0.5, 1.5, -2.0], [1.0, -1.0, 3.0], [2.5, 0.0, 1.0]])
+
+
+def _model(tmp_path, **kw):
+    path = nb.save_model(
+        tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"], **kw
+    )
+    return nb.load_model(path)
+
+
+def _csv(path, header, rows):
+    lines = ([",".join(header)] if header else []) + [",".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_of_an_npz_file_takes_its_features(tmp_path):
+    # Model.read's docstring: a file read_features reads (.npz: X), features as float32.
+    model = _model(tmp_path)
+    np.savez(tmp_path / "x.npz", X=ROWS)
+    X, y = model.read(tmp_path / "x.npz")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert y is None
+
+
+def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
+    # Model.columns' docstring: by name when the model has features and the file a header
+    # (every other column the target, in any order); else by position, d_in + 1 columns
+    # holding the target too (the last column, or the one named by target=).
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    labels = np.array(["a", "b", "a"], dtype=object)
+    rows = [[*r, c] for r, c in zip(ROWS, labels)]
+    named = _csv(tmp_path / "named.csv", ["x", "y", "z", "label"], rows)
+    X, y = model.read(named)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    other = _csv(
+        tmp_path / "other.csv",
+        ["z", "x", "y", "kind"],
+        [[r[2], r[0], r[1], c] for r, c in zip(ROWS, labels)],
+    )
+    X, y = model.read(other, target="kind")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    headerless = _csv(tmp_path / "headerless.csv", None, rows)
+    X, y = model.read(headerless)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+
+
+def test_read_of_a_headerless_file_finds_the_training_targets_position(tmp_path):
+    # Model.columns' docstring: in a table without a header the target is at the training
+    # target's position ("column 1": the first column), else the last column.
+    model = _model(tmp_path, meta={"data": {"target": "column 1"}})
+    rows = [[7.0, *r] for r in ROWS]
+    X, y = model.read(_csv(tmp_path / "first.csv", None, rows))
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == ["7", "7", "7"]
+
+
+def test_read_refusals_name_what_the_model_expects_and_what_the_file_holds(tmp_path):
+    # Model.columns' docstring: one line naming the missing and unknown columns, or the
+    # widths expected and received.
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    path = _csv(tmp_path / "renamed.csv", ["x", "y", "w"], ROWS)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        model.read(path)
+    assert str(e.value) == (
+        f"{path}: expected the model's 3 feature columns by name ('x', 'y', 'z'; target "
+        "'label'), in any order, received columns with missing 'z' and unknown 'w'"
+    )
+    plain = _model(tmp_path)  # no feature names: columns go by position
+    np.savez(tmp_path / "narrow.npz", X=ROWS[:, :2])
+    with pytest.raises(ValueError, match=r"expected") as e:
+        plain.read(tmp_path / "narrow.npz")
+    assert str(e.value) == (
+        f"{tmp_path / 'narrow.npz'}: expected 3 feature columns, as the model was trained on, "
+        "received 2 columns"
+    )
