@@ -660,6 +660,12 @@ def test_read_refusals_name_what_the_model_expects_and_what_the_file_holds(tmp_p
         f"{path}: expected the model's 3 feature columns by name ('x', 'y', 'z'; target "
         "'label'), in any order, received columns with missing 'z' and unknown 'w'"
     )
+    labeled = _csv(
+        tmp_path / "labeled.csv", ["x", "y", "w", "label"], [[*r, c] for r, c in zip(ROWS, "aba")]
+    )
+    with pytest.raises(ValueError, match=r"expected") as e:
+        model.read(labeled)
+    assert str(e.value).startswith(f"{labeled}: expected the model's 3 feature columns by name")
     plain = _model(tmp_path)  # no feature names: columns go by position
     np.savez(tmp_path / "narrow.npz", X=ROWS[:, :2])
     with pytest.raises(ValueError, match=r"expected") as e:
