@@ -674,3 +674,64 @@ def test_read_refusals_name_what_the_model_expects_and_what_the_file_holds(tmp_p
         f"{tmp_path / 'narrow.npz'}: expected 3 feature columns, as the model was trained on, "
         "received 2 columns"
     )
+
+
+def test_read_takes_a_numeric_target_named_by_target(tmp_path):
+    # Model.read's docstring: target, the target column by name or index.
+    model = _model(tmp_path, features=["x", "y", "z"])
+    path = _csv(
+        tmp_path / "v.csv",
+        ["x", "v", "y", "z"],
+        [[r[0], k, r[1], r[2]] for r, k in zip(ROWS, (0, 1, 1))],
+    )
+    X, y = model.read(path, target="v")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == ["0", "1", "1"]
+
+
+def test_a_header_a_model_without_names_cannot_match_is_said_so(tmp_path):
+    plain = _model(tmp_path)
+    path = _csv(tmp_path / "h.csv", ["x", "y"], ROWS[:, :2])
+    with pytest.raises(ValueError, match=r"expected") as e:
+        plain.read(path)
+    assert str(e.value) == (
+        f"{path}: expected 3 feature columns or one more holding the target, as the model was "
+        "trained on, received 2 columns with a header the model cannot match by name (it was "
+        "trained without one)"
+    )
+
+
+def _rewrite_model(path, name, value):
+    with np.load(path) as npz:
+        data = dict(npz)
+    data[name] = value
+    np.savez(path, **data)
+
+
+def test_a_model_file_with_a_zero_scale_is_refused_naming_the_column(tmp_path):
+    # load_model: the standardization's scales must be finite and positive.
+    stats = nb.data.Standardizer(jnp.zeros(3), jnp.ones(3))
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), stats)
+    _rewrite_model(path, "standardizer.scale", np.array([1.0, 0.0, 2.0], np.float32))
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == (
+        f"model: expected finite positive scales as standardizer.scale in {str(path)!r}, "
+        "received 0.0 at column 1 (1 such)"
+    )
+
+
+@pytest.mark.parametrize("output", ["gaussian", "linear"])
+def test_regression_predictions_are_in_target_units(output, tmp_path):
+    # Model.predict's docstring: means and standard deviations in target units,
+    # mean · scale + mean_y and std · scale; linear: {"mean"} only.
+    net = nb.MLP((3, 4, 1), hidden="tanh", output=output)
+    params = net.init(jax.random.key(0))
+    raw = nb.load_model(nb.save_model(tmp_path / "raw.npz", net, params)).predict(ROWS)
+    target = nb.data.Standardizer(jnp.array([1.0]), jnp.array([2.0]))
+    path = nb.save_model(tmp_path / "t.npz", net, params, target_standardizer=target)
+    scaled = nb.load_model(path).predict(ROWS)
+    assert sorted(scaled) == (["mean", "std"] if output == "gaussian" else ["mean"])
+    np.testing.assert_allclose(scaled["mean"], raw["mean"] * 2.0 + 1.0, rtol=1e-6)
+    if output == "gaussian":
+        np.testing.assert_allclose(scaled["std"], raw["std"] * 2.0, rtol=1e-6)
