@@ -735,3 +735,17 @@ def test_regression_predictions_are_in_target_units(output, tmp_path):
     np.testing.assert_allclose(scaled["mean"], raw["mean"] * 2.0 + 1.0, rtol=1e-6)
     if output == "gaussian":
         np.testing.assert_allclose(scaled["std"], raw["std"] * 2.0, rtol=1e-6)
+
+
+def test_a_model_file_naming_an_unknown_dtype_is_refused_whole(tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    with np.load(path) as npz:
+        header = json.loads(str(npz["header"]))
+    header["dtypes"] = {"layers.0.W": "float6x"}
+    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == (
+        f"model: expected a NumPy/JAX dtype name as dtypes['layers.0.W'] in {str(path)!r}, "
+        "received 'float6x'"
+    )
