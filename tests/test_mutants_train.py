@@ -749,3 +749,24 @@ def test_a_model_file_naming_an_unknown_dtype_is_refused_whole(tmp_path):
         f"model: expected a NumPy/JAX dtype name as dtypes['layers.0.W'] in {str(path)!r}, "
         "received 'float6x'"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            np.zeros(4, np.int32),
+            "model: expected layers.0.b of dtype float32, received dtype int32",
+        ),
+        (
+            np.zeros(5, np.float32),
+            "model: expected layers.0.b of shape (4,), received shape (5,) in {path!r}",
+        ),
+    ],
+)
+def test_a_model_array_of_another_dtype_or_shape_is_refused_whole(value, message, tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    _rewrite_model(path, "layers.0.b", value)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == message.format(path=str(path))
