@@ -770,3 +770,32 @@ def test_a_model_array_of_another_dtype_or_shape_is_refused_whole(value, message
     with pytest.raises(ValueError, match=r"expected") as e:
         nb.load_model(path)
     assert str(e.value) == message.format(path=str(path))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "format",
+            "other",
+            "model: expected an nnbasics model file (format {format!r}), received {path!r} of format 'other'",
+        ),
+        (
+            "version",
+            99,
+            "model: expected format version {version}, received version 99 in {path!r}",
+        ),
+    ],
+)
+def test_a_model_file_of_another_format_or_version_is_refused_whole(
+    field, value, message, tmp_path
+):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    with np.load(path) as npz:
+        header = json.loads(str(npz["header"]))
+    header[field] = value
+    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    # The model file format written today: "nnbasics-model", version 1.
+    assert str(e.value) == message.format(path=str(path), format="nnbasics-model", version=1)
