@@ -799,3 +799,29 @@ def test_a_model_file_of_another_format_or_version_is_refused_whole(
         nb.load_model(path)
     # The model file format written today: "nnbasics-model", version 1.
     assert str(e.value) == message.format(path=str(path), format="nnbasics-model", version=1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "dtypes",
+            [1],
+            "model: expected an object of dtype names as dtypes in {path!r}, received [1]",
+        ),
+        (
+            "labels",
+            ["a"],
+            "model: expected 2 class names for its softmax output as labels in {path!r}, received 1 names",
+        ),
+    ],
+)
+def test_a_model_header_field_of_the_wrong_kind_is_refused_whole(field, value, message, tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"])
+    with np.load(path) as npz:
+        header = json.loads(str(npz["header"]))
+    header[field] = value
+    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == message.format(path=str(path))
