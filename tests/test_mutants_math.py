@@ -6,13 +6,15 @@ the code under test. Each is small and fast: it runs once per mutant. float64.
 """
 
 import re
+import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from nnbasics import graph, linear, logistic, newton, optim, schedules
+from nnbasics import gradcheck, graph, linear, logistic, newton, optim, schedules
 
 RTOL = 1e-12
 
@@ -250,6 +252,7 @@ def test_newton_stops_after_the_default_twenty_steps():
     # tol 1e-10 for 20 steps from x = 3: newton's documented default steps=20 is reached.
     result = newton.newton(_quartic, {"x": jnp.array([3.0])})
     assert int(result.steps) == 20
+    assert jnp.issubdtype(result.steps.dtype, jnp.integer)  # NewtonResult: "() int"
     np.testing.assert_allclose(result.params["x"], [3.0 * (2 / 3) ** 20], rtol=1e-12)
     np.testing.assert_allclose(result.grad_norm, 4 * (3.0 * (2 / 3) ** 20) ** 3, rtol=1e-11)
 
@@ -310,6 +313,16 @@ def test_linear_refusals_give_the_whole_message(call):
         make()
 
 
+def test_linear_defaults_to_no_penalty():
+    # Docstrings: l2=0.0 by default; J = (1/(2m)) Σ ‖xᵢw + b − yᵢ‖² (the doctest's 0.25).
+    X, y = jnp.array([[1.0], [2.0]]), jnp.array([1.0, 3.0])
+    params = {"w": jnp.array([1.0]), "b": jnp.array(0.0)}
+    assert float(linear.mse(params, X, y)) == 0.25
+    g = linear.grad(params, X, y)  # r = (0, −1): Xᵀr/m = −1, mean(r) = −0.5
+    assert g["w"].tolist() == [-1.0] and float(g["b"]) == -0.5
+    np.testing.assert_allclose(linear.solve(X, y)["w"], [2.0], rtol=1e-12)  # exact fit
+
+
 # --- logistic
 
 _LOG_X = np.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
@@ -351,3 +364,42 @@ def test_logistic_newton_stops_only_once_the_step_is_below_tol():
     np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
     above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
     np.testing.assert_array_equal(above["w"], first["w"])
+
+
+# --- gradcheck
+
+
+def _sines(params):
+    return jnp.sum(jnp.sin(params["a"])) + jnp.sum(params["e"])
+
+
+def test_report_applies_tiny_to_both_columns_and_reads_empty_leaves_as_zero():
+    # report's docstring: tiny is the denominator floor of rel_error (both comparisons);
+    # rel_error is 0.0 for leaves without entries, and max |grad| comes from jax.grad.
+    params = {"a": jnp.array([0.3, -1.2]), "e": jnp.zeros(0)}
+    off = lambda p: (_sines(p), jax.tree.map(lambda g: g + 0.01, jax.grad(_sines)(p)))
+    a, e = gradcheck.report(_sines, off, params, tiny=10.0)
+    # |a − b| / max(|a| + |b|, 10) = 0.01 / 10 with |cos| ≤ 1 on both sides.
+    assert a.manual_vs_auto == pytest.approx(1e-3, rel=1e-12)
+    assert a.manual_vs_numerical == pytest.approx(1e-3, rel=1e-6)
+    assert a.max_abs_grad == pytest.approx(np.cos(0.3), rel=1e-15)
+    assert (e.path, e.shape, e.manual_vs_auto, e.manual_vs_numerical, e.max_abs_grad) == (
+        "e",
+        (0,),
+        0.0,
+        0.0,
+        0.0,
+    )
+
+
+def test_numerical_grad_warning_says_what_to_do():
+    message = (
+        "numerical_grad on float32 parameters: central differences keep few correct "
+        "digits; enable jax_enable_x64 and use float64"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradcheck.numerical_grad(
+            _sines, {"a": jnp.ones(2, jnp.float32), "e": jnp.zeros(0, jnp.float32)}
+        )
+    assert [str(w.message) for w in caught] == [message]
