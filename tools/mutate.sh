@@ -7,7 +7,8 @@
 # [tool.mutmut] is set for the run and restored from git at exit.
 # SAMPLE=N runs a uniform random sample of N of the module's mutants (seeded by SEED, default 0;
 # the names go to mutation-results/MODULE.sample) instead of all of them; the others stay
-# "not checked" in MODULE.txt and out of the counts.
+# "not checked" in MODULE.txt and out of the counts. EXCLUDE=REGEX leaves the mutants whose
+# names match it out of the draw (functions an earlier run covered in full).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=$1
@@ -55,15 +56,18 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 names=()
 if [[ -n "${SAMPLE:-}" ]]; then
     mapfile -t names < <(python - "$module" "$SAMPLE" "${SEED:-0}" "${results%.txt}.sample" <<'PY'
-import random, sys
+import os, random, re, sys
 from mutmut.mutation.file_mutation import mutate_file_contents
 module, n, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 path = f"nnbasics/{module}.py"  # undecorated above
 every = sorted(mutate_file_contents(path, open(path).read()).mutant_names)
+if os.environ.get("EXCLUDE"):
+    every = [name for name in every if not re.search(os.environ["EXCLUDE"], name)]
 prefix = "nnbasics." + module.replace("/", ".") + "."
 chosen = sorted(random.Random(seed).sample(every, min(n, len(every))))
 names = [prefix + name for name in chosen]
-open(out, "w").write(f"# {len(names)} of {len(every)} mutants, random.Random({seed}).sample\n" + "\n".join(names) + "\n")
+open(out, "w").write(f"# {len(names)} of {len(every)} mutants, random.Random({seed}).sample"
+    + (f", EXCLUDE={os.environ['EXCLUDE']!r}" if os.environ.get("EXCLUDE") else "") + "\n" + "\n".join(names) + "\n")
 print("\n".join(names))
 PY
 )
