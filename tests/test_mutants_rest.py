@@ -100,3 +100,93 @@ def test_stratified_split_rounds_each_class_separately():
     assert sorted(rows.tolist()) == list(range(4))
     for Xs, ys in parts:
         np.testing.assert_array_equal(y[Xs[:, 0].astype(int)], ys)  # rows stay paired
+
+
+# --- data/splits, second round (check_dataset, Standardizer, transform)
+
+X3 = np.arange(6.0).reshape(3, 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: data.check_dataset(X3, np.array([0, 1, 1]), kind="real", n_outputs=0),
+            "n_outputs: expected a positive integer, received 0",
+        ),
+        (
+            lambda: data.check_dataset(np.zeros((2, 2), bool), np.array([0, 1])),
+            "X: expected real-valued features, received array of shape (2, 2) and dtype bool",
+        ),
+        (
+            lambda: data.check_dataset(np.zeros((0, 2)), np.zeros(0, int)),
+            "X: expected at least one example, received an empty data set (0 rows)",
+        ),
+        (
+            lambda: data.check_dataset(X3, [0, 1, 1]),
+            "y: expected 3 rows, as many as X, received [0, 1, 1]",
+        ),
+        (
+            lambda: data.check_dataset(X3, np.float64(1.0), kind="real"),
+            "y: expected 3 rows, as many as X, received array of shape () and dtype float64",
+        ),
+        (
+            lambda: data.check_dataset(X3, np.array([0, 1]), name_y="valid[1]"),
+            "valid[1]: expected 3 rows, as many as X, received array of shape (2,) and dtype int64",
+        ),
+        (
+            lambda: data.check_dataset(X3, np.array(["a", "b", "c"]), kind="real"),
+            "y: expected numeric targets, received array of shape (3,) and dtype <U1",
+        ),
+        (
+            lambda: data.Standardizer.fit(np.zeros(3)),
+            "X: expected an array of shape (n, d), received array of shape (3,) and dtype float64",
+        ),
+    ],
+)
+def test_data_refusals_name_argument_expected_and_received(call, message):
+    # DESIGN.md: one ValueError naming the argument, the expected and the received value.
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_check_dataset_checks_only_shapes_and_dtypes_of_traced_binary_targets():
+    # Docstring: "checks of the values (finite, label range) run only on concrete arrays".
+    y = np.array([[0.0], [1.0], [1.0]])
+    jax.jit(lambda y: data.check_dataset(X3, y, kind="binary"))(y)
+    with pytest.raises(
+        ValueError, match=r"^y: expected targets in \{0, 1\}, received 1 other values$"
+    ):
+        data.check_dataset(X3, np.array([[0.0], [1.0], [0.5]]), kind="binary")
+
+
+def test_transform_is_the_documented_arithmetic_in_the_traced_paths_dtype():
+    # (X − mean) / scale, for concrete data in NumPy in the dtype the traced (jit) path
+    # has, and within one unit in the last place of it (XLA's CPU division can round
+    # differently from NumPy's).
+    rng = np.random.default_rng(0)
+    X32 = rng.normal(size=(50, 3)).astype(np.float32)
+    cases = [
+        (data.Standardizer.fit(X32), X32, np.float32),
+        (data.Standardizer.fit(X32), np.arange(12).reshape(4, 3), np.float32),  # integer data
+        (data.Standardizer.fit(X32.astype(np.float64)), X32, np.float64),
+    ]
+    for stats, X, dtype in cases:
+        concrete = data.transform(stats, X)
+        mean, scale = np.asarray(stats.mean, dtype), np.asarray(stats.scale, dtype)
+        np.testing.assert_array_equal(concrete, (np.asarray(X, dtype) - mean) / scale)
+        for traced in (
+            jax.jit(lambda X, stats=stats: data.transform(stats, X))(X),
+            jax.jit(lambda s, X=X: data.transform(s, X))(stats),
+        ):
+            assert concrete.dtype == traced.dtype == dtype
+            np.testing.assert_array_max_ulp(concrete, traced, maxulp=1)
+    # A model's float64 statistics (NumPy) used in a float32 process: computed in float32.
+    stats = data.Standardizer(rng.normal(size=3), rng.uniform(0.5, 2.0, size=3))
+    with jax.enable_x64(False):
+        concrete = data.transform(stats, X32)
+        traced = jax.jit(lambda X: data.transform(stats, X))(X32)
+        assert concrete.dtype == traced.dtype == np.float32
+        f32 = np.float32
+        expected = (X32 - stats.mean.astype(f32)) / stats.scale.astype(f32)
+        np.testing.assert_array_equal(concrete, expected)

@@ -193,8 +193,9 @@ def transform(stats: Standardizer, X: Any) -> jax.Array:
     _check_matrix("X", X, stats.mean.shape[0])
     if not (_checks.is_concrete(X) and _checks.is_concrete(stats.mean)):
         return (X - stats.mean) / stats.scale
-    # Concrete data: NumPy's subtract and divide round exactly as XLA's, and
-    # compile nothing (each split's shape would be a new program).
+    # Concrete data: NumPy's subtract and divide, in the same dtype as the traced
+    # path (and within one unit in the last place of XLA's, whose CPU division can
+    # round differently), compile nothing (each split's shape would be a new program).
     dtype = jax.dtypes.canonicalize_dtype(jnp.result_type(X, stats.mean))
     mean, scale = np.asarray(stats.mean, dtype), np.asarray(stats.scale, dtype)
     return jax.device_put((np.asarray(X, dtype) - mean) / scale)  # jnp.asarray compiles a copy
