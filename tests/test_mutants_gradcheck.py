@@ -25,7 +25,9 @@ def test_report_refuses_grads_of_another_structure_saying_what_it_received():
     params = {"a": jnp.array([0.5, -1.0]), "c": jnp.array(2.0)}
     wrong = [jnp.zeros(2), jnp.zeros(())]  # a list where params is a dict
     received = str(jax.tree_util.tree_structure(wrong))
-    with pytest.raises(ValueError, match=r"^manual: expected .*, received " + re.escape(received) + "$"):
+    with pytest.raises(
+        ValueError, match=r"^manual: expected .*, received " + re.escape(received) + "$"
+    ):
         gradcheck.report(_cubes, lambda p: (_cubes(p), wrong), params)
 
 
