@@ -66,7 +66,7 @@ def _inputs(params, X, y, l2):
             f"shape {(X.shape[0],) + w.shape[1:]} to match params['w'] {w.shape}",
             f"shape {y.shape}",
         )
-    real_in("l2", l2, 0.0, math.inf)
+    real_in("l2", l2, 0.0, math.inf, hi_open=True)
     return w, b, X, y
 
 
@@ -151,7 +151,7 @@ def solve(X, y, l2=0.0):
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    real_in("l2", l2, 0.0, math.inf)
+    real_in("l2", l2, 0.0, math.inf, hi_open=True)
     m, d = X.shape
     dtype = jnp.result_type(X, y, jnp.float32)
     X, y = X.astype(dtype), y.astype(dtype)

@@ -53,7 +53,7 @@ def _check_y(y, n: int) -> jax.Array:
 
 
 def _check_l2(l2):
-    return real_in("l2", l2, 0.0, math.inf)
+    return real_in("l2", l2, 0.0, math.inf, hi_open=True)
 
 
 def _inputs(params, X, y, l2):
@@ -234,7 +234,7 @@ def newton(params, X, y, l2=0.0, steps=50, tol=1e-10):
       True
     """
     theta0, Xa, y, steps = _newton_inputs(params, X, y, l2, steps)
-    real_in("tol", tol, 0.0, math.inf)
+    real_in("tol", tol, 0.0, math.inf, hi_open=True)
 
     def keep_going(state):
         i, _, step_norm = state

@@ -224,7 +224,7 @@ def test_structural_groups_schedule_and_accuracy_selection(splits):
         ),
         (
             dict(configs=S.grid(learning_rate=[0.1], l2=[-1.0])),
-            r"configs\[0\]\['l2'\]: expected a real number in \[0.0, inf\], received -1.0",
+            r"configs\[0\]\['l2'\]: expected a real number in \[0.0, inf\), received -1.0",
         ),
         (
             dict(configs=S.grid(learning_rate=[0.1, -0.1])),

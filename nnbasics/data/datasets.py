@@ -369,7 +369,7 @@ def load(
     if noise is not None and name not in _NOISE:
         _checks.fail("noise", f"None for the {name!r} set, which has no noise parameter", noise)
     if noise is not None:
-        noise = float(_checks.real_in("noise", noise, 0.0, math.inf))
+        noise = float(_checks.real_in("noise", noise, 0.0, math.inf, hi_open=True))
     else:
         noise = _NOISE.get(name)
     _check_split_and_shuffle(name, split, shuffle)
