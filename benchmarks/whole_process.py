@@ -124,13 +124,27 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def bench_train(rounds: int, log) -> dict:
-    """Whole-process wall time of the train job, per contender (median over rounds)."""
+def bench_train(rounds: int, log, before: str | None = None) -> dict:
+    """Whole-process wall time of the train job, per contender (median over rounds).
+
+    With ``before`` (an older checkout), its ``nnbasics train`` runs in the same
+    rounds, alternated with this checkout's.
+    """
     py = sys.executable
     cli = [py, "-m", "nnbasics", "train", "--quiet"]
     warm_home = tempfile.mkdtemp(prefix="nnb-warm-")
     _run(cli, _env(warm_home))  # fills the warm cache
-    contenders = {
+    contenders = {}
+    if before:
+        old_warm = tempfile.mkdtemp(prefix="nnb-warm-before-")
+        _run(cli, _env(old_warm, before), cwd=before)
+        contenders["before: nnbasics train --quiet, empty compilation cache"] = lambda: _run(
+            cli, _env(tempfile.mkdtemp(prefix="nnb-empty-"), before), cwd=before
+        )[0]
+        contenders["before: nnbasics train --quiet, warm compilation cache"] = lambda: _run(
+            cli, _env(old_warm, before), cwd=before
+        )[0]
+    contenders |= {
         "nnbasics train --quiet, empty compilation cache": lambda: _run(
             cli, _env(tempfile.mkdtemp(prefix="nnb-empty-"))
         )[0],
@@ -263,7 +277,9 @@ def render(res: dict) -> str:
             "scikit-learn MLPClassifier",
         ),
     ):
-        rows = res[job]
+        rows = res.get(job)
+        if not rows:  # skipped
+            continue
         peer = next(v["median_s"] for k, v in rows.items() if k.startswith(base))
         lines += [
             f"## {title}",
@@ -284,7 +300,7 @@ def render(res: dict) -> str:
         "| command | checkout | compilations | XLA compile seconds | wall |",
         "|---|---|---|---|---|",
     ]
-    for label, table in res["compilations"].items():
+    for label, table in res.get("compilations", {}).items():
         for name, row in table.items():
             lines.append(
                 f"| {name} | {label} | {row['compilations']} | "
@@ -322,13 +338,12 @@ def main(argv=None) -> int:
                 args.before, log
             )
     if "train" not in args.skip:
-        res["train"] = bench_train(args.rounds, log)
+        res["train"] = bench_train(args.rounds, log, args.before)
     if "fit" not in args.skip:
         res["fit"] = bench_fit(args.rounds, log)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"whole_process_{device}.json").write_text(json.dumps(res, indent=1))
-    if not args.skip:
-        (args.out / f"whole_process_{device}.md").write_text(render(res))
+    (args.out / f"whole_process_{device}.md").write_text(render(res))
     print(json.dumps({k: v for k, v in res.items() if k != "machine"}, indent=1))
     return 0
 
