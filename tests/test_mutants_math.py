@@ -14,6 +14,7 @@ import numpy as np
 import optax
 import pytest
 
+import nnbasics as nb
 from nnbasics import gradcheck, graph, linear, logistic, newton, optim, schedules
 
 RTOL = 1e-12
@@ -412,3 +413,57 @@ def test_numerical_grad_warning_says_what_to_do():
             _sines, {"a": jnp.ones(2, jnp.float32), "e": jnp.zeros(0, jnp.float32)}
         )
     assert [str(w.message) for w in caught] == [message]
+
+
+# --- mlp: each refusal names the argument, the expected and the received value
+
+
+def _mlp_case():
+    net = nb.MLP((2, 3, 2))
+    return net, net.init(jax.random.key(0), jnp.float64), np.zeros((4, 2)), np.array([0, 1, 1, 0])
+
+
+def test_mlp_refusals_name_argument_expected_and_received():
+    net, p, X, y = _mlp_case()
+    sigmoid = nb.MLP((2, 2), output="sigmoid")
+    p_sigmoid = sigmoid.init(jax.random.key(0), jnp.float64)
+    cases = [
+        (
+            lambda: nb.MLP((2, 3, 2), hidden="relu6"),
+            "hidden: expected one of 'relu', 'sigmoid', "
+            "'tanh', 'linear', 'softplus', 'maxout', received 'relu6'",
+        ),
+        (
+            lambda: net.init(0),
+            "key: expected a JAX PRNG key such as jax.random.key(0) or "
+            "jax.random.PRNGKey(0), received 0",
+        ),
+        # a (1,) weight vector would broadcast silently: backprop refuses it as loss does
+        (
+            lambda: net.backprop(p, X, y, weights=np.ones(1)),
+            "weights: expected per-example weights of shape (4,), received shape (1,)",
+        ),
+        (
+            lambda: net.loss(p, X, y, weights=np.ones(5)),
+            "weights: expected per-example weights of shape (4,), received shape (5,)",
+        ),
+        (
+            lambda: net.loss({"W": 1}, X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received dict",
+        ),
+        (
+            lambda: net.loss(p[:1], X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received 1 layers",
+        ),
+        (
+            lambda: net.loss([p[0], {"W": p[1]["W"], "b": np.zeros(3)}], X, y),
+            "params[1]['b']: expected shape (2,), received shape (3,)",
+        ),
+        (
+            lambda: sigmoid.loss(p_sigmoid, X, np.array([[0.5, 1.0]] * 4)),
+            "y: expected 0/1 targets for output 'sigmoid', received values [0.5, 1.0]",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=_whole(message)):
+            call()
