@@ -294,12 +294,13 @@ def render(res: dict) -> str:
                 + f" | {peer / row['median_s']:.2f}× |"
             )
         lines.append("")
-    lines += [
-        "## XLA compilations per command (no persistent cache)",
-        "",
-        "| command | checkout | compilations | XLA compile seconds | wall |",
-        "|---|---|---|---|---|",
-    ]
+    if res.get("compilations"):
+        lines += [
+            "## XLA compilations per command (no persistent cache)",
+            "",
+            "| command | checkout | compilations | XLA compile seconds | wall |",
+            "|---|---|---|---|---|",
+        ]
     for label, table in res.get("compilations", {}).items():
         for name, row in table.items():
             lines.append(
