@@ -268,7 +268,7 @@ def test_predict_into_a_closed_pipe_ends_quietly(model_dir):
 def test_interrupted_run_says_how_to_resume(capsys, tmp_path, monkeypatch):
     from nnbasics.cli import train
 
-    def interrupted(args):
+    def interrupted(args, background):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train, "_train", interrupted)
