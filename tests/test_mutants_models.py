@@ -136,6 +136,14 @@ def _rewrite_model(path, name, value):
     np.savez(path, **data)
 
 
+def _rewrite_header(path, field, value):
+    """Sets one field of a saved model's JSON header."""
+    with np.load(path) as npz:
+        header = json.loads(str(npz["header"]))
+    header[field] = value
+    _rewrite_model(path, "header", np.array(json.dumps(header)))
+
+
 def test_a_model_file_with_a_zero_scale_is_refused_naming_the_column(tmp_path):
     # load_model: the standardization's scales must be finite and positive.
     stats = nb.data.Standardizer(jnp.zeros(3), jnp.ones(3))
@@ -167,10 +175,7 @@ def test_regression_predictions_are_in_target_units(output, tmp_path):
 
 def test_a_model_file_naming_an_unknown_dtype_is_refused_whole(tmp_path):
     path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
-    with np.load(path) as npz:
-        header = json.loads(str(npz["header"]))
-    header["dtypes"] = {"layers.0.W": "float6x"}
-    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    _rewrite_header(path, "dtypes", {"layers.0.W": "float6x"})
     with pytest.raises(ValueError, match=r"expected") as e:
         nb.load_model(path)
     assert str(e.value) == (
@@ -219,10 +224,7 @@ def test_a_model_file_of_another_format_or_version_is_refused_whole(
     field, value, message, tmp_path
 ):
     path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
-    with np.load(path) as npz:
-        header = json.loads(str(npz["header"]))
-    header[field] = value
-    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    _rewrite_header(path, field, value)
     with pytest.raises(ValueError, match=r"expected") as e:
         nb.load_model(path)
     # The model file format written today: "nnbasics-model", version 1.
@@ -246,10 +248,7 @@ def test_a_model_file_of_another_format_or_version_is_refused_whole(
 )
 def test_a_model_header_field_of_the_wrong_kind_is_refused_whole(field, value, message, tmp_path):
     path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"])
-    with np.load(path) as npz:
-        header = json.loads(str(npz["header"]))
-    header[field] = value
-    _rewrite_model(path, "header", np.array(json.dumps(header)))
+    _rewrite_header(path, field, value)
     with pytest.raises(ValueError, match=r"expected") as e:
         nb.load_model(path)
     assert str(e.value) == message.format(path=str(path))
