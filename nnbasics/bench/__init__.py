@@ -29,6 +29,7 @@ import sys
 
 import jax
 
+from nnbasics import compilation
 from nnbasics.bench.common import (
     BATCH,
     LARGE,
@@ -53,6 +54,11 @@ def _log(msg):
 
 
 def run(cfg: Config, log=_log) -> dict:
+    # In this process every "cold" row must compile: no persistent cache, neither
+    # nnbasics' default one nor one the environment configured. The fresh-process
+    # rows give their children a cache of their own.
+    compilation.disable_compilation_cache()
+    jax.config.update("jax_enable_compilation_cache", False)
     device = _jax_device(cfg.device)
     res = {"machine": machine_info(cfg, device)}
     precisions = ["highest"] + (["default"] if cfg.device == "gpu" else [])

@@ -44,7 +44,7 @@ def render_md(res: dict) -> str:
             f"## End to end: digits, MLP {'-'.join(map(str, e['sizes']))}, Adam 1e-3, "
             f"batch {e['batch_size']}, {e['epochs']} epochs, float32",
             f"({e['n_train']} train / {e['n_test']} test examples). Cold = the whole call, "
-            "tracing and compilation included (JAX caches are cleared before each `nb.fit` call, so each one traces and compiles); steady = the "
+            "tracing and compilation included (JAX caches are cleared before each `nb.fit` call and no persistent compilation cache is used, so each one traces and compiles); steady = the "
             "same training with compiled functions (JAX: the AOT-compiled epoch called "
             "once per epoch with its metrics fetched, as `nb.fit` does; eager peers: a "
             "later run). Ratio = peer time / nnbasics time (> 1: nnbasics faster).",
