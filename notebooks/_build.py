@@ -9,6 +9,12 @@ README. The executed notebooks (outputs included) are written beside this file.
     python notebooks/_build.py            # all notebooks
     python notebooks/_build.py 03 05      # those whose names start with 03 or 05
     python notebooks/_build.py --no-exec  # write the notebooks without running them
+    python notebooks/_build.py --sync 06  # copy changed sources in, keep the outputs
+
+``--sync`` is for edits that do not change what a full run prints (for example a
+shorter path under NNBASICS_NOTEBOOK_QUICK): each cell's source is replaced and its
+outputs are kept. tests/test_notebooks.py checks that every notebook's cells are its
+source's.
 """
 
 from __future__ import annotations
@@ -105,6 +111,19 @@ def build(path: Path, execute: bool = True) -> float:
     return seconds
 
 
+def sync(path: Path) -> None:
+    """Replaces the sources of the built notebook's cells by ``path``'s, keeping outputs."""
+    out = HERE / f"{path.stem}.ipynb"
+    nb = nbformat.read(out, as_version=4)
+    cells = parse(path)
+    kinds = [c.cell_type for c in cells]
+    if kinds != [c.cell_type for c in nb.cells]:
+        raise SystemExit(f"{path.stem}: cells added, removed or reordered: rebuild it")
+    for cell, new in zip(nb.cells, cells):
+        cell.source = new.source
+    nbformat.write(nb, out)
+
+
 def save_figure(nb, stem: str) -> None:
     for cell in nb.cells:
         if "figure" not in cell.metadata.get("tags", []):
@@ -124,6 +143,11 @@ def main(argv: list[str]) -> None:
     sources = sorted(
         p for p in SRC.glob("*.py") if not prefixes or any(p.stem.startswith(x) for x in prefixes)
     )
+    if "--sync" in argv:
+        for path in sources:
+            sync(path)
+            print(f"{path.stem}.ipynb  sources synced")
+        return
     total = 0.0
     for path in sources:
         seconds = build(path, execute)

@@ -36,6 +36,21 @@ def test_notebooks_present():
     assert [p.stem[:2] for p in PATHS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
+def _build_module():
+    spec = importlib.util.spec_from_file_location("notebooks_build", NOTEBOOKS / "_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_cells_are_their_sources(path):
+    """The committed notebook (what runs here and on the site) is its linted _src file."""
+    cells = _build_module().parse(NOTEBOOKS / "_src" / f"{path.stem}.py")
+    built = nbformat.read(path, as_version=4).cells
+    assert [(c.cell_type, c.source) for c in built] == [(c.cell_type, c.source) for c in cells]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
