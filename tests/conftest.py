@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 # scikit-learn's check_array_api_input runs only when SciPy's array-API mode was on
@@ -17,6 +19,8 @@ jax.config.update("jax_enable_x64", True)
 # environment, and two processes evicting from one capped cache race on its files.
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnbasics-tests-")
+    # removed when this process ends (the commands the tests start have ended by then)
+    atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 # --doctest-modules (pyproject.toml) would import every module here; the helpers
 # named _*.py run a worker or hold fixtures and are imported by the tests themselves.
