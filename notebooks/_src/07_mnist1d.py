@@ -592,7 +592,8 @@ sizes_search = search.search(
                 (40, 100, 100, 100, 10),
                 (40, 256, 256, 10),
                 (40, 512, 10),
-            ]
+            ],
+            1,
         ),
         **common,
     ),
@@ -610,7 +611,7 @@ rates = {
     "rmsprop": [3e-3, 1e-2, 3e-2],
 }
 optimizer_rows = []
-for name in trim(list(rates)):
+for name in trim(list(rates), 1):
     lrs = trim(rates[name], 1)
     result = search.search(
         MLP,
@@ -635,7 +636,7 @@ hidden_search = search.search(
     valid,
     test,
     configs=search.grid(
-        hidden=trim(["relu", "tanh", "sigmoid", "softplus", "maxout", "linear"]),
+        hidden=trim(["relu", "tanh", "sigmoid", "softplus", "maxout", "linear"], 1),
         learning_rate=trim([1e-2, 1e-3], 1),
         l2=trim([L2, 1e-4], 1),
         seed=seeds,
