@@ -1,5 +1,6 @@
 """The MLP's hand-written backprop against jax.grad, finite differences and custom_vjp."""
 
+import functools
 import itertools
 
 import chex
@@ -81,6 +82,8 @@ def test_custom_vjp_runs_the_hand_written_pass(hidden, output):
 def test_per_example_gradients_through_vmap(output):
     net, params, X, y = make_problem((4, 6, 2), "tanh", output, seed=3)
 
+    # jitted: eagerly each batched operation would compile alone
+    @functools.partial(jax.jit, static_argnums=0)
     def one(loss):
         return jax.vmap(jax.grad(lambda p, x, t: loss(p, x[None], t[None])), in_axes=(None, 0, 0))(
             params, X, y
@@ -280,11 +283,13 @@ def test_weighted_loss_ignores_zero_weight_rows(output):
     """Rows of weight 0 (fit's padded last minibatch) change neither the loss nor the gradient."""
     net, params, X, y = make_problem((3, 5, 2), "tanh", output, seed=4, n=7)
     weights = jnp.array([1, 1, 1, 1, 0, 0, 0], jnp.float64)
-    J, grads = net.backprop(params, X, y, 0.1, 0.01, weights)
-    J_sub, grads_sub = net.backprop(params, X[:4], y[:4], 0.1, 0.01)
+    # jitted: eagerly each operation would compile alone
+    backprop = jax.jit(net.backprop)
+    J, grads = backprop(params, X, y, 0.1, 0.01, weights)
+    J_sub, grads_sub = backprop(params, X[:4], y[:4], 0.1, 0.01)
     np.testing.assert_allclose(J, J_sub, rtol=1e-13)
     chex.assert_trees_all_close(grads, grads_sub, rtol=1e-12, atol=0)
-    J_auto, grads_auto = jax.value_and_grad(net.loss)(params, X, y, 0.1, 0.01, weights)
+    J_auto, grads_auto = jax.jit(jax.value_and_grad(net.loss))(params, X, y, 0.1, 0.01, weights)
     np.testing.assert_allclose(J, J_auto, rtol=1e-12)
     chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
     with pytest.raises(ValueError, match=r"weights: expected per-example weights of shape \(7,\)"):
