@@ -39,6 +39,15 @@ class Tape(NamedTuple):
     a: jax.Array
 
 
+def _received_params(params) -> str:
+    """How a refusal names a ``params`` that is not a list of the right number of layers."""
+    if isinstance(params, (list, tuple)):
+        return f"{len(params)} layers"
+    if hasattr(params, "shape"):  # an array; under jit a tracer, whose type name means nothing
+        return f"an array of shape {tuple(params.shape)}"
+    return type(params).__name__
+
+
 @dataclasses.dataclass(frozen=True)
 class MLP:
     """A feedforward network configuration.
@@ -202,9 +211,7 @@ class MLP:
             _checks.fail(
                 "params",
                 f"a list of {len(shapes)} layers {{'W', 'b'}}",
-                type(params).__name__
-                if not isinstance(params, (list, tuple))
-                else f"{len(params)} layers",
+                _received_params(params),
             )
         for k, (layer, (w_shape, b_shape)) in enumerate(zip(params, shapes)):
             for name, shape in (("W", w_shape), ("b", b_shape)):

@@ -456,6 +456,10 @@ def test_mlp_refusals_name_argument_expected_and_received():
             "params: expected a list of 2 layers {'W', 'b'}, received 1 layers",
         ),
         (
+            lambda: net.loss(np.zeros((3, 2)), X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received an array of shape (3, 2)",
+        ),
+        (
             lambda: net.loss([p[0], {"W": p[1]["W"], "b": np.zeros(3)}], X, y),
             "params[1]['b']: expected shape (2,), received shape (3,)",
         ),

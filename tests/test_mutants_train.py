@@ -345,10 +345,12 @@ def test_monitor_valid_accuracy_needs_a_valid_set_and_a_classification_output():
 
 
 def test_params_that_are_one_array_are_refused_naming_params():
-    # Bad input, here params that are no list of layers, is a ValueError naming the argument.
-    # (The received type is shown as seen at trace time, a tracer's.)
+    # Bad input, here params that are no list of layers, is a ValueError naming the argument
+    # and what it received: the array's shape, not the type of the tracer fit checks it as.
     message = _refusal(params=jnp.zeros((2, 3)))
-    assert message.startswith("params: expected a list of 2 layers {'W', 'b'}, received ")
+    assert message == (
+        "params: expected a list of 2 layers {'W', 'b'}, received an array of shape (2, 3)"
+    )
 
 
 # ------------------------------------------------------------------ fit's divergence warning
