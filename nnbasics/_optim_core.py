@@ -85,7 +85,7 @@ def _dtype(name: str, value):
     try:
         return jax.dtypes.canonicalize_dtype(value)
     except TypeError:
-        _checks.fail(name, "None or a dtype such as jnp.float32", value)
+        _checks.fail(name, "None or a dtype such as jnp.float32", _checks.shown(value))
 
 
 def _inverse_root(v, eps, eps_in_sqrt: bool):

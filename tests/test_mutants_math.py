@@ -163,7 +163,7 @@ WHOLE_MESSAGES = [
     ),
     (
         lambda: optim.adam(0.1, mu_dtype="float99"),
-        "mu_dtype: expected None or a dtype such as jnp.float32, received float99",
+        "mu_dtype: expected None or a dtype such as jnp.float32, received 'float99'",
     ),
     (
         lambda: optim.sgd(0.1, weight_decay=0.5).update({"w": jnp.ones(2)}, optim.SgdState(0)),
