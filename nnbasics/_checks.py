@@ -10,6 +10,7 @@ Python scalars) or concrete arrays, so they run at trace time and hold under
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 from typing import Any, NoReturn, TypeVar
 
@@ -100,6 +101,11 @@ def real_in(
     if not ok or np.isnan(v):
         fail(name, expected, shown(value))
     return value
+
+
+def non_negative(name: str, value: T) -> T:
+    """Checks a finite real ``value >= 0`` (a penalty, tolerance or noise; inf refused)."""
+    return real_in(name, value, 0.0, math.inf, hi_open=True)
 
 
 def _is_scalar_array(value: Any) -> bool:

@@ -44,8 +44,7 @@ def _unit(name: str, value):
     return _checks.real_in(name, value, 0.0, 1.0, hi_open=True)
 
 
-def _non_negative(name: str, value):
-    return _checks.real_in(name, value, 0.0, math.inf, hi_open=True)
+_non_negative = _checks.non_negative
 
 
 def _flag(name: str, value) -> bool:

@@ -7,7 +7,6 @@ naming the argument, the expected and the received value.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING, overload
 
@@ -104,7 +103,7 @@ def _check_fit_args(
                 "None when no valid set is given (early stopping watches the validation loss)",
                 patience,
             )
-    _checks.real_in("min_delta", min_delta, 0.0, math.inf, hi_open=True)
+    _checks.non_negative("min_delta", min_delta)
     _checks.one_of("monitor", monitor, MONITORS)
     if monitor == "valid_accuracy" and (valid is None or OUTPUT[net.output].target == "real"):
         _checks.fail(
@@ -112,8 +111,8 @@ def _check_fit_args(
             "'valid_loss' unless valid is given and the output is softmax or sigmoid",
             f"'valid_accuracy' with {'no valid set' if valid is None else net.output + ' output'}",
         )
-    _checks.real_in("l2", l2, 0.0, math.inf, hi_open=True)
-    _checks.real_in("l1", l1, 0.0, math.inf, hi_open=True)
+    _checks.non_negative("l2", l2)
+    _checks.non_negative("l1", l1)
     _checks.one_of("grad", grad, ("manual", "auto"))
     _checks.prng_key("key", key)
     if resume and checkpoint_dir is None:

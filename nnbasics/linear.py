@@ -16,12 +16,10 @@ which is 2m·J, so ``alpha = m · l2`` (equivalently ``l2 = alpha / m``).
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 
-from nnbasics._checks import fail, real_in
+from nnbasics._checks import fail, non_negative
 
 __all__ = ["mse", "grad", "solve", "predict"]
 
@@ -66,7 +64,7 @@ def _inputs(params, X, y, l2):
             f"shape {(X.shape[0],) + w.shape[1:]} to match params['w'] {w.shape}",
             f"shape {y.shape}",
         )
-    real_in("l2", l2, 0.0, math.inf, hi_open=True)
+    non_negative("l2", l2)
     return w, b, X, y
 
 
@@ -151,7 +149,7 @@ def solve(X, y, l2=0.0):
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    real_in("l2", l2, 0.0, math.inf, hi_open=True)
+    non_negative("l2", l2)
     m, d = X.shape
     dtype = jnp.result_type(X, y, jnp.float32)
     X, y = X.astype(dtype), y.astype(dtype)

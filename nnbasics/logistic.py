@@ -19,13 +19,11 @@ concrete.
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nnbasics._checks import fail, is_concrete, positive_int, real_in
+from nnbasics._checks import fail, is_concrete, non_negative, positive_int
 
 # A logistic model is a one-output linear model followed by σ: same parameter checks.
 from nnbasics.linear import _check_params as _check_linear_params
@@ -53,7 +51,7 @@ def _check_y(y, n: int) -> jax.Array:
 
 
 def _check_l2(l2):
-    return real_in("l2", l2, 0.0, math.inf, hi_open=True)
+    return non_negative("l2", l2)
 
 
 def _inputs(params, X, y, l2):
@@ -234,7 +232,7 @@ def newton(params, X, y, l2=0.0, steps=50, tol=1e-10):
       True
     """
     theta0, Xa, y, steps = _newton_inputs(params, X, y, l2, steps)
-    real_in("tol", tol, 0.0, math.inf, hi_open=True)
+    non_negative("tol", tol)
 
     def keep_going(state):
         i, _, step_norm = state

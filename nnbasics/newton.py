@@ -41,7 +41,7 @@ class NewtonResult(NamedTuple):
 
 
 def _check_step_options(damping, step_size):
-    damping = _checks.real_in("damping", damping, 0.0, math.inf, hi_open=True)
+    damping = _checks.non_negative("damping", damping)
     step_size = _checks.real_in("step_size", step_size, 0.0, math.inf, lo_open=True, hi_open=True)
     return damping, step_size
 
@@ -112,7 +112,7 @@ def newton(
     """
     steps = _checks.positive_int("steps", steps)
     damping, step_size = _check_step_options(damping, step_size)
-    tol = _checks.real_in("tol", tol, 0.0, math.inf, hi_open=True)
+    tol = _checks.non_negative("tol", tol)
     x0, unravel = ravel_pytree(params)
     f_flat = lambda v: f(unravel(v))
 

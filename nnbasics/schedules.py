@@ -46,7 +46,7 @@ def _check_decreasing(value, name, rate, hold):
     """Checks value > 0, the decrease constant or exponent >= 0 and hold >= 0."""
     return (
         _check_value(value),
-        _checks.real_in(name, rate, 0.0, math.inf, hi_open=True),
+        _checks.non_negative(name, rate),
         _checks.non_negative_int("hold", hold),
     )
 

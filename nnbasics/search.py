@@ -588,7 +588,7 @@ def _check_search_args(
     _checks.positive_int("chunk_size", chunk_size)
     if patience is not None:
         _checks.non_negative_int("patience", patience)
-    _checks.real_in("min_delta", min_delta, 0.0, math.inf, hi_open=True)
+    _checks.non_negative("min_delta", min_delta)
     _checks.one_of("grad", grad, ("manual", "auto"))
     _checks.one_of("select", select, tuple(SELECT))
     if not jnp.issubdtype(dtype, jnp.floating):
@@ -672,7 +672,7 @@ def _check_config(config, optimizer, batch_size, n):
             hp[k] = float(v)
     for k in TRAINING + SCHEDULE:
         if k in hp:
-            _checks.real_in(k, hp[k], 0.0, math.inf, hi_open=True)
+            _checks.non_negative(k, hp[k])
     fields = {k: config[k] for k in NET_FIELDS + ("lr_hold", "nesterov") if k in config}
     fields["batch_size"] = _checks.batch_size(config.get("batch_size", batch_size), n)
     if "sizes" in fields:

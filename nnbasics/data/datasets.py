@@ -18,7 +18,6 @@ output). :data:`DATASETS` describes each one. ``"mnist1d"`` comes from
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -369,7 +368,7 @@ def load(
     if noise is not None and name not in _NOISE:
         _checks.fail("noise", f"None for the {name!r} set, which has no noise parameter", noise)
     if noise is not None:
-        noise = float(_checks.real_in("noise", noise, 0.0, math.inf, hi_open=True))
+        noise = float(_checks.non_negative("noise", noise))
     else:
         noise = _NOISE.get(name)
     _check_split_and_shuffle(name, split, shuffle)
