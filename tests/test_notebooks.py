@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import nnbasics.cli.gradcheck
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -28,9 +30,9 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-QUICK_COMPILE = (
-    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
-    "--xla_cpu_use_fusion_emitters=false"
+# `nnbasics gradcheck`'s per-program compiler options, as XLA_FLAGS for the kernels
+QUICK_COMPILE = " ".join(
+    f"--{k}={str(v).lower()}" for k, v in nnbasics.cli.gradcheck._QUICK_COMPILE.items()
 )
 
 # Notebooks that need an optional extra, and the module it provides.
