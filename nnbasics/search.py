@@ -39,7 +39,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from nnbasics import _checks, compilation, optim, schedules
-from nnbasics._train_epoch import _program
 from nnbasics.mlp import MLP
 from nnbasics.train import (
     HISTORY_KEYS,
@@ -49,6 +48,7 @@ from nnbasics.train import (
     metrics,
     train_epoch,
 )
+from nnbasics.train._epoch import _program
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
 OPTIMIZERS = {

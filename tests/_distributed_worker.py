@@ -135,7 +135,7 @@ def run_disagree(out):
     # A first, agreeing run: only process 0 writes, into its own directory.
     fit(epochs=1, checkpoint_dir=ckpt)
     counts = {"compile_epoch": 0, "replicate": 0}
-    count_calls(train, "compile_epoch", counts)
+    count_calls(train._fit, "compile_epoch", counts)
     count_calls(D, "replicate", counts)
     cases = {
         "data": lambda: nb.fit(

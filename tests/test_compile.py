@@ -18,7 +18,8 @@ import pytest
 from _compiles import count_compilations
 
 import nnbasics as nb
-from nnbasics import _train_epoch, train
+from nnbasics import train
+from nnbasics.train import _epoch as _train_epoch
 
 NET = nb.MLP((4, 8, 3))
 

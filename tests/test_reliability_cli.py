@@ -232,7 +232,7 @@ def test_history_write_error_is_one_line(capsys, tmp_path, monkeypatch):
     def denied(path, *_):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
 
-    monkeypatch.setattr(train, "_write_history", denied)
+    monkeypatch.setattr(train._outputs, "_write_history", denied)
     path = tmp_path / "h.csv"
     code, _, err = run(capsys, *QUICK, "--history", path)
     assert code == 1 and str(path) in one_line(err) and "Permission denied" in err
@@ -271,7 +271,7 @@ def test_interrupted_run_says_how_to_resume(capsys, tmp_path, monkeypatch):
     def interrupted(args, background):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train, "_train", interrupted)
+    monkeypatch.setattr(train._run, "_train", interrupted)
     code, _, err = run(capsys, *QUICK, "--checkpoint-dir", tmp_path / "ck")
     assert code == 130 and "--resume" in one_line(err)
     code, _, err = run(capsys, *QUICK)

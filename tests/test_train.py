@@ -14,7 +14,8 @@ import optax
 import pytest
 
 import nnbasics as nb
-from nnbasics import _train_epoch, train
+from nnbasics import train
+from nnbasics.train import _epoch as _train_epoch
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from nnbasics import _checks
-from nnbasics._optim_core import (
+from nnbasics.optim._core import (
     ScalarOrSchedule,
     _bias_correction,
     _corrected,
@@ -28,7 +28,7 @@ from nnbasics._optim_core import (
     _square,
     _unit,
 )
-from nnbasics._optim_recipes import _recorded
+from nnbasics.optim._recipes import _recorded
 
 __all__ = ["AdamState", "AmsgradState", "adam", "adamw", "amsgrad", "nadam"]
 

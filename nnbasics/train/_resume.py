@@ -15,7 +15,7 @@ import jax
 import numpy as np
 
 from nnbasics import optim
-from nnbasics._train_epoch import TrainState
+from nnbasics.train._epoch import TrainState
 
 __all__: list[str] = []
 

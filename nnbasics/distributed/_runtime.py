@@ -1,31 +1,4 @@
-"""Multi-process training over JAX's distributed runtime: start-up, agreement, one writer, launcher.
-
-The same program runs in every process (SPMD). Each process calls
-:func:`initialize` before any other JAX call, loads the same data with the same
-key, and passes ``mesh=global_mesh()`` to ``nb.fit``, which then runs one global
-program over every process's devices: each minibatch is split across all of
-them and the gradients are all-reduced (over gloo on CPU, NCCL on GPU).
-
-- :func:`initialize`: the coordinator address, number of processes and process
-  id from the arguments, from the environment (``JAX_COORDINATOR_ADDRESS``,
-  which JAX reads itself, with ``NNBASICS_NUM_PROCESSES`` and
-  ``NNBASICS_PROCESS_ID``, set by :func:`launch`), or from a cluster JAX
-  detects (SLURM, Open MPI, Cloud TPU, Kubernetes with ``jax[k8s]``).
-- :func:`agree`: before training, ``fit`` makes every process compare a
-  fingerprint of its configuration, its data (the checkpoint meta's SHA-256 of
-  X and y of each split), its resume epoch and its starting state through the
-  coordinator's key-value store, so a
-  disagreement is one ``ValueError`` naming the field and the processes,
-  raised before any collective (JAX's own check is an ``AssertionError`` from
-  inside ``device_put``, or a hang).
-- One writer: :func:`is_writer` (process 0) alone writes checkpoints, model
-  files and history; the other processes wait at a barrier at the end of
-  ``fit`` so that every process can resume from the same, finished file.
-- :func:`launch` (and :func:`launch_main`, the ``nnbasics launch`` command):
-  N processes on this machine, a free localhost port, one log file each, a
-  timeout, and a clear failure (exit status and the tail of the failing
-  process's log) when one process dies, the others stopped.
-"""
+"""JAX's distributed runtime: start-up, agreement, one writer (part of ``nnbasics.distributed``)."""
 
 from __future__ import annotations
 
@@ -46,20 +19,15 @@ __all__ = [
     "AGREEMENT_TIMEOUT_S",
     "ENV_NUM_PROCESSES",
     "ENV_PROCESS_ID",
-    "LaunchError",
-    "LaunchResult",
     "add_arguments",
     "agree",
     "barrier",
     "disagreement",
     "fingerprint",
-    "free_port",
     "from_args",
     "global_mesh",
     "initialize",
     "is_writer",
-    "launch",
-    "launch_main",
     "parse_coordinator",
     "replicate",
 ]
@@ -529,15 +497,3 @@ def from_args(args: argparse.Namespace) -> bool:
         return False
     initialize(args.coordinator, args.num_processes, args.process_id)
     return True
-
-
-# The local launcher lives in its own module; it reads the constants above.
-from nnbasics._launcher import (  # noqa: E402
-    LOG_NAME,  # noqa: F401
-    LaunchError,
-    LaunchResult,
-    _command,  # noqa: F401
-    free_port,
-    launch,
-    launch_main,
-)

@@ -14,7 +14,9 @@ from typing import NamedTuple
 import optax
 
 from nnbasics import _checks
-from nnbasics.optim import adagrad, adam, adamw, amsgrad, momentum, nadam, recipe_of, rmsprop, sgd
+from nnbasics.optim._adam import adam, adamw, amsgrad, nadam
+from nnbasics.optim._basic import adagrad, momentum, rmsprop, sgd
+from nnbasics.optim._recipes import recipe_of
 
 POSITIVE = (0.0, math.inf, True, True)  # (lo, hi, lo_open, hi_open)
 NON_NEGATIVE = (0.0, math.inf, False, True)

@@ -22,7 +22,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from nnbasics import _checks
-from nnbasics.distributed import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID, _int_option
+from nnbasics.distributed._runtime import (
+    ENV_COORDINATOR,
+    ENV_NUM_PROCESSES,
+    ENV_PROCESS_ID,
+    _int_option,
+)
 
 __all__ = ["LOG_NAME", "LaunchError", "LaunchResult", "free_port", "launch", "launch_main"]
 

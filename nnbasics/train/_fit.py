@@ -1,22 +1,4 @@
-"""Training: ``nb.fit``, the driver that runs compiled epochs, early stopping and history.
-
-``fit`` checks its arguments before any work (``nnbasics._train_checks``), builds
-the training state and the compiled epoch (``nnbasics._train_epoch``), runs one
-compiled call and one host sync per epoch, records the history, stops on
-patience or divergence, and saves and resumes checkpoints
-(``nnbasics._train_resume``). Every public name of those modules is importable
-from here, as ``nnbasics.train.<name>``.
-
-One epoch is one compiled program: the training set is permuted with the
-epoch's key, cut into ``n // batch_size`` full minibatches that a ``lax.scan``
-visits in order, and a last partial batch of ``n % batch_size`` examples, so
-every example is seen exactly once per epoch whatever the batch size. Each
-step is
-
-    J, g = net.backprop(θ, X_B, y_B, l2, l1)      (grad="manual")
-    J, g = jax.value_and_grad(net.loss)(...)      (grad="auto")
-    u, s = optimizer.update(g, s, θ);  θ ← θ + u
-"""
+"""``nb.fit``: the driver that runs compiled epochs, early stopping, history and checkpoints."""
 
 from __future__ import annotations
 
@@ -32,49 +14,23 @@ import optax
 from jax.typing import ArrayLike, DTypeLike
 
 from nnbasics import _files, compilation, distributed
-from nnbasics._train_checks import (
-    LOW_PRECISION,
-    MONITORS,
+from nnbasics.train._arguments import (
     _check_compute_dtype,
     _check_fit_args,
     cast_data,
-    check_data,
-    to_device,
 )
-from nnbasics._train_epoch import (
-    TUNABLE,
-    EpochProgram,
+from nnbasics.train._epoch import (
     Params,
     TrainState,
     compile_epoch,
-    evaluate,
     init_state,
-    metrics,
-    train_epoch,
 )
-from nnbasics._train_resume import _OPAQUE, _check_restored, _checkpoint_meta, _fingerprint
+from nnbasics.train._resume import _OPAQUE, _check_restored, _checkpoint_meta, _fingerprint
 
 if TYPE_CHECKING:
     from nnbasics.mlp import MLP
 
-__all__ = [
-    "HISTORY_KEYS",
-    "LOW_PRECISION",
-    "MONITORS",
-    "TUNABLE",
-    "EpochProgram",
-    "FitResult",
-    "TrainState",
-    "cast_data",
-    "check_data",
-    "compile_epoch",
-    "evaluate",
-    "fit",
-    "init_state",
-    "metrics",
-    "to_device",
-    "train_epoch",
-]
+__all__ = ["HISTORY_KEYS", "FitResult", "fit"]
 
 HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
 

@@ -1,0 +1,279 @@
+"""``MLPClassifier`` and ``MLPRegressor``: part of ``nnbasics.sklearn`` (re-exported there)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import clone as _sk_clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from nnbasics import optim
+from nnbasics.mlp import MLP
+from nnbasics.train import fit as nb_fit
+from nnbasics.train._epoch import _program
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+def clone(estimator: Any, *, safe: bool = True) -> Any:
+    """scikit-learn's ``clone``; its return type (untyped, inferred from its body) is Any."""
+    return _sk_clone(estimator, safe=safe)
+
+
+class _BaseMLP(BaseEstimator):
+    _output = "softmax"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=False,
+        grad="manual",
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.grad = grad
+        self.dtype = dtype
+
+    # -------------------------------------------------------------- checks
+    def _check_params(self, n):
+        if self.solver not in optim.REGISTRY:
+            raise ValueError(
+                f"solver: expected one of {sorted(optim.REGISTRY)}, got {self.solver!r}"
+            )
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha >= 0):
+            raise ValueError(f"alpha: expected a number >= 0, got {self.alpha!r}")
+        if not (isinstance(self.learning_rate_init, numbers.Real) and self.learning_rate_init > 0):
+            raise ValueError(
+                f"learning_rate_init: expected a number > 0, got {self.learning_rate_init!r}"
+            )
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"max_iter: expected an int >= 1, got {self.max_iter!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction: expected a number in (0, 1), got {self.validation_fraction!r}"
+            )
+        sizes = (
+            (self.hidden_layer_sizes,)
+            if np.ndim(self.hidden_layer_sizes) == 0
+            else tuple(self.hidden_layer_sizes)
+        )
+        if any(int(s) < 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes: expected positive ints, got {self.hidden_layer_sizes!r}"
+            )
+        if self.batch_size == "auto":
+            batch = min(200, n)
+        elif isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1:
+            batch = min(int(self.batch_size), n)
+        else:
+            raise ValueError(f"batch_size: expected 'auto' or an int >= 1, got {self.batch_size!r}")
+        return tuple(int(s) for s in sizes), batch
+
+    # ----------------------------------------------------------------- fit
+    def _plan(self, n, n_features, n_out):
+        """(net, batch size, seed) of a fit on ``n`` examples; the seed draws from random_state."""
+        sizes, batch = self._check_params(n)
+        net = MLP(sizes=(n_features, *sizes, n_out), hidden=self.activation, output=self._output)
+        seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
+        return net, batch, int(seed)
+
+    def _fit(self, X, y_encoded, n_out):
+        net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
+        dtype = _DTYPES[self.dtype]
+        # As nnbasics.folds.train_folds derives its keys from a seed, so that
+        # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        X = np.asarray(X, dtype)
+        y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
+        valid = None
+        if self.early_stopping:
+            n = X.shape[0]
+            order = np.asarray(jax.random.permutation(jax.random.fold_in(k_train, 1), n))
+            n_valid = max(1, int(round(self.validation_fraction * n)))
+            v, t = order[:n_valid], order[n_valid:]
+            valid = (X[v], y_encoded[v])
+            X, y_encoded = X[t], y_encoded[t]
+            batch = min(batch, X.shape[0])
+        opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
+
+        def progress(epoch: int, m: dict[str, float]) -> None:
+            print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
+
+        result = nb_fit(
+            net,
+            net.init(k_init, dtype),
+            opt,
+            (X, y_encoded),
+            epochs=int(self.max_iter),
+            batch_size=batch,
+            key=k_train,
+            valid=valid,
+            patience=int(self.n_iter_no_change) if self.early_stopping else None,
+            min_delta=float(self.tol),
+            l2=float(self.alpha) / batch,
+            grad=self.grad,
+            callback=progress if self.verbose else None,
+        )
+        return self._set_fitted(
+            net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
+        )
+
+    def _set_fitted(self, net, params, train_loss, valid_accuracy=None):
+        """Stores a training's outcome as scikit-learn's fitted attributes (NumPy arrays)."""
+        train_loss = np.asarray(train_loss, np.float64)
+        ran = np.isfinite(train_loss)
+        self.loss_curve_ = [float(v) for v in train_loss[ran]]
+        self.n_iter_ = len(self.loss_curve_)
+        if valid_accuracy is not None:
+            self.validation_scores_ = [float(v) for v in np.asarray(valid_accuracy)[ran]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
+        self.coefs_ = [np.asarray(layer["W"]) for layer in params]
+        self.intercepts_ = [np.asarray(layer["b"]) for layer in params]
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = net.sizes[-1]
+        self.out_activation_ = self._output
+        self._net = net
+        return self
+
+    def _raw(self, X):
+        """The output pre-activation, computed in float64 whatever ``dtype`` trained.
+
+        float32 matmuls round differently for different batch shapes, so
+        predictions would change in the last bits with the rows around them;
+        float64 keeps a row's prediction independent of its batch to ~1e-16
+        (scikit-learn's check_methods_sample_order_invariance asks 1e-7).
+        """
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        params = [
+            {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
+            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+        ]
+        net = self._net
+        # one compiled forward pass per net and shape, not an eager program per operation
+        apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
+        with jax.enable_x64(True):
+            return np.asarray(apply(params, X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-class classifier: ``nb.MLP`` with a softmax output, trained by ``nb.fit``.
+
+    ``X`` (n, d) → ``predict_proba`` (n, C) with C = ``len(classes_)``.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+      >>> y = np.array(["low", "low", "high", "high"])
+      >>> clf = MLPClassifier((4,), learning_rate_init=0.1, max_iter=30, random_state=0)
+      >>> clf.fit(X, y).classes_.tolist(), clf.predict_proba(X).shape
+      (['high', 'low'], (4, 2))
+      >>> clf.predict(X).tolist()
+      ['low', 'low', 'high', 'high']
+    """
+
+    _output = "softmax"
+
+    def _prepare(self, X, y):
+        """Validates (X, y), sets n_features_in_ and classes_; returns (X, labels 0..C−1, C)."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
+        return X, encoded, len(self.classes_)
+
+    def fit(self, X, y):
+        return self._fit(*self._prepare(X, y))
+
+    def predict_proba(self, X):
+        with jax.enable_x64(True):
+            return np.asarray(jax.nn.softmax(self._raw(X), axis=-1))
+
+    def predict_log_proba(self, X):
+        with jax.enable_x64(True):
+            return np.asarray(jax.nn.log_softmax(self._raw(X), axis=-1))
+
+    def predict(self, X):
+        check_is_fitted(self, "coefs_")
+        return self.classes_[np.argmax(self._raw(X), axis=-1)]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Regressor: ``nb.MLP`` with a linear (Gaussian, ½ squared error) output.
+
+    ``X`` (n, d) → ``predict`` (n,) for a 1-D target, (n, k) for a 2-D one.
+
+    Examples:
+      >>> import numpy as np
+      >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+      >>> reg = MLPRegressor((4,), max_iter=5, random_state=0).fit(X, 3 * X[:, 0] + 1)
+      >>> reg.predict(X).shape, reg.predict(np.c_[X, X].reshape(-1, 1)).shape
+      ((20,), (40,))
+    """
+
+    _output = "linear"
+
+    def _prepare(self, X, y):
+        """Validates (X, y), sets n_features_in_; returns (X, y as (n, k), k)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        return X, y2, y2.shape[1]
+
+    def fit(self, X, y):
+        return self._fit(*self._prepare(X, y))
+
+    def predict(self, X):
+        z = self._raw(X)
+        return z[:, 0] if self._y_1d else z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
