@@ -17,8 +17,8 @@ import numpy as np
 
 from nnbasics import _checks, compilation
 from nnbasics.mlp import MLP
-from nnbasics.search import _TRACES, STRUCTURAL, _check_search_args, _chunks
-from nnbasics.train import cast_data
+from nnbasics.search import _TRACES, STRUCTURAL, _bucket_groups, _check_search_args, _chunks
+from nnbasics.train import _buckets, cast_data, to_device
 
 __all__ = ["FoldsResult", "train_folds"]
 
@@ -116,7 +116,18 @@ def train_folds(
                 )[:2]
             except ValueError as e:
                 raise ValueError(f"folds[{f}]: {e}") from None
-        shapes.setdefault(shape, []).append(f)
+        stack = shape
+        if _buckets.is_enabled():
+            # Folds of one bucket stack together, whatever their row counts.
+            n = shape[0][0]
+            groups = _bucket_groups(checked[shape][0], n)
+            stack = (
+                (_buckets.size(n),) + shape[0][1:],
+                shape[1][1:],
+                tuple((k, tuple(v)) for k, v in groups.items()),
+            )
+            checked[stack] = (groups, checked[shape][1])
+        shapes.setdefault(stack, []).append(f)
     count, n_folds = len(configs), len(folds)
     if seeds is None:
         seeds = np.asarray([[c.get("seed", 0)] * n_folds for c in configs])
@@ -134,15 +145,22 @@ def train_folds(
         groups, names = checked[shape]
         numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
         stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
+        rows = None
+        total = max(np.shape(X)[0] for X, _ in stacked)
+        if _buckets.is_enabled():
+            rows = (np.asarray([np.shape(X)[0] for X, _ in stacked]),)
+            total = _buckets.size(total)
         # stacked on the host: jnp.stack would compile a program per fold count and shape
-        X = jnp.asarray(np.stack([np.asarray(X) for X, _ in stacked]))
-        y = jnp.asarray(np.stack([np.asarray(y) for _, y in stacked]))
+        X = to_device(np.stack([_buckets.pad(X, total) for X, _ in stacked]))
+        y = to_device(np.stack([_buckets.pad(y, total) for _, y in stacked]))
         program = (optimizer, epochs, None, 0.0, grad, dtype, True)
         for net_g, run_chunk, chunk, padded, hp in _chunks(
             net, groups, configs, numeric, chunk_size, program
         ):
             chunk_seeds = jnp.asarray(seeds[np.ix_(padded, fold_rows)], jnp.uint32)
-            out, got = jax.device_get(run_chunk(hp, chunk_seeds, X, y, None, None, None, None))
+            out, got = jax.device_get(
+                run_chunk(hp, chunk_seeds, X, y, None, None, None, None, rows)
+            )
             for j, row in enumerate(chunk):
                 nets[row] = net_g
                 for a, f in enumerate(fold_rows):

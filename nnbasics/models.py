@@ -51,6 +51,7 @@ from nnbasics import _checks, _files
 from nnbasics.data import Standardizer, transform
 from nnbasics.losses import OUTPUT
 from nnbasics.mlp import MLP
+from nnbasics.train import _buckets
 
 __all__ = ["FORMAT_VERSION", "Model", "load_model", "save_model"]
 
@@ -131,7 +132,10 @@ class Model(NamedTuple):
         if X.ndim != 2 or X.shape[1] != self.net.sizes[0]:
             _checks.fail("X", f"an array of shape (n, {self.net.sizes[0]})", f"shape {X.shape}")
         _checks.finite_rows("X", X)
-        predicted, spread = jax.device_get(_outputs(self.net, self.params, self.inputs(X)))
+        # padded to its shape bucket: new row counts reuse the compiled program
+        n = X.shape[0]
+        inputs = self.inputs(_buckets.pad(X, _buckets.size(n)))
+        predicted, spread = (a[:n] for a in jax.device_get(_outputs(self.net, self.params, inputs)))
         if OUTPUT[self.net.output].target == "real":
             if self.target_standardizer is not None:
                 mean, scale = (np.asarray(a) for a in self.target_standardizer)

@@ -42,13 +42,14 @@ from nnbasics import _checks, compilation, optim, schedules
 from nnbasics.mlp import MLP
 from nnbasics.train import (
     HISTORY_KEYS,
+    _buckets,
     cast_data,
     check_data,
     init_state,
-    metrics,
+    to_device,
     train_epoch,
 )
-from nnbasics.train._epoch import _program
+from nnbasics.train._epoch import _metrics, _program
 
 # optimizer name -> (builder, its numeric hyper-parameters, its structural ones)
 OPTIMIZERS = {
@@ -365,6 +366,7 @@ def search(
     numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
     columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
     history = {k: np.full((count, epochs), np.nan) for k in HISTORY_KEYS}
+    groups, data, rows = _bucketed(groups, data)
     traced = _TRACES[0]
     pick = SELECT[select]
     best = None  # (score, row, net, params)
@@ -373,7 +375,7 @@ def search(
         net, groups, configs, numeric, chunk_size, program
     ):
         seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
-        out, params = run_chunk(hp, seeds, *data)
+        out, params = run_chunk(hp, seeds, *data, rows)
         out = jax.device_get(out)
         for j, row in enumerate(chunk):
             for k in METRIC_COLUMNS:
@@ -433,6 +435,35 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 if k != "seed"
             }
             yield net_g, run_chunk, chunk, padded, hp
+
+
+def _bucketed(groups, data):
+    """(groups, data, rows): the data padded to its shape buckets, with the real row counts.
+
+    ``data`` is [X, y, Xv, yv, Xt, yt] (None where absent); ``rows`` the real row
+    counts of train, valid and test. Unchanged (rows None) when bucketing is off.
+    """
+    if not _buckets.is_enabled():
+        return groups, data, None
+    rows = tuple(None if a is None else np.shape(a)[0] for a in data[::2])
+    padded = [
+        None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0]))) for a in data
+    ]
+    return _bucket_groups(groups, rows[0]), padded, rows
+
+
+def _bucket_groups(groups, n):
+    """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.batch_size``).
+
+    Groups that then agree merge: their rows train in one program.
+    """
+    total = _buckets.size(n)
+    merged: dict = {}
+    for static, members in groups.items():
+        fields = dict(static)
+        fields["batch_size"] = _buckets.batch_size(fields["batch_size"], n, total)
+        merged.setdefault(tuple(sorted(fields.items())), []).extend(members)
+    return {k: sorted(v) for k, v in merged.items()}
 
 
 def _better(select, a, b):
@@ -506,8 +537,9 @@ def _compile(
 def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds):
     batch_size = fields["batch_size"]
 
-    def run_one(hp, seed, X, y, Xv, yv, Xt, yt):
+    def run_one(hp, seed, X, y, Xv, yv, Xt, yt, rows):
         _TRACES[0] += 1  # counts traces: one per group when chunks reuse the program
+        n, n_valid, n_test = ((tuple(rows) if rows is not None else ()) + (None,) * 3)[:3]
         k_init, k_train = jax.random.split(jax.random.key(seed))
         opt = _build_optimizer(optimizer, hp, fields)
         state = init_state(net.init(k_init, dtype), opt, k_train)
@@ -527,6 +559,8 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
                 grad=grad,
                 patience=patience,
                 min_delta=hp.get("min_delta", min_delta),
+                rows=n,
+                valid_rows=n_valid,
             )
 
         state, m = jax.lax.scan(epoch, state, None, length=epochs)
@@ -539,7 +573,7 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
         if Xt is None:
             t_loss = t_acc = nan
         else:
-            t_loss, t_acc = metrics(net, state.best_params, Xt, yt)
+            t_loss, t_acc = _metrics(net, state.best_params, Xt, yt, n_test)
         out = dict(
             valid_loss=state.best_loss,
             valid_accuracy=jnp.where(found, hist["valid_accuracy"][at_best], nan),
@@ -554,9 +588,10 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
         )
         return out, state.best_params
 
-    over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6)
+    over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 7)
     if folds:
-        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4))
+        # the folds' row counts (rows[0]) are batched with their data
+        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4 + (0,)))
     return jax.jit(over_configs)
 
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnbasics import optim
 from nnbasics.mlp import MLP
+from nnbasics.train import _buckets
 from nnbasics.train import fit as nb_fit
 from nnbasics.train._epoch import _program
 
@@ -183,7 +184,7 @@ class _BaseMLP(BaseEstimator):
         (scikit-learn's check_methods_sample_order_invariance asks 1e-7).
         """
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = np.asarray(validate_data(self, X, reset=False, dtype=np.float64))
         params = [
             {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
             for W, b in zip(self.coefs_, self.intercepts_, strict=True)
@@ -191,8 +192,10 @@ class _BaseMLP(BaseEstimator):
         net = self._net
         # one compiled forward pass per net and shape, not an eager program per operation
         apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
+        n = X.shape[0]
         with jax.enable_x64(True):
-            return np.asarray(apply(params, X))
+            # padded to its shape bucket: new row counts reuse the compiled pass
+            return np.asarray(apply(params, _buckets.pad(X, _buckets.size(n))))[:n]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -33,6 +33,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from nnbasics import optim
 from nnbasics.losses import OUTPUT
+from nnbasics.train import _buckets
 
 if TYPE_CHECKING:
     from nnbasics.mlp import MLP
@@ -224,20 +225,34 @@ def evaluate(net: MLP, params: Params, *pairs: tuple[ArrayLike, ArrayLike]) -> l
     """
     program = _program(
         ("evaluate", net),
-        lambda: jax.jit(lambda params, pairs: _stacked_metrics(net, params, pairs)),
+        lambda: jax.jit(lambda params, pairs, rows: _stacked_metrics(net, params, pairs, rows)),
     )
-    return program(params, pairs)
+    rows = None
+    if _buckets.is_enabled() and all(_buckets.paddable(a) for pair in pairs for a in pair):
+        # Padded to its bucket (data sharded over devices stays as it is, unpadded).
+        rows = tuple(np.shape(X)[0] for X, _ in pairs)
+        pairs = tuple(
+            (_buckets.pad(X, _buckets.size(n)), _buckets.pad(y, _buckets.size(n)))
+            for (X, y), n in zip(pairs, rows)
+        )
+    return program(params, pairs, rows)
 
 
-def _stacked_metrics(net, params, pairs):
+def _stacked_metrics(net, params, pairs, rows=None):
+    if rows is None:
+        rows = (None,) * len(pairs)
     if len(pairs) == 1:
-        return [_metrics(net, params, *pairs[0])]
+        (X, y), n = pairs[0], rows[0]
+        return [_metrics(net, params, X, y, n)]
     X = jnp.concatenate([X for X, _ in pairs])
     y = jnp.concatenate([y for _, y in pairs])
     losses, hits = _per_example(net, net.apply(params, X), y)
     ends = np.cumsum([X.shape[0] for X, _ in pairs])
     starts = ends - [X.shape[0] for X, _ in pairs]
-    return [(jnp.mean(losses[a:b]), jnp.mean(hits[a:b])) for a, b in zip(starts, ends)]
+    return [
+        (_buckets.mean(losses[a:b], n), _buckets.mean(hits[a:b], n))
+        for a, b, n in zip(starts, ends, rows)
+    ]
 
 
 def _per_example(net, z, y):
@@ -249,9 +264,10 @@ def _per_example(net, z, y):
     return losses, (unit.predict(z, net.sizes[-1]) == y).astype(losses.dtype)
 
 
-def _metrics(net, params, X, y):
+def _metrics(net, params, X, y, rows=None):
+    """(mean NLL, accuracy) over the first ``rows`` examples (all when None)."""
     losses, hits = _per_example(net, net.apply(params, X), y)
-    return jnp.mean(losses), jnp.mean(hits)
+    return _buckets.mean(losses, rows), _buckets.mean(hits, rows)
 
 
 def _value_and_grad(net, grad: str) -> Callable:
@@ -300,6 +316,8 @@ def train_epoch(
     freeze: bool = True,
     compute_dtype: DTypeLike | None = None,
     monitor: str = "valid_loss",
+    rows: ArrayLike | None = None,
+    valid_rows: ArrayLike | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One epoch over (X, y), then validation and the early-stopping update.
 
@@ -321,6 +339,10 @@ def train_epoch(
         runs on the parameters cast to this dtype (e.g. bfloat16), its
         gradients are cast back, and the optimizer updates the parameters in
         their own dtype (float32 master weights). None: all in the parameters' dtype.
+      rows, valid_rows: for data padded to a shape bucket (``nnbasics.train._buckets``),
+        the number of real rows of X and of Xv (ints, possibly traced); the
+        padding after them is never visited, weighted or counted, so the epoch
+        equals the unpadded one. None: every row is real.
     Returns:
       (new state, dict of this epoch's metrics: train_loss, valid_loss,
       valid_accuracy (NaN without valid), stopped, diverged).
@@ -332,13 +354,14 @@ def train_epoch(
     # single compiled step serves every batch and the partial one still takes
     # the mean over its real examples only.
     pad = n_batches * batch_size - n
+    padded = rows is not None
     value_and_grad = _value_and_grad(net, grad)
     if compute_dtype is not None:
         value_and_grad = _in_precision(value_and_grad, compute_dtype)
 
-    def step(carry, batch):
+    def update(carry, batch):
         params, opt_state = carry
-        Xb, yb, weights = batch
+        Xb, yb, weights, _ = batch
         if batch_sharding is not None:
             Xb = jax.lax.with_sharding_constraint(Xb, batch_sharding)
             yb = jax.lax.with_sharding_constraint(yb, batch_sharding)
@@ -346,22 +369,38 @@ def train_epoch(
         updates, opt_state = optimizer.update(g, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), J
 
+    def step(carry, batch):
+        if not padded:
+            return update(carry, batch)
+        # A minibatch of padding only is no step: nothing changes, not even the
+        # optimizer's count (under vmap the cond becomes a select, still exact).
+        skip = lambda carry, batch: (carry, jnp.zeros((), batch[2].dtype))
+        return jax.lax.cond(batch[3] > 0, update, skip, carry, batch)
+
     def run(state):
         key, sub = jax.random.split(state.key)
-        perm = jax.random.permutation(sub, n)
-        if pad:
+        if padded:
+            assert rows is not None  # narrowed for the type checker: padded says so
+            perm = _buckets.permutation(sub, rows, n)
+            idx = jnp.concatenate([perm, perm[:pad]]) if pad else perm
+            idx = idx.reshape(n_batches, batch_size)
+            counts = jnp.clip(rows - batch_size * jnp.arange(n_batches), 0, batch_size)
+            weights = (jnp.arange(batch_size) < counts[:, None]).astype(state.best_loss.dtype)
+        elif pad:
+            perm = jax.random.permutation(sub, n)
             idx = jnp.concatenate([perm, perm[:pad]]).reshape(n_batches, batch_size)
             counts = jnp.full((n_batches,), batch_size).at[-1].add(-pad)
             weights = (jnp.arange(batch_size) < counts[:, None]).astype(state.best_loss.dtype)
         else:
+            perm = jax.random.permutation(sub, n)
             idx, counts = perm.reshape(n_batches, batch_size), batch_size
             weights = None
         # One gather of the whole epoch's minibatches, not one per step.
-        batches = (X[idx], y[idx], weights)
+        batches = (X[idx], y[idx], weights, counts if padded else None)
         carry, losses = jax.lax.scan(step, (state.params, state.opt_state), batches)
         total = jnp.sum(losses * counts)
         params, opt_state = carry
-        train_loss = total / n
+        train_loss = total / (jnp.asarray(rows, total.dtype) if padded else n)
         finite = jnp.isfinite(train_loss) & _all_finite(params)
         # A non-finite epoch is discarded whole: the state keeps the last finite parameters.
         params = _select(finite, params, state.params)
@@ -370,7 +409,7 @@ def train_epoch(
             v_loss = v_acc = jnp.asarray(jnp.nan, train_loss.dtype)
             improved = finite
         else:
-            v_loss, v_acc = _metrics(net, params, Xv, yv)
+            v_loss, v_acc = _metrics(net, params, Xv, yv, valid_rows)
             score = -v_acc if monitor == "valid_accuracy" else v_loss
             improved = finite & (score < state.best_loss - min_delta)
         wait = jnp.where(improved, 0, state.wait + 1)
@@ -415,7 +454,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
     key = ("epoch", net, structure, tuple(sorted(config.items())), tuple(sorted(tuned)))
 
     def make():
-        def epoch(state, X, y, Xv, yv, numbers, tuned):
+        def epoch(state, X, y, Xv, yv, numbers, tuned, rows):
             return train_epoch(
                 state,
                 X,
@@ -426,6 +465,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
                 optimizer=_rebuild(structure, numbers),
                 **config,
                 **tuned,
+                **rows,
             )
 
         return jax.jit(epoch, donate_argnums=0)
@@ -436,22 +476,27 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
 class EpochProgram(NamedTuple):
     """A compiled epoch with its numeric inputs bound: ``(state, X, y, Xv, yv) -> (state, metrics)``.
 
+    ``rows``: for data padded to a shape bucket, ``{"rows": n, "valid_rows": nv}``
+    (the real row counts, inputs of the program); empty for unpadded data.
+
     Attributes:
       program: the jitted (or AOT-compiled) ``epoch(state, X, y, Xv, yv, numbers, tuned)``.
       numbers: the optimizer's hyper-parameters passed as inputs.
       tuned: the nonzero l2, l1, min_delta passed as inputs.
+      rows: the real row counts of padded data, passed as inputs.
     """
 
     program: Callable
     numbers: dict
     tuned: dict
+    rows: dict | None = None
 
     def __call__(self, state, X, y, Xv=None, yv=None):
-        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned)
+        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned, self.rows or {})
 
     def lower(self, state, X, y, Xv=None, yv=None):
         """``jax.stages.Lowered`` of the epoch for these arguments (for AOT compilation)."""
-        return self.program.lower(state, X, y, Xv, yv, self.numbers, self.tuned)
+        return self.program.lower(state, X, y, Xv, yv, self.numbers, self.tuned, self.rows or {})
 
     def compile(self, state, X, y, Xv=None, yv=None) -> EpochProgram:
         """The same epoch compiled ahead of time for these argument shapes."""

@@ -14,10 +14,12 @@ import optax
 from jax.typing import ArrayLike, DTypeLike
 
 from nnbasics import _files, compilation, distributed
+from nnbasics.train import _buckets
 from nnbasics.train._arguments import (
     _check_compute_dtype,
     _check_fit_args,
     cast_data,
+    to_device,
 )
 from nnbasics.train._epoch import (
     Params,
@@ -296,6 +298,15 @@ def _fit(
         if valid is not None:
             Xv, yv = distributed.replicate((Xv, yv), replicated)
 
+    rows = None
+    if mesh is None and _buckets.is_enabled():
+        # Padded to shape buckets: every row count of a bucket shares the programs.
+        rows = {"rows": X.shape[0], "valid_rows": None if Xv is None else Xv.shape[0]}
+        batch_size = _buckets.batch_size(batch_size, X.shape[0], _buckets.size(X.shape[0]))
+        X, y, Xv, yv = (
+            None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0])))
+            for a in (X, y, Xv, yv)
+        )
     epoch_fn = compile_epoch(
         net,
         optimizer,
@@ -309,7 +320,7 @@ def _fit(
         freeze=False,
         compute_dtype=compute_dtype,
         monitor=monitor,
-    )
+    )._replace(rows=rows)
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
     while epoch < epochs and not stopped:

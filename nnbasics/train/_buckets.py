@@ -1,0 +1,198 @@
+"""Shape buckets: one compiled program serves every row count of a bucket.
+
+A data set of ``n`` rows is padded with zero rows up to ``size(n)``, the
+next power of two at or above ``n`` (at least ``FLOOR``), and the programs
+are told how many rows are real. Everything they compute reads the real rows
+only:
+
+  - the epoch's minibatch order is :func:`permutation` — exactly
+    ``jax.random.permutation(key, n)`` over the real rows, the padding after
+    them — so a padded run visits the same examples in the same order as an
+    unpadded one;
+  - the padding has weight 0 in every minibatch's mean, and a step whose
+    minibatch holds no real row is skipped whole: parameters, optimizer
+    state and its step count are unchanged;
+  - losses, accuracies and predictions are taken over the real rows
+    (:func:`mean`, and slicing the first ``n`` predictions).
+
+So a bucketed run equals the unbucketed one up to the order of floating-point
+sums, while a grid search's folds, a pipeline's tables and ``predict`` on new
+row counts reuse one program per bucket instead of compiling one per count.
+
+Powers of two keep the number of buckets logarithmic in the largest data set
+(a dozen up to a million rows) and waste less than half of a bucket; the floor
+of 32 rows puts every tiny set (XOR, a toy example, a few predictions) in one
+bucket. ``enabled(False)`` turns bucketing off (each shape its own program,
+no padding), as the tests do to compare against the unbucketed computation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+__all__ = [
+    "FLOOR",
+    "batch_size",
+    "enabled",
+    "is_enabled",
+    "mean",
+    "pad",
+    "paddable",
+    "permutation",
+    "size",
+]
+
+FLOOR = 32
+"""The smallest bucket: data sets of up to 32 rows all share it."""
+
+_STATE = {"enabled": True}
+
+
+def is_enabled() -> bool:
+    """Whether the drivers pad rows to buckets (the default) or run every shape as it is."""
+    return _STATE["enabled"]
+
+
+@contextlib.contextmanager
+def enabled(flag: bool) -> Iterator[None]:
+    """``with enabled(False): ...`` runs the drivers unbucketed (one program per shape).
+
+    Examples:
+      >>> with enabled(False):
+      ...     size(100)
+      100
+      >>> size(100)
+      128
+    """
+    previous = _STATE["enabled"]
+    _STATE["enabled"] = bool(flag)
+    try:
+        yield
+    finally:
+        _STATE["enabled"] = previous
+
+
+def size(n: int) -> int:
+    """The bucket of ``n`` rows: max(FLOOR, 2^⌈log₂ n⌉); ``n`` itself when bucketing is off.
+
+    Examples:
+      >>> [size(n) for n in (1, 32, 33, 100, 128, 129, 1797)]
+      [32, 32, 64, 128, 128, 256, 2048]
+    """
+    n = int(n)
+    if not is_enabled():
+        return n
+    return max(FLOOR, 1 << max(0, n - 1).bit_length())
+
+
+def pad(a: ArrayLike, rows: int) -> np.ndarray:
+    """``a`` (n, ...) with zero rows appended up to ``rows`` rows, as a NumPy array.
+
+    Padded on the host: an eager ``jnp.pad`` would compile a program per shape.
+
+    Examples:
+      >>> pad(np.ones((2, 3)), 4).sum(axis=1).tolist()
+      [3.0, 3.0, 0.0, 0.0]
+    """
+    a = np.asarray(a)
+    extra = rows - a.shape[0]
+    if extra <= 0:
+        return a
+    return np.concatenate([a, np.zeros((extra,) + a.shape[1:], a.dtype)])
+
+
+def paddable(a) -> bool:
+    """Whether ``a`` can be padded on the host: NumPy data, or a JAX array on one device."""
+    if isinstance(a, jax.Array):
+        return len(a.sharding.device_set) == 1
+    return isinstance(a, np.ndarray)
+
+
+def _rounds(n: int) -> int:
+    """Sorting rounds ``jax.random.permutation`` uses for n elements (its static rule)."""
+    return int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))
+
+
+def _first_with(rounds: int, upto: int) -> int:
+    """The least n ≤ upto with ``_rounds(n) >= rounds`` (upto + 1 if none)."""
+    lo, hi = 1, upto + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _rounds(mid) >= rounds:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def permutation(key: ArrayLike, rows: ArrayLike, total: int) -> jax.Array:
+    """A permutation of ``range(total)`` whose first ``rows`` entries are
+    ``jax.random.permutation(key, rows)`` and whose rest is ``rows, ..., total − 1``.
+
+    ``rows`` may be traced: one program serves every count up to ``total``.
+    JAX shuffles by sorting on random 32-bit keys, ``_rounds(n)`` times; with
+    partitionable threefry (JAX's default) the keys of the first ``rows``
+    positions do not depend on the array's length, so giving the padding the
+    largest key (a stable sort keeps it last) and applying only the rounds an
+    array of ``rows`` elements would get reproduces JAX's permutation exactly.
+
+    Args:
+      key: a PRNG key (typed or raw uint32 data).
+      rows: the number of real rows, 0 ≤ rows ≤ total (int, possibly traced).
+      total: the padded length (static).
+
+    Returns:
+      an int32 array (total,).
+
+    Examples:
+      >>> key = jax.random.key(0)
+      >>> bool(jnp.all(permutation(key, 5, 8)[:5] == jax.random.permutation(key, 5)))
+      True
+      >>> permutation(key, 5, 8)[5:].tolist()
+      [5, 6, 7]
+    """
+    if not jax.config.jax_threefry_partitionable:  # pyright: ignore[reportAttributeAccessIssue]
+        raise ValueError(
+            "bucketed permutations need jax_threefry_partitionable=True (JAX's default)"
+        )
+    uint32max = np.iinfo(np.uint32).max
+    position = jnp.arange(total)
+    x = position
+    rows = jnp.asarray(rows)
+    real = position < rows
+    for k in range(1, _rounds(total) + 1):
+        key, subkey = jax.random.split(key)
+        bits = jax.random.bits(subkey, (total,), jnp.uint32)
+        bits = jnp.where(real, bits, jnp.uint32(uint32max))
+        _, shuffled = jax.lax.sort_key_val(bits, x)
+        x = jnp.where(rows >= _first_with(k, total), shuffled, x)
+    return x
+
+
+def mean(values: jax.Array, rows: ArrayLike | None) -> jax.Array:
+    """The mean of ``values``' entries in its first ``rows`` rows (all of them when rows is None).
+
+    The padding is selected away, not multiplied by 0, so a non-finite value
+    there cannot leak into the mean.
+    """
+    if rows is None:
+        return jnp.mean(values)
+    real = (jnp.arange(values.shape[0]) < rows).reshape((-1,) + (1,) * (values.ndim - 1))
+    count = jnp.asarray(rows, values.dtype) * math.prod(values.shape[1:])
+    return jnp.sum(jnp.where(real, values, 0)) / count
+
+
+def batch_size(batch: int, n: int, total: int) -> int:
+    """The minibatch size of a padded epoch: ``batch``, or the whole bucket for full-batch descent.
+
+    A batch of all ``n`` rows becomes a batch of all ``total`` slots (the padding
+    weighted 0): the same mean, and every row count of the bucket shares the program.
+    """
+    return total if batch >= n else batch

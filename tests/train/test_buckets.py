@@ -1,0 +1,299 @@
+"""Shape buckets: a padded run equals the unpadded one in float64, and shares its programs.
+
+Every comparison runs the same driver twice, with bucketing on (the default) and
+off (``_buckets.enabled(False)``: no padding, each shape its own program).
+"""
+
+import contextlib
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics import folds as nb_folds
+from nnbasics import search as nb_search
+from nnbasics.activations import HIDDEN
+from nnbasics.losses import OUTPUT
+from nnbasics.train import _buckets
+from nnbasics.train import _epoch as epoch_module
+
+RTOL = 1e-12  # one epoch, parameters, losses and predictions
+RTOL_LONG = 1e-9  # a whole fit with early stopping
+
+# 40 training rows (bucket 64) in minibatches of 16: 16, 16, 8 real rows, then a
+# minibatch of padding only, which must be skipped; 21 validation rows (bucket 32).
+N_TRAIN, N_VALID, BATCH = 40, 21, 16
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _targets(net, rng, n):
+    d = net.sizes[-1]
+    if net.output == "softmax":
+        return rng.integers(0, d, n).astype(np.int32)
+    if net.output == "sigmoid":
+        return rng.integers(0, 2, (n, d)).astype(np.float64)
+    return rng.normal(size=(n, d))
+
+
+def _data(net, seed=0):
+    rng = np.random.default_rng(seed)
+    n = N_TRAIN + N_VALID
+    X = rng.normal(size=(n, net.sizes[0]))
+    y = _targets(net, rng, n)
+    return (X[:N_TRAIN], y[:N_TRAIN]), (X[N_TRAIN:], y[N_TRAIN:])
+
+
+def _both(run):
+    """(bucketed, unbucketed) results of ``run()``."""
+    bucketed = run()
+    with _buckets.enabled(False):
+        plain = run()
+    return bucketed, plain
+
+
+def _close(a, b, rtol=RTOL):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=0)
+
+
+def _fit(net, optimizer, train, valid, **kw):
+    params = net.init(jax.random.key(0), jnp.float64)
+    kw = {"epochs": 1, "batch_size": BATCH, "valid": valid} | kw
+    return nb.fit(net, params, optimizer, train, key=jax.random.key(1), **kw)  # pyright: ignore[reportArgumentType]
+
+
+def _check_fit(net, optimizer, **kw):
+    train, valid = _data(net)
+    bucketed, plain = _both(lambda: _fit(net, optimizer, train, valid, **kw))
+    _close(bucketed.params, plain.params)
+    _close(bucketed.state.opt_state, plain.state.opt_state)
+    _close(bucketed.history, plain.history)
+    X = valid[0]
+    _close(net.apply(bucketed.params, X), net.apply(plain.params, X))
+    np.testing.assert_array_equal(net.predict(bucketed.params, X), net.predict(plain.params, X))
+    return bucketed, plain
+
+
+_LOWERED = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+
+
+@contextlib.contextmanager
+def _count_programs():
+    """``with _count_programs() as c: ...``; then ``c.count``: the programs JAX lowered
+    (each new program of the process, whether XLA then compiles it or reads its cache)."""
+    counter = types.SimpleNamespace(count=0)
+
+    def listen(event, duration, **kw):
+        counter.count += event == _LOWERED
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield counter
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.fixture
+def fresh_programs(monkeypatch):
+    """An empty program cache, so that what a test compiles does not depend on test order."""
+    monkeypatch.setattr(epoch_module, "_PROGRAMS", type(epoch_module._PROGRAMS)())
+    jax.clear_caches()
+
+
+# ------------------------------------------------------------ the helpers
+
+
+@pytest.mark.parametrize(
+    ("rows", "total"), [(0, 32), (1, 32), (5, 32), (100, 128), (1625, 2048), (1626, 2048)]
+)
+def test_permutation_is_jax_permutation_of_the_real_rows(rows, total):
+    # 1626 is the first count jax.random.permutation sorts twice
+    permute = jax.jit(_buckets.permutation, static_argnums=2)
+    for seed in range(3):
+        key = jax.random.key_data(jax.random.key(seed))
+        got = np.asarray(permute(key, rows, total))
+        np.testing.assert_array_equal(got[:rows], jax.random.permutation(key, rows))
+        np.testing.assert_array_equal(got[rows:], np.arange(rows, total))
+
+
+def test_sizes_are_powers_of_two_above_the_floor():
+    assert [_buckets.size(n) for n in (1, 32, 33, 64, 65, 1000)] == [32, 32, 64, 64, 128, 1024]
+    with _buckets.enabled(False):
+        assert _buckets.size(33) == 33
+
+
+# ------------------------------------------------ one epoch: every optimizer
+
+
+@pytest.mark.parametrize("penalty", [{}, {"l2": 1e-2, "l1": 1e-3}], ids=["plain", "l2+l1"])
+@pytest.mark.parametrize("name", list(nb.optim.REGISTRY))
+def test_one_epoch_equals_unbucketed_for_every_optimizer(name, penalty):
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    _check_fit(net, nb.optim.get(name, learning_rate=0.05), **penalty)
+
+
+@pytest.mark.parametrize("hidden", list(HIDDEN))
+def test_one_epoch_equals_unbucketed_for_every_hidden_unit(hidden):
+    net = nb.MLP((3, 5, 3), hidden=hidden)
+    _check_fit(net, nb.optim.adam(0.05), l2=1e-3)
+
+
+@pytest.mark.parametrize("output", list(OUTPUT))
+def test_one_epoch_equals_unbucketed_for_every_output_unit(output):
+    net = nb.MLP((3, 5, 2), hidden="relu", output=output)
+    _check_fit(net, nb.optim.adam(0.05), l1=1e-3)
+
+
+def test_a_minibatch_of_padding_only_is_no_step():
+    # Adam's step count sees 3 minibatches (40 rows by 16), not the bucket's 4.
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    bucketed, _ = _check_fit(net, nb.optim.adam(0.05))
+    assert int(jax.tree.leaves(bucketed.state.opt_state)[0]) == 3
+
+
+def test_full_batch_equals_unbucketed():
+    # batch_size n: one minibatch of all 40 rows, the bucket's 64 slots when padded
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    _check_fit(net, nb.optim.sgd(0.1), batch_size=N_TRAIN, epochs=3)
+
+
+def test_evaluate_and_metrics_equal_unbucketed():
+    net = nb.MLP((3, 5, 3))
+    train, valid = _data(net)
+    params = net.init(jax.random.key(0), jnp.float64)
+    bucketed, plain = _both(lambda: nb.train.evaluate(net, params, train, valid))
+    _close(bucketed, plain)
+    _close(*_both(lambda: nb.train.metrics(net, params, *valid)))
+
+
+# --------------------------------------------- a whole fit, early stopping
+
+
+def test_whole_fit_with_early_stopping_equals_unbucketed():
+    X, y = nb.data.load("iris")
+    X = (X - X.mean(0)) / X.std(0)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, valid = (X[order[:100]], y[order[:100]]), (X[order[100:]], y[order[100:]])
+    net = nb.MLP((4, 16, 3))
+    bucketed, plain = _both(
+        lambda: _fit(net, nb.optim.adam(0.01), train, valid, epochs=300, patience=10, l2=1e-4)
+    )
+    assert bucketed.stopped_early and plain.stopped_early
+    assert bucketed.best_epoch == plain.best_epoch
+    np.testing.assert_array_equal(net.predict(bucketed.params, X), net.predict(plain.params, X))
+    _close(bucketed.params, plain.params, RTOL_LONG)
+    _close(bucketed.history, plain.history, RTOL_LONG)
+
+
+# ------------------------------------------------------ search and folds
+
+
+def test_search_equals_unbucketed():
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    train, valid = _data(net)
+    _, test = _data(net, seed=1)
+    configs = nb_search.grid(learning_rate=[0.01, 0.1], l2=[0.0, 1e-2], batch_size=[BATCH, 40])
+    bucketed, plain = _both(
+        lambda: nb_search.search(
+            net, train, valid, test, configs=configs, epochs=2, dtype=jnp.float64
+        )
+    )
+    assert bucketed.best == plain.best
+    _close(bucketed.params, plain.params)
+    _close(bucketed.history, plain.history)
+    for k in ("valid_loss", "valid_accuracy", "test_loss", "test_accuracy", "train_loss"):
+        _close(bucketed.table[k], plain.table[k])
+
+
+def test_folds_of_different_sizes_train_in_one_program_and_equal_unbucketed():
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    (X, y), _ = _data(net)
+    folds = [(X[:38], y[:38]), (X[1:], y[1:]), (X, y)]
+    configs = nb_search.grid(learning_rate=[0.01, 0.1], l1=[0.0, 1e-2])
+    bucketed, plain = _both(
+        lambda: nb_folds.train_folds(
+            net, folds, configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64
+        )
+    )
+    assert (bucketed.traces, plain.traces) in {(1, 3), (0, 3), (0, 0)}  # 0: compiled before
+    _close(bucketed.params, plain.params)
+    _close(bucketed.train_loss, plain.train_loss)
+
+
+# ---------------------------------------------------------- the estimators
+
+
+def test_estimators_equal_unbucketed():
+    from nnbasics.sklearn import GridSearchCV, MLPClassifier, MLPRegressor
+
+    X, y = nb.data.load("iris")
+    X = (X - X.mean(0)) / X.std(0)
+    for make, target in (
+        (lambda: MLPClassifier((6,), max_iter=3, random_state=0, dtype="float64"), y),
+        (lambda: MLPRegressor((6,), max_iter=3, random_state=0, dtype="float64"), X[:, 0]),
+    ):
+        bucketed, plain = _both(lambda make=make, target=target: make().fit(X[:, 1:], target))
+        _close(bucketed.coefs_ + bucketed.intercepts_, plain.coefs_ + plain.intercepts_)
+        _close(bucketed.loss_curve_, plain.loss_curve_)
+        _close(bucketed.predict(X[:7, 1:]), plain.predict(X[:7, 1:]))
+    search = lambda: GridSearchCV(
+        MLPClassifier((6,), max_iter=3, random_state=0, dtype="float64"),
+        {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
+        cv=3,
+    ).fit(X, y)
+    bucketed, plain = _both(search)
+    assert bucketed.batched_ and plain.batched_
+    for k in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        _close(bucketed.cv_results_[k], plain.cv_results_[k])
+    _close(bucketed.best_estimator_.coefs_, plain.best_estimator_.coefs_)
+
+
+def test_early_stopping_estimator_equals_unbucketed():
+    from nnbasics.sklearn import MLPClassifier
+
+    X, y = nb.data.load("wine")
+    X = (X - X.mean(0)) / X.std(0)
+    fit = lambda: MLPClassifier(
+        (8,), max_iter=200, early_stopping=True, random_state=0, dtype="float64"
+    ).fit(X, y)
+    bucketed, plain = _both(fit)
+    assert bucketed.n_iter_ == plain.n_iter_
+    np.testing.assert_array_equal(bucketed.predict(X), plain.predict(X))
+    _close(bucketed.coefs_, plain.coefs_, RTOL_LONG)
+
+
+# ------------------------------------------------------------ fewer programs
+
+
+def test_row_counts_of_one_bucket_share_every_program(fresh_programs):
+    net = nb.MLP((3, 5, 3), hidden="tanh")
+    (X, y), (Xv, yv) = _data(net)
+    fit = lambda n: _fit(net, nb.optim.adam(0.05), (X[:n], y[:n]), (Xv[: n // 2], yv[: n // 2]))
+    fit(40)
+    with _count_programs() as c:
+        for n in (33, 37, 39):
+            fit(n)
+            nb.train.evaluate(net, fit(n).params, (X[:n], y[:n]))
+    assert c.count == 1  # evaluate's one program; the fits reuse every program of the first
+    with _buckets.enabled(False), _count_programs() as c:
+        for n in (33, 37):
+            fit(n)
+    assert c.count >= 2  # unbucketed: at least a new epoch per row count
+
+
+def test_predict_on_new_row_counts_compiles_once(fresh_programs):
+    from nnbasics.sklearn import MLPClassifier
+
+    X, y = nb.data.load("iris")
+    clf = MLPClassifier((6,), max_iter=2, random_state=0).fit(X, y)
+    clf.predict(X[:40])
+    with _count_programs() as c:
+        for n in (33, 50, 64):
+            clf.predict(X[:n])
+            clf.score(X[:n], y[:n])
+    assert c.count == 0
