@@ -1,4 +1,9 @@
-"""``MLPClassifier`` and ``MLPRegressor``: part of ``nnbasics.sklearn`` (re-exported there)."""
+"""``MLPClassifier`` and ``MLPRegressor``: part of ``nnbasics.sklearn`` (re-exported there).
+
+The training stack (``nnbasics.train``, ``nnbasics.optim``, optax) is imported
+when an estimator first fits, so importing the estimators costs little more
+than importing jax and scikit-learn's own estimators.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-
-from nnbasics import optim
-from nnbasics.mlp import MLP
-from nnbasics.train import _buckets
-from nnbasics.train import fit as nb_fit
-from nnbasics.train._epoch import _program
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -69,6 +68,8 @@ class _BaseMLP(BaseEstimator):
 
     # -------------------------------------------------------------- checks
     def _check_params(self, n):
+        from nnbasics import optim
+
         if self.solver not in optim.REGISTRY:
             raise ValueError(
                 f"solver: expected one of {sorted(optim.REGISTRY)}, got {self.solver!r}"
@@ -107,6 +108,8 @@ class _BaseMLP(BaseEstimator):
     # ----------------------------------------------------------------- fit
     def _plan(self, n, n_features, n_out):
         """(net, batch size, seed) of a fit on ``n`` examples; the seed draws from random_state."""
+        from nnbasics.mlp import MLP
+
         sizes, batch = self._check_params(n)
         net = MLP(sizes=(n_features, *sizes, n_out), hidden=self.activation, output=self._output)
         seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
@@ -129,6 +132,9 @@ class _BaseMLP(BaseEstimator):
             valid = (X[v], y_encoded[v])
             X, y_encoded = X[t], y_encoded[t]
             batch = min(batch, X.shape[0])
+        from nnbasics import optim
+        from nnbasics.train import fit as nb_fit
+
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
 
         def progress(epoch: int, m: dict[str, float]) -> None:
@@ -189,6 +195,9 @@ class _BaseMLP(BaseEstimator):
             {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
             for W, b in zip(self.coefs_, self.intercepts_, strict=True)
         ]
+        from nnbasics.train import _buckets
+        from nnbasics.train._epoch import _program
+
         net = self._net
         # one compiled forward pass per net and shape, not an eager program per operation
         apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))

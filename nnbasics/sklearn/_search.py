@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -12,12 +13,9 @@ from sklearn import model_selection
 from sklearn.base import is_classifier
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._validation import _score
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
 
 from nnbasics import compilation
-from nnbasics import folds as nb_folds
-from nnbasics.mlp import MLP
 from nnbasics.sklearn._mlp import _DTYPES, _BaseMLP, clone
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
@@ -26,6 +24,12 @@ if TYPE_CHECKING:  # the search mixin below runs inside scikit-learn's BaseSearc
     from sklearn.model_selection._search import BaseSearchCV as _SearchBase
 else:
     _SearchBase = object
+
+
+def _is_pipeline(estimator) -> bool:
+    """Whether ``estimator`` is a scikit-learn ``Pipeline`` (not importing the module to ask)."""
+    pipeline = sys.modules.get("sklearn.pipeline")
+    return pipeline is not None and isinstance(estimator, pipeline.Pipeline)
 
 
 class _FoldSearch(_SearchBase):
@@ -52,9 +56,7 @@ class _FoldSearch(_SearchBase):
         """Runs fit with every candidate on every fold; refits the best on all of (X, y)."""
         candidates = list(self._candidates())
         est = self.estimator
-        final, name = (
-            (est.steps[-1][1], est.steps[-1][0]) if isinstance(est, Pipeline) else (est, "")
-        )
+        final, name = (est.steps[-1][1], est.steps[-1][0]) if _is_pipeline(est) else (est, "")
         prefix = f"{name}__" if name else ""
         own = [
             {k[len(prefix) :]: v for k, v in c.items() if k.startswith(prefix)} for c in candidates
@@ -113,7 +115,7 @@ class _FoldSearch(_SearchBase):
         search on a second core. Its model is thrown away: results are unchanged.
         """
         est = self.estimator
-        final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        final = est.steps[-1][1] if _is_pipeline(est) else est
         structures = {
             (m.solver, m.grad, m.dtype, m.activation, m.batch_size, m.alpha == 0)
             + tuple(np.atleast_1d(m.hidden_layer_sizes).tolist())
@@ -136,12 +138,12 @@ class _FoldSearch(_SearchBase):
     def _train_and_score(self, X, y, candidates, own, splits, scorers):
         """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns."""
         est = self.estimator
-        final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        final = est.steps[-1][1] if _is_pipeline(est) else est
         folds = []  # per split: (model maker, (X_f, y_f) prepared, n_out, fitted template)
         for train, _ in splits:
             X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
             head = None
-            if isinstance(est, Pipeline):
+            if _is_pipeline(est):
                 head = clone(est[:-1])
                 X_tr = head.fit_transform(X_tr, y_tr)
             template = clone(final)
@@ -193,7 +195,9 @@ class _FoldSearch(_SearchBase):
                 head = folds[f][0]
                 model = fitted[c][f]
                 if head is not None:
-                    model = Pipeline([*head.steps, (est.steps[-1][0], model)])
+                    model = sys.modules["sklearn.pipeline"].Pipeline(
+                        [*head.steps, (est.steps[-1][0], model)]
+                    )
                 X_te, y_te = _safe_indexing(X, test), _safe_indexing(y, test)
                 start = time.time()
                 # scikit-learn declares no types: error_score is inferred str from "raise"
@@ -234,6 +238,9 @@ class _FoldSearch(_SearchBase):
         fit_time,
     ):
         """Trains configs × folds in one ``train_folds`` call; stores fitted members."""
+        from nnbasics import folds as nb_folds
+        from nnbasics.mlp import MLP
+
         start = time.time()
         net = MLP(sizes=configs[0]["sizes"], output=members[cands[0]][fold_ids[0]]._output)
         trained = nb_folds.train_folds(

@@ -88,7 +88,7 @@ def _count_programs():
     (each new program of the process, whether XLA then compiles it or reads its cache)."""
     counter = types.SimpleNamespace(count=0)
 
-    def listen(event, duration, **kw):
+    def listen(event: str, duration_secs: float, **kwargs: str | int) -> None:
         counter.count += event == _LOWERED
 
     jax.monitoring.register_event_duration_secs_listener(listen)
