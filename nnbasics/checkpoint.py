@@ -41,7 +41,9 @@ from nnbasics import _files
 __all__ = ["FILENAME", "FORMAT_VERSION", "check_train_state", "exists", "restore", "save"]
 
 FILENAME = "checkpoint.npz"
+"""The checkpoint's file name inside ``checkpoint_dir``."""
 FORMAT_VERSION = 1
+"""The checkpoint format written; :func:`restore` refuses any other."""
 _FORMAT = "nnbasics-checkpoint"
 
 

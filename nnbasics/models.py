@@ -56,6 +56,7 @@ __all__ = ["FORMAT_VERSION", "Model", "load_model", "save_model"]
 
 FORMAT = "nnbasics-model"
 FORMAT_VERSION = 1
+"""The model-file format written; :func:`load_model` refuses any other."""
 _NET_FIELDS = ("sizes", "hidden", "output", "pieces", "components")
 
 

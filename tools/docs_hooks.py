@@ -42,7 +42,10 @@ def _top_level_page() -> str:
         obj = getattr(nnbasics, name)
         if inspect.ismodule(obj):
             continue
-        qualified = f"{obj.__module__}.{name}"
+        # the public module that exports it: nnbasics.train for nnbasics.train._fit
+        parts = obj.__module__.split(".")
+        public = next((i for i, part in enumerate(parts) if part.startswith("_")), len(parts))
+        qualified = ".".join(parts[:public] + [name])
         lines.append(f"- [`nnbasics.{name}`][{qualified}]: `{qualified}`")
     return "\n".join(lines)
 
@@ -91,6 +94,27 @@ def on_page_markdown(markdown, page, config, files):
         return f"] (repository file `{target[3:]}`)"
 
     return _RELATIVE.sub(rewrite, markdown)
+
+
+# Sphinx roles in docstrings (":func:`load`"), as Python-Markdown leaves them: the role
+# before the code span. They become cross-references to the page's module (or to the
+# qualified name given), which render as plain code where no such entry exists.
+_ROLE = re.compile(r":(?:func|class|data|attr|meth|mod|obj|exc):<code>~?([\w.]+)</code>")
+
+
+def on_page_content(html, page, config, files):
+    src = page.file.src_uri
+    if not src.startswith("api/"):
+        return html
+    module = posixpath.splitext(posixpath.basename(src))[0].replace("index", "nnbasics")
+
+    def link(m):
+        name = m.group(1)
+        identifier = name if name.split(".")[0] == "nnbasics" else f"{module}.{name}"
+        title = name.rsplit(".", 1)[-1] if m.group(0).count("~") else name
+        return f'<autoref identifier="{identifier}" optional><code>{title}</code></autoref>'
+
+    return _ROLE.sub(link, html)
 
 
 def _notebooks() -> list[pathlib.Path]:

@@ -31,6 +31,7 @@ _SNIFFED = ",\t; "
 # Cells read as a missing value (compared in lower case, stripped).
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
 MISSING_POLICIES = ("refuse", "drop")
+"""The accepted ``missing`` policies of a text file: refuse a missing value, or drop its row."""
 
 # How many rows below the first are looked at to tell a header from data.
 _HEADER_PROBE_ROWS = 100

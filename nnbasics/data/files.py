@@ -34,12 +34,14 @@ __all__ = [
 ]
 
 TASKS = ("classification", "regression")
+"""The accepted ``task`` names of a data file (``None`` infers one from the targets)."""
 
 _ARRAY_SUFFIXES = (".npz", ".npy")
 FILE_SUFFIXES = (*DELIMITERS, *_ARRAY_SUFFIXES)
+"""The file name endings read as data files: delimited text and NumPy arrays."""
 
-# Integer targets with at most this many distinct values are read as classes.
 MAX_INFERRED_CLASSES = 20
+"""Integer targets with at most this many distinct values are read as classes."""
 
 
 class DataFile(NamedTuple):

@@ -45,6 +45,7 @@ MNIST1D_ARGS: dict[str, Any] = {
     "final_seq_length": 40,
     "seed": 42,
 }
+"""The arguments of the MNIST-1D paper's data: ``mnist1d.get_dataset_args()`` less its URL."""
 
 
 def cache_dir() -> Path:

@@ -34,9 +34,12 @@ __all__ = [
 
 ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"  # JAX's own variable
 ENV_NUM_PROCESSES = "NNBASICS_NUM_PROCESSES"
+"""The environment variable holding the number of processes of a run."""
 ENV_PROCESS_ID = "NNBASICS_PROCESS_ID"
+"""The environment variable holding this process's index, 0 to the number less one."""
 ENV_INIT_TIMEOUT = "NNBASICS_INIT_TIMEOUT"
 AGREEMENT_TIMEOUT_S = 300
+"""Seconds an agreement check or barrier waits for every process before it fails."""
 INIT_TIMEOUT_S = 300
 
 # Keys of the agreement exchange and barrier names must be unique per call and

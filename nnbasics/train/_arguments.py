@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["LOW_PRECISION", "MONITORS", "cast_data", "check_data", "to_device"]
 
 LOW_PRECISION = ("bfloat16", "float16")
+"""The accepted ``compute_dtype`` names: forward and backward passes in that precision."""
 MONITORS = ("valid_loss", "valid_accuracy")
+"""The accepted ``monitor`` metrics of early stopping and of the best parameters kept."""
 
 
 _KIND = {"labels": "classes", "binary": "binary", "real": "real"}

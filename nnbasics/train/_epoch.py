@@ -151,6 +151,7 @@ _PROGRAMS_SIZE = 32
 # a move and an eviction must not interleave. make() only wraps a function in jax.jit.
 _PROGRAMS_LOCK = threading.RLock()
 TUNABLE = ("l2", "l1", "min_delta")
+"""Settings that are inputs of the compiled epoch when nonzero: a sweep over them compiles once."""
 
 
 def _program(key, make: Callable) -> Callable:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["HISTORY_KEYS", "FitResult", "fit"]
 
 HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+"""The per-epoch series of :attr:`FitResult.history` (the valid ones with a validation split)."""
 
 
 class FitResult(NamedTuple):

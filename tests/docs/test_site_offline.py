@@ -12,27 +12,11 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def offline_site(tmp_path_factory):
-    """The site built once with `mkdocs build --strict` (warnings are errors)."""
-    pytest.importorskip("mkdocstrings_handlers.python", reason="needs the docs extra")
-    out_dir = tmp_path_factory.mktemp("docs") / "site"
-    out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out_dir
 
 
 def _chromium():
@@ -161,9 +145,9 @@ def _console_errors(events: list[dict]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_search_finds_a_page_over_file_urls(offline_site, page):
+def test_search_finds_a_page_over_file_urls(built_site, page):
     """Typing "adam" into the search box of file://.../site/index.html lists the optimizer."""
-    index = (offline_site / "index.html").as_uri()
+    index = (built_site / "index.html").as_uri()
     assert index.startswith("file://")
     page.send("Page.navigate", on_page=True, url=index)
     page.wait_for("document.readyState === 'complete'")
