@@ -105,3 +105,30 @@ def test_optim_module_docstring_renders_a_table_with_typeset_symbols(built_site)
     text = re.sub(r"<[^>]+>", "", html.unescape(intro))
     assert "θₜ₊₁ = θₜ + uₜ" in text
     assert "θ_{t+1}" not in text and "\\ s" not in text
+
+
+def _links(page: pathlib.Path) -> list[str]:
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.S | re.M)  # not in code
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_links_resolve_in_the_repository():
+    """A relative link of README, CONTRIBUTING or a docs page names a file that exists,
+    so that it works on GitHub; the site maps notebooks and modules to its own pages."""
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *(ROOT / "docs").rglob("*.md")]
+    broken = [
+        f"{page.relative_to(ROOT)}: {link}"
+        for page in pages
+        for link in _links(page)
+        if not re.match(r"[a-z]+:|#", link) and not (page.parent / link.split("#")[0]).exists()
+    ]
+    assert not broken, broken
+
+
+def test_cli_page_is_the_parsers_help():
+    pytest.importorskip("mkdocs", reason="needs the docs extra")
+    import docs_hooks
+
+    assert (ROOT / "docs" / "cli.md").read_text() == docs_hooks._cli_page(), (
+        "docs/cli.md is stale: python tools/docs_hooks.py rewrites it"
+    )
