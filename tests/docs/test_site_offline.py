@@ -165,3 +165,44 @@ def test_search_finds_a_page_over_file_urls(built_site, page):
     assert any("api/nnbasics.optim.html" in href for href in found), found[:10]
     assert all(href.startswith("file://") for href in found), found[:10]
     assert not _console_errors(page.events), _console_errors(page.events)
+
+
+_EQUATIONS = """(() => {
+  const boxes = [...document.querySelectorAll('.katex-display')];
+  return {
+    count: boxes.length,
+    wider: boxes.filter(e => e.scrollWidth > e.clientWidth + 1)
+                .map(e => getComputedStyle(e).overflowX),
+    page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    note: [...document.querySelectorAll('.admonition')]
+            .some(n => n.textContent.includes('dW = h.T @ delta') && n.querySelector('.katex')),
+  };
+})()"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 400])
+def test_backpropagation_equations_stay_in_their_column(built_site, page, width):
+    """On a desktop every equation fits its column; on a phone a wider one scrolls in its
+    own box and the page itself never scrolls sideways. The page maps the course's
+    column convention to the code's batch-first one."""
+    page.send(
+        "Emulation.setDeviceMetricsOverride",
+        on_page=True,
+        width=width,
+        height=900,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    url = (built_site / "topics" / "backpropagation.html").as_uri()
+    page.send("Page.navigate", on_page=True, url=url)
+    page.wait_for("document.readyState === 'complete'")
+    layout = page.wait_for(
+        f"(() => {{ const r = {_EQUATIONS}; return r.count >= 2 && r.note && r; }})()"
+    )
+    assert layout["page"] <= 0, layout
+    if width >= 1280:
+        assert not layout["wider"], layout
+    assert all(overflow in ("auto", "scroll") for overflow in layout["wider"]), layout
+    assert layout["note"], "no column/row note with typeset equations"
+    assert not _console_errors(page.events), _console_errors(page.events)
