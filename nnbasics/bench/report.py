@@ -30,7 +30,7 @@ def render_md(res: dict) -> str:
         f"| cores available | {m['cores']} |",
         f"| load average at start (1, 5, 15 min) | {m['load_average_at_start']} |",
         f"| JAX device | {m['jax_device']} |",
-        f"| GPU | {'yes' if m['gpu_lent'] else 'none lent to this run: CPU only'} |",
+        f"| GPU | {'yes' if m['gpu_lent'] else 'none: CPU only'} |",
         f"| platform / python | {m['platform']} / {m['python']} |",
         "| versions | " + ", ".join(f"{k} {x}" for k, x in v.items()) + " |",
         f"| dtype | {m['dtype']} |",
