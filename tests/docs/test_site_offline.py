@@ -29,7 +29,7 @@ def _chromium():
 
 
 def _high(fd: int) -> int:
-    """``fd`` moved to a descriptor number of 10 or more (close-on-exec, as os.pipe's)."""
+    """``fd`` moved to a descriptor number of 10 or more."""
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return moved
@@ -39,16 +39,17 @@ class _DevTools:
     """One page of a headless Chromium, commanded over the DevTools pipe."""
 
     def __init__(self, browser: str, profile: pathlib.Path):
-        # above 4, so that the child's dup2 onto 3 and 4 cannot overwrite one of them
+        # above 4, so that the redirections onto 3 and 4 cannot overwrite one of them
         to_browser_r, self._to_browser = (_high(fd) for fd in os.pipe())
         self._from_browser, from_browser_w = (_high(fd) for fd in os.pipe())
-
-        def on_fds_3_and_4():  # the child reads commands on fd 3 and answers on fd 4
-            os.dup2(to_browser_r, 3)  # dup2's copies are inherited through exec
-            os.dup2(from_browser_w, 4)
-
+        # The browser reads commands on fd 3 and answers on fd 4; bash moves the pipe
+        # ends there and execs it (no preexec_fn, which is unsafe in a threaded process).
         self._process = subprocess.Popen(
             [
+                shutil.which("bash") or "/bin/bash",  # dash redirects single-digit fds only
+                "-c",
+                f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}',
+                "bash",
                 browser,
                 "--headless",
                 "--no-sandbox",
@@ -58,8 +59,7 @@ class _DevTools:
                 f"--user-data-dir={profile}",
                 "about:blank",
             ],
-            close_fds=False,  # Python's own descriptors are not inheritable (PEP 446)
-            preexec_fn=on_fds_3_and_4,
+            pass_fds=(to_browser_r, from_browser_w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
