@@ -144,7 +144,8 @@ def on_page_content(html, page, config, files):
     src = page.file.src_uri
     if not src.startswith("api/"):
         return html
-    module = posixpath.splitext(posixpath.basename(src))[0].replace("index", "nnbasics")
+    stem = posixpath.splitext(posixpath.basename(src))[0]
+    module = "nnbasics" if stem == "index" else stem
 
     def link(m):
         name = m.group(1)
