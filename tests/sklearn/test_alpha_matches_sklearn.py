@@ -67,7 +67,7 @@ def test_one_sgd_epoch_equals_sklearn(alpha):
         solver="sgd",
         momentum=0.0,
         alpha=alpha,
-        batch_size=B,
+        batch_size=B,  # pyright: ignore[reportArgumentType]  (scikit-learn types it str)
         learning_rate="constant",
         learning_rate_init=0.2,
         max_iter=1,

@@ -6,6 +6,8 @@ Every fitted array (all weights and biases of a two-hidden-layer net),
 (A search with ``early_stopping`` runs scikit-learn's own loop and refit.)
 """
 
+from typing import Any
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -16,7 +18,7 @@ from nnbasics.sklearn import GridSearchCV, MLPClassifier
 
 @pytest.fixture(scope="module")
 def iris():
-    X, y = load_iris(return_X_y=True)
+    X, y = (np.asarray(a) for a in load_iris(return_X_y=True))
     return (X - X.mean(0)) / X.std(0), y
 
 
@@ -48,7 +50,8 @@ def test_refit_equals_a_plain_fit(iris, case):
     search = GridSearchCV(estimator, grid, cv=3).fit(X, y)
     assert search.batched_  # nnbasics' own (vmapped) search and refit, not scikit-learn's loop
     refit = search.best_estimator_
-    plain = clone(estimator).set_params(**search.best_params_).fit(X, y)
+    plain: Any = clone(estimator)
+    plain.set_params(**search.best_params_).fit(X, y)
     got, expected = _fitted(refit), _fitted(plain)
     assert len(got["coefs_"]) == len(expected["coefs_"]) == len(estimator.hidden_layer_sizes) + 1
     for name in expected:
