@@ -1,3 +1,5 @@
+# The rows call the API with wrong types on purpose.
+# pyright: reportArgumentType=false, reportCallIssue=false
 """Every refusal of the library, pinned by rule: one row per refusal site, whole message.
 
 The sites are enumerated from the code (an AST walk over ``nnbasics/``): every
@@ -272,7 +274,7 @@ K = jax.random.key(0)
 
 def _fit(**changes):
     """nb.fit of NET on TRAIN for one epoch, with ``changes`` to its arguments."""
-    arguments = dict(
+    arguments: dict[str, Any] = dict(
         net=NET, params=P, optimizer=optim.sgd(0.1), train=TRAIN, epochs=1, batch_size=2, key=K
     )
     arguments.update(changes)
@@ -286,7 +288,7 @@ def _with_checkpoint(tmp):
 
 
 def _folds(**changes):
-    arguments = dict(configs=[{"learning_rate": 0.1}], epochs=1, batch_size=2)
+    arguments: dict[str, Any] = dict(configs=[{"learning_rate": 0.1}], epochs=1, batch_size=2)
     arguments.update(changes)
     folds_ = arguments.pop("folds", [TRAIN, TRAIN])
     return folds.train_folds(NET, folds_, **arguments)
@@ -299,7 +301,7 @@ def _classifier(**params):
 
 def _search(**changes):
     """nb.search.search of NET on TRAIN (valid = TRAIN) for one epoch, with ``changes``."""
-    arguments = dict(configs=[{"learning_rate": 0.1}], epochs=1, batch_size=2)
+    arguments: dict[str, Any] = dict(configs=[{"learning_rate": 0.1}], epochs=1, batch_size=2)
     arguments.update(changes)
     valid = arguments.pop("valid", TRAIN)
     return search.search(arguments.pop("net", NET), TRAIN, valid, **arguments)
