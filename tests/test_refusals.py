@@ -327,6 +327,36 @@ STATS = data.Standardizer(mean=np.zeros(2), scale=np.ones(2))
 XS, YS = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
 
 
+def _tampered(tmp, state=None, history=None, manifest=None, drop=(), arrays=None, like=None):
+    """restore() of a checkpoint of ``state`` whose file was then edited."""
+    state = {"w": np.zeros((2, 3))} if state is None else state
+    path = checkpoint.save(tmp, state, history or {}, {})
+    with np.load(path) as f:
+        stored = dict(f)
+    if manifest is not None:
+        stored["manifest"] = np.array(
+            manifest if isinstance(manifest, str) else json.dumps(manifest)
+        )
+    stored.update(arrays or {})
+    for name in drop:
+        del stored[name]
+    np.savez(path, **stored)
+    return checkpoint.restore(tmp, state if like is None else like, {})
+
+
+def _manifest(tmp, **changes):
+    """The manifest save() writes for {"w": zeros((2, 3))}, with ``changes``."""
+    path = checkpoint.save(tmp, {"w": np.zeros((2, 3))}, {}, {})
+    with np.load(path) as f:
+        manifest = json.loads(str(f["manifest"]))
+    os.remove(path)
+    return {**manifest, **changes}
+
+
+def _state(**changes):
+    return nb.train.init_state(P, optim.sgd(0.1), K)._replace(**changes)
+
+
 # key: (call(tmp), whole message; "{tmp}" stands for the call's temporary folder)
 ROWS = {
     "nnbasics.checkpoint:save:checkpoint_dir": (
@@ -1191,6 +1221,116 @@ ROWS = {
         lambda tmp: data.load("iris", shuffle=True),
         "shuffle: expected False for 'iris' (only 'mnist1d' has a shuffled variant), received True",
     ),
+    "nnbasics.checkpoint:_read:_corrupt()": (
+        lambda tmp: (
+            pathlib.Path(tmp, checkpoint.FILENAME).write_bytes(b"PK\x03\x04 truncated"),
+            checkpoint.restore(tmp, {}, {}),
+        ),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file "
+        "'{tmp}/checkpoint.npz' (BadZipFile: File is not a zip file)",
+    ),
+    "nnbasics.checkpoint:_read:_corrupt()#2": (
+        lambda tmp: _tampered(tmp, drop=["manifest"]),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (no manifest)",
+    ),
+    "nnbasics.checkpoint:_read:_corrupt()#3": (
+        lambda tmp: _tampered(tmp, manifest="{not json"),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (unreadable manifest: Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+    ),
+    "nnbasics.checkpoint:_read:_corrupt()#4": (
+        lambda tmp: _tampered(tmp, manifest=[1, 2]),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (the manifest is not an nnbasics checkpoint manifest)",
+    ),
+    "nnbasics.checkpoint:_check:checkpoint": (
+        lambda tmp: _tampered(tmp, manifest=_manifest(tmp, version=99)),
+        "checkpoint: format version of the checkpoint '{tmp}/checkpoint.npz' differs from this run's: expected 1, received 99",
+    ),
+    "nnbasics.checkpoint:restore:checkpoint": (
+        lambda tmp: _tampered(tmp, manifest=_manifest(tmp, meta={"lr": 0.5})),
+        "checkpoint: {tmp}/checkpoint.npz has lr = 0.5, this run asks for <missing> (resume with the same settings, or overwrite the checkpoint to start anew)",
+    ),
+    "nnbasics.checkpoint:restore:checkpoint#2": (
+        lambda tmp: _tampered(tmp, like={"w": np.zeros((2, 3)), "b": np.zeros(3)}),
+        "checkpoint: {tmp}/checkpoint.npz holds the state of another optimizer or network (its training state has another structure than this run's)",
+    ),
+    "nnbasics.checkpoint:restore:_corrupt()": (
+        lambda tmp: _tampered(tmp, manifest=_manifest(tmp, leaves=[])),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (the manifest's leaf list does not match its tree structure)",
+    ),
+    "nnbasics.checkpoint:restore:_corrupt()#2": (
+        lambda tmp: _tampered(tmp, drop=["leaf_00000"]),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (leaf_00000 is missing)",
+    ),
+    "nnbasics.checkpoint:restore:_corrupt()#3": (
+        lambda tmp: _tampered(tmp, arrays={"leaf_00000": np.zeros((2, 3), np.int8)}),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (leaf_00000 is stored as int8, expected float64)",
+    ),
+    "nnbasics.checkpoint:restore:_corrupt()#4": (
+        lambda tmp: _tampered(tmp, arrays={"leaf_00000": np.zeros((3, 2))}),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (leaf_00000 has shape (3, 2), its manifest says [2, 3])",
+    ),
+    "nnbasics.checkpoint:restore:_corrupt()#5": (
+        lambda tmp: _tampered(tmp, manifest=_manifest(tmp, history=["train_loss"])),
+        "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (history 'train_loss' is missing)",
+    ),
+    "nnbasics.checkpoint:restore:history": (
+        lambda tmp: _tampered(tmp, history={"a": np.zeros(2), "b": np.zeros(3)}),
+        "checkpoint: expected 1-D arrays of one length as history in '{tmp}/checkpoint.npz', received {'a': (2,), 'b': (3,)}",
+    ),
+    "nnbasics.checkpoint:restore:epoch": (
+        lambda tmp: _tampered(
+            tmp,
+            state=_state(),
+            manifest=_manifest(
+                tmp,
+                epoch=4,
+                treedef=str(jax.tree.structure(_state())),
+                leaves=[
+                    dict(shape=list(np.shape(x)), dtype=str(np.asarray(x).dtype))
+                    for x in jax.tree.leaves(_state())
+                ],
+            ),
+        ),
+        "checkpoint: expected 4, the manifest's as epoch in '{tmp}/checkpoint.npz', received 0",
+    ),
+    "nnbasics.checkpoint:check_train_state:{jax.tree_util.keystr(keys)[1:]}": (
+        lambda tmp: checkpoint.check_train_state(
+            tmp, _state(params=[{"W": P[0]["W"] * np.nan, "b": P[0]["b"]}]), {}
+        ),
+        "checkpoint: expected finite values as params[0]['W'] in '{tmp}/checkpoint.npz', received 6 NaN/inf values",
+    ),
+    "nnbasics.checkpoint:check_train_state:epoch": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(epoch=-1), {}),
+        "checkpoint: expected a count >= 0 as epoch in '{tmp}/checkpoint.npz', received -1",
+    ),
+    "nnbasics.checkpoint:check_train_state:best_epoch": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(epoch=2, best_epoch=2), {}),
+        "checkpoint: expected an epoch in [-1, 1] as best_epoch in '{tmp}/checkpoint.npz', received 2",
+    ),
+    "nnbasics.checkpoint:check_train_state:wait": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(epoch=2, best_epoch=0, wait=0), {}),
+        "checkpoint: expected epoch - 1 - best_epoch = 1 as wait in '{tmp}/checkpoint.npz', received 0",
+    ),
+    "nnbasics.checkpoint:check_train_state:best_loss": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(epoch=2, best_epoch=0, wait=1), {}),
+        "checkpoint: expected inf before the first improvement (best_epoch -1), finite after as best_loss in '{tmp}/checkpoint.npz', received inf with best_epoch 0",
+    ),
+    "nnbasics.checkpoint:check_train_state:stopped": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(diverged=True, stopped=False), {}),
+        "checkpoint: expected True when diverged is True as stopped in '{tmp}/checkpoint.npz', received False",
+    ),
+    "nnbasics.checkpoint:check_train_state:history {name}": (
+        lambda tmp: checkpoint.check_train_state(tmp, _state(), {"train_loss": np.zeros(1)}),
+        "checkpoint: expected 0 entries (one per finished epoch) as history 'train_loss' in '{tmp}/checkpoint.npz', received 1",
+    ),
+    "nnbasics.checkpoint:check_train_state:history 'train_loss'": (
+        lambda tmp: checkpoint.check_train_state(
+            tmp,
+            _state(epoch=1, best_epoch=0, wait=0, best_loss=0.5),
+            {"train_loss": np.array([np.nan])},
+        ),
+        "checkpoint: expected finite values as history 'train_loss' in '{tmp}/checkpoint.npz', received 1 NaN/inf values",
+    ),
 }
 
 # Sites with no row yet (each one a gap in the rule above, to be filled).
@@ -1202,28 +1342,6 @@ NOT_YET_COVERED = frozenset(
         "nnbasics._files:read_npz:{what}#4",
         "nnbasics._files:read_npz:{what}#5",
         "nnbasics._files:read_npz:{what}#6",
-        "nnbasics.checkpoint:_read:_corrupt()",
-        "nnbasics.checkpoint:_read:_corrupt()#2",
-        "nnbasics.checkpoint:_read:_corrupt()#3",
-        "nnbasics.checkpoint:_read:_corrupt()#4",
-        "nnbasics.checkpoint:_check:checkpoint",
-        "nnbasics.checkpoint:restore:checkpoint",
-        "nnbasics.checkpoint:restore:checkpoint#2",
-        "nnbasics.checkpoint:restore:_corrupt()",
-        "nnbasics.checkpoint:restore:_corrupt()#2",
-        "nnbasics.checkpoint:restore:_corrupt()#3",
-        "nnbasics.checkpoint:restore:_corrupt()#4",
-        "nnbasics.checkpoint:restore:_corrupt()#5",
-        "nnbasics.checkpoint:restore:history",
-        "nnbasics.checkpoint:restore:epoch",
-        "nnbasics.checkpoint:check_train_state:{jax.tree_util.keystr(keys)[1:]}",
-        "nnbasics.checkpoint:check_train_state:epoch",
-        "nnbasics.checkpoint:check_train_state:best_epoch",
-        "nnbasics.checkpoint:check_train_state:wait",
-        "nnbasics.checkpoint:check_train_state:best_loss",
-        "nnbasics.checkpoint:check_train_state:stopped",
-        "nnbasics.checkpoint:check_train_state:history {name}",
-        "nnbasics.checkpoint:check_train_state:history 'train_loss'",
         "nnbasics.cli:main:{e}",
         "nnbasics.cli:main:{e}#2",
         "nnbasics.cli.bench:run:{code}",
