@@ -357,6 +357,21 @@ def _state(**changes):
     return nb.train.init_state(P, optim.sgd(0.1), K)._replace(**changes)
 
 
+def _edited_model(tmp, net=NET, params=P, header=None, drop=(), arrays=None, **saved):
+    """load_model of a model file of ``net`` whose header and arrays were then edited."""
+    path = nb.save_model(os.path.join(tmp, "m.npz"), net, params, **saved)
+    with np.load(path) as f:
+        stored = dict(f)
+    content = json.loads(str(stored["header"]))
+    content.update(header or {})
+    stored["header"] = np.array(json.dumps(content))
+    stored.update(arrays or {})
+    for name in drop:
+        del stored[name]
+    np.savez(path, **stored)
+    return nb.load_model(path)
+
+
 # key: (call(tmp), whole message; "{tmp}" stands for the call's temporary folder)
 ROWS = {
     "nnbasics.checkpoint:save:checkpoint_dir": (
@@ -1331,6 +1346,84 @@ ROWS = {
         ),
         "checkpoint: expected finite values as history 'train_loss' in '{tmp}/checkpoint.npz', received 1 NaN/inf values",
     ),
+    "nnbasics.models:load_model:model": (
+        lambda tmp: _edited_model(tmp, header={"format": "other"}),
+        "model: expected an nnbasics model file (format 'nnbasics-model'), received '{tmp}/m.npz' of format 'other'",
+    ),
+    "nnbasics.models:load_model:model#2": (
+        lambda tmp: _edited_model(tmp, header={"version": 0}),
+        "model: expected format version 1, received version 0 in '{tmp}/m.npz'",
+    ),
+    "nnbasics.models:load_model:model#3": (
+        lambda tmp: _edited_model(tmp, header={"net": {"sizes": [2]}}),
+        "model: expected a valid network configuration in '{tmp}/m.npz', received {'sizes': [2]} ('hidden')",
+    ),
+    "nnbasics.models:load_model:dtypes": (
+        lambda tmp: _edited_model(tmp, header={"dtypes": ["float64"]}),
+        "model: expected an object of dtype names as dtypes in '{tmp}/m.npz', received ['float64']",
+    ),
+    "nnbasics.models:load_model:layers.{k}.{name}": (
+        lambda tmp: _edited_model(tmp, drop=["layers.0.b"]),
+        "model: expected an array 'layers.0.b', received '{tmp}/m.npz' without it",
+    ),
+    "nnbasics.models:load_model:target": (
+        lambda tmp: _edited_model(
+            tmp, arrays={"target.mean": np.zeros(3), "target.scale": np.ones(3)}
+        ),
+        "model: expected no target statistics for a classifier as target in '{tmp}/m.npz', received some",
+    ),
+    "nnbasics.models:load_model:labels": (
+        lambda tmp: _edited_model(tmp, header={"labels": "xyz"}),
+        "model: expected a list of class names as labels in '{tmp}/m.npz', received 'xyz'",
+    ),
+    "nnbasics.models:load_model:labels#2": (
+        lambda tmp: _edited_model(tmp, header={"labels": ["x", "y"]}),
+        "model: expected 3 class names for its softmax output as labels in '{tmp}/m.npz', received 2 names",
+    ),
+    "nnbasics.models:load_model:meta": (
+        lambda tmp: _edited_model(tmp, header={"meta": [1]}),
+        "model: expected an object as meta in '{tmp}/m.npz', received list",
+    ),
+    "nnbasics.models:load_model:features in {path}": (
+        lambda tmp: _edited_model(tmp, header={"features": ["a"]}),
+        "features in '{tmp}/m.npz': expected 2 feature names, one per input, received 1 names",
+    ),
+    "nnbasics.models:_statistics:{prefix}.{f}": (
+        lambda tmp: _edited_model(
+            tmp,
+            standardizer=data.Standardizer(mean=np.zeros(2), scale=np.ones(2)),
+            drop=["standardizer.scale"],
+        ),
+        "model: expected an array 'standardizer.scale', received '{tmp}/m.npz' without it",
+    ),
+    "nnbasics.models:_statistics:{prefix}.scale": (
+        lambda tmp: _edited_model(
+            tmp,
+            standardizer=data.Standardizer(mean=np.zeros(2), scale=np.ones(2)),
+            arrays={"standardizer.scale": np.array([1.0, 0.0])},
+        ),
+        "model: expected finite positive scales as standardizer.scale in '{tmp}/m.npz', received 0.0 at column 1 (1 such)",
+    ),
+    "nnbasics.models:_array:model": (
+        lambda tmp: _edited_model(tmp, drop=["layers.0.W"]),
+        "model: expected an array 'layers.0.W', received '{tmp}/m.npz' without it",
+    ),
+    "nnbasics.models:_array:dtypes[{name}]": (
+        lambda tmp: _edited_model(tmp, header={"dtypes": {"layers.0.W": "float99"}}),
+        "model: expected a NumPy/JAX dtype name as dtypes['layers.0.W'] in '{tmp}/m.npz', received 'float99'",
+    ),
+    "nnbasics.models:_array:dtypes[{name}]#2": (
+        lambda tmp: _edited_model(tmp, header={"dtypes": {"layers.0.W": "int32"}}),
+        "model: expected a floating dtype as dtypes['layers.0.W'] in '{tmp}/m.npz', received int32",
+    ),
+    "nnbasics.models:_array:model#2": (
+        lambda tmp: _edited_model(tmp, arrays={"layers.0.W": np.zeros((2, 3), np.int8)}),
+        "model: expected layers.0.W of dtype float32, received dtype int8",
+    ),
+    "nnbasics.models:_array:model#3": (
+        lambda tmp: _edited_model(tmp, arrays={"layers.0.W": np.zeros((3, 2), np.float32)}),
+        "model: expected layers.0.W of shape (2, 3), received shape (3, 2) in '{tmp}/m.npz'",
+    ),
 }
 
 # Sites with no row yet (each one a gap in the rule above, to be filled).
@@ -1413,24 +1506,7 @@ NOT_YET_COVERED = frozenset(
         "nnbasics.distributed._runtime:_coordinator_option:?",
         "nnbasics.distributed._runtime:from_args:{given[0]}",
         "nnbasics.models:Model.read:target",
-        "nnbasics.models:load_model:model",
-        "nnbasics.models:load_model:model#2",
-        "nnbasics.models:load_model:model#3",
-        "nnbasics.models:load_model:dtypes",
-        "nnbasics.models:load_model:layers.{k}.{name}",
-        "nnbasics.models:load_model:target",
-        "nnbasics.models:load_model:labels",
-        "nnbasics.models:load_model:labels#2",
-        "nnbasics.models:load_model:meta",
-        "nnbasics.models:load_model:features in {path}",
         "nnbasics.models:load_model:",
-        "nnbasics.models:_statistics:{prefix}.{f}",
-        "nnbasics.models:_statistics:{prefix}.scale",
-        "nnbasics.models:_array:model",
-        "nnbasics.models:_array:dtypes[{name}]",
-        "nnbasics.models:_array:dtypes[{name}]#2",
-        "nnbasics.models:_array:model#2",
-        "nnbasics.models:_array:model#3",
         "nnbasics.train._arguments:_check_checkpoint_dir:checkpoint_dir#3",
     }
 )
