@@ -1426,6 +1426,12 @@ ROWS = {
     ),
 }
 
+# Sites whose ValueError never leaves the library (caught where it is raised), with why.
+CAUGHT_INSIDE = {
+    "nnbasics.models:load_model:": "an old file's meta.data.features that fails the check is "
+    "ignored (the features then go by position, as they did when it was written)",
+}
+
 # Sites with no row yet (each one a gap in the rule above, to be filled).
 NOT_YET_COVERED = frozenset(
     {
@@ -1506,7 +1512,6 @@ NOT_YET_COVERED = frozenset(
         "nnbasics.distributed._runtime:_coordinator_option:?",
         "nnbasics.distributed._runtime:from_args:{given[0]}",
         "nnbasics.models:Model.read:target",
-        "nnbasics.models:load_model:",
         "nnbasics.train._arguments:_check_checkpoint_dir:checkpoint_dir#3",
     }
 )
@@ -1528,14 +1533,15 @@ def test_the_enumeration_finds_the_known_sites():
 
 
 def test_every_site_has_a_row():
-    missing = sorted(set(SITES) - set(ROWS) - NOT_YET_COVERED)
+    missing = sorted(set(SITES) - set(ROWS) - NOT_YET_COVERED - set(CAUGHT_INSIDE))
     assert not missing, f"refusal sites with no row in ROWS: {missing}"
 
 
 def test_every_row_and_listed_gap_names_a_site():
-    stale = sorted((set(ROWS) | NOT_YET_COVERED) - set(SITES))
-    assert not stale, f"rows or NOT_YET_COVERED entries whose site is gone: {stale}"
-    assert not set(ROWS) & NOT_YET_COVERED
+    listed = set(ROWS) | NOT_YET_COVERED | set(CAUGHT_INSIDE)
+    stale = sorted(listed - set(SITES))
+    assert not stale, f"rows or listed sites whose site is gone: {stale}"
+    assert len(listed) == len(ROWS) + len(NOT_YET_COVERED) + len(CAUGHT_INSIDE)  # disjoint
 
 
 def _passes_through(error: BaseException | None, path: str, lo: int, hi: int) -> bool:
