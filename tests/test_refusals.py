@@ -372,6 +372,26 @@ def _edited_model(tmp, net=NET, params=P, header=None, drop=(), arrays=None, **s
     return nb.load_model(path)
 
 
+def _npz(tmp, name="d.npz", **arrays):
+    """The path of an .npz file in tmp holding ``arrays``."""
+    path = os.path.join(tmp, name)
+    np.savez(path, **arrays)
+    return path
+
+
+def _npy_pair(tmp, y_bytes):
+    """The features file of an .npy pair whose targets file holds ``y_bytes``."""
+    np.save(os.path.join(tmp, "x.npy"), np.ones((2, 2)))
+    pathlib.Path(tmp, "x.y.npy").write_bytes(y_bytes)
+    return os.path.join(tmp, "x.npy")
+
+
+def _csv(tmp, text, name="d.csv"):
+    path = pathlib.Path(tmp, name)
+    path.write_text(text)
+    return str(path)
+
+
 # key: (call(tmp), whole message; "{tmp}" stands for the call's temporary folder)
 ROWS = {
     "nnbasics.checkpoint:save:checkpoint_dir": (
@@ -1424,6 +1444,82 @@ ROWS = {
         lambda tmp: _edited_model(tmp, arrays={"layers.0.W": np.zeros((3, 2), np.float32)}),
         "model: expected layers.0.W of shape (2, 3), received shape (3, 2) in '{tmp}/m.npz'",
     ),
+    "nnbasics.data.files:read:task": (
+        lambda tmp: data.read(_csv(tmp, "a,y\n1,0\n2,1\n"), task="clustering"),
+        "task: expected one of None, 'classification', 'regression', received 'clustering'",
+    ),
+    "nnbasics.data.files:read:missing": (
+        lambda tmp: data.read(_csv(tmp, "a,y\n1,0\n2,1\n"), missing="fill"),
+        "missing: expected one of 'refuse', 'drop', received 'fill'",
+    ),
+    "nnbasics.data.files:_data_path:path": (
+        lambda tmp: data.read(3),
+        "path: expected a file path (str or os.PathLike), received 3",
+    ),
+    "nnbasics.data.files:_data_path:path#2": (
+        lambda tmp: data.read(os.path.join(tmp, "d.xlsx")),
+        "path: expected a data file ending in .csv, .tsv, .txt, .npz, .npy, received '{tmp}/d.xlsx'",
+    ),
+    "nnbasics.data.files:_read_bytes:{str(path)}": (
+        lambda tmp: data.read(os.path.join(tmp, "none.npz")),
+        "{tmp}/none.npz: expected a readable file, received No such file or directory",
+    ),
+    "nnbasics.data.files:_target_index:target": (
+        lambda tmp: data.read(_csv(tmp, "a,y\n1,0\n2,1\n"), target="label"),
+        "target: expected a column name ('a', 'y') or a column index from -2 to 1 of {tmp}/d.csv, received 'label'",
+    ),
+    "nnbasics.data.files:_read_arrays:target": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones((2, 2)), y=np.arange(2)), target="y"),
+        "target: expected None for {tmp}/d.npz (its y array is the target), received 'y'",
+    ),
+    "nnbasics.data.files:_read_arrays:{str(y_path)}": (
+        lambda tmp: data.read(_npy_pair(tmp, b"junk")),
+        "{tmp}/x.y.npy: expected an array saved by numpy.save, received a file in another format",
+    ),
+    "nnbasics.data.files:_npy_target_path:path": (
+        lambda tmp: data.read(os.path.join(tmp, "d.y.npy")),
+        "path: expected the features file of an .npy pair (NAME.npy holds X and NAME.y.npy beside it holds y; X.npy pairs with y.npy), received '{tmp}/d.y.npy'",
+    ),
+    "nnbasics.data.files:_check_arrays:{path}, X": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones(3), y=np.arange(3))),
+        "{tmp}/d.npz, X: expected a numeric array of shape (n, d), received array of shape (3,) and dtype float64",
+    ),
+    "nnbasics.data.files:_check_arrays:{path}, X#2": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones((0, 2)), y=np.arange(0))),
+        "{tmp}/d.npz, X: expected at least one example, received an empty data set (0 rows)",
+    ),
+    "nnbasics.data.files:_check_arrays:{path}, y": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones((3, 2)), y=np.arange(2))),
+        "{tmp}/d.npz, y: expected numbers or strings of shape (3,) or (3, d_out), a row per row of X, received array of shape (2,) and dtype int64",
+    ),
+    "nnbasics.data.files:_check_arrays:{path}, X#3": (
+        lambda tmp: data.read(_npz(tmp, X=np.array([[1.0, np.nan], [0.0, 0.0]]), y=np.arange(2))),
+        "{tmp}/d.npz, X: expected finite values in every row, received NaN/inf in 1 row(s): 0",
+    ),
+    "nnbasics.data.files:_check_arrays:{path}, y#2": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones((2, 2)), y=np.array([0.5, np.inf]))),
+        "{tmp}/d.npz, y: expected finite values in every row, received NaN/inf in 1 row(s): 1",
+    ),
+    "nnbasics.data.files:_encode_classes:{where(None)}": (
+        lambda tmp: data.read(
+            _npz(tmp, X=np.ones((2, 2)), y=np.ones((2, 2))), task="classification"
+        ),
+        "{tmp}/d.npz, y: expected one target column for task='classification', received 2 columns",
+    ),
+    "nnbasics.data.files:_encode_classes:{where(None)}#2": (
+        lambda tmp: data.read(
+            _npz(tmp, X=np.ones((30, 2)), y=np.arange(30) + 0.5), task="classification"
+        ),
+        "{tmp}/d.npz, y: expected class labels for task='classification', received 30 distinct values in 30 rows that look continuous (not whole numbers, e.g. 0.5, 1.5); use task='regression'",
+    ),
+    "nnbasics.data.files:_encode_classes:{where(None)}#3": (
+        lambda tmp: data.read(_npz(tmp, X=np.ones((3, 2)), y=np.zeros(3)), task="classification"),
+        "{tmp}/d.npz, y: expected at least 2 classes, received 1 class ('0') in all 3 rows",
+    ),
+    "nnbasics.data.files:_regression_targets:{where(i)}": (
+        lambda tmp: data.read(_csv(tmp, "a,y\n1,x\n2,z\n"), task="regression"),
+        "{tmp}/d.csv, line 2, column 'y': expected a number (task='regression'), received 'x'",
+    ),
 }
 
 # Sites whose ValueError never leaves the library (caught where it is raised), with why.
@@ -1462,8 +1558,6 @@ NOT_YET_COVERED = frozenset(
         "nnbasics.data.datasets:_read_shipped:name",
         "nnbasics.data.datasets:_read_shipped:name#2",
         "nnbasics.data.datasets:_random_state:seed",
-        "nnbasics.data.files:read:task",
-        "nnbasics.data.files:read:missing",
         "nnbasics.data.files:read:{shown}",
         "nnbasics.data.files:read:{shown}#2",
         "nnbasics.data.files:read_features:missing",
@@ -1472,22 +1566,6 @@ NOT_YET_COVERED = frozenset(
         "nnbasics.data.files:read_features:{shown}#3",
         "nnbasics.data.files:read_features:{shown}#4",
         "nnbasics.data.files:read_features:{shown}#5",
-        "nnbasics.data.files:_data_path:path",
-        "nnbasics.data.files:_data_path:path#2",
-        "nnbasics.data.files:_read_bytes:{str(path)}",
-        "nnbasics.data.files:_target_index:target",
-        "nnbasics.data.files:_read_arrays:target",
-        "nnbasics.data.files:_read_arrays:{str(y_path)}",
-        "nnbasics.data.files:_npy_target_path:path",
-        "nnbasics.data.files:_check_arrays:{path}, X",
-        "nnbasics.data.files:_check_arrays:{path}, X#2",
-        "nnbasics.data.files:_check_arrays:{path}, y",
-        "nnbasics.data.files:_check_arrays:{path}, X#3",
-        "nnbasics.data.files:_check_arrays:{path}, y#2",
-        "nnbasics.data.files:_encode_classes:{where(None)}",
-        "nnbasics.data.files:_encode_classes:{where(None)}#2",
-        "nnbasics.data.files:_encode_classes:{where(None)}#3",
-        "nnbasics.data.files:_regression_targets:{where(i)}",
         "nnbasics.data.mnist1d:_mnist1d_args:seed",
         "nnbasics.data.mnist1d:_mnist1d_args:n",
         "nnbasics.data.mnist1d:_mnist1d_version:name",
