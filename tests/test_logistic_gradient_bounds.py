@@ -4,9 +4,12 @@ taken from the arithmetic rather than a fixed ``atol`` (docs/testing.md, "Satura
 The hand-written gradient sums rᵢ·xᵢ/m with rᵢ = σ(zᵢ) − yᵢ. Where the sigmoid
 saturates (σ(zᵢ) ≈ yᵢ), rᵢ is a difference of two numbers near 1 and keeps only
 an absolute accuracy of a few ε, so the gradient cannot be compared relatively
-there. For each component j, with the size of its terms
+there. jax.grad differentiates softplus(z) = log(1 + e^z), whose derivative it
+forms as exp(z − softplus(z)): the difference carries one rounding of a number
+of size |z|, so its σ is good to about ε·|z| absolutely. For each component j,
+with the size of the terms
 
-    Tⱼ = (1/m) Σᵢ |xᵢⱼ|·(σ(zᵢ) + yᵢ) + l2·|wⱼ|     (xᵢ,d+1 = 1 for the bias),
+    Tⱼ = (1/m) Σᵢ |xᵢⱼ|·(σ(zᵢ) + yᵢ + |zᵢ|) + l2·|wⱼ|     (xᵢ,d+1 = 1 for the bias),
 
 what holds is
 
@@ -60,11 +63,12 @@ def _logits(params, X):
 
 
 def gradient_term_sizes(params, X, y, l2):
-    """Tⱼ for θ = [w; b]: (1/m) Σᵢ |x̃ᵢⱼ|·(σ(zᵢ) + yᵢ) + l2·|θⱼ| (no penalty on b)."""
+    """Tⱼ for θ = [w; b]: (1/m) Σᵢ |x̃ᵢⱼ|·(σ(zᵢ) + yᵢ + |zᵢ|) + l2·|θⱼ| (no penalty on b)."""
     z = _logits(params, X)
     sigma = 0.5 * (1 + np.tanh(z / 2))  # σ(z) in (0, 1), a size only
     theta = np.r_[np.asarray(params["w"]), 0.0]
-    return np.abs(_augmented(X)).T @ (sigma + np.asarray(y)) / len(z) + l2 * np.abs(theta)
+    sizes = sigma + np.asarray(y) + np.abs(z)
+    return np.abs(_augmented(X)).T @ sizes / len(z) + l2 * np.abs(theta)
 
 
 def hessian_reference_and_terms(params, X, l2):
@@ -98,6 +102,7 @@ def check_gradient(manual, auto, T, m):
     l2=st.floats(0.0, 2.0),
 )
 @example(n=1, d=4, seed=79880, scale=10.0, l2=0.0)  # saturated: gradients ~1e-13
+@example(n=1, d=4, seed=129, scale=30.0, l2=0.0)  # |z| ≈ 90: jax.grad's σ good to ε·|z|
 def test_grad_and_hessian_within_the_bounds_of_their_arithmetic(n, d, seed, scale, l2):
     params, X, y = _problem(seed, n, d, scale)
     manual, auto, H = _grads_and_hessian(params, X, y, jnp.asarray(l2))

@@ -61,7 +61,7 @@ def _trajectory(opt, params, grads):
     return np.asarray(jax.lax.scan(step, (params, opt.init(params)), grads)[1])
 
 
-@pytest.mark.parametrize("name, ours, theirs", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "ours", "theirs"), CASES, ids=[c[0] for c in CASES])
 def test_float64_trajectory_equals_optax(name, ours, theirs):
     grads = _gradients()
     params = jnp.asarray(np.linspace(-1.0, 1.0, grads.shape[1]))
