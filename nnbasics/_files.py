@@ -241,20 +241,31 @@ def reserve(path, what: str):
         os.close(fd)
 
 
-def atomic_savez(path: str, arrays: dict) -> str:
-    """Writes ``arrays`` to the ``.npz`` file ``path`` atomically; returns ``path``.
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", **kwargs):
+    """A file object on a temporary file that replaces ``path`` whole when the block ends.
 
-    The file gets the permissions a plain ``open`` would give it (0666 less
-    the umask), not ``mkstemp``'s 0600. Temporary files of earlier writes that
-    were killed mid-way are removed first.
+    Usage::
+
+        with _files.atomic_open("out.csv", "w", newline="") as f:
+            f.write("a,b\\n")  # streamed into '.out.csv-XXXX.tmp' beside out.csv
+
+    The temporary file lies in ``path``'s folder, is locked as a live writer's
+    (so ``reserve`` and the clean-up see it), and gets the permissions a plain
+    ``open`` would give (0666 less the umask). On leaving the block it is
+    flushed, fsync-ed and renamed onto ``path``; an exception (a full disk, a
+    Ctrl-C) removes it and leaves the old ``path`` whole; a killed writer's is
+    removed by the next write. ``mode`` is ``"w"`` or ``"wb"``; ``kwargs`` go to
+    ``open`` (``newline``, ``encoding``).
     """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = _live_temporary(path, directory)
     try:
         _remove_stale(path, keep=tmp)
         os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+        with open(fd, mode, **kwargs) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
             os.replace(tmp, path)  # before the close that drops the lock marking it live
@@ -263,6 +274,12 @@ def atomic_savez(path: str, arrays: dict) -> str:
             os.remove(tmp)
         raise
     _fsync_dir(directory)
+
+
+def atomic_savez(path: str, arrays: dict) -> str:
+    """Writes ``arrays`` to the ``.npz`` file ``path`` atomically (``atomic_open``); returns it."""
+    with atomic_open(path, "wb") as f:
+        _write_npz(f, arrays)
     return path
 
 

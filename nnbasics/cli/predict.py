@@ -29,6 +29,7 @@ import sys
 
 import numpy as np
 
+from nnbasics import _files
 from nnbasics.cli._common import (
     UsageError,
     WriteError,
@@ -76,12 +77,18 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Runs ``nnbasics predict`` with parsed ``args``; returns the exit status."""
-    import nnbasics as nb
-
     if args.output is not None and not args.output.lower().endswith(".csv"):
         raise UsageError(f"--output: expected a file ending in .csv, received {args.output!r}")
     if args.output is not None:
         check_output_file("--output", args.output, args.overwrite)
+    # One run per output file: a second predict writing it is refused before any work.
+    with _files.reserve(args.output, "--output"):
+        return _predict(args)
+
+
+def _predict(args) -> int:
+    import nnbasics as nb
+
     model = nb.load_model(args.model)
     missing = "drop" if args.drop_missing else "refuse"
     X, y_names = model.read(args.data, target=args.target, missing=missing)
@@ -118,8 +125,8 @@ def run(args) -> int:
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
-        try:
-            with open(args.output, "w", newline="") as f:
+        try:  # streamed into a temporary file that replaces --output whole at the end
+            with _files.atomic_open(args.output, "w", newline="") as f:
                 _write(f, header, rows)
         except OSError as e:
             raise write_failed("--output", args.output, e) from None
