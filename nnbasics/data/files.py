@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import io
+import math
 import os
 import threading
 import zipfile
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nnbasics import _checks
+from nnbasics import _checks, _files
 from nnbasics.data._text import DELIMITERS, MISSING_POLICIES, _is_number, read_table
 from nnbasics.data.splits import _describe
 
@@ -211,12 +212,7 @@ def read_features(
     if suffix in _ARRAY_SUFFIXES:
         raw = _read_bytes(shown)
         if suffix == ".npz":
-            with _npz(shown, raw) as archive:
-                if "X" not in archive.files:
-                    _checks.fail(
-                        shown, "an .npz archive holding an array 'X'", f"arrays {archive.files}"
-                    )
-                X = archive["X"]
+            X = _npz(shown, raw, ("X",))["X"]
         else:
             X = _npy(shown, raw)
         _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
@@ -337,12 +333,7 @@ def _read_arrays(path: str, suffix: str, target: Any):
         )
     if suffix == ".npz":
         raw = _read_bytes(path)
-        with _npz(path, raw) as archive:
-            if not {"X", "y"} <= set(archive.files):
-                _checks.fail(
-                    path, "an .npz archive holding arrays 'X' and 'y'", f"arrays {archive.files}"
-                )
-            X, y = archive["X"], archive["y"]
+        X, y = _npz(path, raw, ("X", "y")).values()
     else:
         y_path = _npy_target_path(path)
         raw_X, raw_y = _read_bytes(path), _read_bytes(y_path)
@@ -376,14 +367,47 @@ def _np_load(path: str, raw: bytes, what: str, kind: type, magic: bytes):
     return loaded
 
 
-def _npz(path: str, raw: bytes) -> np.lib.npyio.NpzFile:
-    return _np_load(
-        path, raw, "an .npz archive of arrays X and y (numpy.savez)", np.lib.npyio.NpzFile, b"PK"
+def _npz(path: str, raw: bytes, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of an ``.npz`` file's bytes, its members checked before decompressing.
+
+    Only ``X`` and ``y`` may be there; their declared sizes together are
+    bounded by ``NNBASICS_MAX_ARRAY_BYTES``.
+    """
+    what = "an .npz archive of arrays X and y (numpy.savez)"
+    if not raw.startswith(b"PK"):
+        _checks.fail(path, what, "a file in another format")
+    holding = "an .npz archive holding " + (
+        "arrays 'X' and 'y'" if len(names) > 1 else f"an array {names[0]!r}"
     )
+    try:
+        with _files.Archive(path, io.BytesIO(raw)) as archive:
+            if not set(names) <= set(archive.members):
+                _checks.fail(path, holding, f"arrays {list(archive.members)}")
+            archive.allow(("X", "y"))
+            return {name: archive.read(name) for name in names}
+    except _files.Unreadable as e:
+        _checks.fail(path, what, f"a file it does not read ({e})")
 
 
 def _npy(path: str, raw: bytes) -> np.ndarray:
-    return _np_load(path, raw, "an array saved by numpy.save", np.ndarray, b"\x93NUMPY")
+    what = "an array saved by numpy.save"
+    try:  # the declared size, before NumPy allocates it
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+            version, np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(stream)
+        nbytes = math.prod(shape) * dtype.itemsize
+    except (ValueError, EOFError):
+        nbytes = 0  # not an .npy header: _np_load says so
+    if nbytes > _files.max_array_bytes():
+        _checks.fail(
+            path,
+            what,
+            f"a file it does not read ({_files.too_big(nbytes, _files.max_array_bytes())})",
+        )
+    return _np_load(path, raw, what, np.ndarray, b"\x93NUMPY")
 
 
 def _npy_target_path(path: str) -> Path:
