@@ -377,7 +377,7 @@ def _npz(path: str, raw: bytes, names: tuple[str, ...]) -> dict[str, np.ndarray]
     if not raw.startswith(b"PK"):
         _checks.fail(path, what, "a file in another format")
     holding = "an .npz archive holding " + (
-        "arrays 'X' and 'y'" if len(names) > 1 else f"an array {names[0]!r}"
+        "arrays 'X' and 'y'" if "y" in names else "an array 'X'"
     )
     try:
         with _files.Archive(path, io.BytesIO(raw)) as archive:
