@@ -228,7 +228,11 @@ class Model(NamedTuple):
         return [j for j in range(width) if j != t], t
 
     def read(
-        self, path, target: str | int | None = None, missing: str = "refuse"
+        self,
+        path,
+        target: str | int | None = None,
+        missing: str = "refuse",
+        header: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Reads a data file's examples for this model, its columns matched as :meth:`columns` says.
 
@@ -237,6 +241,8 @@ class Model(NamedTuple):
           target: the target column by name or index; None: as in training.
           missing: ``"refuse"`` or ``"drop"`` rows holding a missing value, as
             :func:`nnbasics.data.read` does.
+          header: whether a text file's first row names the columns; None:
+            told as :func:`nnbasics.data.read` does.
 
         Returns:
           ``(X, y)``: float32 ``(n, d_in)`` features in the network's input
@@ -252,12 +258,12 @@ class Model(NamedTuple):
         path = os.fspath(path)
         task = "classification" if self.labels is not None else "regression"
         try:
-            X, names = data.read_features(path, missing=missing)
+            X, names = data.read_features(path, missing=missing, header=header)
         except ValueError as features_error:
             # A non-numeric column: the target's class names, or a bad cell.
-            return self._read_labeled(path, target, task, missing, features_error)
+            return self._read_labeled(path, target, task, missing, header, features_error)
         width = X.shape[1]
-        header = None if _positional(names) else list(names)
+        named = None if _positional(names) else list(names)
         if path.lower().endswith((".npz", ".npy")):
             if target is not None:
                 _checks.fail("target", f"None for {path} (its y array is the target)", target)
@@ -267,21 +273,21 @@ class Model(NamedTuple):
                 found = None
             self.columns(path, width, None, positional_target=False)
             return X, None if found is None else _values(found)
-        index, t = self.columns(path, width, header, target)
+        index, t = self.columns(path, width, named, target)
         if t is None:
             return X[:, index], None
         if task == "regression":
             return X[:, index], X[:, [t]]
         return X[:, index], np.array([_class_name(v) for v in X[:, t]], dtype=object)
 
-    def _read_labeled(self, path: str, target, task: str, missing: str, features_error):
+    def _read_labeled(self, path: str, target, task: str, missing: str, header, features_error):
         """``read`` of a file with a non-numeric column: the target's class names, or a bad cell."""
         from nnbasics import data
 
         guesses = [target] if target is not None else list(dict.fromkeys([self.target, None]))
         for guess in guesses:
             try:
-                found = data.read(path, target=guess, task=task, missing=missing)
+                found = data.read(path, target=guess, task=task, missing=missing, header=header)
             except ValueError as e:
                 if str(e).startswith("target:"):
                     continue

@@ -33,6 +33,7 @@ from nnbasics import _files
 from nnbasics.cli._common import (
     UsageError,
     WriteError,
+    add_header_option,
     check_output_file,
     dropped_text,
     write_failed,
@@ -72,6 +73,7 @@ def add_parser(sub) -> None:
         "none, ?) instead of refusing the file; the output then starts with a 'line' "
         "column naming each prediction's line in DATA, and stderr names the dropped lines",
     )
+    add_header_option(p)
     p.set_defaults(func=run, no_compile_cache=False)
 
 
@@ -91,12 +93,13 @@ def _predict(args) -> int:
 
     model = nb.load_model(args.model)
     missing = "drop" if args.drop_missing else "refuse"
-    X, y_names = model.read(args.data, target=args.target, missing=missing)
+    X, y_names = model.read(args.data, target=args.target, missing=missing, header=args.header)
     lines = None
     if args.drop_missing:
-        from nnbasics import data
+        from nnbasics.data.files import kept_lines
 
-        _, _, lines, dropped = data.read_features(args.data, missing="drop", return_lines=True)
+        targets = [args.target] if args.target is not None else [model.target, -1]
+        lines, dropped = kept_lines(args.data, [t for t in targets if t is not None], args.header)
         if len(lines) != len(X):  # the same rows are kept whichever columns are read
             raise WriteError(f"{args.data}: rows changed while being read; nothing was written")
         if len(dropped):

@@ -89,6 +89,7 @@ def read(
     target: str | int | None = None,
     task: str | None = None,
     missing: str = "refuse",
+    header: bool | None = None,
 ) -> DataFile:
     """Reads a user's data file: a table of examples, one per row.
 
@@ -100,7 +101,11 @@ def read(
       semicolons and no comma is read as semicolon-separated). The first row
       is a header when one of its cells is not a number while the same
       column holds a number in one of the next 100 rows (or, in a one-row
-      file, when any cell is not a number). Blank lines are skipped.
+      file, when any cell is not a number). A first row that this rule
+      reads as data but whose text cell (a class name) appears nowhere else
+      in its column among the next 100 rows, its other cells numbers
+      (``400,410,420,430,species``), is ambiguous and refused unless
+      ``header`` says. Blank lines are skipped.
     * ``.npz``: NumPy's ``savez`` archive holding arrays ``X`` ``(n, d)`` and
       ``y`` ``(n,)`` or ``(n, d_out)``.
     * ``.npy``: a pair of NumPy ``save`` files in one directory: ``NAME.npy``
@@ -127,6 +132,8 @@ def read(
             naming how many rows hold one and their first lines; ``"drop"``
             the rows holding one (their lines are ``dropped_lines``). Arrays
             have no missing-value marker: NaN in them is refused either way.
+        header: text files: True when the first row names the columns,
+            False when it is an example, None to tell by the rule above.
 
     Returns:
         A :class:`DataFile`.
@@ -156,7 +163,7 @@ def read(
         dropped = np.zeros(0, np.int64)
     else:
         sha256, X, values, feature_names, target_name, where, dropped = _read_text(
-            shown, suffix, target, missing
+            shown, suffix, target, missing, header
         )
     task = task or _infer_task(values)
     if task == "classification":
@@ -177,7 +184,11 @@ def read(
 
 
 def read_features(
-    path: str | os.PathLike, *, missing: str = "refuse", return_lines: bool = False
+    path: str | os.PathLike,
+    *,
+    missing: str = "refuse",
+    return_lines: bool = False,
+    header: bool | None = None,
 ) -> tuple:
     """Every column of a data file as features: new examples to predict, without targets.
 
@@ -188,6 +199,7 @@ def read_features(
     Args:
         path: the file.
         missing: ``"refuse"`` or ``"drop"``, as in :func:`read`.
+        header: as in :func:`read`.
         return_lines: also return where each row came from, so that
             predictions can be matched to the file's lines (this reads the
             file's text once more, at the speed of Python's ``csv`` module).
@@ -220,10 +232,35 @@ def read_features(
         lines = lambda: np.arange(1, len(X) + 1)
     else:
         _check_readable(shown)
-        table = read_table(shown, suffix).parse(None, missing)
+        table = read_table(shown, suffix, header).parse(None, missing)
         X, names, dropped = table.X, tuple(table.names()), table.dropped_lines
         lines = table.lines
     return (X, names, lines(), dropped) if return_lines else (X, names)
+
+
+def kept_lines(path, targets=(), header: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(lines, dropped_lines)`` of the rows ``missing="drop"`` keeps and drops.
+
+    The rows kept are the same whichever column is the target (a row missing
+    its target is dropped too); a text column of class names is read as the
+    target: the first of ``targets`` (names or indices) the file has, tried
+    after none. Raises the first ValueError when none reads.
+    """
+    shown, suffix = _data_path(path)
+    if suffix in _ARRAY_SUFFIXES:
+        return read_features(shown, missing="drop", return_lines=True, header=header)[2:]
+    _check_readable(shown)
+    first = None
+    for target in (None, *targets):
+        table = read_table(shown, suffix, header)
+        try:
+            t = None if target is None else _target_index(target, table.header, table.width, shown)
+            table.parse(t, "drop")
+        except ValueError as e:
+            first = first or e
+            continue
+        return table.lines(), table.dropped_lines
+    raise first  # type: ignore[misc]
 
 
 def _data_path(path: Any) -> tuple[str, str]:
@@ -281,7 +318,7 @@ def _sha256(path: str, stop: threading.Event | None = None) -> str:
     return digest.hexdigest()
 
 
-def _read_text(path: str, suffix: str, target: Any, missing: str):
+def _read_text(path: str, suffix: str, target: Any, missing: str, header: bool | None = None):
     """Reads a CSV/TSV/TXT table for :func:`read`.
 
     Returns:
@@ -298,7 +335,7 @@ def _read_text(path: str, suffix: str, target: Any, missing: str):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path, stop)
         try:
-            table = read_table(path, suffix)
+            table = read_table(path, suffix, header)
             names = table.names()
             t = _target_index(target, table.header, table.width, path)
             if table.width == 1:
