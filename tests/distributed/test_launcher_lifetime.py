@@ -140,3 +140,39 @@ def test_coordinator_port_in_use_is_refused_in_one_line(tmp_path):
     assert f"port {port} is in use" in lines[0] and lines[0].startswith(
         "nnbasics: error: coordinator:"
     )
+
+
+# --- launch's timeout and settings, each without a window a loaded machine could miss
+
+
+def _python(code: str) -> list:
+    return ["-c", "import os, sys, time; i = int(os.environ['NNBASICS_PROCESS_ID']); " + code]
+
+
+def test_launch_passes_its_settings(tmp_path):
+    from nnbasics import distributed
+
+    distributed.launch(
+        2,
+        _python(
+            "print(os.environ['JAX_COORDINATOR_ADDRESS'], os.environ['NNBASICS_NUM_PROCESSES'],"
+            " os.environ['JAX_NUM_CPU_DEVICES'], i, flush=True)"
+        ),
+        module=None,
+        log_dir=tmp_path,
+        timeout=DEADLINE_S,
+        cpu_devices=3,
+    )
+    logs = [(tmp_path / f"process-{i}.log").read_text().split() for i in range(2)]
+    assert logs[0][:3] == logs[1][:3] and logs[0][0].startswith("127.0.0.1:")
+    assert logs[0][1:] == ["2", "3", "0"] and logs[1][1:] == ["2", "3", "1"]
+
+
+def test_launch_times_out_and_stops_the_processes(tmp_path):
+    from nnbasics import distributed
+
+    with pytest.raises(distributed.LaunchError, match=r"did not finish within 1 s") as failure:
+        distributed.launch(
+            2, _python("time.sleep(100000)"), module=None, log_dir=tmp_path, timeout=1
+        )
+    assert failure.value.returncode is None
