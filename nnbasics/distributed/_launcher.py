@@ -201,7 +201,8 @@ def _die_with(parent: int):
     ``prctl(PR_SET_PDEATHSIG)``: even a SIGKILL of the launcher, which no
     handler of its own sees, ends its workers (each stops as on SIGTERM). A
     parent that died before the call is caught by its pid no longer being
-    the child's parent.
+    the child's parent. Linux sends it when the thread that started the child
+    ends: ``launch`` waits for its processes in that same thread.
     """
     if not sys.platform.startswith("linux"):
         return None
