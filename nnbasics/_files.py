@@ -374,6 +374,17 @@ def _declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Member:
     return Member(tuple(shape), dtype, nbytes, info)
 
 
+def _starts_with(path, file, magic: bytes) -> bool:
+    try:
+        if file is not None:
+            file.seek(0)
+            return file.read(len(magic)) == magic
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 class Archive:
     """An ``.npz`` file opened for reading, member by member, nothing decompressed up front.
 
@@ -381,7 +392,7 @@ class Archive:
 
         with _files.Archive(path) as archive:
             archive.allow({"header", "W"})  # any other member: refused
-            archive.expect("W", (4, 8))     # its declared shape, before reading
+            archive.members["W"].shape      # as declared, before reading
             W = archive.read("W")
 
     Opening reads the zip directory and each member's ``.npy`` header (a few
@@ -403,6 +414,8 @@ class Archive:
         except (FileNotFoundError, IsADirectoryError):
             raise
         except _UNREADABLE as e:
+            if isinstance(e, zipfile.BadZipFile) and _starts_with(path, file, b"\x93NUMPY"):
+                raise Unreadable("ValueError: a .npy array, not an .npz archive") from None
             raise Unreadable(f"{type(e).__name__}: {e}") from None
         try:
             self.members: dict[str, Member] = {}
@@ -433,12 +446,6 @@ class Archive:
         if extra:
             shown = ", ".join(repr(k) for k in extra[:5]) + (", ..." if len(extra) > 5 else "")
             raise Unreadable(f"{len(extra)} unexpected member(s) {shown}")
-
-    def expect(self, name: str, shape) -> None:
-        """Refuses ``name`` if present with another declared shape than ``shape``."""
-        member = self.members.get(name)
-        if member is not None and member.shape != tuple(shape):
-            raise Unreadable(f"{name} declared of shape {member.shape}, expected {tuple(shape)}")
 
     def read(self, name: str) -> np.ndarray:
         """The array ``name``, decompressed and CRC-checked."""
