@@ -265,7 +265,7 @@ def _fit(
         restored = checkpoint.restore(checkpoint_dir, state, meta)
         if restored is not None:
             state, saved = restored
-            checkpoint.check_train_state(checkpoint_dir, state, saved)
+            checkpoint.check_train_state(checkpoint_dir, state, saved, HISTORY_KEYS)
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
             resumed_from = _check_restored(checkpoint_dir, state, epochs)
             if meta["optimizer"].get("factory") == _OPAQUE:
