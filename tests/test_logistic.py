@@ -1,3 +1,5 @@
+"""nnbasics.logistic: the NLL, its gradient and Hessian, Newton's method against scikit-learn."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from nnbasics import logistic
+from tests._helpers.messages import whole
 
 
 def make_problem(seed, n=40, d=5, scale=1.0):
@@ -211,3 +214,48 @@ def test_bad_input_names_argument(call, name):
     params, X, y = make_problem(4)
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):
         call(params, X, y)
+
+
+# --- logistic
+
+_LOG_X = np.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
+
+
+_LOG_Y = jnp.array([0, 1, 0, 1, 1])  # overlapping classes: a finite optimum
+
+
+def test_logistic_keeps_float32_inputs_float32():
+    # float32 in, float32 out (the module docstring's float32 claim): no silent float64.
+    X = jnp.asarray(_LOG_X, jnp.float32)
+    params = {"w": jnp.zeros(1, jnp.float32), "b": jnp.array(0.0, jnp.float32)}
+    assert logistic.hessian(params, X, _LOG_Y).dtype == jnp.float32
+    assert logistic.newton(params, X, _LOG_Y)["w"].dtype == jnp.float32
+    assert logistic.newton_path(params, X, _LOG_Y, steps=2)["b"].dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (_LOG_Y[:4], "y: expected shape (5,) to match X's 5 rows, received shape (4,)"),
+        (_LOG_Y + 1, "y: expected labels in {0, 1}, received values [1, 2]"),
+    ],
+)
+def test_logistic_label_refusals_give_the_whole_message(y, message):
+    params = {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    with pytest.raises(ValueError, match=whole(message)):
+        logistic.nll(params, jnp.asarray(_LOG_X), y)
+
+
+def test_logistic_newton_stops_only_once_the_step_is_below_tol():
+    # Docstring: iterate until the step norm ‖H⁻¹∇J‖₂ falls *below* tol. From θ₀ = 0 the
+    # first step is θ₁ itself (θ₁ = 0 − Δθ), so tol = ‖θ₁‖ is that step's norm exactly:
+    # a step of norm equal to tol does not stop; one just above tol's next float does.
+    X, start = jnp.asarray(_LOG_X), {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    first = logistic.newton(start, X, _LOG_Y, steps=1, tol=0.0)
+    tol = float(jnp.linalg.norm(jnp.concatenate([first["w"], first["b"][None]])))
+    path = logistic.newton_path(start, X, _LOG_Y, steps=2)
+    at_tol = logistic.newton(start, X, _LOG_Y, steps=2, tol=tol)
+    np.testing.assert_allclose(at_tol["w"], path["w"][2], rtol=1e-12)
+    np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
+    above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
+    np.testing.assert_array_equal(above["w"], first["w"])
