@@ -1,5 +1,7 @@
-"""The documentation site: the strict build, and every python block in it runs as it stands."""
+"""The documentation site: the strict build, every python block in it runs as it stands,
+and docs/reliability.md is backed by tests (every row names a test, and every test it names exists)."""
 
+import ast
 import contextlib
 import functools
 import http.server
@@ -11,11 +13,16 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
 # Pages whose python blocks are written to run as they stand (each block on its own).
 RUNNABLE = ["README.md", "docs/getting-started.md"] + sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "docs" / "topics").glob("*.md")
@@ -133,3 +140,42 @@ def _blocks():
 @pytest.mark.parametrize("code", list(_blocks()))
 def test_python_block_runs(code):
     exec(compile(code, "<docs block>", "exec"), {})
+
+
+# --- docs/reliability.md: every row names the test or benchmark that backs it
+
+TABLE = ROOT / "docs" / "reliability.md"
+REFERENCE = re.compile(r"(tests/(?:\w+/)*test_\w+\.py)(?:::(\w+))?")
+
+
+def _rows():
+    for line in TABLE.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3 and not set(cells[0]) <= set("-: "):
+            yield line, cells
+
+
+def _defined_tests(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+
+
+def test_every_row_names_a_test_or_a_benchmark():
+    body = [cells for _, cells in _rows() if cells[-1] != "test"]
+    assert len(body) >= 40, f"expected the reliability tables, found {len(body)} rows"
+    unbacked = [
+        c[0]
+        for c in body
+        if not re.search(r"tests/(?:\w+/)*test_\w+\.py|benchmarks/\w+\.py", c[-1])
+    ]
+    assert not unbacked, f"rows without a test: {unbacked}"
+
+
+def test_every_named_test_exists():
+    missing = []
+    for line, _ in _rows():
+        for path, name in REFERENCE.findall(line):
+            file = ROOT / path
+            if not file.exists() or (name and name not in _defined_tests(file)):
+                missing.append(f"{path}::{name}" if name else path)
+    assert not missing, f"docs/reliability.md names tests that do not exist: {missing}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
 #   [SAMPLE=N] [SEED=S] tools/mutate.sh MODULE TEST_SELECTION...
-#   e.g. tools/mutate.sh activations tests/test_mutants.py tests/test_claims.py
+#   e.g. tools/mutate.sh activations tests/test_activations.py
 # MODULE is a path under nnbasics/ without .py (activations, data/splits).
 # Writes tools/mutation-results/MODULE.txt, "/" as "_" (every mutant and its status); pyproject.toml's
 # [tool.mutmut] is set for the run and restored from git at exit.
