@@ -337,7 +337,8 @@ class _LinearModel(RegressorMixin, BaseEstimator):
     def _set_fitted(self, w, b):
         w, b = np.asarray(w, np.float64), np.asarray(b, np.float64)
         self.coef_ = np.ascontiguousarray(w.T)  # (d,) or (k, d), as scikit-learn's
-        self.intercept_ = b if b.ndim else float(b)
+        # scikit-learn's: a float without an intercept or for one target, else (k,)
+        self.intercept_ = b if b.ndim and self.fit_intercept else float(b.ravel()[0])
         return self
 
     def predict(self, X):
