@@ -152,13 +152,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        penalty="l2",
+        penalty: str | None = "l2",
         *,
-        C=1.0,
-        fit_intercept=True,
-        tol=1e-4,
-        max_iter=100,
-        class_weight=None,
+        C: float = 1.0,
+        fit_intercept: bool = True,
+        tol: float = 1e-4,
+        max_iter: int = 100,
+        class_weight: str | dict | None = None,
     ):
         self.penalty = penalty
         self.C = C

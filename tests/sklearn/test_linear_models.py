@@ -6,6 +6,7 @@ and they pass scikit-learn's estimator checks, Pipeline, both grid searches and 
 
 import pickle
 import warnings
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -133,14 +134,16 @@ def test_logistic_regression_equals_scikit_learn(name):
     ],
 )
 @pytest.mark.parametrize("binary", [False, True])
-def test_logistic_regression_options_and_sample_weight_equal_scikit_learn(options, binary):
+def test_logistic_regression_options_and_sample_weight_equal_scikit_learn(
+    options: dict[str, Any], binary
+):
     X, y = _table("wine")
     if binary:
         y = (y == 1).astype(int)
         if "class_weight" in options and isinstance(options["class_weight"], dict):
             options = {"class_weight": {0: 2.0, 1: 0.5}}
     s = _weights(len(y))
-    ref_options = dict(options)
+    ref_options: dict[str, Any] = dict(options)
     if ref_options.pop("penalty", "l2") is None:
         ref_options["C"] = np.inf  # scikit-learn 1.9's spelling of no penalty
     ref = linear_model.LogisticRegression(solver="newton-cg", tol=1e-10, max_iter=1000)
@@ -222,7 +225,8 @@ def test_ridge_is_the_course_closed_form():
         (LogisticRegression(max_iter=0), "max_iter"),
         (LogisticRegression(class_weight="nope"), "class_weight"),
         (Ridge(alpha=-1.0), "alpha"),
-        (LinearRegression(fit_intercept="yes"), "fit_intercept"),
+        # a string where a bool belongs, on purpose
+        (LinearRegression(fit_intercept="yes"), "fit_intercept"),  # pyright: ignore[reportArgumentType]
     ],
 )
 def test_bad_parameters_name_themselves(estimator, name):
