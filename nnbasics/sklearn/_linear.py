@@ -19,6 +19,7 @@ Objectives, with per-example weights s (``sample_weight`` times
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 
 import jax
@@ -32,6 +33,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from nnbasics import _checks, linear, logistic, newton
+from nnbasics.sklearn._mlp import clone
 from nnbasics.train._epoch import _program
 
 __all__ = ["LinearRegression", "LogisticRegression", "Ridge"]
@@ -395,3 +397,88 @@ class Ridge(_LinearModel):
     def _check_params(self):
         super()._check_params()
         _checks.non_negative("alpha", self.alpha)
+
+
+# ------------------------------------------------------------------- batched grids
+
+
+def grid_parameter(estimator) -> str | None:
+    """The numeric parameter a batched grid search solves for at once: C, alpha or None."""
+    if isinstance(estimator, LogisticRegression):
+        return "C"
+    if isinstance(estimator, Ridge):
+        return "alpha"
+    return "" if isinstance(estimator, LinearRegression) else None
+
+
+def fit_grid(members, folds) -> np.ndarray:
+    """Fits ``members[c][f]`` (unfitted estimators) on fold ``f``'s data, solves batched.
+
+    ``folds[f]`` is (X, y, sample_weight or None). Candidates that differ only in
+    ``C`` (``alpha``) share one compiled solve vmapped over (candidate × fold): the
+    folds are padded to the largest with rows of weight 0, which leaves each
+    solution as it is, and l2 = 1/(C·Σs) (alpha/Σs) is an input of the program.
+    Groups whose folds disagree on the classes fit one at a time.
+
+    Returns:
+      (C, F) seconds, each group's solve time shared equally by its pairs.
+    """
+    numeric = grid_parameter(members[0][0])
+    groups: dict = {}
+    for c, row in enumerate(members):
+        params = row[0].get_params()
+        key = tuple(sorted((k, repr(v)) for k, v in params.items() if k != numeric))
+        groups.setdefault(key, []).append(c)
+    seconds = np.zeros((len(members), len(folds)))
+    for cands in groups.values():
+        start = time.time()
+        prepared = []
+        for f, (X, y, w) in enumerate(folds):
+            template = clone(members[cands[0]][f])
+            prepared.append((template, template._prepare(X, y, w)))
+        k = {len(getattr(t, "classes_", ())) for t, _ in prepared}
+        if len(k) > 1:
+            for c in cands:
+                for f, (X, y, w) in enumerate(folds):
+                    members[c][f].fit(X, y, sample_weight=w)
+        else:
+            _solve_group(members, cands, prepared)
+        seconds[cands] = (time.time() - start) / (len(cands) * len(folds))
+    return seconds
+
+
+def _solve_group(members, cands, prepared):
+    """One vmapped solve for candidates ``cands`` × every fold; stores the fitted members."""
+    n = max(data[0].shape[0] for _, data in prepared)
+
+    def padded(a, fill_row):
+        extra = n - a.shape[0]
+        return np.concatenate([a, np.repeat(a[fill_row : fill_row + 1], extra, 0)]) if extra else a
+
+    X = np.stack([padded(data[0], 0) for _, data in prepared])
+    y = np.stack([padded(data[1], 0) for _, data in prepared])
+    s = np.stack([np.r_[data[2], np.zeros(n - len(data[2]))] for _, data in prepared])
+    first = members[cands[0]][0]
+    totals = s.sum(axis=1)
+    if isinstance(first, LogisticRegression):
+        l2 = np.array([[members[c][0]._l2(t) for t in totals] for c in cands])
+        solve = _logistic_program(len(prepared[0][0].classes_), bool(first.fit_intercept), True)
+        with jax.enable_x64(True):
+            out = jax.device_get(solve(X, y, s, l2, float(first.tol), int(first.max_iter)))
+    else:
+        l2 = np.array([[members[c][0]._alpha() / t for t in totals] for c in cands])
+        solve = _linear_program(bool(first.fit_intercept), True)
+        with jax.enable_x64(True):
+            out = jax.device_get(solve(X, y, s, l2))
+    for r, c in enumerate(cands):
+        for f, (template, data) in enumerate(prepared):
+            m = members[c][f]
+            # the fold's validated attributes: n_features_in_, feature names, classes_
+            for name, value in vars(template).items():
+                if name.endswith("_"):
+                    setattr(m, name, value)
+            pair = [part[r, f] for part in out]
+            if isinstance(m, LogisticRegression):
+                m._set_fitted(*pair, X=data[0], labels=data[1], s=data[2])
+            else:
+                m._set_fitted(*pair)

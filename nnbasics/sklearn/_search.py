@@ -14,10 +14,12 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._validation import _score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_method_params
 
 from nnbasics import compilation
 from nnbasics import folds as nb_folds
 from nnbasics.mlp import MLP
+from nnbasics.sklearn import _linear
 from nnbasics.sklearn._mlp import _DTYPES, _BaseMLP, clone
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
@@ -70,6 +72,8 @@ class _FoldSearch(_SearchBase):
                 for m in (clone(final).set_params(**o) for o in own)
             )
         )
+        linear = self._linear_plan(final, name, candidates, own, y, params)
+        self.batched_ = self.batched_ or linear is not None
         if not self.batched_:
             return super().fit(X, y, **params)
         scorers, refit_metric = self._get_scorers()
@@ -78,8 +82,11 @@ class _FoldSearch(_SearchBase):
         cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
-        warmup = self._start_refit_warmup(X, y, candidates, own, prefix) if self.refit else None
-        out = self._train_and_score(X, y, candidates, own, splits, scorers)
+        if linear is not None:
+            warmup, out = None, self._solve_linear_and_score(X, y, own, splits, scorers, linear)
+        else:
+            warmup = self._start_refit_warmup(X, y, candidates, own, prefix) if self.refit else None
+            out = self._train_and_score(X, y, candidates, own, splits, scorers)
         if warmup is not None:
             warmup.join()
         results = self._format_results(candidates, self.n_splits_, out)
@@ -95,13 +102,52 @@ class _FoldSearch(_SearchBase):
         if self.refit:
             self.best_estimator_ = clone(est).set_params(**clone(self.best_params_, safe=False))
             start = time.time()
-            self.best_estimator_.fit(X, y)
+            self.best_estimator_.fit(X, y, **params)
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         self.cv_results_ = results
         return self
+
+    def _linear_plan(self, final, name, candidates, own, y, params):
+        """For a linear model's grid: ``{"sample_weight": array or None}``, else None (not batched).
+
+        Batched when the final step is an nnbasics ``LogisticRegression``, ``Ridge`` or
+        ``LinearRegression``, the candidates set only its parameters, and the only fit
+        parameter is its ``sample_weight`` (``<step>__sample_weight`` in a Pipeline).
+        """
+        weight_key = f"{name}__sample_weight" if name else "sample_weight"
+        if (
+            _linear.grid_parameter(final) is None
+            or y is None
+            or not candidates
+            or set(params) - {weight_key}
+            or any(len(o) != len(c) for o, c in zip(own, candidates, strict=True))
+        ):
+            return None
+        return {"sample_weight": params.get(weight_key), "params": params}
+
+    def _solve_linear_and_score(self, X, y, own, splits, scorers, plan):
+        """Every (candidate × fold) of a linear model by ``_linear.fit_grid``, then scored."""
+        est = self.estimator
+        final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        weights = plan["sample_weight"]
+        heads, folds = [], []
+        for train, _ in splits:
+            X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+            head = None
+            if isinstance(est, Pipeline):
+                head = clone(est[:-1])
+                X_tr = head.fit_transform(X_tr, y_tr)
+            heads.append(head)
+            folds.append((X_tr, y_tr, None if weights is None else _safe_indexing(weights, train)))
+        members = [[clone(final).set_params(**o) for _ in splits] for o in own]
+        fit_time = _linear.fit_grid(members, folds)
+        routed = self._get_routed_params_for_fit(plan["params"])
+        return self._score_pairs(
+            X, y, splits, heads, members, fit_time, scorers, routed.scorer.score
+        )
 
     def _start_refit_warmup(self, X, y, candidates, own, prefix):
         """A thread compiling the refit's programs while the search compiles and trains.
@@ -187,10 +233,20 @@ class _FoldSearch(_SearchBase):
                 fit_time,
             )
 
+        return self._score_pairs(X, y, splits, [f[0] for f in folds], fitted, fit_time, scorers)
+
+    def _score_pairs(self, X, y, splits, heads, fitted, fit_time, scorers, score_params=None):
+        """scikit-learn's per-(candidate, split) result dicts for the fitted models ``fitted[c][f]``.
+
+        ``score_params``: what scikit-learn's search routes to its scorers (the
+        ``sample_weight`` fit parameter, where they accept it), indexed per split as there.
+        """
+        est = self.estimator
+        score_params = score_params or {}
         out = []
-        for c in range(n_cand):
+        for c in range(len(fitted)):
             for f, (train, test) in enumerate(splits):
-                head = folds[f][0]
+                head = heads[f]
                 model = fitted[c][f]
                 if head is not None:
                     model = Pipeline([*head.steps, (est.steps[-1][0], model)])
@@ -199,7 +255,14 @@ class _FoldSearch(_SearchBase):
                 # scikit-learn declares no types: error_score is inferred str from "raise"
                 result = {
                     "fit_error": None,
-                    "test_scores": _score(model, X_te, y_te, scorers, {}, self.error_score),  # pyright: ignore[reportArgumentType]
+                    "test_scores": _score(
+                        model,
+                        X_te,
+                        y_te,
+                        scorers,
+                        _check_method_params(X, score_params, test),
+                        self.error_score,  # pyright: ignore[reportArgumentType]
+                    ),
                     "n_test_samples": len(test),
                     "fit_time": fit_time[c, f],
                 }
@@ -211,7 +274,7 @@ class _FoldSearch(_SearchBase):
                         X_tr,
                         y_tr,
                         scorers,
-                        {},
+                        _check_method_params(X, score_params, train),
                         self.error_score,  # pyright: ignore[reportArgumentType]
                     )
                 result["score_time"] = time.time() - start
