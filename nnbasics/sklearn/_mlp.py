@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from nnbasics import optim
 from nnbasics.mlp import MLP
@@ -111,8 +111,12 @@ class _BaseMLP(BaseEstimator):
         seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
         return net, batch, int(seed)
 
-    def _fit(self, X, y_encoded, n_out):
+    def _fit(self, X, y_encoded, n_out, sample_weight=None):
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         dtype = _DTYPES[self.dtype]
         # As nnbasics.folds.train_folds derives its keys from a seed, so that
         # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
@@ -127,6 +131,7 @@ class _BaseMLP(BaseEstimator):
             v, t = order[:n_valid], order[n_valid:]
             valid = (X[v], y_encoded[v])
             X, y_encoded = X[t], y_encoded[t]
+            sample_weight = None if sample_weight is None else sample_weight[t]
             batch = min(batch, X.shape[0])
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
 
@@ -147,6 +152,7 @@ class _BaseMLP(BaseEstimator):
             l2=float(self.alpha) / batch,
             grad=self.grad,
             callback=progress if self.verbose else None,
+            sample_weight=sample_weight,
         )
         return self._set_fitted(
             net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
@@ -227,8 +233,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
         return X, encoded, len(self.classes_)
 
-    def fit(self, X, y):
-        return self._fit(*self._prepare(X, y))
+    def fit(self, X, y, sample_weight=None):
+        """Trains on (X, y); ``sample_weight`` (n,) as scikit-learn's MLPClassifier's."""
+        return self._fit(*self._prepare(X, y), sample_weight=sample_weight)
 
     def predict_proba(self, X):
         with jax.enable_x64(True):
@@ -266,8 +273,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y2 = y.reshape(len(y), -1)
         return X, y2, y2.shape[1]
 
-    def fit(self, X, y):
-        return self._fit(*self._prepare(X, y))
+    def fit(self, X, y, sample_weight=None):
+        """Trains on (X, y); ``sample_weight`` (n,) as scikit-learn's MLPRegressor's."""
+        return self._fit(*self._prepare(X, y), sample_weight=sample_weight)
 
     def predict(self, X):
         z = self._raw(X)
