@@ -37,8 +37,11 @@ class _FoldSearch(_SearchBase):
     Each pair trains exactly as scikit-learn's search would fit
     ``clone(estimator).set_params(**candidate)`` on the fold, so ``cv_results_``
     match scikit-learn's to float tolerance; the results are then formatted,
-    ranked and refit by scikit-learn's own code. Other estimators, fit
-    parameters, ``early_stopping``, ``verbose`` or candidates that change a
+    ranked and refit by scikit-learn's own code. The fit parameter
+    ``sample_weight`` (``<step>__sample_weight`` in a Pipeline) is kept per fold.
+    For nnbasics' ``LogisticRegression``, ``Ridge`` and ``LinearRegression`` every
+    (candidate × fold) is one vmapped solve (``_linear.fit_grid``). Other estimators,
+    other fit parameters, ``early_stopping``, ``verbose`` or candidates that change a
     Pipeline's other steps run scikit-learn's ordinary loop (``batched_`` False).
     """
 
@@ -61,8 +64,9 @@ class _FoldSearch(_SearchBase):
         own = [
             {k[len(prefix) :]: v for k, v in c.items() if k.startswith(prefix)} for c in candidates
         ]
+        weight_key = f"{name}__sample_weight" if name else "sample_weight"
         self.batched_ = (
-            not params
+            not set(params) - {weight_key}
             and y is not None
             and isinstance(final, _BaseMLP)
             and bool(candidates)
@@ -85,8 +89,12 @@ class _FoldSearch(_SearchBase):
         if linear is not None:
             warmup, out = None, self._solve_linear_and_score(X, y, own, splits, scorers, linear)
         else:
-            warmup = self._start_refit_warmup(X, y, candidates, own, prefix) if self.refit else None
-            out = self._train_and_score(X, y, candidates, own, splits, scorers)
+            warmup = (
+                self._start_refit_warmup(X, y, candidates, own, prefix, params)
+                if self.refit
+                else None
+            )
+            out = self._train_and_score(X, y, candidates, own, splits, scorers, params)
         if warmup is not None:
             warmup.join()
         results = self._format_results(candidates, self.n_splits_, out)
@@ -149,7 +157,7 @@ class _FoldSearch(_SearchBase):
             X, y, splits, heads, members, fit_time, scorers, routed.scorer.score
         )
 
-    def _start_refit_warmup(self, X, y, candidates, own, prefix):
+    def _start_refit_warmup(self, X, y, candidates, own, prefix, params):
         """A thread compiling the refit's programs while the search compiles and trains.
 
         When every candidate shares the refit's structure (only numeric parameters
@@ -173,16 +181,22 @@ class _FoldSearch(_SearchBase):
 
         def compile_refit():
             with contextlib.suppress(Exception):  # the refit runs next and reports any error
-                probe.fit(X, y)
+                probe.fit(X, y, **params)
 
         thread = threading.Thread(target=compile_refit, name="nnbasics-refit-warmup", daemon=True)
         thread.start()
         return thread
 
-    def _train_and_score(self, X, y, candidates, own, splits, scorers):
-        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns."""
+    def _train_and_score(self, X, y, candidates, own, splits, scorers, params):
+        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns.
+
+        ``params`` holds at most the final step's ``sample_weight``: each fold trains
+        on its rows' weights (and scikit-learn's scorers get them where they take them).
+        """
         est = self.estimator
         final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+        weights = next(iter(params.values()), None)
+        fold_weights = None if weights is None else [_safe_indexing(weights, t) for t, _ in splits]
         folds = []  # per split: (model maker, (X_f, y_f) prepared, n_out, fitted template)
         for train, _ in splits:
             X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
@@ -231,9 +245,14 @@ class _FoldSearch(_SearchBase):
                 members,
                 fitted,
                 fit_time,
+                None if fold_weights is None else [fold_weights[f] for f in fold_ids],
             )
 
-        return self._score_pairs(X, y, splits, [f[0] for f in folds], fitted, fit_time, scorers)
+        routed = self._get_routed_params_for_fit(params)
+        heads = [f[0] for f in folds]
+        return self._score_pairs(
+            X, y, splits, heads, fitted, fit_time, scorers, routed.scorer.score
+        )
 
     def _score_pairs(self, X, y, splits, heads, fitted, fit_time, scorers, score_params=None):
         """scikit-learn's per-(candidate, split) result dicts for the fitted models ``fitted[c][f]``.
@@ -295,6 +314,7 @@ class _FoldSearch(_SearchBase):
         members,
         fitted,
         fit_time,
+        sample_weights=None,
     ):
         """Trains configs × folds in one ``train_folds`` call; stores fitted members."""
         start = time.time()
@@ -309,6 +329,7 @@ class _FoldSearch(_SearchBase):
             dtype=_DTYPES[dtype],
             chunk_size=self.chunk_size,
             seeds=np.asarray(seeds, np.int64),
+            sample_weights=sample_weights,
         )
         share = (time.time() - start) / (len(configs) * len(folds))
         for r, c in enumerate(cands):
