@@ -32,7 +32,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from nnbasics import _checks, linear, logistic, newton
+from nnbasics import _checks, compilation, linear, logistic, newton
 from nnbasics.sklearn._mlp import clone
 from nnbasics.train._epoch import _program
 
@@ -105,6 +105,8 @@ def _solve_logistic(X, y, s, l2, tol, max_iter, *, n_classes, fit_intercept):
 
 def _logistic_program(n_classes: int, fit_intercept: bool, batched: bool):
     """The jitted solve (vmapped over candidates × folds when ``batched``), cached."""
+
+    compilation.use_default_cache()  # as nb.fit: a second process loads the program
 
     def make():
         solve = lambda X, y, s, l2, tol, max_iter: _solve_logistic(
@@ -296,6 +298,8 @@ def _solve_linear(X, y, s, l2, *, fit_intercept):
 
 
 def _linear_program(fit_intercept: bool, batched: bool):
+    compilation.use_default_cache()
+
     def make():
         solve = lambda X, y, s, l2: _solve_linear(X, y, s, l2, fit_intercept=fit_intercept)
         if batched:
