@@ -5,7 +5,9 @@ and they pass scikit-learn's estimator checks, Pipeline, both grid searches and 
 """
 
 import pickle
+import re
 import warnings
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -306,3 +308,12 @@ def test_batched_grid_in_a_pipeline_with_sample_weight():
     np.testing.assert_allclose(
         ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"], rtol=1e-12
     )
+
+
+def test_docs_example_runs():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "sklearn.md").read_text()
+    section = page[page.index("## The course's linear models") :]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/sklearn.md#linear-models", "exec"), namespace)
+    assert namespace["search"].batched_ and namespace["search"].best_score_ > 0.9
