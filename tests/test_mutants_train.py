@@ -373,9 +373,7 @@ HINTS = {
 
 @pytest.mark.parametrize(("dtype", "compute_dtype"), HINTS)
 def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dtype):
-    hint = nb.train._fit._precision_hint(
-        jnp.dtype(dtype), compute_dtype and jnp.dtype(compute_dtype)
-    )
+    hint = nb.train._fit._precision_hint(jnp.dtype(dtype), compute_dtype and jnp.dtype(compute_dtype))
     assert hint == HINTS[dtype, compute_dtype]
 
 
