@@ -506,7 +506,7 @@ def _compile(
 def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds):
     batch_size = fields["batch_size"]
 
-    def run_one(hp, seed, X, y, Xv, yv, Xt, yt):
+    def run_one(hp, seed, X, y, Xv, yv, Xt, yt, sample_weight=None):
         _TRACES[0] += 1  # counts traces: one per group when chunks reuse the program
         k_init, k_train = jax.random.split(jax.random.key(seed))
         opt = _build_optimizer(optimizer, hp, fields)
@@ -527,6 +527,7 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
                 grad=grad,
                 patience=patience,
                 min_delta=hp.get("min_delta", min_delta),
+                sample_weight=sample_weight,
             )
 
         state, m = jax.lax.scan(epoch, state, None, length=epochs)
@@ -556,7 +557,9 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
 
     over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 6)
     if folds:
-        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4))
+        # a ninth argument, the folds' sample weights (F, n) or None, beside their data
+        over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 7)
+        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4 + (0,)))
     return jax.jit(over_configs)
 
 

@@ -301,6 +301,7 @@ def train_epoch(
     freeze: bool = True,
     compute_dtype: DTypeLike | None = None,
     monitor: str = "valid_loss",
+    sample_weight: ArrayLike | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One epoch over (X, y), then validation and the early-stopping update.
 
@@ -318,6 +319,11 @@ def train_epoch(
       monitor: what early stopping and the best parameters follow:
         "valid_loss" (lower is better) or "valid_accuracy" (higher is better;
         kept in the state as its negative, so ``min_delta`` is in accuracy units).
+      sample_weight: None, or per-example weights s (n,), ≥ 0: each minibatch's
+        loss becomes Σ sᵢ nllᵢ / Σ sᵢ over its examples and its penalty is scaled
+        by (examples in it) / Σ sᵢ, so ``l2 = alpha / batch_size`` is scikit-learn's
+        MLP penalty alpha / (2·Σ sᵢ) on full minibatches; a minibatch whose
+        weights are all 0 leaves the parameters and optimizer state as they were.
       compute_dtype: mixed precision: each step's forward and backward pass
         runs on the parameters cast to this dtype (e.g. bfloat16), its
         gradients are cast back, and the optimizer updates the parameters in
@@ -329,6 +335,8 @@ def train_epoch(
     X, y = jnp.asarray(X), jnp.asarray(y)
     n = X.shape[0]
     n_batches = -(-n // batch_size)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight).astype(state.best_loss.dtype)
     # The last partial batch is padded to full size with rows of weight 0, so a
     # single compiled step serves every batch and the partial one still takes
     # the mean over its real examples only.
@@ -339,13 +347,15 @@ def train_epoch(
 
     def step(carry, batch):
         params, opt_state = carry
-        Xb, yb, weights = batch
+        Xb, yb, weights, scale = batch
         if batch_sharding is not None:
             Xb = jax.lax.with_sharding_constraint(Xb, batch_sharding)
             yb = jax.lax.with_sharding_constraint(yb, batch_sharding)
-        J, g = value_and_grad(params, Xb, yb, l2, l1, weights)
-        updates, opt_state = optimizer.update(g, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), J
+        if scale is None:
+            J, g = value_and_grad(params, Xb, yb, l2, l1, weights)
+            updates, opt_state = optimizer.update(g, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), J
+        return _weighted_step(value_and_grad, optimizer, params, opt_state, batch, l2, l1)
 
     def run(state):
         key, sub = jax.random.split(state.key)
@@ -358,7 +368,9 @@ def train_epoch(
             idx, counts = perm.reshape(n_batches, batch_size), batch_size
             weights = None
         # One gather of the whole epoch's minibatches, not one per step.
-        batches = (X[idx], y[idx], weights)
+        batches = (X[idx], y[idx], weights, None)
+        if sample_weight is not None:
+            batches = (X[idx], y[idx], *_weigh_batches(sample_weight, idx, weights, counts))
         carry, losses = jax.lax.scan(step, (state.params, state.opt_state), batches)
         total = jnp.sum(losses * counts)
         params, opt_state = carry
@@ -400,6 +412,30 @@ def train_epoch(
     return new, m
 
 
+def _weigh_batches(sample_weight, idx, padding, counts):
+    """(weights, penalty scale) of each weighted minibatch, (n_batches, B) and (n_batches,).
+
+    The padding rows keep weight 0; each batch's penalty is scaled by
+    (examples in it) / Σ its weights (see ``train_epoch``'s sample_weight).
+    """
+    weights = sample_weight[idx] if padding is None else sample_weight[idx] * padding
+    total = jnp.sum(weights, axis=1)
+    return weights, jnp.broadcast_to(counts, total.shape).astype(total.dtype) / total
+
+
+def _weighted_step(value_and_grad, optimizer, params, opt_state, batch, l2, l1):
+    """One step on a weighted minibatch; a batch of total weight 0 changes nothing."""
+    Xb, yb, weights, scale = batch
+    some = jnp.sum(weights) > 0
+    # a batch of weight 0 is computed with unit weights (finite) and then discarded
+    weights = jnp.where(some, weights, jnp.ones_like(weights))
+    scale = jnp.where(some, scale, 0.0)
+    J, g = value_and_grad(params, Xb, yb, l2 * scale, l1 * scale, weights)
+    updates, new_state = optimizer.update(g, opt_state, params)
+    new = (optax.apply_updates(params, updates), new_state)
+    return _select(some, new, (params, opt_state)), jnp.where(some, J, 0.0)
+
+
 def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: Any) -> EpochProgram:
     """``train_epoch`` under ``jit`` for a fixed configuration, the state donated.
 
@@ -416,7 +452,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
     key = ("epoch", net, structure, tuple(sorted(config.items())), tuple(sorted(tuned)))
 
     def make():
-        def epoch(state, X, y, Xv, yv, numbers, tuned):
+        def epoch(state, X, y, Xv, yv, numbers, tuned, sample_weight=None):
             return train_epoch(
                 state,
                 X,
@@ -425,6 +461,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
                 yv,
                 net=net,
                 optimizer=_rebuild(structure, numbers),
+                sample_weight=sample_weight,
                 **config,
                 **tuned,
             )
@@ -447,8 +484,10 @@ class EpochProgram(NamedTuple):
     numbers: dict
     tuned: dict
 
-    def __call__(self, state, X, y, Xv=None, yv=None):
-        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned)
+    def __call__(self, state, X, y, Xv=None, yv=None, sample_weight=None):
+        if sample_weight is None:  # the same call, so the same compiled program, as before
+            return self.program(state, X, y, Xv, yv, self.numbers, self.tuned)
+        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned, sample_weight)
 
     def lower(self, state, X, y, Xv=None, yv=None):
         """``jax.stages.Lowered`` of the epoch for these arguments (for AOT compilation)."""

@@ -13,7 +13,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike, DTypeLike
 
-from nnbasics import _files, compilation, distributed
+from nnbasics import _checks, _files, compilation, distributed
 from nnbasics.train._arguments import (
     _check_compute_dtype,
     _check_fit_args,
@@ -99,6 +99,7 @@ def fit(
     compute_dtype: DTypeLike | None = None,
     overwrite: bool = False,
     monitor: str = "valid_loss",
+    sample_weight: ArrayLike | None = None,
 ) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
@@ -137,6 +138,10 @@ def fit(
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
         training (each minibatch split across its devices, parameters replicated);
         ``nb.distributed.global_mesh()`` in a multi-process run.
+      sample_weight: None, or per-example weights (n,), finite, ≥ 0, not all 0:
+        each minibatch's loss is the weighted mean Σ sᵢ nllᵢ / Σ sᵢ and its penalty
+        is scaled by (examples in the minibatch) / Σ sᵢ (scikit-learn's MLP
+        ``sample_weight``; see ``nnbasics.train.train_epoch``).
       compute_dtype: None, or ``jnp.bfloat16`` / ``jnp.float16`` for mixed
         precision: forward and backward passes in that dtype on a copy of the
         training data, parameters and optimizer state kept in the parameters'
@@ -182,6 +187,7 @@ def fit(
         key,
         monitor,
     )
+    sample_weight = _check_sample_weight(sample_weight, n)
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
         return _fit(
@@ -204,7 +210,22 @@ def fit(
             mesh=mesh,
             compute_dtype=compute_dtype,
             monitor=monitor,
+            sample_weight=sample_weight,
         )
+
+
+def _check_sample_weight(sample_weight, n):
+    """None, or ``sample_weight`` as a float array of shape (n,), finite, ≥ 0, not all 0."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.shape != (n,) or not np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_:
+        _checks.fail(
+            "sample_weight", f"numbers of shape ({n},), one per example", f"{w.dtype} {w.shape}"
+        )
+    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+        _checks.fail("sample_weight", "finite weights >= 0, not all 0", f"values {w[:5].tolist()}")
+    return w
 
 
 def _fit(
@@ -228,6 +249,7 @@ def _fit(
     mesh,
     compute_dtype,
     monitor,
+    sample_weight=None,
 ) -> FitResult:
     """``fit`` after its arguments are checked, its checkpoint directory held."""
     compilation.use_default_cache()
@@ -235,6 +257,8 @@ def _fit(
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
     Xv, yv = cast_data(net, valid, dtype)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight, dtype)
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
@@ -258,6 +282,8 @@ def _fit(
         )
         if monitor != "valid_loss":  # absent otherwise: older checkpoints still resume
             meta["monitor"] = monitor
+        if sample_weight is not None:  # likewise
+            meta["sample_weight"] = _fingerprint(sample_weight)
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
@@ -293,7 +319,7 @@ def _fit(
 
         replicated = NamedSharding(mesh, PartitionSpec())
         batch_sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
-        state, X, y = distributed.replicate((state, X, y), replicated)
+        state, X, y, sample_weight = distributed.replicate((state, X, y, sample_weight), replicated)
         if valid is not None:
             Xv, yv = distributed.replicate((Xv, yv), replicated)
 
@@ -314,7 +340,7 @@ def _fit(
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
     while epoch < epochs and not stopped:
-        state, m = epoch_fn(state, X, y, Xv, yv)
+        state, m = epoch_fn(state, X, y, Xv, yv, sample_weight)
         m = {k: float(v) for k, v in jax.device_get(m).items()}  # the epoch's one host sync
         stopped = bool(m["stopped"])
         for k in HISTORY_KEYS:
