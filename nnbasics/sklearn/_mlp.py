@@ -214,7 +214,9 @@ class _BaseMLP(BaseEstimator):
                 _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True),
                 dtype,
             )
-        config = dict(batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad)
+        config: dict[str, Any] = dict(
+            batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad
+        )
         y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         if sparse:
             state, m = _sparse.epoch_program(net, opt, **config)(

@@ -42,7 +42,7 @@ def refuse(sample_weight: Any, early_stopping: bool) -> None:
         _checks.fail("early_stopping", "False with a sparse X", "True")
 
 
-def as_rows(X: Any, dtype: Any) -> scipy.sparse.csr_matrix:
+def as_rows(X: Any, dtype: Any) -> Any:
     """``X`` as a CSR matrix of ``dtype`` (fast row gathers); O(nnz), never dense."""
     return scipy.sparse.csr_matrix(X, dtype=np.dtype(dtype))
 
@@ -87,7 +87,7 @@ def epoch_program(net: MLP, optimizer: optax.GradientTransformation, *, batch_si
     step = _step_program(net, optimizer, grad)
     finish = _program(("sparse finish",), lambda: jax.jit(_finish, static_argnums=6))
 
-    def epoch(state: TrainState, X: scipy.sparse.csr_matrix, y: np.ndarray):
+    def epoch(state: TrainState, X: Any, y: np.ndarray):
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         pad = n_batches * batch_size - n
@@ -120,7 +120,7 @@ def fit(
     net: MLP,
     params,
     optimizer: optax.GradientTransformation,
-    train: tuple[scipy.sparse.csr_matrix, np.ndarray],
+    train: tuple[Any, np.ndarray],
     *,
     epochs: int,
     batch_size: int,
@@ -170,7 +170,7 @@ def fit(
     )
 
 
-def apply(net: MLP, params: list[dict[str, np.ndarray]], X: scipy.sparse.spmatrix) -> np.ndarray:
+def apply(net: MLP, params: list[dict[str, np.ndarray]], X: Any) -> np.ndarray:
     """The output pre-activation z (n, out_width) of a sparse X (n, d), nothing (n, d) dense.
 
     a⁽¹⁾ = X W⁽¹⁾ + b⁽¹⁾ is a sparse product (n, h₁); the remaining layers are ``net.forward``'s.

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ def _assert_same_fit(dense, sparse):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)
 
 
-KW = dict(hidden_layer_sizes=(7, 5), max_iter=4, random_state=0, dtype="float64")
+KW: dict[str, Any] = dict(hidden_layer_sizes=(7, 5), max_iter=4, random_state=0, dtype="float64")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
