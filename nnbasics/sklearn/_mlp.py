@@ -120,7 +120,7 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y_encoded, n_out, sample_weight=None):
         sparse = scipy.sparse.issparse(X)
         if sparse:
-            _sparse.refuse(sample_weight, self.early_stopping)
+            _sparse.refuse(self.early_stopping)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -195,8 +195,6 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             raise ValueError("early_stopping: expected False with partial_fit, received True")
         sparse = scipy.sparse.issparse(X)
-        if sparse:
-            _sparse.refuse(sample_weight, False)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         dtype = _DTYPES[self.dtype]
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
@@ -220,7 +218,7 @@ class _BaseMLP(BaseEstimator):
         y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         if sparse:
             state, m = _sparse.epoch_program(net, opt, **config)(
-                state, _sparse.as_rows(X, dtype), y_cast
+                state, _sparse.as_rows(X, dtype), y_cast, sample_weight
             )
         else:
             state, m = compile_epoch(net, opt, freeze=False, **config)(
@@ -284,6 +282,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 

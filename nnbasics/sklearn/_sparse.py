@@ -26,7 +26,15 @@ import scipy.sparse
 
 from nnbasics import _checks, graph
 from nnbasics.train import FitResult, TrainState, init_state
-from nnbasics.train._epoch import _all_finite, _program, _select, _value_and_grad
+from nnbasics.train._epoch import (
+    _all_finite,
+    _program,
+    _select,
+    _value_and_grad,
+    _weigh_batches,
+    _weighted_step,
+)
+from nnbasics.train._fit import _check_sample_weight
 
 if TYPE_CHECKING:
     from nnbasics.mlp import MLP
@@ -34,10 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["apply", "as_rows", "epoch_program", "fit", "refuse"]
 
 
-def refuse(sample_weight: Any, early_stopping: bool) -> None:
+def refuse(early_stopping: bool) -> None:
     """What the sparse path does not support, refused before any work."""
-    if sample_weight is not None:
-        _checks.fail("sample_weight", "None with a sparse X", "weights")
     if early_stopping:
         _checks.fail("early_stopping", "False with a sparse X", "True")
 
@@ -48,10 +54,21 @@ def as_rows(X: Any, dtype: Any) -> Any:
 
 
 def _step_program(net: MLP, optimizer: optax.GradientTransformation, grad: str) -> Any:
-    """One compiled minibatch step ``(params, opt_state, Xb, yb, l2, weights) -> (params, opt_state, J)``."""
+    """One compiled minibatch step ``(params, opt_state, Xb, yb, l2, weights, scale) -> (params, opt_state, J)``.
 
-    def step(params, opt_state, Xb, yb, l2, weights):
-        J, g = _value_and_grad(net, grad)(params, Xb, yb, l2, 0.0, weights)
+    ``scale`` None: an unweighted minibatch (``weights`` only marks the padding);
+    otherwise ``train_epoch``'s weighted step (penalty scaled, an all-0 batch skipped).
+    """
+
+    def step(params, opt_state, Xb, yb, l2, weights, scale):
+        value_and_grad = _value_and_grad(net, grad)
+        if scale is not None:
+            batch = (Xb, yb, weights, scale)
+            (params, opt_state), J = _weighted_step(
+                value_and_grad, optimizer, params, opt_state, batch, l2, 0.0
+            )
+            return params, opt_state, J
+        J, g = value_and_grad(params, Xb, yb, l2, 0.0, weights)
         updates, opt_state = optimizer.update(g, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, J
 
@@ -80,14 +97,15 @@ def epoch_program(net: MLP, optimizer: optax.GradientTransformation, *, batch_si
     """``epoch(state, X, y) -> (state, metrics)``: ``train_epoch`` on a CSR ``X``, one dense batch at a time.
 
     Args:
-      batch_size: B; X (n, d) sparse CSR in the parameters' dtype, y (n, ...) a NumPy array.
+      batch_size: B; X (n, d) sparse CSR in the parameters' dtype, y (n, ...) a NumPy array,
+        sample_weight None or (n,), as ``train_epoch``'s.
     Returns:
       the new TrainState and the epoch's metrics as ``train_epoch``'s (valid ones NaN).
     """
     step = _step_program(net, optimizer, grad)
     finish = _program(("sparse finish",), lambda: jax.jit(_finish, static_argnums=6))
 
-    def epoch(state: TrainState, X: Any, y: np.ndarray):
+    def epoch(state: TrainState, X: Any, y: np.ndarray, sample_weight: Any = None):
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         pad = n_batches * batch_size - n
@@ -101,15 +119,20 @@ def epoch_program(net: MLP, optimizer: optax.GradientTransformation, *, batch_si
             weights = (np.arange(batch_size) < counts[:, None]).astype(dtype)
         else:
             idx, counts, weights = perm.reshape(n_batches, batch_size), batch_size, None
+        scales = None
+        if sample_weight is not None:
+            sample_weight = jnp.asarray(sample_weight, dtype)
+            weights, scales = _weigh_batches(sample_weight, jnp.asarray(idx), weights, counts)
         params, opt_state, losses = state.params, state.opt_state, []
         for b, rows in enumerate(idx):
             Xb = X[rows].toarray()  # the only dense copy: (B, d)
             w = None if weights is None else weights[b]
+            scale = None if scales is None else scales[b]
             if losses:
                 # At most one step in flight: asynchronous dispatch would otherwise
                 # queue every minibatch's dense copy, the whole dense X at worst.
                 losses[-1].block_until_ready()
-            params, opt_state, J = step(params, opt_state, Xb, y[rows], l2, w)
+            params, opt_state, J = step(params, opt_state, Xb, y[rows], l2, w, scale)
             losses.append(J)
         return finish(state, params, opt_state, key, losses, jnp.asarray(counts), n)
 
@@ -129,15 +152,17 @@ def fit(
     grad: str,
     callback=None,
     min_delta: float = 0.0,
+    sample_weight: Any = None,
     **unsupported: Any,
 ) -> FitResult:
     """``nnbasics.train.fit`` on a sparse X (CSR, in ``params``' dtype), without validation.
 
-    The other arguments of ``fit`` (valid, patience, sample_weight, ...) must be None
+    The other arguments of ``fit`` (valid, patience, ...) must be None
     here; ``nnbasics.sklearn`` refuses them for sparse input before calling.
     ``min_delta`` is accepted for the same call, and unused without validation.
     """
     del min_delta
+    sample_weight = _check_sample_weight(sample_weight, train[0].shape[0])
     for name, value in unsupported.items():
         if value is not None:
             _checks.fail(name, "None with a sparse X", repr(value))
@@ -146,7 +171,7 @@ def fit(
     state = init_state(params, optimizer, key)
     losses: list[float] = []
     for epoch in range(epochs):
-        state, m = epoch_fn(state, X, y)
+        state, m = epoch_fn(state, X, y, sample_weight)
         m = {k: float(v) for k, v in jax.device_get(m).items()}
         if m["diverged"]:
             warnings.warn(
