@@ -4,10 +4,11 @@
 dense array, which a one-hot input of many columns cannot afford. Here the
 epoch runs as a host loop that reproduces it step for step: the same key
 split and permutation, the same ``ceil(n / B)`` minibatches (the last padded
-with rows of weight 0), the same optimizer step, train loss, finite check and
-state update; only one minibatch ``X[idx].toarray()`` (B, d) is dense at a
-time. A sparse fit therefore follows the dense fit's trajectory exactly (up
-to the rounding of a differently fused program).
+with rows of weight 0), the same optimizer step (``sample_weight``'s weighted
+one too), train loss, finite check and state update; only one minibatch ``X[idx].toarray()`` (B, d) is dense at a
+time (one step in flight). A sparse fit therefore follows the dense fit's
+trajectory exactly (up to the rounding of a differently fused program).
+Without a validation set: ``early_stopping`` is refused for sparse input.
 
 Prediction never densifies: the first layer's pre-activation X W⁽¹⁾ + b⁽¹⁾
 (n, h₁) is a sparse-by-dense product, and the rest of the network runs on it.

@@ -178,3 +178,15 @@ def test_sparse_divergence_is_the_dense_divergence():
         sparse = MLPClassifier(**kw).fit(X, y)
     _assert_same_fit(dense, sparse)
     assert all(np.all(np.isfinite(p)) for p in _params(sparse))
+
+
+def test_one_hot_encoder_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    words = np.array([["red"], ["green"], ["blue"], ["red"], ["blue"], ["green"]])
+    y = np.array([1, 0, 0, 1, 0, 0])
+    pipe = make_pipeline(OneHotEncoder(), MLPClassifier((4,), max_iter=200, random_state=0))
+    pipe.set_params(mlpclassifier__learning_rate_init=0.05)
+    assert scipy.sparse.issparse(pipe[0].fit_transform(words))
+    np.testing.assert_array_equal(pipe.fit(words, y).predict(words), y)
