@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
@@ -15,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from nnbasics import optim
 from nnbasics.mlp import MLP
+from nnbasics.sklearn import _sparse
 from nnbasics.train import compile_epoch, init_state
 from nnbasics.train import fit as nb_fit
 from nnbasics.train._epoch import _program
@@ -22,6 +24,7 @@ from nnbasics.train._epoch import _program
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+_SPARSE = ("csr", "csc")
 
 
 def clone(estimator: Any, *, safe: bool = True) -> Any:
@@ -115,6 +118,9 @@ class _BaseMLP(BaseEstimator):
         return net, batch, int(seed)
 
     def _fit(self, X, y_encoded, n_out, sample_weight=None):
+        sparse = scipy.sparse.issparse(X)
+        if sparse:
+            _sparse.refuse(self.early_stopping)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -124,7 +130,7 @@ class _BaseMLP(BaseEstimator):
         # As nnbasics.folds.train_folds derives its keys from a seed, so that
         # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
         k_init, k_train = jax.random.split(jax.random.key(seed))
-        X = np.asarray(X, dtype)
+        X = _sparse.as_rows(X, dtype) if sparse else np.asarray(X, dtype)
         y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         valid = None
         if self.early_stopping:
@@ -142,7 +148,7 @@ class _BaseMLP(BaseEstimator):
             print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
 
         start = self._warm_params(net, dtype)
-        result = nb_fit(
+        result = (_sparse.fit if sparse else nb_fit)(
             net,
             net.init(k_init, dtype) if start is None else start,
             opt,
@@ -188,6 +194,7 @@ class _BaseMLP(BaseEstimator):
         """One epoch over (X, y_encoded) from the kept state (the first call: a fresh one)."""
         if self.early_stopping:
             raise ValueError("early_stopping: expected False with partial_fit, received True")
+        sparse = scipy.sparse.issparse(X)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         dtype = _DTYPES[self.dtype]
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
@@ -205,13 +212,18 @@ class _BaseMLP(BaseEstimator):
                 _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True),
                 dtype,
             )
-        epoch_fn = compile_epoch(
-            net, opt, batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad, freeze=False
+        config: dict[str, Any] = dict(
+            batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad
         )
         y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
-        state, m = epoch_fn(
-            state, jnp.asarray(X, dtype), jnp.asarray(y_cast), None, None, sample_weight
-        )
+        if sparse:
+            state, m = _sparse.epoch_program(net, opt, **config)(
+                state, _sparse.as_rows(X, dtype), y_cast, sample_weight
+            )
+        else:
+            state, m = compile_epoch(net, opt, freeze=False, **config)(
+                state, jnp.asarray(X, dtype), jnp.asarray(y_cast), None, None, sample_weight
+            )
         loss = float(m["train_loss"])
         if not np.isfinite(loss):
             raise ValueError(
@@ -254,12 +266,14 @@ class _BaseMLP(BaseEstimator):
         (scikit-learn's check_methods_sample_order_invariance asks 1e-7).
         """
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=_SPARSE)
         params = [
             {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
             for W, b in zip(self.coefs_, self.intercepts_, strict=True)
         ]
         net = self._net
+        if scipy.sparse.issparse(X):
+            return _sparse.apply(net, params, X)
         # one compiled forward pass per net and shape, not an eager program per operation
         apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
         with jax.enable_x64(True):
@@ -268,6 +282,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -291,7 +306,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _prepare(self, X, y):
         """Validates (X, y), sets n_features_in_ and classes_; returns (X, labels 0..C−1, C)."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=_SPARSE)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -321,7 +336,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"received {classes.tolist()}"
                 )
             self.classes_ = classes
-        X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first, accept_sparse=_SPARSE)
         check_classification_targets(y)
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
@@ -361,7 +376,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _prepare(self, X, y):
         """Validates (X, y), sets n_features_in_; returns (X, y as (n, k), k)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True, accept_sparse=_SPARSE
+        )
         y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
         self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
@@ -380,7 +397,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _prepare_more(self, X, y):
         """As ``_prepare``, for a later partial_fit call: the features and targets must match."""
         X, y = validate_data(
-            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True, reset=False
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+            reset=False,
+            accept_sparse=_SPARSE,
         )
         y2 = np.asarray(y).reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
