@@ -346,7 +346,12 @@ def test_load_path_equals_read(tmp_path):
             {},
             "^FILE, line 3, column 'b': .*received the missing value 'NA'$",
         ),
-        ("nan.tsv", "1\t2\tx\n3\tnan\ty\n", dict(header=False), "^FILE, line 2, column 2: .*missing value 'nan'$"),
+        (
+            "nan.tsv",
+            "1\t2\tx\n3\tnan\ty\n",
+            dict(header=False),
+            "^FILE, line 2, column 2: .*missing value 'nan'$",
+        ),
         ("label.csv", "a,b,c\n1,2,x\n3,4,\n", {}, "^FILE, line 3, column 'c': .*an empty cell$"),
         (
             "s.csv",
