@@ -1,8 +1,5 @@
 """The launcher: stopping, time-outs, signals, command lines and bad arguments."""
 
-import os
-import time
-
 import pytest
 
 from nnbasics import distributed as D
@@ -83,39 +80,3 @@ def test_launch_main_usage_errors(capsys):
     assert "the following arguments are required: -n/--num-processes" in capsys.readouterr().err
     assert D.launch_main(["--help"]) == 0
     assert "nnbasics launch" in capsys.readouterr().out
-
-
-# ------------------------------------------------------------------ signals to the launcher
-
-
-def _children(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _until(condition, seconds: float) -> bool:
-    """Whether ``condition()`` became true within about ``seconds`` (a bound, not a speed
-    claim): counted 50 ms polls, so no test reads a clock (tests/test_no_clock_in_tests.py)."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
