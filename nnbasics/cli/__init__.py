@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     that some callback swallowed (JAX's garbage-collection hook ignores
     exceptions) is still reported once the command returns.
     """
+    as_command = argv is None  # this process is the command (``nnbasics``, ``python -m``)
     argv = list(sys.argv[1:] if argv is None else argv)
     interrupts = []
 
@@ -74,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if interrupts and code != 130:
         print(f"{PROG}: interrupted", file=sys.stderr)
         _end_distributed(130)
-        return 130
+        code = 130
+    if code == 130 and as_command:
+        # An interrupt can leave XLA compiling on a background thread, and the
+        # interpreter's teardown under it may crash (SIGSEGV) after the one line.
+        _exit_now(130)
     return code
 
 
@@ -132,8 +137,12 @@ def _end_distributed(code: int) -> None:
     has said what it had to, and its checkpoint is already whole.
     """
     jax = sys.modules.get("jax")
-    if jax is None or not jax.distributed.is_initialized():
-        return
+    if jax is not None and jax.distributed.is_initialized():
+        _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Flushes stdout and stderr and ends the process with ``code``, skipping its teardown."""
     import os
 
     for stream in (sys.stdout, sys.stderr):
