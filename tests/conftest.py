@@ -133,3 +133,22 @@ def trained(tmp_path_factory):
     write_table(d / "headerless_target.csv", None, [[*x, t] for x, t in zip(X_new, y)])
     write_table(d / "headerless_wide.csv", None, [[*x, t, 0] for x, t in zip(X_new, y)])
     return d
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The documentation site built once per test process with `mkdocs build --strict`."""
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("mkdocstrings_handlers.python", reason="needs the docs extra")
+    out_dir = tmp_path_factory.mktemp("docs") / "site"
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out_dir)],
+        cwd=pathlib.Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out_dir

@@ -6,16 +6,15 @@ import contextlib
 import functools
 import http.server
 import json
-import os
 import pathlib
 import re
-import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+
+from tests._helpers.browser import chromium
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -29,42 +28,20 @@ RUNNABLE = ["README.md", "docs/getting-started.md"] + sorted(
 )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site built once with `mkdocs build --strict` (warnings are errors)."""
-    pytest.importorskip("mkdocstrings_handlers.python", reason="needs the docs extra")
-    out_dir = tmp_path_factory.mktemp("docs") / "site"
-    out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out_dir
-
-
 @pytest.mark.slow
-def test_site_builds_strict(site):
-    api = site / "api"
+def test_site_builds_strict(built_site):
+    api = built_site / "api"
     assert (api / "nnbasics.optim.html").exists()
     assert "nnbasics.optim.adam" in (api / "nnbasics.optim.html").read_text()
-    assert "nnbasics train" in (site / "cli.html").read_text()
+    assert "nnbasics train" in (built_site / "cli.html").read_text()
     # the notebooks as tutorials, with their committed outputs (figures beside the page)
-    tutorial = (site / "tutorials" / "01_logistic_regression.html").read_text()
-    assert "<img" in tutorial and (site / "tutorials" / "01_logistic_regression_1.png").exists()
+    tutorial = (built_site / "tutorials" / "01_logistic_regression.html").read_text()
+    assert (
+        "<img" in tutorial and (built_site / "tutorials" / "01_logistic_regression_1.png").exists()
+    )
     # topic pages link their code to its reference entry
-    topic = (site / "topics" / "logistic-linear-regression.html").read_text()
+    topic = (built_site / "topics" / "logistic-linear-regression.html").read_text()
     assert "../api/nnbasics.logistic.html#nnbasics.logistic.nll" in topic
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
-    pytest.skip("no chromium on this machine (apt-get install -y chromium)")
 
 
 @contextlib.contextmanager
@@ -89,10 +66,10 @@ def _serve(root):
         ("api/nnbasics.optim.html", False),
     ],
 )
-def test_page_in_headless_chromium(site, page, math, tmp_path):
+def test_page_in_headless_chromium(built_site, page, math, tmp_path):
     """The page loads offline with no console error, and its equations are typeset."""
-    browser = _chromium()
-    with _serve(site) as url:
+    browser = chromium()
+    with _serve(built_site) as url:
         out = subprocess.run(
             [
                 browser,
@@ -123,8 +100,8 @@ def test_page_in_headless_chromium(site, page, math, tmp_path):
 
 
 @pytest.mark.slow
-def test_search_index_finds_adam(site):
-    index = json.loads((site / "search" / "search_index.json").read_text())
+def test_search_index_finds_adam(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
     hits = [d["location"] for d in index["docs"] if "adam" in (d["title"] + d["text"]).lower()]
     assert any(h.startswith("api/nnbasics.optim") for h in hits), hits[:5]
 

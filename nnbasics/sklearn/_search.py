@@ -143,11 +143,7 @@ class _FoldSearch(_SearchBase):
         weights = plan["sample_weight"]
         heads, folds = [], []
         for train, _ in splits:
-            X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
-            head = None
-            if isinstance(est, Pipeline):
-                head = clone(est[:-1])
-                X_tr = head.fit_transform(X_tr, y_tr)
+            head, X_tr, y_tr = _fold_train(est, X, y, train)
             heads.append(head)
             folds.append((X_tr, y_tr, None if weights is None else _safe_indexing(weights, train)))
         members = [[clone(final).set_params(**o) for _ in splits] for o in own]
@@ -199,11 +195,7 @@ class _FoldSearch(_SearchBase):
         fold_weights = None if weights is None else [_safe_indexing(weights, t) for t, _ in splits]
         folds = []  # per split: (model maker, (X_f, y_f) prepared, n_out, fitted template)
         for train, _ in splits:
-            X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
-            head = None
-            if isinstance(est, Pipeline):
-                head = clone(est[:-1])
-                X_tr = head.fit_transform(X_tr, y_tr)
+            head, X_tr, y_tr = _fold_train(est, X, y, train)
             template = clone(final)
             Xf, tf, n_out = template._prepare(X_tr, y_tr)
             folds.append((head, template, Xf, tf, n_out))
@@ -374,3 +366,15 @@ class RandomizedSearchCV(_FoldSearch, model_selection.RandomizedSearchCV):
         return ParameterSampler(
             self.param_distributions, self.n_iter, random_state=self.random_state
         )
+
+
+def _fold_train(est, X, y, train):
+    """A fold's training rows, through a clone of the Pipeline's head fitted on them.
+
+    Returns (the fitted head or None, X_train transformed, y_train).
+    """
+    X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+    if not isinstance(est, Pipeline):
+        return None, X_tr, y_tr
+    head = clone(est[:-1])
+    return head, head.fit_transform(X_tr, y_tr), y_tr

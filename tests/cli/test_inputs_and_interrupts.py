@@ -13,23 +13,11 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-from nnbasics import cli
+from tests._helpers.cli import one_line, run
 
 NUMBER_HEADER = "400,410,420,430,species\n" + "".join(
     f"{i},{i + 1},{i + 2},{i + 3},{'ab'[i % 2]}\n" for i in range(40)
 )
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 # --- a header whose names are numbers

@@ -20,23 +20,11 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-from nnbasics import cli
 from nnbasics.data import Standardizer
+from tests._helpers.cli import one_line, run
 
 QUICK = ["train", "--dataset", "iris", "--hidden-sizes", "8", "--epochs", "3", "--batch-size", "16"]
 OLD = "the old predictions\n"
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def wait_for(condition, what: str, deadline_s: float = 300.0, proc=None):

@@ -16,16 +16,9 @@ import time
 
 import pytest
 
+from tests._helpers.browser import chromium
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
-    pytest.skip("no chromium on this machine (apt-get install -y chromium)")
 
 
 def _high(fd: int) -> int:
@@ -122,7 +115,7 @@ class _DevTools:
 
 @pytest.fixture
 def page(tmp_path):
-    browser = _DevTools(_chromium(), tmp_path / "profile")
+    browser = _DevTools(chromium(), tmp_path / "profile")
     try:
         browser.send("Runtime.enable", on_page=True)
         browser.send("Log.enable", on_page=True)  # failed loads (a CDN script offline) too
