@@ -9,11 +9,11 @@ the first steps of one coordinate), and writes ``<name>.npz`` holding
     params  (STEPS + 1, DIM) the initial parameters, then those after each step
     config  ()               JSON: library, version, optimizer, kwargs, notes
 
-``tests/test_optim.py`` replays the gradients through ``nnbasics.optim`` and
+``tests/optim/test_optimizers.py`` replays the gradients through ``nnbasics.optim`` and
 compares, so the tests need neither PyTorch nor this script. Re-run it (it
 needs ``torch`` and ``scikit-learn``) only to add configurations:
 
-    python benchmarks/golden_trajectories.py [--out tests/golden]
+    python benchmarks/golden_trajectories.py [--out tests/optim/golden]
 """
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ NOTES = {
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "golden"
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "tests" / "optim" / "golden",
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Scratch profiling of nnbasics' training loop (issue 6): variants of the epoch, timed side by side.
+"""Scratch profiling of nnbasics' training loop: variants of the epoch, timed side by side.
 
     python benchmarks/profile_train.py [--epochs 200] [--repeats 5] [--json OUT]
 

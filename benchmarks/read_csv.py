@@ -16,9 +16,9 @@ alternated round by round so that the shared machine's load hits them alike:
 Time is the median over rounds of the call alone (imports excluded); peak
 memory is the growth of the process's peak resident set size
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) over its value just before the
-call, i.e. what the read itself needed at its peak. The goal (issue 16,
-point 10): ``nnbasics`` within 2x ``pandas.read_csv``'s time and within 3x the
-file's size in peak memory. Writes ``<out>/read_csv.md`` and ``.json``.
+call, i.e. what the read itself needed at its peak. The goal: ``nnbasics``
+within 2x ``pandas.read_csv``'s time and within 3x the file's size in peak
+memory. Writes ``<out>/read_csv.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -166,8 +166,7 @@ def report(result: dict, time_ratio: float, memory_ratio: float) -> str:
     met_time, met_memory = time_ratio <= 2, memory_ratio <= 3
     rows += [
         "",
-        "Goal (issue 16, point 10): within 2x `pandas.read_csv`'s time and within 3x the "
-        "file's size in peak memory.",
+        "Goal: within 2x `pandas.read_csv`'s time and within 3x the file's size in peak memory.",
         "",
         f"- time: {time_ratio:.2f}x pandas.read_csv: goal **{'met' if met_time else 'missed'}**",
         f"- peak memory: {memory_ratio:.2f}x the file's size: goal "

@@ -6,6 +6,11 @@ params = net.init(key)
 J, grads = net.backprop(params, X, y)   # hand-written; equals jax.value_and_grad(net.loss)
 """
 
+from nnbasics import _startup
+
+if _startup.as_command():  # Ctrl-C while the command's imports run: one line, exit 130
+    _startup.exit_on_interrupt()
+
 import importlib
 from typing import TYPE_CHECKING
 

@@ -21,11 +21,14 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import math
 import os
+import re
 import struct
 import tempfile
 import zipfile
 import zlib
+from typing import NamedTuple
 
 try:
     import fcntl
@@ -241,20 +244,31 @@ def reserve(path, what: str):
         os.close(fd)
 
 
-def atomic_savez(path: str, arrays: dict) -> str:
-    """Writes ``arrays`` to the ``.npz`` file ``path`` atomically; returns ``path``.
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", **kwargs):
+    """A file object on a temporary file that replaces ``path`` whole when the block ends.
 
-    The file gets the permissions a plain ``open`` would give it (0666 less
-    the umask), not ``mkstemp``'s 0600. Temporary files of earlier writes that
-    were killed mid-way are removed first.
+    Usage::
+
+        with _files.atomic_open("out.csv", "w", newline="") as f:
+            f.write("a,b\\n")  # streamed into '.out.csv-XXXX.tmp' beside out.csv
+
+    The temporary file lies in ``path``'s folder, is locked as a live writer's
+    (so ``reserve`` and the clean-up see it), and gets the permissions a plain
+    ``open`` would give (0666 less the umask). On leaving the block it is
+    flushed, fsync-ed and renamed onto ``path``; an exception (a full disk, a
+    Ctrl-C) removes it and leaves the old ``path`` whole; a killed writer's is
+    removed by the next write. ``mode`` is ``"w"`` or ``"wb"``; ``kwargs`` go to
+    ``open`` (``newline``, ``encoding``).
     """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = _live_temporary(path, directory)
     try:
         _remove_stale(path, keep=tmp)
         os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+        with open(fd, mode, **kwargs) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
             os.replace(tmp, path)  # before the close that drops the lock marking it live
@@ -263,6 +277,12 @@ def atomic_savez(path: str, arrays: dict) -> str:
             os.remove(tmp)
         raise
     _fsync_dir(directory)
+
+
+def atomic_savez(path: str, arrays: dict) -> str:
+    """Writes ``arrays`` to the ``.npz`` file ``path`` atomically (``atomic_open``); returns it."""
+    with atomic_open(path, "wb") as f:
+        _write_npz(f, arrays)
     return path
 
 
@@ -287,30 +307,187 @@ _UNREADABLE = (
 
 
 class Unreadable(Exception):
-    """An archive NumPy cannot read whole; the message says why."""
+    """An archive NumPy cannot read whole, or one it should not; the message says why."""
 
 
-def load_npz(path: str) -> dict:
-    """Every array of the ``.npz`` file ``path``, read whole (so each member's CRC is checked).
+def _env_bytes(name: str, default: int) -> int:
+    try:
+        return max(int(os.environ.get(name, default)), 0)
+    except ValueError:
+        return default
+
+
+DEFAULT_MAX_ARRAY_BYTES = 8 << 30
+
+
+def max_array_bytes() -> int:
+    """The most bytes the arrays of one file may declare: ``NNBASICS_MAX_ARRAY_BYTES`` (8 GiB).
+
+    Checked against each ``.npz``/``.npy`` file's declared shapes before any
+    data is read or decompressed (models, checkpoints and users' data files).
+    """
+    return _env_bytes("NNBASICS_MAX_ARRAY_BYTES", DEFAULT_MAX_ARRAY_BYTES)
+
+
+# A JSON header (model header, checkpoint manifest): at most this many characters and levels.
+MAX_JSON_CHARS = 1 << 22
+MAX_JSON_DEPTH = 32
+_NPY_HEADER_LIMIT = 10_000  # NumPy's own default
+
+
+def too_big(nbytes: int, limit: int) -> str:
+    return (
+        f"arrays declaring {nbytes} bytes, more than the limit of {limit} "
+        "(set NNBASICS_MAX_ARRAY_BYTES to raise it)"
+    )
+
+
+class Member(NamedTuple):
+    """A ``.npy`` member of an archive as its header declares it (nothing decompressed)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    nbytes: int
+    info: zipfile.ZipInfo
+
+
+def _declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Member:
+    """The shape and dtype ``info``'s ``.npy`` header declares, checked against its size."""
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            read = np.lib.format.read_array_header_1_0
+        elif version == (2, 0):
+            read = np.lib.format.read_array_header_2_0
+        else:
+            raise ValueError(f"member {info.filename!r} of .npy version {version}")
+        shape, _, dtype = read(f, max_header_size=_NPY_HEADER_LIMIT)
+        offset = f.tell()
+    if dtype.hasobject:
+        raise ValueError(f"member {info.filename!r} holds Python objects")
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if info.file_size - offset != nbytes:
+        raise ValueError(
+            f"member {info.filename!r} declares {nbytes} bytes of data but holds "
+            f"{info.file_size - offset}"
+        )
+    return Member(tuple(shape), dtype, nbytes, info)
+
+
+def _starts_with(path, file, magic: bytes) -> bool:
+    try:
+        if file is not None:
+            file.seek(0)
+            return file.read(len(magic)) == magic
+        with open(path, "rb") as f:
+            return f.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+class Archive:
+    """An ``.npz`` file opened for reading, member by member, nothing decompressed up front.
+
+    Usage::
+
+        with _files.Archive(path) as archive:
+            archive.allow({"header", "W"})  # any other member: refused
+            archive.members["W"].shape      # as declared, before reading
+            W = archive.read("W")
+
+    Opening reads the zip directory and each member's ``.npy`` header (a few
+    hundred bytes each): ``members`` maps each array name to its declared
+    ``Member``. A member declaring more bytes than it holds, or the archive's
+    members declaring more than ``limit`` bytes together, are refused before
+    any data is decompressed; reading a member checks its CRC.
 
     Raises:
       FileNotFoundError, IsADirectoryError: as ``open`` does.
-      Unreadable: anything else that stops the archive being read, as
-        ``"<exception type>: <message>"``.
+      Unreadable: any other reason it cannot or should not be read.
     """
+
+    def __init__(self, path, file=None):
+        self.path = os.fspath(path)
+        limit = max_array_bytes()
+        try:
+            self._zip = zipfile.ZipFile(self.path if file is None else file)
+        except (FileNotFoundError, IsADirectoryError):
+            raise
+        except _UNREADABLE as e:
+            if isinstance(e, zipfile.BadZipFile) and _starts_with(path, file, b"\x93NUMPY"):
+                raise Unreadable("ValueError: a .npy array, not an .npz archive") from None
+            raise Unreadable(f"{type(e).__name__}: {e}") from None
+        try:
+            self.members: dict[str, Member] = {}
+            for info in self._zip.infolist():
+                name = info.filename
+                if not name.endswith(".npy") or name[:-4] in self.members:
+                    raise Unreadable(f"a member {name!r} that is not one array of the file")
+                self.members[name[:-4]] = _declared(self._zip, info)
+            total = sum(m.nbytes for m in self.members.values())
+            if total > limit:
+                raise Unreadable(too_big(total, limit))
+        except Unreadable:
+            self._zip.close()
+            raise
+        except _UNREADABLE as e:
+            self._zip.close()
+            raise Unreadable(f"{type(e).__name__}: {e}") from None
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._zip.close()
+
+    def allow(self, names) -> None:
+        """Refuses a member not in ``names`` (Unreadable naming it)."""
+        extra = sorted(set(self.members) - set(names))
+        if extra:
+            shown = ", ".join(repr(k) for k in extra[:5]) + (", ..." if len(extra) > 5 else "")
+            raise Unreadable(f"{len(extra)} unexpected member(s) {shown}")
+
+    def read(self, name: str) -> np.ndarray:
+        """The array ``name``, decompressed and CRC-checked."""
+        try:
+            with self._zip.open(self.members[name].info) as f:
+                return np.lib.format.read_array(f, allow_pickle=False)
+        except _UNREADABLE as e:
+            raise Unreadable(f"{type(e).__name__}: {e}") from None
+
+    def json(self, name: str):
+        """The JSON text held in the 0-d string array ``name``, parsed, its size and depth bounded."""
+        member = self.members[name]
+        if member.dtype.kind != "U" or member.shape != ():
+            raise Unreadable(f"{name} is not a text, but {member.dtype}{list(member.shape)}")
+        if member.nbytes // 4 > MAX_JSON_CHARS:
+            raise Unreadable(f"{name} of {member.nbytes // 4} characters, above {MAX_JSON_CHARS}")
+        return parse_json(str(self.read(name)))
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def parse_json(text: str):
+    """``json.loads(text)`` once its nesting is known to be at most ``MAX_JSON_DEPTH``.
+
+    Raises:
+      Unreadable: not JSON, or nested deeper (a crafted header that would
+        otherwise end in ``RecursionError``).
+    """
+    depth = deepest = 0
+    for c in _JSON_STRING.sub("", text):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise Unreadable(f"JSON nested {deepest} levels deep, more than {MAX_JSON_DEPTH}")
     try:
-        npz = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError):
-        raise
-    except _UNREADABLE as e:
-        raise Unreadable(f"{type(e).__name__}: {e}") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise Unreadable("ValueError: a .npy array, not an .npz archive")
-    try:
-        with npz:
-            return {k: npz[k] for k in npz.files}
-    except _UNREADABLE as e:
-        raise Unreadable(f"{type(e).__name__}: {e}") from None
+        return json.loads(text)
+    except ValueError as e:
+        raise Unreadable(f"unreadable JSON ({e})") from None
 
 
 def field_error(what: str, path: str, field: str, expected: str, received: str) -> ValueError:
@@ -327,15 +504,46 @@ def check_finite(what: str, path: str, field: str, value) -> None:
         )
 
 
-def read_npz(path: str, what: str) -> tuple[dict, dict]:
-    """(header, arrays) of an ``.npz`` file whose ``header`` array holds JSON.
+def read_npz(path: str, what: str, members, key: str = "header") -> tuple[dict, dict]:
+    """(header, arrays) of an ``.npz`` file whose ``key`` array holds a JSON object.
+
+    Only the header is read before ``members(header)`` says which arrays the
+    file may hold, as ``{name: shape}`` (a shape None: any); any other member,
+    or one declaring another shape, is refused before its data is decompressed.
+    ``members(header, declared)`` (``declared``: ``Archive.members``) checks the
+    header's fields against what the file holds, raising ``ValueError``.
 
     Raises:
       ValueError: ``"<what>: expected ..., received ..."`` for a missing,
-        unreadable or foreign file.
+        unreadable, foreign or crafted file.
     """
     try:
-        arrays = load_npz(path)
+        with Archive(path) as archive:
+            if key not in archive.members:
+                raise ValueError(
+                    f"{what}: expected an nnbasics file with a {key}, received {path!r}"
+                )
+            try:
+                header = archive.json(key)
+            except Unreadable as e:
+                raise ValueError(
+                    f"{what}: expected a JSON {key} in {path!r}, received one it cannot read ({e})"
+                ) from None
+            if not isinstance(header, dict):
+                raise ValueError(
+                    f"{what}: expected a JSON object as the {key} of {path!r}, "
+                    f"received {type(header).__name__}"
+                )
+            shapes = members(header, archive.members)
+            archive.allow([key, *shapes])
+            for name, shape in shapes.items():
+                declared = archive.members.get(name)
+                if shape is not None and declared is not None and declared.shape != tuple(shape):
+                    raise ValueError(
+                        f"{what}: expected {name} of shape {tuple(shape)}, received shape "
+                        f"{declared.shape} in {path!r}"
+                    )
+            arrays = {k: archive.read(k) for k in archive.members if k != key}
     except FileNotFoundError:
         raise ValueError(f"{what}: expected an existing file, received {path!r}") from None
     except IsADirectoryError:
@@ -344,17 +552,4 @@ def read_npz(path: str, what: str) -> tuple[dict, dict]:
         raise ValueError(
             f"{what}: expected a readable .npz file, received {path!r} ({e})"
         ) from None
-    if "header" not in arrays:
-        raise ValueError(f"{what}: expected an nnbasics file with a header, received {path!r}")
-    try:
-        header = json.loads(str(arrays.pop("header")))
-    except ValueError as e:
-        raise ValueError(
-            f"{what}: expected a JSON header in {path!r}, received unreadable text ({e})"
-        ) from None
-    if not isinstance(header, dict):
-        raise ValueError(
-            f"{what}: expected a JSON object as the header of {path!r}, "
-            f"received {type(header).__name__}"
-        )
     return header, arrays

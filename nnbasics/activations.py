@@ -195,3 +195,4 @@ HIDDEN = {
     "softplus": Unit(softplus, softplus_grad),
     "maxout": Unit(maxout, maxout_grad),
 }
+"""The hidden units by name: each a :class:`Unit` of g and its derivative g′."""

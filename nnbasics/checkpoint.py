@@ -41,7 +41,9 @@ from nnbasics import _files
 __all__ = ["FILENAME", "FORMAT_VERSION", "check_train_state", "exists", "restore", "save"]
 
 FILENAME = "checkpoint.npz"
+"""The checkpoint's file name inside ``checkpoint_dir``."""
 FORMAT_VERSION = 1
+"""The checkpoint format written; :func:`restore` refuses any other."""
 _FORMAT = "nnbasics-checkpoint"
 
 
@@ -142,20 +144,33 @@ def _corrupt(directory: str, why: str) -> ValueError:
 
 
 def _read(directory: str) -> tuple[dict, dict]:
-    """(manifest, arrays) of the file in ``directory``; ValueError if unreadable."""
+    """(manifest, arrays) of the file in ``directory``; ValueError if unreadable.
+
+    The manifest is read first; the file may hold only the arrays it names,
+    each leaf of its declared shape, checked before any data is decompressed.
+    """
     try:
-        arrays = _files.load_npz(_path(directory))
+        with _files.Archive(_path(directory)) as archive:
+            if "manifest" not in archive.members:
+                raise _corrupt(directory, "no manifest")
+            try:
+                manifest = archive.json("manifest")
+            except _files.Unreadable as e:
+                raise _corrupt(directory, f"unreadable manifest: {e}") from None
+            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                raise _corrupt(directory, "the manifest is not an nnbasics checkpoint manifest")
+            _check_manifest(directory, manifest)
+            leaves = {f"leaf_{i:05d}": spec["shape"] for i, spec in enumerate(manifest["leaves"])}
+            archive.allow(["manifest", *leaves, *(f"history_{k}" for k in manifest["history"])])
+            for name, shape in leaves.items():
+                declared = archive.members.get(name)
+                if declared is not None and list(declared.shape) != list(shape):
+                    raise _corrupt(
+                        directory, f"{name} has shape {declared.shape}, its manifest says {shape}"
+                    )
+            arrays = {k: archive.read(k) for k in archive.members if k != "manifest"}
     except (OSError, _files.Unreadable) as e:
         raise _corrupt(directory, str(e) if isinstance(e, _files.Unreadable) else repr(e)) from None
-    if "manifest" not in arrays:
-        raise _corrupt(directory, "no manifest")
-    try:
-        manifest = json.loads(str(arrays.pop("manifest")))
-    except ValueError as e:
-        raise _corrupt(directory, f"unreadable manifest: {e}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-        raise _corrupt(directory, "the manifest is not an nnbasics checkpoint manifest")
-    _check_manifest(directory, manifest)
     return manifest, arrays
 
 
@@ -179,7 +194,7 @@ def _check_manifest(directory: str, manifest: dict) -> None:
         raise _manifest_error(directory, "epoch", "an integer", manifest["epoch"])
     if not isinstance(manifest.get("treedef"), str):
         raise _manifest_error(directory, "treedef", "a string", manifest.get("treedef"))
-    history = manifest.get("history", [])
+    history = manifest.setdefault("history", [])
     if not isinstance(history, list) or not all(isinstance(k, str) for k in history):
         raise _manifest_error(directory, "history", "a list of names", history)
     leaves = manifest.get("leaves")
@@ -334,7 +349,7 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
     return state, history
 
 
-def check_train_state(checkpoint_dir, state, history: dict) -> None:
+def check_train_state(checkpoint_dir, state, history: dict, names=None) -> None:
     """Refuses restored values ``fit`` cannot continue from, naming the file and the field.
 
     ``state`` is ``fit``'s ``TrainState`` as ``restore`` returned it. What an
@@ -347,7 +362,9 @@ def check_train_state(checkpoint_dir, state, history: dict) -> None:
       ``wait = e − 1 − best_epoch`` (epochs since the last improvement);
       ``diverged`` implies ``stopped``;
     - every history array has ``e`` entries (``e − 1`` after a divergence,
-      whose epoch is dropped), and ``train_loss`` is finite.
+      whose epoch is dropped), and ``train_loss`` is finite;
+    - the history holds exactly the arrays ``names`` (those ``fit`` writes;
+      None: not checked), so a file with one dropped is refused.
 
     Raises:
       ValueError: ``"checkpoint: expected <what> as <field> in '<file>', received <value>"``.
@@ -376,6 +393,9 @@ def check_train_state(checkpoint_dir, state, history: dict) -> None:
         )
     if bool(state.diverged) and not bool(state.stopped):
         fail("stopped", "True when diverged is True", "False")
+    if names is not None and set(history) != set(names):
+        missing = sorted(set(names) - set(history))
+        fail("history", f"the arrays {sorted(names)}", f"{sorted(history)} (missing {missing})")
     done = epoch - int(bool(state.diverged))
     for name, values in history.items():
         if len(values) != done:

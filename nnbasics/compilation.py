@@ -44,7 +44,9 @@ __all__ = [
 ]
 
 OFF_ENV = "NNBASICS_NO_COMPILE_CACHE"
-MAX_BYTES = 1 << 30  # 1 GiB; a digits-sized program is ~100 kB
+"""The environment variable that, set to anything but ``""`` or ``"0"``, keeps the cache off."""
+MAX_BYTES = 1 << 30  # a digits-sized program is ~100 kB
+"""The default cache folder's size bound: 1 GiB, the oldest entries evicted past it."""
 
 _disabled = False
 _tried = False

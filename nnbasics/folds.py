@@ -19,6 +19,7 @@ from nnbasics import _checks, compilation
 from nnbasics.mlp import MLP
 from nnbasics.search import _TRACES, STRUCTURAL, _bucket_groups, _check_search_args, _chunks
 from nnbasics.train import _buckets, cast_data, to_device
+from nnbasics.train._fit import _check_sample_weight
 
 __all__ = ["FoldsResult", "train_folds"]
 
@@ -56,6 +57,7 @@ def train_folds(
     chunk_size: int = 16,
     dtype=jnp.float32,
     seeds=None,
+    sample_weights: Sequence | None = None,
 ) -> FoldsResult:
     """Trains every (config, fold) pair: the folds a vmapped axis beside the configs.
 
@@ -79,6 +81,8 @@ def train_folds(
         (no early stopping: no validation set).
       seeds: None (each config's "seed", 0 without one) or a (C, F) array of
         ints, one seed per pair.
+      sample_weights: None, or one array of per-example weights (n_f,) per fold, as
+        ``nb.fit``'s ``sample_weight`` (each fold trains on its own weights).
 
     Returns:
       A FoldsResult.
@@ -129,6 +133,14 @@ def train_folds(
             checked[stack] = (groups, checked[shape][1])
         shapes.setdefault(stack, []).append(f)
     count, n_folds = len(configs), len(folds)
+    if sample_weights is not None:
+        if len(sample_weights) != n_folds:
+            _checks.fail(
+                "sample_weights", f"None or {n_folds} arrays, one per fold", len(sample_weights)
+            )
+        sample_weights = [
+            _check_sample_weight(w, np.shape(pair[0])[0]) for w, pair in zip(sample_weights, folds)
+        ]
     if seeds is None:
         seeds = np.asarray([[c.get("seed", 0)] * n_folds for c in configs])
     seeds = np.asarray(seeds)
@@ -153,13 +165,17 @@ def train_folds(
         # stacked on the host: jnp.stack would compile a program per fold count and shape
         X = to_device(np.stack([_buckets.pad(X, total) for X, _ in stacked]))
         y = to_device(np.stack([_buckets.pad(y, total) for _, y in stacked]))
+        weights = None
+        if sample_weights is not None:
+            weights = np.stack([_buckets.pad(sample_weights[f], total) for f in fold_rows])
+            weights = to_device(weights.astype(dtype))
         program = (optimizer, epochs, None, 0.0, grad, dtype, True)
         for net_g, run_chunk, chunk, padded, hp in _chunks(
             net, groups, configs, numeric, chunk_size, program
         ):
             chunk_seeds = jnp.asarray(seeds[np.ix_(padded, fold_rows)], jnp.uint32)
             out, got = jax.device_get(
-                run_chunk(hp, chunk_seeds, X, y, None, None, None, None, rows)
+                run_chunk(hp, chunk_seeds, X, y, None, None, None, None, rows, weights)
             )
             for j, row in enumerate(chunk):
                 nets[row] = net_g

@@ -142,5 +142,8 @@ def loss_bprop(unit, z, y, weights=None):
 
 
 dense = Box(dense_fprop, dense_bprop)
+"""The affine node a = hW + b: :func:`dense_fprop` and :func:`dense_bprop`."""
 activation = Box(activation_fprop, activation_bprop)
+"""The hidden-unit node h = g(a): :func:`activation_fprop` and :func:`activation_bprop`."""
 loss = Box(loss_fprop, loss_bprop)
+"""The loss node J = mean nll(z, y): :func:`loss_fprop` and :func:`loss_bprop`."""

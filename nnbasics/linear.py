@@ -120,7 +120,7 @@ def grad(params, X, y, l2=0.0):
     return {"w": X.T @ residual / X.shape[0] + l2 * w, "b": jnp.mean(residual, axis=0)}
 
 
-def solve(X, y, l2=0.0):
+def solve(X, y, l2=0.0, weights=None, fit_intercept=True):
     """The minimizer of :func:`mse` in closed form (ridge, unpenalized intercept).
 
     With x̄, ȳ the column means, X_c = X − x̄ and y_c = y − ȳ:
@@ -132,10 +132,17 @@ def solve(X, y, l2=0.0):
     squaring the condition number of X_c; for l2 = 0 and rank-deficient X it
     gives the minimum-norm w. Jittable, with ``l2`` static or traced.
 
+    With per-example ``weights`` s the objective's mean is Σᵢ sᵢ(·)ᵢ / Σs: the
+    means x̄, ȳ are weighted, each row of X_c and y_c is scaled by √sᵢ and m
+    becomes Σs (scikit-learn's ``Ridge(alpha).fit(X, y, sample_weight=s)`` is
+    l2 = alpha / Σs). With ``fit_intercept=False``, b = 0 and nothing is centered.
+
     Args:
         X: features, shape (m, d).
         y: targets, shape (m,) or (m, k).
         l2: L2 strength (≥ 0); equals sklearn ``Ridge(alpha=m·l2)``.
+        weights: None, or per-example weights (m,), ≥ 0.
+        fit_intercept: fit b (True) or keep it at 0.
 
     Returns:
         ``{"w": (d,), "b": ()}`` for y of shape (m,), else ``{"w": (d, k), "b": (k,)}``.
@@ -153,9 +160,27 @@ def solve(X, y, l2=0.0):
     m, d = X.shape
     dtype = jnp.result_type(X, y, jnp.float32)
     X, y = X.astype(dtype), y.astype(dtype)
-    x_mean, y_mean = jnp.mean(X, axis=0), jnp.mean(y, axis=0)
-    A = jnp.concatenate([X - x_mean, jnp.sqrt(m * l2) * jnp.eye(d, dtype=dtype)])
-    rhs = jnp.concatenate([y - y_mean, jnp.zeros((d,) + y.shape[1:], dtype)])
+    if weights is None:
+        s, total = jnp.ones(m, dtype), m
+    else:
+        s = jnp.asarray(weights).astype(dtype)
+        if s.shape != (m,):
+            fail("weights", f"per-example weights of shape ({m},)", f"shape {s.shape}")
+        total = jnp.sum(s)
+    if fit_intercept:
+        x_mean, y_mean = s @ X / total, jnp.tensordot(s, y, axes=1) / total
+    else:
+        x_mean, y_mean = jnp.zeros(d, dtype), jnp.zeros(y.shape[1:], dtype)
+    root = jnp.sqrt(s)
+    A = jnp.concatenate(
+        [root[:, None] * (X - x_mean), jnp.sqrt(total * l2) * jnp.eye(d, dtype=dtype)]
+    )
+    rhs = jnp.concatenate(
+        [
+            root.reshape((m,) + (1,) * (y.ndim - 1)) * (y - y_mean),
+            jnp.zeros((d,) + y.shape[1:], dtype),
+        ]
+    )
     w = jnp.linalg.lstsq(A, rhs)[0]
     return {"w": w, "b": y_mean - x_mean @ w}
 

@@ -369,3 +369,4 @@ OUTPUT = {
         mixture_nll, mixture_delta, mixture_mean, lambda d, k: k * (1 + 2 * d), "real", mixture_std
     ),
 }
+"""The output units by name: each an :class:`Output` of its nll, δ, prediction and width."""

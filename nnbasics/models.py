@@ -57,6 +57,7 @@ __all__ = ["FORMAT_VERSION", "Model", "load_model", "save_model"]
 
 FORMAT = "nnbasics-model"
 FORMAT_VERSION = 1
+"""The model-file format written; :func:`load_model` refuses any other."""
 _NET_FIELDS = ("sizes", "hidden", "output", "pieces", "components")
 
 
@@ -232,7 +233,11 @@ class Model(NamedTuple):
         return [j for j in range(width) if j != t], t
 
     def read(
-        self, path, target: str | int | None = None, missing: str = "refuse"
+        self,
+        path,
+        target: str | int | None = None,
+        missing: str = "refuse",
+        header: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Reads a data file's examples for this model, its columns matched as :meth:`columns` says.
 
@@ -241,6 +246,8 @@ class Model(NamedTuple):
           target: the target column by name or index; None: as in training.
           missing: ``"refuse"`` or ``"drop"`` rows holding a missing value, as
             :func:`nnbasics.data.read` does.
+          header: whether a text file's first row names the columns; None:
+            told as :func:`nnbasics.data.read` does.
 
         Returns:
           ``(X, y)``: float32 ``(n, d_in)`` features in the network's input
@@ -256,12 +263,12 @@ class Model(NamedTuple):
         path = os.fspath(path)
         task = "classification" if self.labels is not None else "regression"
         try:
-            X, names = data.read_features(path, missing=missing)
+            X, names = data.read_features(path, missing=missing, header=header)
         except ValueError as features_error:
             # A non-numeric column: the target's class names, or a bad cell.
-            return self._read_labeled(path, target, task, missing, features_error)
+            return self._read_labeled(path, target, task, missing, header, features_error)
         width = X.shape[1]
-        header = None if _positional(names) else list(names)
+        named = None if _positional(names) else list(names)
         if path.lower().endswith((".npz", ".npy")):
             if target is not None:
                 _checks.fail("target", f"None for {path} (its y array is the target)", target)
@@ -271,21 +278,21 @@ class Model(NamedTuple):
                 found = None
             self.columns(path, width, None, positional_target=False)
             return X, None if found is None else _values(found)
-        index, t = self.columns(path, width, header, target)
+        index, t = self.columns(path, width, named, target)
         if t is None:
             return X[:, index], None
         if task == "regression":
             return X[:, index], X[:, [t]]
         return X[:, index], np.array([_class_name(v) for v in X[:, t]], dtype=object)
 
-    def _read_labeled(self, path: str, target, task: str, missing: str, features_error):
+    def _read_labeled(self, path: str, target, task: str, missing: str, header, features_error):
         """``read`` of a file with a non-numeric column: the target's class names, or a bad cell."""
         from nnbasics import data
 
         guesses = [target] if target is not None else list(dict.fromkeys([self.target, None]))
         for guess in guesses:
             try:
-                found = data.read(path, target=guess, task=task, missing=missing)
+                found = data.read(path, target=guess, task=task, missing=missing, header=header)
             except ValueError as e:
                 if str(e).startswith("target:"):
                     continue
@@ -491,32 +498,25 @@ def load_model(path) -> Model:
       (True, 10, [(4, 8), (8, 1)])
     """
     path = os.fspath(path)
-    header, arrays = _files.read_npz(path, "model")
-    if header.get("format") != FORMAT:
-        _checks.fail(
-            "model",
-            f"an nnbasics model file (format {FORMAT!r})",
-            f"{path!r} of format {header.get('format')!r}",
-        )
-    if header.get("version") != FORMAT_VERSION:
-        _checks.fail(
-            "model",
-            f"format version {FORMAT_VERSION}",
-            f"version {header.get('version')!r} in {path!r}",
-        )
-    try:
-        config = {f: header["net"][f] for f in _NET_FIELDS}
-        config["sizes"] = tuple(config["sizes"])
-        net = MLP(**config)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(
-            f"model: expected a valid network configuration in {path!r}, "
-            f"received {header.get('net')!r} ({e})"
-        ) from None
+    built = {}
+
+    def members(header, declared):
+        built["net"] = net = _header_net(header, declared, path)
+        built["like"] = like = jax.eval_shape(lambda: net.init(jax.random.key(0)))
+        shapes = {
+            f"layers.{k}.{name}": layer[name].shape
+            for k, layer in enumerate(like)
+            for name in ("W", "b")
+        }
+        for prefix, d in (("standardizer", net.sizes[0]), ("target", net.sizes[-1])):
+            shapes.update({f"{prefix}.mean": (d,), f"{prefix}.scale": (d,)})
+        return shapes
+
+    header, arrays = _files.read_npz(path, "model", members)
+    net, like = built["net"], built["like"]
     dtypes = header.get("dtypes", {})
     if not isinstance(dtypes, dict) or not all(isinstance(v, str) for v in dtypes.values()):
-        _field(path, "dtypes", "an object of dtype names", repr(dtypes))
-    like = jax.eval_shape(lambda: net.init(jax.random.key(0)))
+        _field(path, "dtypes", "an object of dtype names", repr(dtypes)[:80])
     params = []
     for k, layer in enumerate(like):
         params.append(
@@ -564,6 +564,50 @@ def load_model(path) -> Model:
         features,
         targets,
     )
+
+
+def _header_net(header: dict, declared: dict, path: str) -> MLP:
+    """The network a model header describes, its sizes bounded by the file's own arrays."""
+    if header.get("format") != FORMAT:
+        _checks.fail(
+            "model",
+            f"an nnbasics model file (format {FORMAT!r})",
+            f"{path!r} of format {repr(header.get('format'))[:80]}",
+        )
+    if header.get("version") != FORMAT_VERSION:
+        _checks.fail(
+            "model",
+            f"format version {FORMAT_VERSION}",
+            f"version {repr(header.get('version'))[:80]} in {path!r}",
+        )
+    config = header.get("net")
+    most = len(declared)  # each layer needs arrays in the file (a missing one is named later)
+    sizes = config.get("sizes") if isinstance(config, dict) else None
+    if isinstance(sizes, list) and not (
+        2 <= len(sizes) <= most + 1 and all(type(d) is int and 1 <= d <= _MAX_SIZE for d in sizes)
+    ):
+        _field(
+            path,
+            "net.sizes",
+            f"2 to {most + 1} sizes in [1, {_MAX_SIZE}] (the file holds {most} arrays)",
+            repr(sizes)[:80],
+        )
+    try:
+        config = {f: config[f] for f in _NET_FIELDS}  # type: ignore[index]
+        for f in ("pieces", "components"):
+            if not (type(config[f]) is int and 1 <= config[f] <= _MAX_SIZE):
+                raise ValueError(f"{f} = {str(config[f])[:20]}")
+        config["sizes"] = tuple(config["sizes"])
+        return MLP(**config)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(
+            f"model: expected a valid network configuration in {path!r}, "
+            f"received {repr(header.get('net'))[:200]} ({e})"
+        ) from None
+
+
+# The largest layer width a model file may declare (its arrays must hold it too).
+_MAX_SIZE = 2**31 - 1
 
 
 def _check_features(name: str, features, d: int) -> tuple[str, ...] | None:

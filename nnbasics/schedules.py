@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 Schedule = Callable[[jnp.ndarray], jnp.ndarray]
+"""A learning-rate schedule: the step count t (an integer array) to αₜ."""
 
 
 def _check_value(value):

@@ -537,7 +537,7 @@ def _compile(
 def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds):
     batch_size = fields["batch_size"]
 
-    def run_one(hp, seed, X, y, Xv, yv, Xt, yt, rows):
+    def run_one(hp, seed, X, y, Xv, yv, Xt, yt, rows, sample_weight=None):
         _TRACES[0] += 1  # counts traces: one per group when chunks reuse the program
         n, n_valid, n_test = ((tuple(rows) if rows is not None else ()) + (None,) * 3)[:3]
         k_init, k_train = jax.random.split(jax.random.key(seed))
@@ -559,6 +559,7 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
                 grad=grad,
                 patience=patience,
                 min_delta=hp.get("min_delta", min_delta),
+                sample_weight=sample_weight,
                 rows=n,
                 valid_rows=n_valid,
             )
@@ -590,8 +591,10 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
 
     over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 7)
     if folds:
-        # the folds' row counts (rows[0]) are batched with their data
-        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4 + (0,)))
+        # the folds' row counts (rows[0]) and sample weights (F, n) or None are
+        # batched with their data
+        over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 8)
+        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4 + (0, 0)))
     return jax.jit(over_configs)
 
 

@@ -1,33 +1,20 @@
 """Checkpoints: exact resume, atomic writes, clear errors on corrupt or mismatched files."""
 
+import errno
 import json
 import os
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import nnbasics as nb
 from nnbasics import _files, checkpoint
 from nnbasics.train import init_state
-
-NET = nb.MLP((4, 8, 3), hidden="tanh", output="softmax")
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = nb.data.load("iris")
-    X = np.asarray(X, np.float64)
-    X = (X - X.mean(0)) / X.std(0)
-    perm = np.random.default_rng(0).permutation(len(X))
-    X, y = X[perm], np.asarray(y)[perm]
-    return (X[:100], y[:100]), (X[100:], y[100:])
-
-
-def _params(net=NET):
-    return jax.tree.map(lambda a: a.astype(np.float64), net.init(jax.random.key(0)))
-
+from tests._helpers.checkpoint import NET, _params
+from tests._helpers.train import XOR_NET, fit_refusal
 
 CASES = {
     # patience=2 with this rate: best at epoch 1, wait=1 at the checkpoint after 3 epochs,
@@ -403,6 +390,8 @@ def test_file_system_problems_are_refused_before_training(iris, tmp_path):
 
 
 KILL_EPOCHS = 300
+
+
 _KILLABLE = f"""
 EPOCHS = {KILL_EPOCHS}
 import sys, jax, numpy as np, nnbasics as nb
@@ -473,3 +462,253 @@ def test_resume_after_sigkill_at_random_moments_is_bit_identical(tmp_path):
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
     np.testing.assert_array_equal(np.load(out), np.load(reference))
     assert not [p for p in os.listdir(ckpt) if p.endswith(".tmp")]
+
+
+def _fresh_state(**change):
+    """A consistent TrainState after 3 epochs: best at epoch 1, waiting 1 epoch since."""
+    state = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    good = dict(epoch=3, best_epoch=1, wait=1, best_loss=0.5)
+    return state._replace(**{k: jnp.asarray(v) for k, v in {**good, **change}.items()})
+
+
+def _train_history(n=3, **change):
+    return {"train_loss": np.full(n, 0.5), "valid_loss": np.full(n, 0.6), **change}
+
+
+# ------------------------------------------------------------------ checkpoint.check_train_state
+
+# check_train_state's docstring: "checkpoint: expected <what> as <field> in '<file>',
+# received <value>", for the invariants it lists (e = epochs completed): 0 <= e;
+# wait = e - 1 - best_epoch; best_loss inf before the first improvement, finite after;
+# diverged implies stopped; every history has e entries and train_loss is finite.
+REFUSED = {
+    "epoch negative": (
+        dict(epoch=-1, best_epoch=-1, wait=-1, best_loss=np.inf),
+        {},
+        "expected a count >= 0 as epoch in {file!r}, received -1",
+    ),
+    "wait inconsistent": (
+        dict(wait=0),
+        {},
+        "expected epoch - 1 - best_epoch = 1 as wait in {file!r}, received 0",
+    ),
+    "best_loss finite before any improvement": (
+        dict(best_epoch=-1, wait=3, best_loss=0.5),
+        {},
+        "expected inf before the first improvement (best_epoch -1), finite after "
+        "as best_loss in {file!r}, received 0.5 with best_epoch -1",
+    ),
+    "diverged but not stopped": (
+        dict(diverged=True),
+        {},
+        "expected True when diverged is True as stopped in {file!r}, received False",
+    ),
+    "train_loss not finite": (
+        {},
+        dict(train_loss=np.array([0.5, np.nan, np.inf])),
+        "expected finite values as history 'train_loss' in {file!r}, received 2 NaN/inf values",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_check_train_state_refusals_say_field_expected_and_received(case, tmp_path):
+    change, history, message = REFUSED[case]
+    file = os.path.join(str(tmp_path), checkpoint.FILENAME)
+    checkpoint.check_train_state(
+        tmp_path, _fresh_state(), _train_history()
+    )  # the consistent state passes
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.check_train_state(tmp_path, _fresh_state(**change), _train_history(**history))
+    assert str(e.value) == "checkpoint: " + message.format(file=file)
+
+
+def test_check_train_state_accepts_a_fresh_state_without_history(tmp_path):
+    # Before the first epoch (e = 0) the docstring's invariants hold with no history at all.
+    fresh = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    assert checkpoint.check_train_state(tmp_path, fresh, {}) is None
+
+
+# ------------------------------------------------------------------ checkpoint.save / restore
+
+
+def test_save_reports_a_directory_it_cannot_create_as_one_write_failure(tmp_path):
+    # save's docstring: WriteFailed, an OSError subclass, one line naming the file and the cause.
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / "file" / "sub"
+    state = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    with pytest.raises(OSError, match=r"^checkpoint_dir: could not write") as e:
+        checkpoint.save(target, state, {}, {})
+    assert type(e.value).__name__ == "WriteFailed" and e.value.errno == errno.ENOTDIR
+    assert str(e.value) == f"checkpoint_dir: could not write {str(target)!r} (Not a directory)"
+
+
+def test_a_field_one_side_lacks_shows_as_missing(tmp_path):
+    # differences' docstring: a field one side lacks shows as "<missing>" (unquoted in the
+    # message, where values are shown by repr).
+    state = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    checkpoint.save(tmp_path, state, {}, {"lr": 0.1})
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {"lr": 0.1, "l2": 0.5})
+    assert "has l2 = <missing>, this run asks for 0.5 (resume" in str(e.value)
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {})
+    assert "has lr = 0.1, this run asks for <missing> (resume" in str(e.value)
+
+
+def test_an_optimizer_without_a_factory_shows_it_as_missing(tmp_path):
+    # differences: optimizers of different factories differ in their factory alone, and a
+    # field one side lacks shows as "<missing>".
+    state = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    checkpoint.save(tmp_path, state, {}, {"optimizer": {"factory": "sgd", "lr": 0.1}})
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {"optimizer": {"lr": 0.2}})
+    assert "has optimizer.factory = 'sgd', this run asks for <missing> (resume" in str(e.value)
+
+
+def test_the_manifest_records_the_epoch(tmp_path):
+    # The module docstring: the manifest holds the format version, meta, the epoch, ...
+    state = _fresh_state()
+    path = checkpoint.save(tmp_path, state, _train_history(), {})
+    with np.load(path) as npz:
+        manifest = json.loads(str(npz["manifest"]))
+    assert manifest["epoch"] == 3 and manifest["version"] == 1 and manifest["meta"] == {}
+
+
+@pytest.mark.parametrize("previous", [False, True])
+def test_a_failed_write_says_whether_a_previous_checkpoint_is_intact(
+    previous, tmp_path, monkeypatch
+):
+    # save's docstring: WriteFailed names the file and the cause, and whether the previous
+    # checkpoint is intact.
+    state = _fresh_state()
+    if previous:
+        checkpoint.save(tmp_path, state, _train_history(), {})
+
+    def full(path, arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint._files, "atomic_savez", full)
+    with pytest.raises(OSError, match=r"^checkpoint_dir: could not write") as e:
+        checkpoint.save(tmp_path, state, _train_history(), {})
+    kept = (
+        "; the previous checkpoint there is intact (resume from it once the file system "
+        "takes writes again)"
+        if previous
+        else "; no checkpoint was written there"
+    )
+    file = os.path.join(str(tmp_path), checkpoint.FILENAME)
+    assert (
+        str(e.value) == f"checkpoint_dir: could not write {file!r} (No space left on device){kept}"
+    )
+    assert e.value.errno == errno.ENOSPC
+
+
+def test_a_pytree_with_python_number_leaves_round_trips(tmp_path):
+    # The module docstring: save stores a training state, any pytree; restore rebuilds it
+    # with like_state's structure, leaves as jax arrays.
+    state = {"w": jnp.arange(3.0), "scale": 0.5, "count": 3}
+    checkpoint.save(tmp_path, state, {}, {})
+    restored, history = checkpoint.restore(tmp_path, state, {})
+    assert history == {} and float(restored["scale"]) == 0.5 and int(restored["count"]) == 3
+    np.testing.assert_array_equal(restored["w"], [0.0, 1.0, 2.0])
+
+
+def _rewrite(path, edit):
+    with np.load(path) as npz:
+        data = dict(npz)
+    edit(data)
+    np.savez(path, **data)
+
+
+def _manifest(key, value):
+    def edit(data):
+        found = json.loads(str(data["manifest"]))
+        found[key] = value
+        data["manifest"] = np.array(json.dumps(found))
+
+    return edit
+
+
+def _spec(field, value):
+    def edit(data):
+        found = json.loads(str(data["manifest"]))
+        found["leaves"][0][field] = value
+        data["manifest"] = np.array(json.dumps(found))
+
+    return edit
+
+
+CORRUPT = (
+    "expected a readable nnbasics checkpoint in {dir}, received a corrupt file {file!r} ({why})"
+)
+
+
+MALFORMED = "expected {what} as manifest {field} in {file!r}, received {value}"
+
+
+# restore's docstring: each failure is a ValueError naming the directory or the field
+# ("checkpoint: expected ..., received ..." as everywhere).
+UNREADABLE = {
+    "no manifest": (lambda data: data.pop("manifest"), CORRUPT, dict(why="no manifest")),
+    "a foreign manifest": (
+        _manifest("format", "other"),
+        CORRUPT,
+        dict(why="the manifest is not an nnbasics checkpoint manifest"),
+    ),
+    "treedef not a string": (
+        _manifest("treedef", 7),
+        MALFORMED,
+        dict(what="a string", field="treedef", value="7"),
+    ),
+    "leaves not a list": (
+        _manifest("leaves", {"0": 1}),
+        MALFORMED,
+        dict(what="a list", field="leaves", value="{'0': 1}"),
+    ),
+    "unknown dtype": (
+        _spec("dtype", "float6x"),
+        MALFORMED,
+        dict(what="a NumPy/JAX dtype name", field="leaves[0].dtype", value="'float6x'"),
+    ),
+    "a leaf of another shape than its manifest's": (
+        lambda data: data.update(leaf_00000=np.zeros((3, 2), data["leaf_00000"].dtype)),
+        CORRUPT,
+        dict(why="leaf_00000 has shape (3, 2), its manifest says [2, 3]"),
+    ),
+    "a history array missing": (
+        lambda data: data.pop("history_valid_loss"),
+        CORRUPT,
+        dict(why="history 'valid_loss' is missing"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UNREADABLE)
+def test_unreadable_manifests_are_refused_with_the_whole_message(case, tmp_path):
+    edit, message, parts = UNREADABLE[case]
+    state = _fresh_state()
+    path = checkpoint.save(tmp_path, state, _train_history(), {})
+    _rewrite(path, edit)
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {})
+    expected = message.format(dir=str(tmp_path), file=path, **parts)
+    assert str(e.value) == "checkpoint: " + expected
+
+
+def test_history_arrays_of_two_dimensions_are_refused_with_the_whole_message(tmp_path):
+    state = _fresh_state()
+    path = checkpoint.save(tmp_path, state, _train_history(valid_loss=np.zeros((3, 1))), {})
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {})
+    lengths = {"train_loss": (3,), "valid_loss": (3, 1)}
+    expected = f"expected 1-D arrays of one length as history in {path!r}, received {lengths}"
+    assert str(e.value) == "checkpoint: " + expected
+
+
+def test_a_checkpoint_dir_whose_checkpoint_is_a_directory_is_refused_whole(tmp_path):
+    (tmp_path / checkpoint.FILENAME).mkdir()
+    assert fit_refusal(checkpoint_dir=tmp_path) == (
+        "checkpoint_dir: expected a directory where checkpoint.npz can be written, "
+        f"received {str(tmp_path)!r}, where checkpoint.npz is a directory"
+    )

@@ -19,10 +19,10 @@ import chex
 import jax
 import numpy as np
 import pytest
-from test_checkpoint import NET, _params, iris  # noqa: F401  (iris is a fixture)
 
 import nnbasics as nb
 from nnbasics import _files, checkpoint
+from tests._helpers.checkpoint import NET, _params
 
 FILE = checkpoint.FILENAME
 # momentum(0.2, 0.9) on this split: best validation loss at epoch 7, patience 4 runs
@@ -35,7 +35,7 @@ def _optimizer():
     return nb.optim.momentum(0.2, 0.9)
 
 
-def _fit(iris, ckpt, epochs=RUN["epochs"], params=None, key=1, net=NET, **change):  # noqa: F811
+def _fit(iris, ckpt, epochs=RUN["epochs"], params=None, key=1, net=NET, **change):
     train, valid = iris
     kw = {**RUN, "epochs": epochs, "valid": valid, "optimizer": _optimizer(), **change}
     return nb.fit(
@@ -51,7 +51,7 @@ def _fit(iris, ckpt, epochs=RUN["epochs"], params=None, key=1, net=NET, **change
 
 
 @pytest.fixture(scope="module")
-def made(iris, tmp_path_factory):  # noqa: F811
+def made(iris, tmp_path_factory):
     """A checkpoint after SPLIT epochs, mid-way through early stopping."""
     ckpt = tmp_path_factory.mktemp("made")
     first = _fit(iris, ckpt, epochs=SPLIT)
@@ -69,7 +69,7 @@ def ckpt(made, tmp_path):
 # ------------------------------------------------------------------ a real resume
 
 
-def test_resume_continues_mid_training_with_live_early_stopping_state(iris, ckpt, tmp_path):  # noqa: F811
+def test_resume_continues_mid_training_with_live_early_stopping_state(iris, ckpt, tmp_path):
     full = _fit(iris, tmp_path / "full")
     assert full.stopped_early and len(full.history["train_loss"]) == STOP
     assert full.best_epoch == BEST
@@ -209,7 +209,7 @@ MANIFEST = {
 }
 
 
-def _refused(iris, ckpt, pattern):  # noqa: F811
+def _refused(iris, ckpt, pattern):
     before = (ckpt / FILE).read_bytes()
     with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
         _fit(iris, ckpt)
@@ -222,14 +222,14 @@ def _refused(iris, ckpt, pattern):  # noqa: F811
 
 
 @pytest.mark.parametrize("case", VALUES)
-def test_each_damaged_value_is_refused_naming_file_and_field(case, iris, ckpt):  # noqa: F811
+def test_each_damaged_value_is_refused_naming_file_and_field(case, iris, ckpt):
     arrays, manifest, pattern = VALUES[case]
     _edit(ckpt, arrays, manifest)
     _refused(iris, ckpt, pattern)
 
 
 @pytest.mark.parametrize("case", MANIFEST)
-def test_each_malformed_manifest_field_is_refused(case, iris, ckpt):  # noqa: F811
+def test_each_malformed_manifest_field_is_refused(case, iris, ckpt):
     key, value, pattern = MANIFEST[case]
     _edit(ckpt, manifest=_manifest(key, value))
     message = _refused(iris, ckpt, pattern)
@@ -269,7 +269,7 @@ ARCHIVES = {
 
 
 @pytest.mark.parametrize("case", ARCHIVES)
-def test_unreadable_archive_is_refused_naming_the_file(case, iris, ckpt):  # noqa: F811
+def test_unreadable_archive_is_refused_naming_the_file(case, iris, ckpt):
     edit, pattern = ARCHIVES[case]
     _bytes(ckpt, edit)
     message = _refused(iris, ckpt, pattern)
@@ -346,7 +346,7 @@ def test_every_recorded_setting_has_a_case(made):
 
 
 @pytest.mark.parametrize("field", SETTINGS)
-def test_resume_with_each_other_setting_is_refused(field, iris, ckpt):  # noqa: F811
+def test_resume_with_each_other_setting_is_refused(field, iris, ckpt):
     change = dict(SETTINGS[field])
     train, valid = iris
     if "train" in change:
@@ -388,7 +388,7 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(target)], check=False)
 
 
-def test_checkpoint_write_failing_mid_run_is_one_line_and_keeps_the_last(iris, tmpfs, tmp_path):  # noqa: F811
+def test_checkpoint_write_failing_mid_run_is_one_line_and_keeps_the_last(iris, tmpfs, tmp_path):
     small_fs = tmpfs("1m")
     # Writable when fit checks it; after the first epoch's checkpoint the folder
     # turns read-only: a remount (root, EROFS) or chmod (others, EACCES).

@@ -1,63 +1,47 @@
-"""The documentation site: the strict build, and every python block in it runs as it stands."""
+"""The documentation site: the strict build, every python block in it runs as it stands,
+and docs/reliability.md is backed by tests (every row names a test, and every test it names exists)."""
 
+import ast
 import contextlib
 import functools
 import http.server
 import json
-import os
 import pathlib
 import re
-import shutil
 import subprocess
-import sys
 import threading
+from pathlib import Path
 
 import pytest
 
+from tests._helpers.browser import chromium
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
 # Pages whose python blocks are written to run as they stand (each block on its own).
 RUNNABLE = ["README.md", "docs/getting-started.md"] + sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "docs" / "topics").glob("*.md")
 )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site built once with `mkdocs build --strict` (warnings are errors)."""
-    pytest.importorskip("mkdocstrings_handlers.python", reason="needs the docs extra")
-    out_dir = tmp_path_factory.mktemp("docs") / "site"
-    out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out_dir
-
-
 @pytest.mark.slow
-def test_site_builds_strict(site):
-    api = site / "api"
+def test_site_builds_strict(built_site):
+    api = built_site / "api"
     assert (api / "nnbasics.optim.html").exists()
     assert "nnbasics.optim.adam" in (api / "nnbasics.optim.html").read_text()
-    assert "nnbasics train" in (site / "cli.html").read_text()
+    assert "nnbasics train" in (built_site / "cli.html").read_text()
     # the notebooks as tutorials, with their committed outputs (figures beside the page)
-    tutorial = (site / "tutorials" / "01_logistic_regression.html").read_text()
-    assert "<img" in tutorial and (site / "tutorials" / "01_logistic_regression_1.png").exists()
+    tutorial = (built_site / "tutorials" / "01_logistic_regression.html").read_text()
+    assert (
+        "<img" in tutorial and (built_site / "tutorials" / "01_logistic_regression_1.png").exists()
+    )
     # topic pages link their code to its reference entry
-    topic = (site / "topics" / "logistic-linear-regression.html").read_text()
+    topic = (built_site / "topics" / "logistic-linear-regression.html").read_text()
     assert "../api/nnbasics.logistic.html#nnbasics.logistic.nll" in topic
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
-    pytest.skip("no chromium on this machine (apt-get install -y chromium)")
 
 
 @contextlib.contextmanager
@@ -82,10 +66,10 @@ def _serve(root):
         ("api/nnbasics.optim.html", False),
     ],
 )
-def test_page_in_headless_chromium(site, page, math, tmp_path):
+def test_page_in_headless_chromium(built_site, page, math, tmp_path):
     """The page loads offline with no console error, and its equations are typeset."""
-    browser = _chromium()
-    with _serve(site) as url:
+    browser = chromium()
+    with _serve(built_site) as url:
         out = subprocess.run(
             [
                 browser,
@@ -116,8 +100,8 @@ def test_page_in_headless_chromium(site, page, math, tmp_path):
 
 
 @pytest.mark.slow
-def test_search_index_finds_adam(site):
-    index = json.loads((site / "search" / "search_index.json").read_text())
+def test_search_index_finds_adam(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
     hits = [d["location"] for d in index["docs"] if "adam" in (d["title"] + d["text"]).lower()]
     assert any(h.startswith("api/nnbasics.optim") for h in hits), hits[:5]
 
@@ -133,3 +117,42 @@ def _blocks():
 @pytest.mark.parametrize("code", list(_blocks()))
 def test_python_block_runs(code):
     exec(compile(code, "<docs block>", "exec"), {})
+
+
+# --- docs/reliability.md: every row names the test or benchmark that backs it
+
+TABLE = ROOT / "docs" / "reliability.md"
+REFERENCE = re.compile(r"(tests/(?:\w+/)*test_\w+\.py)(?:::(\w+))?")
+
+
+def _rows():
+    for line in TABLE.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3 and not set(cells[0]) <= set("-: "):
+            yield line, cells
+
+
+def _defined_tests(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+
+
+def test_every_row_names_a_test_or_a_benchmark():
+    body = [cells for _, cells in _rows() if cells[-1] != "test"]
+    assert len(body) >= 40, f"expected the reliability tables, found {len(body)} rows"
+    unbacked = [
+        c[0]
+        for c in body
+        if not re.search(r"tests/(?:\w+/)*test_\w+\.py|benchmarks/\w+\.py", c[-1])
+    ]
+    assert not unbacked, f"rows without a test: {unbacked}"
+
+
+def test_every_named_test_exists():
+    missing = []
+    for line, _ in _rows():
+        for path, name in REFERENCE.findall(line):
+            file = ROOT / path
+            if not file.exists() or (name and name not in _defined_tests(file)):
+                missing.append(f"{path}::{name}" if name else path)
+    assert not missing, f"docs/reliability.md names tests that do not exist: {missing}"

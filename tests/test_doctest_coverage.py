@@ -1,4 +1,4 @@
-"""At least 80 % of the public callables carry a >>> example (issue 18, point 5).
+"""At least 80 % of the public callables carry a >>> example.
 
 The examples themselves run under ``--doctest-modules`` (pyproject.toml); this test
 keeps their number from silently dropping as names are added.

@@ -1,3 +1,8 @@
+"""nnbasics.gradcheck: numerical gradients against jax.grad, rel_error and report."""
+
+import re
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -202,3 +207,71 @@ def test_numerical_grad_warns_below_float64():
     params = {"w": jnp.ones(2, jnp.float32)}
     with pytest.warns(UserWarning, match="float32"):
         gradcheck.numerical_grad(lambda p: jnp.sum(p["w"] ** 2), params, eps=1e-2)
+
+
+# --- gradcheck
+
+
+def _sines(params):
+    return jnp.sum(jnp.sin(params["a"])) + jnp.sum(params["e"])
+
+
+def test_report_applies_tiny_to_both_columns_and_reads_empty_leaves_as_zero():
+    # report's docstring: tiny is the denominator floor of rel_error (both comparisons);
+    # rel_error is 0.0 for leaves without entries, and max |grad| comes from jax.grad.
+    params = {"a": jnp.array([0.3, -1.2]), "e": jnp.zeros(0)}
+    off = lambda p: (_sines(p), jax.tree.map(lambda g: g + 0.01, jax.grad(_sines)(p)))
+    a, e = gradcheck.report(_sines, off, params, tiny=10.0)
+    # |a − b| / max(|a| + |b|, 10) = 0.01 / 10 with |cos| ≤ 1 on both sides.
+    assert a.manual_vs_auto == pytest.approx(1e-3, rel=1e-12)
+    assert a.manual_vs_numerical == pytest.approx(1e-3, rel=1e-6)
+    assert a.max_abs_grad == pytest.approx(np.cos(0.3), rel=1e-15)
+    assert (e.path, e.shape, e.manual_vs_auto, e.manual_vs_numerical, e.max_abs_grad) == (
+        "e",
+        (0,),
+        0.0,
+        0.0,
+        0.0,
+    )
+
+
+def test_numerical_grad_warning_says_what_to_do():
+    message = (
+        "numerical_grad on float32 parameters: central differences keep few correct "
+        "digits; enable jax_enable_x64 and use float64"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradcheck.numerical_grad(
+            _sines, {"a": jnp.ones(2, jnp.float32), "e": jnp.zeros(0, jnp.float32)}
+        )
+    assert [str(w.message) for w in caught] == [message]
+
+
+def _cubes(params):
+    return jnp.sum(params["a"] ** 3) + jnp.sum(params["c"] ** 2)
+
+
+def test_report_refuses_grads_of_another_structure_saying_what_it_received():
+    # report's docstring: manual returns grads "the same pytree as params"; a mismatch is
+    # a ValueError naming manual, what was expected and the structure received.
+    params = {"a": jnp.array([0.5, -1.0]), "c": jnp.array(2.0)}
+    wrong = [jnp.zeros(2), jnp.zeros(())]  # a list where params is a dict
+    received = str(jax.tree_util.tree_structure(wrong))
+    with pytest.raises(
+        ValueError, match=r"^manual: expected .*, received " + re.escape(received) + "$"
+    ):
+        gradcheck.report(_cubes, lambda p: (_cubes(p), wrong), params)
+
+
+def _scaled(params, *, scale=1.0):
+    return scale * _cubes(params)
+
+
+def test_report_passes_keywords_to_manual_too():
+    # report's docstring: *args, **kwargs are passed to loss AND manual; a right manual
+    # gradient (jax's own) then agrees with jax.grad exactly on every leaf.
+    params = {"a": jnp.array([0.5, -1.0]), "c": jnp.array(2.0)}
+    rows = gradcheck.report(_scaled, jax.value_and_grad(_scaled), params, scale=3.0)
+    assert [(r.path, r.manual_vs_auto) for r in rows] == [("a", 0.0), ("c", 0.0)]
+    assert max(r.manual_vs_numerical for r in rows) < 1e-8

@@ -1,3 +1,5 @@
+"""nnbasics.linear: least squares and ridge against scikit-learn, gradients and refusals."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression, Ridge
 
 from nnbasics import linear
+from tests._helpers.messages import whole
 
 
 def make_problem(seed, n=30, d=4, k=None):
@@ -145,3 +148,68 @@ def test_bad_input_names_argument(call, name):
     params, X, y = make_problem(4)
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):
         call(params, X, y)
+
+
+# --- linear: each refusal's whole message (argument, expected, received)
+
+_X, _Y = jnp.ones((5, 3)), jnp.ones(5)
+
+
+_ONE = {"w": jnp.ones(3), "b": jnp.array(0.0)}
+
+
+_TWO = {"w": jnp.ones((3, 2)), "b": jnp.ones(2)}
+
+
+LINEAR_REFUSALS = [
+    (
+        lambda: linear.mse(_ONE, _X[0], _Y),
+        "X: expected a 2-D array of shape (n, d), received shape (3,)",
+    ),
+    (
+        lambda: linear.mse({"W": _ONE["w"], "b": _ONE["b"]}, _X, _Y),
+        """params: expected a dict with keys "w" and "b", received ['W', 'b']""",
+    ),
+    (
+        lambda: linear.mse({"w": jnp.ones(2), "b": _ONE["b"]}, _X, _Y),
+        "params['w']: expected shape (3,) or (3, k) to match X's 3 features, received shape (2,)",
+    ),
+    (
+        lambda: linear.mse({"w": _TWO["w"], "b": jnp.array(0.0)}, _X, _Y),
+        "params['b']: expected shape (2,) to match params['w'] (3, 2), received shape ()",
+    ),
+    (
+        lambda: linear.mse(_ONE, _X, _Y[:4]),
+        "y: expected shape (5,) or (5, k) to match X's 5 rows, received shape (4,)",
+    ),
+    (
+        lambda: linear.grad(_TWO, _X, _Y),
+        "y: expected shape (5, 2) to match params['w'] (3, 2), received shape (5,)",
+    ),
+]
+
+
+@pytest.mark.parametrize("call", range(len(LINEAR_REFUSALS)))
+def test_linear_refusals_give_the_whole_message(call):
+    make, message = LINEAR_REFUSALS[call]
+    with pytest.raises(ValueError, match=whole(message)):
+        make()
+
+
+def test_linear_defaults_to_no_penalty():
+    # Docstrings: l2=0.0 by default; J = (1/(2m)) Σ ‖xᵢw + b − yᵢ‖² (the doctest's 0.25).
+    X, y = jnp.array([[1.0], [2.0]]), jnp.array([1.0, 3.0])
+    params = {"w": jnp.array([1.0]), "b": jnp.array(0.0)}
+    assert float(linear.mse(params, X, y)) == 0.25
+    g = linear.grad(params, X, y)  # r = (0, −1): Xᵀr/m = −1, mean(r) = −0.5
+    assert g["w"].tolist() == [-1.0] and float(g["b"]) == -0.5
+    np.testing.assert_allclose(linear.solve(X, y)["w"], [2.0], rtol=1e-12)  # exact fit
+
+
+def test_linear_solve_keeps_float32_data_float32():
+    # float32 is a supported working precision (DESIGN.md's numerics are stated for it;
+    # logistic and the optimizers keep float32 float32): solve does not widen it silently.
+    X = jnp.asarray([[0.0, 1.0], [2.0, 0.0], [3.0, 5.0], [1.0, 1.0]], jnp.float32)
+    y = jnp.asarray([1.0, 0.0, 7.0, 2.0], jnp.float32)
+    fitted = linear.solve(X, y, 0.1)
+    assert fitted["w"].dtype == fitted["b"].dtype == jnp.float32

@@ -1,14 +1,15 @@
+"""nnbasics.logistic: the NLL, its gradient and Hessian, Newton's method against scikit-learn."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from nnbasics import logistic
+from tests._helpers.messages import whole
 
 
 def make_problem(seed, n=40, d=5, scale=1.0):
@@ -78,25 +79,6 @@ def reference_hessian(params, X, l2):
 
 
 # A few shapes only, so the jitted comparison compiles a handful of times.
-@settings(max_examples=20, deadline=None)
-@given(
-    n=st.sampled_from([1, 2, 9, 30]),
-    d=st.sampled_from([1, 4]),
-    seed=st.integers(0, 2**32 - 1),
-    scale=st.sampled_from([0.1, 1.0, 10.0]),
-    l2=st.floats(0.0, 2.0),
-)
-def test_grad_and_hessian_property(n, d, seed, scale, l2):
-    params, X, y = make_problem(seed, n, d, scale)
-    grad, auto_grad, hess, auto_hess = manual_and_auto(params, X, y, jnp.asarray(l2))
-    for key in ("w", "b"):
-        np.testing.assert_allclose(grad[key], auto_grad[key], rtol=1e-10, atol=1e-14)
-    expected, max_logit = reference_hessian(params, X, l2)
-    np.testing.assert_allclose(hess, expected, rtol=1e-10, atol=1e-14 * np.abs(expected).max())
-    # jax.hessian goes through σ(z)(1 − σ(z)), which cancels to a relative
-    # error of ~1e-16·e^|z|; compare with it where that is below 1e-12.
-    if max_logit < 9:
-        np.testing.assert_allclose(hess, auto_hess, rtol=1e-10, atol=1e-14)
 
 
 def test_hessian_accurate_at_large_logits():
@@ -211,3 +193,48 @@ def test_bad_input_names_argument(call, name):
     params, X, y = make_problem(4)
     with pytest.raises(ValueError, match=rf"^{name}: expected .*, received "):
         call(params, X, y)
+
+
+# --- logistic
+
+_LOG_X = np.array([[-2.0], [-1.0], [0.0], [1.0], [2.0]])
+
+
+_LOG_Y = jnp.array([0, 1, 0, 1, 1])  # overlapping classes: a finite optimum
+
+
+def test_logistic_keeps_float32_inputs_float32():
+    # float32 in, float32 out (the module docstring's float32 claim): no silent float64.
+    X = jnp.asarray(_LOG_X, jnp.float32)
+    params = {"w": jnp.zeros(1, jnp.float32), "b": jnp.array(0.0, jnp.float32)}
+    assert logistic.hessian(params, X, _LOG_Y).dtype == jnp.float32
+    assert logistic.newton(params, X, _LOG_Y)["w"].dtype == jnp.float32
+    assert logistic.newton_path(params, X, _LOG_Y, steps=2)["b"].dtype == jnp.float32
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (_LOG_Y[:4], "y: expected shape (5,) to match X's 5 rows, received shape (4,)"),
+        (_LOG_Y + 1, "y: expected labels in {0, 1}, received values [1, 2]"),
+    ],
+)
+def test_logistic_label_refusals_give_the_whole_message(y, message):
+    params = {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    with pytest.raises(ValueError, match=whole(message)):
+        logistic.nll(params, jnp.asarray(_LOG_X), y)
+
+
+def test_logistic_newton_stops_only_once_the_step_is_below_tol():
+    # Docstring: iterate until the step norm ‖H⁻¹∇J‖₂ falls *below* tol. From θ₀ = 0 the
+    # first step is θ₁ itself (θ₁ = 0 − Δθ), so tol = ‖θ₁‖ is that step's norm exactly:
+    # a step of norm equal to tol does not stop; one just above tol's next float does.
+    X, start = jnp.asarray(_LOG_X), {"w": jnp.zeros(1), "b": jnp.array(0.0)}
+    first = logistic.newton(start, X, _LOG_Y, steps=1, tol=0.0)
+    tol = float(jnp.linalg.norm(jnp.concatenate([first["w"], first["b"][None]])))
+    path = logistic.newton_path(start, X, _LOG_Y, steps=2)
+    at_tol = logistic.newton(start, X, _LOG_Y, steps=2, tol=tol)
+    np.testing.assert_allclose(at_tol["w"], path["w"][2], rtol=1e-12)
+    np.testing.assert_allclose(at_tol["b"], path["b"][2], rtol=1e-12)
+    above = logistic.newton(start, X, _LOG_Y, steps=2, tol=float(np.nextafter(tol, 1.0)))
+    np.testing.assert_array_equal(above["w"], first["w"])

@@ -15,9 +15,15 @@ import nnbasics as nb
 from nnbasics.activations import HIDDEN
 from nnbasics.gradcheck import numerical_grad
 from nnbasics.losses import OUTPUT
+from nnbasics.mlp import MLP
+from tests._helpers.messages import whole
 
 HIDDEN_UNITS = tuple(HIDDEN)
+
+
 OUTPUT_UNITS = tuple(OUTPUT)
+
+
 SMOOTH = ("sigmoid", "tanh", "linear", "softplus")
 
 
@@ -294,3 +300,151 @@ def test_weighted_loss_ignores_zero_weight_rows(output):
     chex.assert_trees_all_close(grads, grads_auto, rtol=1e-10, atol=0)
     with pytest.raises(ValueError, match=r"weights: expected per-example weights of shape \(7,\)"):
         net.loss(params, X, y, weights=weights[:3])
+
+
+GRAD_RTOL = 1e-10
+
+
+def test_backprop_equals_jax_grad_where_relu_preactivations_are_exactly_zero():
+    # Zero weights and biases: every hidden pre-activation is exactly 0.
+    net = MLP((2, 3, 2), hidden="relu", output="softmax")
+    params = net.init(jax.random.key(0), jnp.float64)
+    params[0] = {"W": jnp.zeros((2, 3)), "b": jnp.zeros(3)}
+    params[1] = {"W": jnp.ones((3, 2)), "b": jnp.array([0.3, -0.1])}
+    X = jnp.array([[1.0, -2.0], [0.5, 0.25]])
+    y = jnp.array([0, 1])
+    _, grads = net.backprop(params, X, y)
+    auto = jax.grad(net.loss)(params, X, y)
+    for g, a in zip(grads, auto):
+        np.testing.assert_allclose(g["W"], a["W"], rtol=GRAD_RTOL, atol=0)
+        np.testing.assert_allclose(g["b"], a["b"], rtol=GRAD_RTOL, atol=0)
+
+
+def test_maxout_network_backprop_equals_jax_grad_on_real_ties():
+    # Two equal pieces per unit (duplicated weight columns), so every unit ties, and a
+    # second layer that does not make the first layer's gradient vanish.
+    net = MLP((2, 2, 2), hidden="maxout", output="softmax", pieces=2)
+    params = net.init(jax.random.key(1), jnp.float64)
+    W0 = jnp.array([[0.7, -0.4], [0.2, 0.9]])
+    W0 = jnp.repeat(W0, 2, axis=1)  # columns (unit j, piece p) equal across p
+    b0 = jnp.repeat(jnp.array([0.1, -0.3]), 2)
+    params[0] = {"W": W0.reshape(params[0]["W"].shape), "b": b0.reshape(params[0]["b"].shape)}
+    X = jnp.array([[1.0, 2.0], [-0.5, 0.3], [0.2, -1.0]])
+    y = jnp.array([1, 0, 1])
+    z, tapes = net.forward(params, X)
+    a = tapes[0].a
+    assert bool(jnp.all(a[..., 0] == a[..., 1]))  # the ties are real
+    _, grads = net.backprop(params, X, y)
+    auto = jax.grad(net.loss)(params, X, y)
+    assert float(jnp.max(jnp.abs(auto[0]["W"]))) > 1e-3  # the test can fail
+    for g, ref in zip(grads, auto):
+        np.testing.assert_allclose(g["W"], ref["W"], rtol=GRAD_RTOL, atol=1e-15)
+        np.testing.assert_allclose(g["b"], ref["b"], rtol=GRAD_RTOL, atol=1e-15)
+
+
+# --- manual_loss's custom_vjp under non-unit cotangents
+
+
+def _small_problem():
+    net = MLP((3, 4, 3), hidden="tanh", output="softmax")
+    params = net.init(jax.random.key(2), jnp.float64)
+    X = jax.random.normal(jax.random.key(3), (5, 3), jnp.float64)
+    y = jnp.array([0, 2, 1, 1, 0])
+    return net, params, X, y
+
+
+@pytest.mark.parametrize("cotangent", [-2.5, 0.37, 7.0])
+def test_manual_loss_vjp_scales_by_the_cotangent(cotangent):
+    net, params, X, y = _small_problem()
+    l2, l1 = 0.01, 0.002
+    _, vjp_m = jax.vjp(net.manual_loss, params, X, y, l2, l1)
+    _, vjp_a = jax.vjp(net.loss, params, X, y, l2, l1)
+    got = vjp_m(jnp.float64(cotangent))
+    ref = vjp_a(jnp.float64(cotangent))
+    for i in (0, 1, 3, 4):  # params, X, l2, l1
+        for g, r in zip(jax.tree.leaves(got[i]), jax.tree.leaves(ref[i])):
+            np.testing.assert_allclose(g, r, rtol=GRAD_RTOL, atol=1e-15)
+
+
+def test_grad_of_a_composed_manual_loss_equals_jax_grad():
+    net, params, X, y = _small_problem()
+
+    def outer(loss):
+        return lambda p: jnp.sin(3.0 * loss(p, X, y)) + loss(p, X, y) ** 2
+
+    got = jax.grad(outer(net.manual_loss))(params)
+    ref = jax.grad(outer(net.loss))(params)
+    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        np.testing.assert_allclose(g, r, rtol=GRAD_RTOL, atol=1e-15)
+
+
+def test_per_example_grads_under_random_weighting_equal_jax_grad():
+    net, params, X, y = _small_problem()
+    c = jax.random.normal(jax.random.key(4), (5,), jnp.float64)
+
+    def total(loss, p):
+        per = jax.vmap(lambda x, t: loss(p, x[None], t[None]))(X, y)
+        return jnp.sum(c * per)
+
+    got = jax.grad(lambda p: total(net.manual_loss, p))(params)
+    ref = jax.grad(lambda p: total(net.loss, p))(params)
+    for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        np.testing.assert_allclose(g, r, rtol=GRAD_RTOL, atol=1e-15)
+
+
+# --- mlp: each refusal names the argument, the expected and the received value
+
+
+def _mlp_case():
+    net = nb.MLP((2, 3, 2))
+    return net, net.init(jax.random.key(0), jnp.float64), np.zeros((4, 2)), np.array([0, 1, 1, 0])
+
+
+def test_mlp_refusals_name_argument_expected_and_received():
+    net, p, X, y = _mlp_case()
+    sigmoid = nb.MLP((2, 2), output="sigmoid")
+    p_sigmoid = sigmoid.init(jax.random.key(0), jnp.float64)
+    cases = [
+        (
+            lambda: nb.MLP((2, 3, 2), hidden="relu6"),
+            "hidden: expected one of 'relu', 'sigmoid', "
+            "'tanh', 'linear', 'softplus', 'maxout', received 'relu6'",
+        ),
+        (
+            lambda: net.init(0),
+            "key: expected a JAX PRNG key such as jax.random.key(0) or "
+            "jax.random.PRNGKey(0), received 0",
+        ),
+        # a (1,) weight vector would broadcast silently: backprop refuses it as loss does
+        (
+            lambda: net.backprop(p, X, y, weights=np.ones(1)),
+            "weights: expected per-example weights of shape (4,), received shape (1,)",
+        ),
+        (
+            lambda: net.loss(p, X, y, weights=np.ones(5)),
+            "weights: expected per-example weights of shape (4,), received shape (5,)",
+        ),
+        (
+            lambda: net.loss({"W": 1}, X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received dict",
+        ),
+        (
+            lambda: net.loss(p[:1], X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received 1 layers",
+        ),
+        (
+            lambda: net.loss(np.zeros((3, 2)), X, y),
+            "params: expected a list of 2 layers {'W', 'b'}, received an array of shape (3, 2)",
+        ),
+        (
+            lambda: net.loss([p[0], {"W": p[1]["W"], "b": np.zeros(3)}], X, y),
+            "params[1]['b']: expected shape (2,), received shape (3,)",
+        ),
+        (
+            lambda: sigmoid.loss(p_sigmoid, X, np.array([[0.5, 1.0]] * 4)),
+            "y: expected 0/1 targets for output 'sigmoid', received values [0.5, 1.0]",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=whole(message)):
+            call()

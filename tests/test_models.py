@@ -1,4 +1,5 @@
-"""Model files: save_model / load_model round trips, Model.predict, refused files."""
+"""Model files: save_model / load_model round trips, Model.read and Model.predict (columns by
+name, target units), and every refused file or argument."""
 
 import json
 import os
@@ -10,6 +11,259 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
+from nnbasics.data import Standardizer
+from tests._helpers.features import NAMES, three_scales, write_table
+from tests._helpers.models import rewrite_model, set_first
+from tests._helpers.regression import linear_problem, rmse
+
+# ------------------------------------------------------------------ models: Model.read
+
+NET3 = nb.MLP((3, 4, 2), hidden="tanh", output="softmax")
+
+
+ROWS = np.array([[0.5, 1.5, -2.0], [1.0, -1.0, 3.0], [2.5, 0.0, 1.0]])
+
+
+def _model(tmp_path, **kw):
+    path = nb.save_model(
+        tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"], **kw
+    )
+    return nb.load_model(path)
+
+
+def _csv(path, header, rows):
+    lines = ([",".join(header)] if header else []) + [",".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_of_an_npz_file_takes_its_features(tmp_path):
+    # Model.read's docstring: a file read_features reads (.npz: X), features as float32.
+    model = _model(tmp_path)
+    np.savez(tmp_path / "x.npz", X=ROWS)
+    X, y = model.read(tmp_path / "x.npz")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert y is None
+
+
+def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
+    # Model.columns' docstring: by name when the model has features and the file a header
+    # (every other column the target, in any order); else by position, d_in + 1 columns
+    # holding the target too (the last column, or the one named by target=).
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    labels = np.array(["a", "b", "a"], dtype=object)
+    rows = [[*r, c] for r, c in zip(ROWS, labels)]
+    named = _csv(tmp_path / "named.csv", ["x", "y", "z", "label"], rows)
+    X, y = model.read(named)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    other = _csv(
+        tmp_path / "other.csv",
+        ["z", "x", "y", "kind"],
+        [[r[2], r[0], r[1], c] for r, c in zip(ROWS, labels)],
+    )
+    X, y = model.read(other, target="kind")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+    headerless = _csv(tmp_path / "headerless.csv", None, rows)
+    X, y = model.read(headerless)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == list(labels)
+
+
+def test_read_of_a_headerless_file_finds_the_training_targets_position(tmp_path):
+    # Model.columns' docstring: in a table without a header the target is at the training
+    # target's position ("column 1": the first column), else the last column.
+    model = _model(tmp_path, meta={"data": {"target": "column 1"}})
+    rows = [[7.0, *r] for r in ROWS]
+    X, y = model.read(_csv(tmp_path / "first.csv", None, rows))
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == ["7", "7", "7"]
+
+
+def test_read_refusals_name_what_the_model_expects_and_what_the_file_holds(tmp_path):
+    # Model.columns' docstring: one line naming the missing and unknown columns, or the
+    # widths expected and received.
+    model = _model(tmp_path, features=["x", "y", "z"], meta={"data": {"target": "label"}})
+    path = _csv(tmp_path / "renamed.csv", ["x", "y", "w"], ROWS)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        model.read(path)
+    assert str(e.value) == (
+        f"{path}: expected the model's 3 feature columns by name ('x', 'y', 'z'; target "
+        "'label'), in any order, received columns with missing 'z' and unknown 'w'"
+    )
+    labeled = _csv(
+        tmp_path / "labeled.csv", ["x", "y", "w", "label"], [[*r, c] for r, c in zip(ROWS, "aba")]
+    )
+    with pytest.raises(ValueError, match=r"expected") as e:
+        model.read(labeled)
+    assert str(e.value).startswith(f"{labeled}: expected the model's 3 feature columns by name")
+    plain = _model(tmp_path)  # no feature names: columns go by position
+    np.savez(tmp_path / "narrow.npz", X=ROWS[:, :2])
+    with pytest.raises(ValueError, match=r"expected") as e:
+        plain.read(tmp_path / "narrow.npz")
+    assert str(e.value) == (
+        f"{tmp_path / 'narrow.npz'}: expected 3 feature columns, as the model was trained on, "
+        "received 2 columns"
+    )
+
+
+def test_read_takes_a_numeric_target_named_by_target(tmp_path):
+    # Model.read's docstring: target, the target column by name or index.
+    model = _model(tmp_path, features=["x", "y", "z"])
+    path = _csv(
+        tmp_path / "v.csv",
+        ["x", "v", "y", "z"],
+        [[r[0], k, r[1], r[2]] for r, k in zip(ROWS, (0, 1, 1))],
+    )
+    X, y = model.read(path, target="v")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == ["0", "1", "1"]
+
+
+def test_a_header_a_model_without_names_cannot_match_is_said_so(tmp_path):
+    plain = _model(tmp_path)
+    path = _csv(tmp_path / "h.csv", ["x", "y"], ROWS[:, :2])
+    with pytest.raises(ValueError, match=r"expected") as e:
+        plain.read(path)
+    assert str(e.value) == (
+        f"{path}: expected 3 feature columns or one more holding the target, as the model was "
+        "trained on, received 2 columns with a header the model cannot match by name (it was "
+        "trained without one)"
+    )
+
+
+def _rewrite_model(path, name, value):
+    with np.load(path) as npz:
+        data = dict(npz)
+    data[name] = value
+    np.savez(path, **data)
+
+
+def _rewrite_header(path, field, value):
+    """Sets one field of a saved model's JSON header."""
+    with np.load(path) as npz:
+        header = json.loads(str(npz["header"]))
+    header[field] = value
+    _rewrite_model(path, "header", np.array(json.dumps(header)))
+
+
+def test_a_model_file_with_a_zero_scale_is_refused_naming_the_column(tmp_path):
+    # load_model: the standardization's scales must be finite and positive.
+    stats = nb.data.Standardizer(jnp.zeros(3), jnp.ones(3))
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), stats)
+    _rewrite_model(path, "standardizer.scale", np.array([1.0, 0.0, 2.0], np.float32))
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == (
+        f"model: expected finite positive scales as standardizer.scale in {str(path)!r}, "
+        "received 0.0 at column 1 (1 such)"
+    )
+
+
+@pytest.mark.parametrize("output", ["gaussian", "linear"])
+def test_regression_predictions_are_in_target_units(output, tmp_path):
+    # Model.predict's docstring: means and standard deviations in target units,
+    # mean · scale + mean_y and std · scale; linear: {"mean"} only.
+    net = nb.MLP((3, 4, 1), hidden="tanh", output=output)
+    params = net.init(jax.random.key(0))
+    raw = nb.load_model(nb.save_model(tmp_path / "raw.npz", net, params)).predict(ROWS)
+    target = nb.data.Standardizer(jnp.array([1.0]), jnp.array([2.0]))
+    path = nb.save_model(tmp_path / "t.npz", net, params, target_standardizer=target)
+    scaled = nb.load_model(path).predict(ROWS)
+    assert sorted(scaled) == (["mean", "std"] if output == "gaussian" else ["mean"])
+    np.testing.assert_allclose(scaled["mean"], raw["mean"] * 2.0 + 1.0, rtol=1e-6)
+    if output == "gaussian":
+        np.testing.assert_allclose(scaled["std"], raw["std"] * 2.0, rtol=1e-6)
+
+
+def test_a_model_file_naming_an_unknown_dtype_is_refused_whole(tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    _rewrite_header(path, "dtypes", {"layers.0.W": "float6x"})
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == (
+        f"model: expected a NumPy/JAX dtype name as dtypes['layers.0.W'] in {str(path)!r}, "
+        "received 'float6x'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            np.zeros(4, np.int32),
+            "model: expected layers.0.b of dtype float32, received dtype int32",
+        ),
+        (
+            np.zeros(5, np.float32),
+            "model: expected layers.0.b of shape (4,), received shape (5,) in {path!r}",
+        ),
+    ],
+)
+def test_a_model_array_of_another_dtype_or_shape_is_refused_whole(value, message, tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    _rewrite_model(path, "layers.0.b", value)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == message.format(path=str(path))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "format",
+            "other",
+            "model: expected an nnbasics model file (format {format!r}), received {path!r} of format 'other'",
+        ),
+        (
+            "version",
+            99,
+            "model: expected format version {version}, received version 99 in {path!r}",
+        ),
+    ],
+)
+def test_a_model_file_of_another_format_or_version_is_refused_whole(
+    field, value, message, tmp_path
+):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)))
+    _rewrite_header(path, field, value)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    # The model file format written today: "nnbasics-model", version 1.
+    assert str(e.value) == message.format(path=str(path), format="nnbasics-model", version=1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "dtypes",
+            [1],
+            "model: expected an object of dtype names as dtypes in {path!r}, received [1]",
+        ),
+        (
+            "labels",
+            ["a"],
+            "model: expected 2 class names for its softmax output as labels in {path!r}, received 1 names",
+        ),
+    ],
+)
+def test_a_model_header_field_of_the_wrong_kind_is_refused_whole(field, value, message, tmp_path):
+    path = nb.save_model(tmp_path / "m.npz", NET3, NET3.init(jax.random.key(0)), labels=["a", "b"])
+    _rewrite_header(path, field, value)
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.load_model(path)
+    assert str(e.value) == message.format(path=str(path))
+
+
+def test_save_model_refuses_a_net_that_is_no_mlp(tmp_path):
+    # Bad input names the argument, the expected and the received value.
+    with pytest.raises(ValueError, match=r"expected") as e:
+        nb.save_model(tmp_path / "m.npz", "mlp", NET3.init(jax.random.key(0)))
+    assert str(e.value) == "net: expected an nnbasics.MLP, received str"
+
 
 IRIS_NAMES = ["setosa", "versicolor", "virginica"]
 
@@ -195,3 +449,267 @@ def test_api_flow_from_a_csv_file_to_predictions(tmp_path):
     model = nb.load_model(tmp_path / "wine.npz")
     out = model.predict(file.X)
     assert np.mean(out["label"] == np.asarray(file.classes, object)[file.y]) > 0.9
+
+
+# --- feature names in the model file
+
+
+def test_model_file_carries_feature_names(trained):
+    model = nb.load_model(trained / "m.npz")
+    assert model.features == tuple(NAMES)
+    assert model.target == "label"
+    with np.load(trained / "m.npz") as f:
+        assert json.loads(str(f["header"]))["features"] == NAMES
+
+
+def _tiny(path, **kw):
+    net = nb.MLP((3, 4, 2), hidden="tanh", output="softmax")
+    params = net.init(jax.random.key(0))
+    stats = Standardizer(np.zeros(3, np.float32), np.ones(3, np.float32))
+    nb.save_model(path, net, params, stats, labels=["no", "yes"], **kw)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (["a", "b"], r"features: expected 3 feature names, one per input, received 2 names"),
+        (
+            ["a", "b", "a"],
+            r"features: expected distinct feature names, received 'a' more than once",
+        ),
+        (["a", "", "c"], r"features: expected a list of 3 non-empty feature names"),
+        ("abc", r"features: expected a list of 3 feature names"),
+    ],
+)
+def test_save_model_checks_feature_names(tmp_path, features, message):
+    with pytest.raises(ValueError, match=message):
+        _tiny(tmp_path / "m.npz", features=features)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_old_model_files_take_names_from_meta_and_bad_header_names_are_refused(tmp_path):
+    path = _tiny(tmp_path / "m.npz", meta={"data": {"features": NAMES, "target": "label"}})
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = json.loads(str(arrays.pop("header")))
+    del header["features"]  # as written before the field existed
+    np.savez(tmp_path / "old.npz", header=np.array(json.dumps(header)), **arrays)
+    assert nb.load_model(tmp_path / "old.npz").features == tuple(NAMES)
+    # An old file of a headerless training file recorded placeholders: by position.
+    header["meta"]["data"]["features"] = ["column 1", "column 2", "column 3"]
+    np.savez(tmp_path / "old2.npz", header=np.array(json.dumps(header)), **arrays)
+    assert nb.load_model(tmp_path / "old2.npz").features is None
+    header["features"] = ["a", "b"]
+    np.savez(tmp_path / "bad.npz", header=np.array(json.dumps(header)), **arrays)
+    with pytest.raises(ValueError, match=r"features in .*bad.npz.*: expected 3 feature names"):
+        nb.load_model(tmp_path / "bad.npz")
+
+
+# --- features matched by name through the API
+
+
+def test_api_predict_takes_a_dataframe_by_name(trained):
+    pd = pytest.importorskip("pandas")
+    model = nb.load_model(trained / "m.npz")
+    X = np.loadtxt(trained / "inorder.csv", delimiter=",", skiprows=1)
+    expected = model.predict(X)["probabilities"]
+    frame = pd.DataFrame(X[:, [1, 2, 0]], columns=["beta", "gamma", "alpha"])
+    np.testing.assert_array_equal(model.predict(frame)["probabilities"], expected)
+    frame["label"] = 1  # the training target is left out
+    np.testing.assert_array_equal(model.predict(frame)["probabilities"], expected)
+    with pytest.raises(
+        ValueError, match=r"^X: expected .* received columns with missing 'alpha' and unknown 'a'$"
+    ):
+        model.predict(frame.rename(columns={"alpha": "a"}))
+    frame["alpha"] = "x"
+    with pytest.raises(
+        ValueError, match=r"^X: expected numeric feature columns, received a DataFrame"
+    ):
+        model.predict(frame)
+
+
+def test_api_read_matches_a_file_by_name(trained):
+    model = nb.load_model(trained / "m.npz")
+    X, y = model.read(trained / "inorder.csv")
+    X2, y2 = model.read(trained / "shuffled_target.csv")
+    np.testing.assert_array_equal(X, X2)
+    assert y is None and list(y2) == [str(v) for v in three_scales()[1][:10]]
+    X3, _ = model.read(trained / "headerless_target.csv")
+    np.testing.assert_array_equal(X, X3)
+    with pytest.raises(ValueError, match="unknown 'delta'"):
+        model.read(trained / "renamed.csv")
+
+
+def test_model_without_names_goes_by_position(tmp_path):
+    model = nb.load_model(_tiny(tmp_path / "m.npz"))
+    assert model.features is None
+    X, _ = three_scales(6)
+    write_table(tmp_path / "h.csv", ["x", "y", "z"], X)
+    got, y = model.read(tmp_path / "h.csv")
+    np.testing.assert_array_equal(got, X.astype(np.float32))
+    write_table(tmp_path / "w.csv", ["x", "y"], X[:, :2])
+    with pytest.raises(ValueError, match=r"expected 3 feature columns .* received 2 columns"):
+        model.read(tmp_path / "w.csv")
+
+
+def _net_and_params(output):
+    net = nb.MLP((3, 4, 2), hidden="tanh", output=output, components=2)
+    return net, net.init(jax.random.key(0))
+
+
+@pytest.mark.parametrize("output", ["linear", "gaussian", "mixture"])
+def test_model_maps_means_and_spreads_to_target_units(tmp_path, output):
+    net, params = _net_and_params(output)
+    targets = nb.data.Standardizer(np.array([300.0, -5.0]), np.array([120.0, 0.5]))
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    plain = nb.load_model(nb.save_model(tmp_path / "a.npz", net, params)).predict(X)
+    scaled = nb.load_model(
+        nb.save_model(tmp_path / "b.npz", net, params, target_standardizer=targets)
+    ).predict(X)
+    np.testing.assert_allclose(scaled["mean"], plain["mean"] * [120.0, 0.5] + [300.0, -5.0])
+    if output == "linear":
+        assert set(plain) == set(scaled) == {"mean"}
+    else:
+        np.testing.assert_allclose(scaled["std"], plain["std"] * [120.0, 0.5], rtol=1e-6)
+
+
+def test_old_model_files_load_with_unit_scale(tmp_path):
+    net, params = _net_and_params("gaussian")
+    path = nb.save_model(tmp_path / "old.npz", net, params)
+    with np.load(path) as f:
+        assert not any(name.startswith("target.") for name in f.files)
+    model = nb.load_model(path)
+    assert model.target_standardizer is None
+    X = np.ones((2, 3))
+    np.testing.assert_allclose(model.predict(X)["mean"], net.predict(params, X), rtol=1e-6)
+
+
+def _rewrite_target(path, **changes):
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays.update(changes)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"target.scale": np.array([0.0, 1.0])}, "target.scale"),
+        ({"target.scale": np.array([1.0, -2.0])}, "target.scale"),
+        ({"target.scale": np.array([np.inf, 1.0])}, "target.scale"),
+        ({"target.mean": np.array([np.nan, 1.0])}, "target.mean"),
+        ({"target.mean": None}, "target.mean"),
+        ({"target.scale": np.array([1.0])}, "target.scale"),
+    ],
+)
+def test_bad_target_statistics_are_refused_on_load(tmp_path, changes, field):
+    net, params = _net_and_params("linear")
+    good = nb.data.Standardizer(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    path = nb.save_model(tmp_path / "m.npz", net, params, target_standardizer=good)
+    _rewrite_target(path, **changes)
+    with pytest.raises(ValueError, match=field) as e:
+        nb.load_model(path)
+    assert "m.npz" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("output", "stats", "field"),
+    [
+        ("softmax", ([0.0, 0.0], [1.0, 1.0]), "target_standardizer"),
+        ("linear", ([0.0], [1.0]), "target_standardizer.mean"),
+        ("linear", ([0.0, 0.0], [1.0, 0.0]), "target_standardizer.scale"),
+        ("linear", ([0.0, np.nan], [1.0, 1.0]), "target_standardizer.mean"),
+    ],
+)
+def test_save_model_refuses_bad_target_statistics(tmp_path, output, stats, field):
+    net, params = _net_and_params(output)
+    targets = nb.data.Standardizer(*(np.asarray(a) for a in stats))
+    path = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        nb.save_model(path, net, params, target_standardizer=targets)
+    assert not path.exists()
+
+
+@pytest.mark.slow
+def test_python_api_recipe_round_trips(tmp_path):
+    """The documented API path: fit on standardized y, save the statistics, predict in units."""
+    X, y = linear_problem(300, seed=4)
+    y = y[:, None]
+    xs, ys = nb.data.Standardizer.fit(X), nb.data.Standardizer.fit(y)
+    net = nb.MLP((5, 1), output="linear")
+    r = nb.fit(
+        net,
+        net.init(jax.random.key(0), jax.numpy.float64),
+        nb.optim.adam(0.05),
+        (nb.data.transform(xs, X), nb.data.transform(ys, y)),
+        epochs=40,
+        batch_size=100,
+        key=jax.random.key(1),
+    )
+    model = nb.load_model(
+        nb.save_model(tmp_path / "m.npz", net, r.params, xs, target_standardizer=ys)
+    )
+    from sklearn.linear_model import LinearRegression
+
+    reference = rmse(LinearRegression().fit(X, y).predict(X), y)
+    assert rmse(model.predict(X)["mean"], y) <= 1.1 * reference
+
+
+def set_header(key, value):
+    def change(header, arrays):
+        header[key] = value
+
+    return change
+
+
+CORRUPT = {
+    "nan weight": (set_first("layers.0.W", np.nan), "layers.0.W"),
+    "inf bias": (set_first("layers.1.b", np.inf), "layers.1.b"),
+    "zero scale": (set_first("standardizer.scale", 0.0), "standardizer.scale"),
+    "negative scale": (set_first("standardizer.scale", -1.0), "standardizer.scale"),
+    "nan scale": (set_first("standardizer.scale", np.nan), "standardizer.scale"),
+    "nan mean": (set_first("standardizer.mean", np.nan), "standardizer.mean"),
+    "too few class names": (set_header("labels", ["a", "b"]), "labels"),
+    "labels not a list": (set_header("labels", "abc"), "labels"),
+    "unknown dtype name": (set_header("dtypes", {"layers.0.W": "float77"}), "dtypes"),
+    "dtypes as a list": (set_header("dtypes", ["float32"]), "dtypes"),
+    "integer dtype": (
+        lambda h, a: (
+            a.update({"layers.0.W": a["layers.0.W"].astype(np.int32)})
+            or h["dtypes"].update({"layers.0.W": "int32"})
+        ),
+        "layers.0.W",
+    ),
+    "net as a list": (set_header("net", [2, 4, 3]), "network configuration"),
+    "meta as a list": (set_header("meta", [1]), "meta"),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPT))
+def test_load_model_refuses_bad_values_naming_file_and_field(model_dir, tmp_path, case):
+    change, field = CORRUPT[case]
+    path = tmp_path / "bad.npz"
+    rewrite_model(model_dir / "m.npz", path, change)
+    with pytest.raises(ValueError, match="model: expected") as e:
+        nb.load_model(path)
+    assert field in str(e.value) and str(path) in str(e.value)
+
+
+def test_load_model_refuses_unsupported_compression_and_bad_zip(model_dir, tmp_path):
+    data = bytearray((model_dir / "m.npz").read_bytes())
+    # The local file header's compression method (offset 8) set to an unknown one.
+    assert data[:4] == b"PK\x03\x04"
+    data[8:10] = (99).to_bytes(2, "little")
+    central = data.find(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    path = tmp_path / "compressed.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="readable .npz") as e:
+        nb.load_model(path)
+    assert str(path) in str(e.value)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes((model_dir / "m.npz").read_bytes()[:300])
+    with pytest.raises(ValueError, match="readable .npz"):
+        nb.load_model(truncated)

@@ -77,3 +77,36 @@ def test_newton_under_jit_on_non_quadratic():
 def test_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         newton.newton(f, X0, **kwargs)
+
+
+# --- newton
+
+
+def _quartic(params):
+    return jnp.sum(params["x"] ** 4)
+
+
+def test_newton_stops_after_the_default_twenty_steps():
+    # On x⁴ a Newton step is x − 4x³/(12x²) = (2/3)x, and ∇f = 4x³ stays above the default
+    # tol 1e-10 for 20 steps from x = 3: newton's documented default steps=20 is reached.
+    result = newton.newton(_quartic, {"x": jnp.array([3.0])})
+    assert int(result.steps) == 20
+    assert jnp.issubdtype(result.steps.dtype, jnp.integer)  # NewtonResult: "() int"
+    np.testing.assert_allclose(result.params["x"], [3.0 * (2 / 3) ** 20], rtol=1e-12)
+    np.testing.assert_allclose(result.grad_norm, 4 * (3.0 * (2 / 3) ** 20) ** 3, rtol=1e-11)
+
+
+@pytest.mark.parametrize("arg", ["damping", "step_size", "tol"])
+def test_newton_refuses_infinite_options(arg):
+    # Documented ranges: λ >= 0, η > 0, tol >= 0, real numbers (inf is bad input).
+    with pytest.raises(ValueError, match=rf"^{arg}: expected .*received inf"):
+        newton.newton(_quartic, {"x": jnp.array([3.0])}, **{arg: float("inf")})
+    if arg != "tol":
+        with pytest.raises(ValueError, match=rf"^{arg}: expected .*received inf"):
+            newton.newton_step(_quartic, {"x": jnp.array([3.0])}, **{arg: float("inf")})
+
+
+def test_newton_keeps_float32_parameters_float32():
+    params = {"x": jnp.array([3.0, -1.0], jnp.float32)}
+    assert newton.newton_step(_quartic, params, damping=0.5)["x"].dtype == jnp.float32
+    assert newton.newton(_quartic, params, damping=0.5).params["x"].dtype == jnp.float32

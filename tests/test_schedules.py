@@ -1,5 +1,7 @@
 """nnbasics.schedules against their formulas, under jit, and as optax rates."""
 
+import math
+import re
 import warnings
 
 import jax
@@ -93,3 +95,60 @@ BAD = [
 def test_bad_input(make, args, name):
     with pytest.raises(ValueError, match=f"^{name}: expected"):
         make(*args)
+
+
+# --- schedules: the formulas at the hold boundary and the value of repr
+
+
+def test_schedules_at_the_end_of_the_hold():
+    s = schedules.power(0.4, 1.0, hold=2)
+    assert [float(s(t)) for t in range(5)] == [0.4, 0.4, 0.4, 0.2, 0.4 / 3]
+    assert float(schedules.inverse_time(0.4, 0.5, hold=0)(2)) == 0.2
+    assert repr(schedules.inverse_time(0.4, 0.5, 2)) == "inverse_time(0.4, 0.5, 2)"
+    assert schedules.power(0.4, 0.75) == schedules.power(0.4, 0.75)
+
+
+# --- schedules: documented defaults, infinite arguments, the warning's text and origin
+
+
+def test_schedules_hold_defaults_to_zero():
+    # DESIGN.md: inverse_time(value, decay, hold=0), power(value, exponent, hold=0).
+    assert float(schedules.inverse_time(1.0, 0.5)(1)) == 1 / 1.5
+    assert float(schedules.power(1.0, 1.0)(1)) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "name"),
+    [
+        (schedules.constant, (math.inf,), "value"),
+        (schedules.inverse_time, (math.inf, 0.1), "value"),
+        (schedules.inverse_time, (0.1, math.inf), "decay"),
+        (schedules.power, (0.1, math.inf), "exponent"),
+    ],
+)
+def test_schedules_refuse_infinite_arguments(make, args, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected"):
+        make(*args)
+
+
+def test_constant_rate_is_a_float_as_inverse_time_with_no_decay():
+    # inverse_time's docstring: decay 0 is a constant rate; an int value gives the same.
+    got, same = schedules.constant(1)(3), schedules.inverse_time(1, 0.0)(3)
+    assert got.dtype == same.dtype == jnp.float64 and float(got) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("exponent", "failed"), [(1.5, "sum of rates = inf"), (0.25, "sum of squared rates < inf")]
+)
+def test_power_warning_names_the_failed_condition_at_the_callers_line(exponent, failed):
+    with pytest.warns(
+        UserWarning, match=f"convergence condition '{re.escape(failed)}' does not hold"
+    ) as record:
+        schedules.power(0.1, exponent)
+    assert record[0].filename == __file__  # stacklevel=2: the caller, not schedules.py
+
+
+def test_power_takes_a_traced_exponent():
+    # search.py vmaps over lr_exponent: no warning check (float()) on a tracer.
+    rate = jax.jit(lambda e: schedules.power(0.1, e)(3))(0.75)
+    np.testing.assert_allclose(rate, 0.1 / 4**0.75, rtol=1e-15)

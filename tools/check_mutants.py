@@ -2,7 +2,7 @@
 
     python tools/check_mutants.py [--mutants DIR] NAME... -- PYTEST_ARGS...
     e.g. python tools/check_mutants.py nnbasics.schedules.x_power__mutmut_35 \
-             -- tests/test_mutants.py -k power_warning
+             -- tests/test_schedules.py -k power_warning
 
 Needs the ``mutants/`` folder of the module's ``tools/mutate.sh`` run (where the
 mutants are stored), or a copy of it named by ``--mutants DIR`` (so that one

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
 #   [SAMPLE=N] [SEED=S] tools/mutate.sh MODULE TEST_SELECTION...
-#   e.g. tools/mutate.sh activations tests/test_mutants.py tests/test_claims.py
+#   e.g. tools/mutate.sh activations tests/test_activations.py
 # MODULE is a path under nnbasics/ without .py (activations, data/splits).
-# Writes mutation-results/MODULE.txt, "/" as "_" (every mutant and its status); pyproject.toml's
+# Writes tools/mutation-results/MODULE.txt, "/" as "_" (every mutant and its status); pyproject.toml's
 # [tool.mutmut] is set for the run and restored from git at exit.
 # SAMPLE=N runs a uniform random sample of N of the module's mutants (seeded by SEED, default 0;
-# the names go to mutation-results/MODULE.sample) instead of all of them; the others stay
+# the names go to tools/mutation-results/MODULE.sample) instead of all of them; the others stay
 # "not checked" in MODULE.txt and out of the counts. EXCLUDE=REGEX leaves the mutants whose
 # names match it out of the draw (functions an earlier run covered in full).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=$1
-results="mutation-results/${module//\//_}.txt"
+results="tools/mutation-results/${module//\//_}.txt"
 shift
 source="nnbasics/$module.py"
 if ! git diff --quiet -- pyproject.toml "$source"; then
@@ -47,7 +47,7 @@ text = re.sub(
 open("pyproject.toml", "w").write(text)
 PY
 rm -rf mutants
-mkdir -p mutation-results
+mkdir -p tools/mutation-results
 # One persistent compilation cache for every mutant: a program the mutant does not change
 # is read back instead of compiled again (the cache key is the program itself, so a changed
 # program is compiled anew). tests/conftest.py keeps a JAX_COMPILATION_CACHE_DIR it is given.

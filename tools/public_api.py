@@ -1,4 +1,4 @@
-"""The public API, enumerated once for the docs hooks and the doctest-coverage test.
+"""The public API, enumerated once for the docs hooks and the tests of its coverage.
 
 Public modules are the modules in ``nnbasics.__all__``, the modules that host a
 top-level name (``nnbasics.mlp`` for ``nnbasics.MLP``), ``nnbasics.sklearn``, and the

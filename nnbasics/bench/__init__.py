@@ -29,7 +29,7 @@ import sys
 
 import jax
 
-from nnbasics import compilation
+from nnbasics import _files, compilation
 from nnbasics.bench.common import (
     BATCH,
     LARGE,
@@ -91,10 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"nnbasics bench: error: --out {cfg.out}: {e.strerror}", file=sys.stderr)
         return 2
-    res = run(cfg)
-    res["plots"] = write_plots(res, cfg.out, cfg.device)
-    (cfg.out / f"{cfg.device}.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
-    (cfg.out / f"{cfg.device}.md").write_text(render_md(res))
+    results = cfg.out / f"{cfg.device}.json"
+    try:  # one bench run per results file, refused before any work
+        with _files.reserve(results, "--out"):
+            res = run(cfg)
+            res["plots"] = write_plots(res, cfg.out, cfg.device)
+            with _files.atomic_open(results, "w") as f:
+                f.write(json.dumps(res, indent=1, default=float) + "\n")
+            with _files.atomic_open(cfg.out / f"{cfg.device}.md", "w") as f:
+                f.write(render_md(res))
+    except _files.InUseError as e:
+        print(f"nnbasics bench: error: {e}", file=sys.stderr)
+        return 2
     print(
         f"wrote {cfg.out / (cfg.device + '.json')}, {cfg.out / (cfg.device + '.md')}"
         + "".join(f", {cfg.out / p}" for p in res["plots"])

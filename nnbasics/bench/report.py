@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnbasics import _files
+
 
 def _fmt_s(x):
     return "—" if x is None else (f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s")
@@ -30,7 +32,7 @@ def render_md(res: dict) -> str:
         f"| cores available | {m['cores']} |",
         f"| load average at start (1, 5, 15 min) | {m['load_average_at_start']} |",
         f"| JAX device | {m['jax_device']} |",
-        f"| GPU | {'yes' if m['gpu_lent'] else 'none lent to this run: CPU only'} |",
+        f"| GPU | {'yes' if m['gpu_lent'] else 'none: CPU only'} |",
         f"| platform / python | {m['platform']} / {m['python']} |",
         "| versions | " + ", ".join(f"{k} {x}" for k, x in v.items()) + " |",
         f"| dtype | {m['dtype']} |",
@@ -158,7 +160,8 @@ def render_md(res: dict) -> str:
 
 def _save(plt, fig, out: Path, name: str, files: list) -> None:
     fig.tight_layout()
-    fig.savefig(out / name, dpi=110)
+    with _files.atomic_open(out / name, "wb") as f:
+        fig.savefig(f, dpi=110, format=Path(name).suffix[1:])
     plt.close(fig)
     files.append(name)
 

@@ -13,7 +13,10 @@ option value, ends the command with one line on stderr,
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -48,8 +51,39 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    Ctrl-C at any moment ends it with one line and status 130: an interrupt
+    that some callback swallowed (JAX's garbage-collection hook ignores
+    exceptions) is still reported once the command returns.
+    """
+    as_command = argv is None  # this process is the command (``nnbasics``, ``python -m``)
     argv = list(sys.argv[1:] if argv is None else argv)
+    interrupts = []
+
+    def interrupt(signum, frame):
+        interrupts.append(signum)
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
+    try:
+        code = _main(argv)
+    finally:
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if interrupts and code != 130:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        _end_distributed(130)
+        code = 130
+    if code == 130 and as_command:
+        # An interrupt can leave XLA compiling on a background thread, and the
+        # interpreter's teardown under it may crash (SIGSEGV) after the one line.
+        _exit_now(130)
+    return code
+
+
+def _main(argv: list[str]) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
@@ -91,7 +125,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif argv and argv[0] == "train" and "--checkpoint-dir" not in argv:
                 hint = " (pass --checkpoint-dir DIR to be able to resume an interrupted run)"
             print(f"{PROG}: interrupted{hint}", file=sys.stderr)
+            _end_distributed(130)
             return 130
+
+
+def _end_distributed(code: int) -> None:
+    """Ends a distributed process at once with ``code``, skipping JAX's shutdown at exit.
+
+    Its coordination service would wait for the peers still running and then
+    abort with a multi-line fatal error (SIGABRT): the interrupted process
+    has said what it had to, and its checkpoint is already whole.
+    """
+    jax = sys.modules.get("jax")
+    if jax is not None and jax.distributed.is_initialized():
+        _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Flushes stdout and stderr and ends the process with ``code``, skipping its teardown."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _silence_stdout() -> None:

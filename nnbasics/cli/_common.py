@@ -211,6 +211,18 @@ def float64(enabled: bool = True):
 # Output files: checked before any work, written without losing the result
 
 
+def add_header_option(parser) -> None:
+    """``--header`` / ``--no-header``: whether a text data file's first row names its columns."""
+    parser.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the data file's first row names its columns (--no-header: it is an example); "
+        "default: told from the file (a first row with a text cell where the column below "
+        "holds numbers is a header)",
+    )
+
+
 def check_output_file(option: str, path: str, overwrite: bool = False) -> None:
     """Refuses, before any work, an output ``path`` that could not be written.
 

@@ -14,7 +14,7 @@ import argparse
 __all__ = ["RECIPES", "Given", "apply_recipe", "describe"]
 
 # The numbers each recipe reaches are in docs/mnist1d.md and docs/cli-usage.md,
-# and tests/test_recipes.py checks them.
+# and tests/cli/test_recipes.py checks them.
 RECIPES: dict[str, dict] = {
     # docs/mnist1d.md's "one step beyond", chosen on a validation split of the
     # training set: SGD at 1.0, 40-256-256-10 relu, L2 3e-3, batches of 100,

@@ -9,7 +9,9 @@ and early stopping see), the RMSE in target units and, for densities
 from __future__ import annotations
 
 import math
+import os
 
+from nnbasics import _files
 from nnbasics.cli._common import fmt
 
 __all__ = ["metrics_of", "plot", "results_table", "targets_caption"]
@@ -124,4 +126,7 @@ def plot(result, path: str, title: str) -> None:
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("valid accuracy")
     fig.suptitle(title)
-    fig.savefig(path, dpi=100)
+    # Written whole or not at all; the format from the name, as savefig(path) would.
+    fmt = os.path.splitext(path)[1][1:].lower() or None
+    with _files.atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=100, format=fmt)

@@ -29,9 +29,11 @@ import sys
 
 import numpy as np
 
+from nnbasics import _files
 from nnbasics.cli._common import (
     UsageError,
     WriteError,
+    add_header_option,
     check_output_file,
     dropped_text,
     write_failed,
@@ -71,25 +73,33 @@ def add_parser(sub) -> None:
         "none, ?) instead of refusing the file; the output then starts with a 'line' "
         "column naming each prediction's line in DATA, and stderr names the dropped lines",
     )
+    add_header_option(p)
     p.set_defaults(func=run, no_compile_cache=False)
 
 
 def run(args) -> int:
     """Runs ``nnbasics predict`` with parsed ``args``; returns the exit status."""
-    import nnbasics as nb
-
     if args.output is not None and not args.output.lower().endswith(".csv"):
         raise UsageError(f"--output: expected a file ending in .csv, received {args.output!r}")
     if args.output is not None:
         check_output_file("--output", args.output, args.overwrite)
+    # One run per output file: a second predict writing it is refused before any work.
+    with _files.reserve(args.output, "--output"):
+        return _predict(args)
+
+
+def _predict(args) -> int:
+    import nnbasics as nb
+
     model = nb.load_model(args.model)
     missing = "drop" if args.drop_missing else "refuse"
-    X, y_names = model.read(args.data, target=args.target, missing=missing)
+    X, y_names = model.read(args.data, target=args.target, missing=missing, header=args.header)
     lines = None
     if args.drop_missing:
-        from nnbasics import data
+        from nnbasics.data.files import kept_lines
 
-        _, _, lines, dropped = data.read_features(args.data, missing="drop", return_lines=True)
+        targets = [args.target] if args.target is not None else [model.target, -1]
+        lines, dropped = kept_lines(args.data, [t for t in targets if t is not None], args.header)
         if len(lines) != len(X):  # the same rows are kept whichever columns are read
             raise WriteError(f"{args.data}: rows changed while being read; nothing was written")
         if len(dropped):
@@ -118,8 +128,8 @@ def run(args) -> int:
     if args.output is None:
         _write(sys.stdout, header, rows)
     else:
-        try:
-            with open(args.output, "w", newline="") as f:
+        try:  # streamed into a temporary file that replaces --output whole at the end
+            with _files.atomic_open(args.output, "w", newline="") as f:
                 _write(f, header, rows)
         except OSError as e:
             raise write_failed("--output", args.output, e) from None

@@ -31,6 +31,7 @@ _SNIFFED = ",\t; "
 # Cells read as a missing value (compared in lower case, stripped).
 MISSING = ("", "na", "n/a", "nan", "null", "none", "?")
 MISSING_POLICIES = ("refuse", "drop")
+"""The accepted ``missing`` policies of a text file: refuse a missing value, or drop its row."""
 
 # How many rows below the first are looked at to tell a header from data.
 _HEADER_PROBE_ROWS = 100
@@ -140,6 +141,30 @@ def _has_header(rows: list[list[str]]) -> bool:
     )
 
 
+def _check_unambiguous(path: str, line: int, rows: list[list[str]]) -> None:
+    """Refuses a first row read as data that may be a header of numbers and one name.
+
+    ``400,410,420,430,species`` above rows of class names: every cell but one
+    a number, and that one a text cell found nowhere else in its column among
+    the next rows. As data it would make a class of one example; as a header
+    it names the target. Only the user knows: refused, suggesting the options.
+    """
+    below = rows[1 : 1 + _HEADER_PROBE_ROWS]
+    text = [j for j, cell in enumerate(rows[0]) if not _is_number(cell)]
+    if not below or len(text) != 1 or rows[0][text[0]].lower() in MISSING:
+        return
+    j = text[0]
+    if any(row[j] == rows[0][j] for row in below):
+        return
+    _checks.fail(
+        f"{path}, line {line}",
+        "a first row that is clearly a header or clearly an example (pass --header or "
+        "--no-header; header=True or False)",
+        f"numbers and {rows[0][j]!r}, which appears nowhere else in column {j + 1}: a header "
+        "whose names are numbers, or an example of a class seen once?",
+    )
+
+
 def _check_distinct(path: str, line: int, header: list[str]) -> None:
     """Refuses a header naming one column twice (a feature or target by name would be ambiguous)."""
     seen: dict[str, int] = {}
@@ -178,7 +203,7 @@ class Table:
             holding a missing value.
     """
 
-    def __init__(self, path: str, delimiter: str):
+    def __init__(self, path: str, delimiter: str, header: bool | None = None):
         self.path, self.delimiter = path, delimiter
         rows, lines, kept = _probe(path, delimiter)
         if delimiter == "," and rows and len(rows[0]) == 1 and ";" in rows[0][0]:
@@ -193,7 +218,11 @@ class Table:
             if len(row) != width:
                 _ragged(path, line, width, lines[0], row)
         self.first_line = lines[0]
-        self.header = rows[0] if _has_header(rows) else None
+        if header is None:
+            header = _has_header(rows)
+            if not header:
+                _check_unambiguous(path, lines[0], rows)
+        self.header = rows[0] if header else None
         if self.header is not None:
             _check_distinct(path, lines[0], self.header)
             if len(rows) == 1:
@@ -470,10 +499,13 @@ def _numbers(column: pd.Series, na: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return values, na, ~np.isfinite(values) & ~na
 
 
-def read_table(path: str, suffix: str) -> Table:
-    """The text table at ``path``, a readable file, with its header read (messages name it)."""
+def read_table(path: str, suffix: str, header: bool | None = None) -> Table:
+    """The text table at ``path``, a readable file, with its header read (messages name it).
+
+    ``header``: whether the first row names the columns; None: told by ``_has_header``.
+    """
     delimiter = DELIMITERS[suffix]
     if delimiter is None:
         with open(path, "rb") as f:
             delimiter = _sniff(path, f.read(65536))
-    return Table(path, delimiter)
+    return Table(path, delimiter, header)

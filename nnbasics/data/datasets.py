@@ -238,6 +238,7 @@ DATASETS: dict[str, DatasetInfo] = {
         "PMLR 235:16404-16415 (arXiv:2011.14439)",
     ),
 }
+"""The bundled and generated data sets by name, each described by its :class:`DatasetInfo`."""
 
 # Default noise level per synthetic set, in the units the generator takes.
 # For "mnist1d", a factor on the generator's two noise scales (1: the paper's).

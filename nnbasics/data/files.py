@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import io
+import math
 import os
 import threading
 import zipfile
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nnbasics import _checks
+from nnbasics import _checks, _files
 from nnbasics.data._text import DELIMITERS, MISSING_POLICIES, _is_number, read_table
 from nnbasics.data.splits import _describe
 
@@ -34,12 +35,14 @@ __all__ = [
 ]
 
 TASKS = ("classification", "regression")
+"""The accepted ``task`` names of a data file (``None`` infers one from the targets)."""
 
 _ARRAY_SUFFIXES = (".npz", ".npy")
 FILE_SUFFIXES = (*DELIMITERS, *_ARRAY_SUFFIXES)
+"""The file name endings read as data files: delimited text and NumPy arrays."""
 
-# Integer targets with at most this many distinct values are read as classes.
 MAX_INFERRED_CLASSES = 20
+"""Integer targets with at most this many distinct values are read as classes."""
 
 
 class DataFile(NamedTuple):
@@ -88,6 +91,7 @@ def read(
     target: str | int | None = None,
     task: str | None = None,
     missing: str = "refuse",
+    header: bool | None = None,
 ) -> DataFile:
     """Reads a user's data file: a table of examples, one per row.
 
@@ -99,7 +103,11 @@ def read(
       semicolons and no comma is read as semicolon-separated). The first row
       is a header when one of its cells is not a number while the same
       column holds a number in one of the next 100 rows (or, in a one-row
-      file, when any cell is not a number). Blank lines are skipped.
+      file, when any cell is not a number). A first row that this rule
+      reads as data but whose text cell (a class name) appears nowhere else
+      in its column among the next 100 rows, its other cells numbers
+      (``400,410,420,430,species``), is ambiguous and refused unless
+      ``header`` says. Blank lines are skipped.
     * ``.npz``: NumPy's ``savez`` archive holding arrays ``X`` ``(n, d)`` and
       ``y`` ``(n,)`` or ``(n, d_out)``.
     * ``.npy``: a pair of NumPy ``save`` files in one directory: ``NAME.npy``
@@ -126,6 +134,8 @@ def read(
             naming how many rows hold one and their first lines; ``"drop"``
             the rows holding one (their lines are ``dropped_lines``). Arrays
             have no missing-value marker: NaN in them is refused either way.
+        header: text files: True when the first row names the columns,
+            False when it is an example, None to tell by the rule above.
 
     Returns:
         A :class:`DataFile`.
@@ -155,7 +165,7 @@ def read(
         dropped = np.zeros(0, np.int64)
     else:
         sha256, X, values, feature_names, target_name, where, dropped = _read_text(
-            shown, suffix, target, missing
+            shown, suffix, target, missing, header
         )
     task = task or _infer_task(values)
     if task == "classification":
@@ -176,7 +186,11 @@ def read(
 
 
 def read_features(
-    path: str | os.PathLike, *, missing: str = "refuse", return_lines: bool = False
+    path: str | os.PathLike,
+    *,
+    missing: str = "refuse",
+    return_lines: bool = False,
+    header: bool | None = None,
 ) -> tuple:
     """Every column of a data file as features: new examples to predict, without targets.
 
@@ -187,6 +201,7 @@ def read_features(
     Args:
         path: the file.
         missing: ``"refuse"`` or ``"drop"``, as in :func:`read`.
+        header: as in :func:`read`.
         return_lines: also return where each row came from, so that
             predictions can be matched to the file's lines (this reads the
             file's text once more, at the speed of Python's ``csv`` module).
@@ -211,12 +226,7 @@ def read_features(
     if suffix in _ARRAY_SUFFIXES:
         raw = _read_bytes(shown)
         if suffix == ".npz":
-            with _npz(shown, raw) as archive:
-                if "X" not in archive.files:
-                    _checks.fail(
-                        shown, "an .npz archive holding an array 'X'", f"arrays {archive.files}"
-                    )
-                X = archive["X"]
+            X = _npz(shown, raw, ("X",))["X"]
         else:
             X = _npy(shown, raw)
         _check_arrays(shown, X, np.zeros(np.shape(X)[:1]))
@@ -224,10 +234,35 @@ def read_features(
         lines = lambda: np.arange(1, len(X) + 1)
     else:
         _check_readable(shown)
-        table = read_table(shown, suffix).parse(None, missing)
+        table = read_table(shown, suffix, header).parse(None, missing)
         X, names, dropped = table.X, tuple(table.names()), table.dropped_lines
         lines = table.lines
     return (X, names, lines(), dropped) if return_lines else (X, names)
+
+
+def kept_lines(path, targets=(), header: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(lines, dropped_lines)`` of the rows ``missing="drop"`` keeps and drops.
+
+    The rows kept are the same whichever column is the target (a row missing
+    its target is dropped too); a text column of class names is read as the
+    target: the first of ``targets`` (names or indices) the file has, tried
+    after none. Raises the first ValueError when none reads.
+    """
+    shown, suffix = _data_path(path)
+    if suffix in _ARRAY_SUFFIXES:
+        return read_features(shown, missing="drop", return_lines=True, header=header)[2:]
+    _check_readable(shown)
+    first = None
+    for target in (None, *targets):
+        table = read_table(shown, suffix, header)
+        try:
+            t = None if target is None else _target_index(target, table.header, table.width, shown)
+            table.parse(t, "drop")
+        except ValueError as e:
+            first = first or e
+            continue
+        return table.lines(), table.dropped_lines
+    raise first  # type: ignore[misc]
 
 
 def _data_path(path: Any) -> tuple[str, str]:
@@ -285,7 +320,7 @@ def _sha256(path: str, stop: threading.Event | None = None) -> str:
     return digest.hexdigest()
 
 
-def _read_text(path: str, suffix: str, target: Any, missing: str):
+def _read_text(path: str, suffix: str, target: Any, missing: str, header: bool | None = None):
     """Reads a CSV/TSV/TXT table for :func:`read`.
 
     Returns:
@@ -302,7 +337,7 @@ def _read_text(path: str, suffix: str, target: Any, missing: str):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path, stop)
         try:
-            table = read_table(path, suffix)
+            table = read_table(path, suffix, header)
             names = table.names()
             t = _target_index(target, table.header, table.width, path)
             if table.width == 1:
@@ -337,12 +372,7 @@ def _read_arrays(path: str, suffix: str, target: Any):
         )
     if suffix == ".npz":
         raw = _read_bytes(path)
-        with _npz(path, raw) as archive:
-            if not {"X", "y"} <= set(archive.files):
-                _checks.fail(
-                    path, "an .npz archive holding arrays 'X' and 'y'", f"arrays {archive.files}"
-                )
-            X, y = archive["X"], archive["y"]
+        X, y = _npz(path, raw, ("X", "y")).values()
     else:
         y_path = _npy_target_path(path)
         raw_X, raw_y = _read_bytes(path), _read_bytes(y_path)
@@ -376,14 +406,47 @@ def _np_load(path: str, raw: bytes, what: str, kind: type, magic: bytes):
     return loaded
 
 
-def _npz(path: str, raw: bytes) -> np.lib.npyio.NpzFile:
-    return _np_load(
-        path, raw, "an .npz archive of arrays X and y (numpy.savez)", np.lib.npyio.NpzFile, b"PK"
+def _npz(path: str, raw: bytes, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of an ``.npz`` file's bytes, its members checked before decompressing.
+
+    Only ``X`` and ``y`` may be there; their declared sizes together are
+    bounded by ``NNBASICS_MAX_ARRAY_BYTES``.
+    """
+    what = "an .npz archive of arrays X and y (numpy.savez)"
+    if not raw.startswith(b"PK"):
+        _checks.fail(path, what, "a file in another format")
+    holding = "an .npz archive holding " + (
+        "arrays 'X' and 'y'" if "y" in names else "an array 'X'"
     )
+    try:
+        with _files.Archive(path, io.BytesIO(raw)) as archive:
+            if not set(names) <= set(archive.members):
+                _checks.fail(path, holding, f"arrays {list(archive.members)}")
+            archive.allow(("X", "y"))
+            return {name: archive.read(name) for name in names}
+    except _files.Unreadable as e:
+        _checks.fail(path, what, f"a file it does not read ({e})")
 
 
 def _npy(path: str, raw: bytes) -> np.ndarray:
-    return _np_load(path, raw, "an array saved by numpy.save", np.ndarray, b"\x93NUMPY")
+    what = "an array saved by numpy.save"
+    try:  # the declared size, before NumPy allocates it
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        read = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+            version, np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(stream)
+        nbytes = math.prod(shape) * dtype.itemsize
+    except (ValueError, EOFError):
+        nbytes = 0  # not an .npy header: _np_load says so
+    if nbytes > _files.max_array_bytes():
+        _checks.fail(
+            path,
+            what,
+            f"a file it does not read ({_files.too_big(nbytes, _files.max_array_bytes())})",
+        )
+    return _np_load(path, raw, what, np.ndarray, b"\x93NUMPY")
 
 
 def _npy_target_path(path: str) -> Path:

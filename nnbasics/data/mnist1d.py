@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import random
-import tempfile
 import types
 import warnings
 import zipfile
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbasics import _checks
+from nnbasics import _checks, _files
 
 __all__ = ["MNIST1D_ARGS", "cache_dir"]
 
@@ -45,6 +44,7 @@ MNIST1D_ARGS: dict[str, Any] = {
     "final_seq_length": 40,
     "seed": 42,
 }
+"""The arguments of the MNIST-1D paper's data: ``mnist1d.get_dataset_args()`` less its URL."""
 
 
 def cache_dir() -> Path:
@@ -172,14 +172,7 @@ def _write_cache(path: Path, arrays: dict) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _files.atomic_savez(str(path), arrays)
     except OSError as e:
         warnings.warn(
             f"data set not cached: cannot write {path} "

@@ -178,6 +178,7 @@ def launch(
                                 stdin=subprocess.DEVNULL,
                                 env=_environment(i, n, coordinator, cpu_devices, env),
                                 start_new_session=True,
+                                preexec_fn=_die_with(os.getpid()),
                             )
                         )
                 _wait(processes, logs, start + timeout, timeout, echo, poll)
@@ -192,6 +193,32 @@ def launch(
             logs,
         ) from None
     return LaunchResult(logs, time.monotonic() - start)
+
+
+def _die_with(parent: int):
+    """A ``preexec_fn`` that makes the child get SIGTERM when ``parent`` dies (Linux), or None.
+
+    ``prctl(PR_SET_PDEATHSIG)``: even a SIGKILL of the launcher, which no
+    handler of its own sees, ends its workers (each stops as on SIGTERM). A
+    parent that died before the call is caught by its pid no longer being
+    the child's parent. Linux sends it when the thread that started the child
+    ends: ``launch`` waits for its processes in that same thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def set_death_signal():
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_death_signal
 
 
 class _Signalled(BaseException):

@@ -34,9 +34,12 @@ __all__ = [
 
 ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"  # JAX's own variable
 ENV_NUM_PROCESSES = "NNBASICS_NUM_PROCESSES"
+"""The environment variable holding the number of processes of a run."""
 ENV_PROCESS_ID = "NNBASICS_PROCESS_ID"
+"""The environment variable holding this process's index, 0 to the number less one."""
 ENV_INIT_TIMEOUT = "NNBASICS_INIT_TIMEOUT"
 AGREEMENT_TIMEOUT_S = 300
+"""Seconds an agreement check or barrier waits for every process before it fails."""
 INIT_TIMEOUT_S = 300
 
 # Keys of the agreement exchange and barrier names must be unique per call and
@@ -144,6 +147,8 @@ def initialize(
     who = "this process" if process_id is None else f"process {process_id}"
     if num_processes is not None:
         who += f" of {num_processes}"
+    if process_id == 0 and coordinator is not None:
+        _check_port_free(coordinator, c_name)
     with _watchdog(
         timeout,
         f"distributed: {who} did not join the coordinator at {coordinator or '(detected)'} "
@@ -160,6 +165,52 @@ def initialize(
                 f"SLURM, Open MPI or Cloud TPU job), received too few ({' '.join(str(e).split())})"
             ) from None
     _same_count(num_processes or jax.process_count(), timeout)
+    _terminate_as_interrupt()
+
+
+def _check_port_free(coordinator: str, name: str) -> None:
+    """Refuses, in one line naming the port, a coordinator port another program holds.
+
+    Process 0 starts the coordinator service there; JAX would otherwise end
+    the process with a fatal error of many lines.
+    """
+    import errno
+    import socket
+
+    host, port = coordinator.rsplit(":", 1)
+    bind = os.environ.get("JAX_COORDINATOR_BIND_ADDRESS", "").rpartition(":")[0] or "0.0.0.0"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((bind.strip("[]"), int(port)))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                return  # an address this check cannot bind to (IPv6, remote): JAX's to judge
+            _checks.fail(
+                name,
+                f"a free port for process 0's coordinator (choose another {host}:PORT)",
+                f"{coordinator!r}, whose port {port} is in use by another program",
+            )
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM ends this process as Ctrl-C does: one line, the last checkpoint whole.
+
+    JAX's distributed runtime takes SIGTERM as a preemption notice and
+    otherwise goes on running; a launcher, a batch scheduler or ``kill``
+    means stop. Main thread only (where Python runs signal handlers).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,7 @@
-"""scikit-learn estimators over ``nb.MLP`` and ``nb.fit``.
+"""scikit-learn estimators over ``nb.MLP`` and ``nb.fit``, and the course's linear models.
+
+``LogisticRegression`` (damped Newton's method on hand-written derivatives),
+``LinearRegression`` and ``Ridge`` (the closed form) reach scikit-learn's optimum.
 
 ``MLPClassifier`` and ``MLPRegressor`` take scikit-learn's constructor names
 where the meaning is the same, train with ``nb.fit`` (hand-written backprop by
@@ -10,7 +13,16 @@ minibatch of size ``B``; ``nb.fit`` adds ``(l2/2)·Σ‖W‖²`` to the batch me
 so ``l2 = alpha / B``. See docs/sklearn.md for the differences that remain.
 """
 
+from nnbasics.sklearn._linear import LinearRegression, LogisticRegression, Ridge
 from nnbasics.sklearn._mlp import MLPClassifier, MLPRegressor
 from nnbasics.sklearn._search import GridSearchCV, RandomizedSearchCV
 
-__all__ = ["GridSearchCV", "MLPClassifier", "MLPRegressor", "RandomizedSearchCV"]
+__all__ = [
+    "GridSearchCV",
+    "LinearRegression",
+    "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
+    "RandomizedSearchCV",
+    "Ridge",
+]

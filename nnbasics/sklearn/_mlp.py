@@ -13,14 +13,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+_SPARSE = ("csr", "csc")
 
 
 def clone(estimator: Any, *, safe: bool = True) -> Any:
@@ -47,6 +49,7 @@ class _BaseMLP(BaseEstimator):
         tol=1e-4,
         random_state=None,
         verbose=False,
+        warm_start=False,
         grad="manual",
         dtype="float32",
     ):
@@ -63,6 +66,7 @@ class _BaseMLP(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
         self.grad = grad
         self.dtype = dtype
 
@@ -115,13 +119,25 @@ class _BaseMLP(BaseEstimator):
         seed = np.random.RandomState(self.random_state).randint(2**31 - 1)
         return net, batch, int(seed)
 
-    def _fit(self, X, y_encoded, n_out):
+    def _fit(self, X, y_encoded, n_out, sample_weight=None):
+        # the training stack is imported by the first fit, not by ``import nnbasics.sklearn``
+        from nnbasics import optim
+        from nnbasics.sklearn import _sparse
+        from nnbasics.train import fit as nb_fit
+
+        sparse = scipy.sparse.issparse(X)
+        if sparse:
+            _sparse.refuse(self.early_stopping)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         dtype = _DTYPES[self.dtype]
         # As nnbasics.folds.train_folds derives its keys from a seed, so that
         # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
         k_init, k_train = jax.random.split(jax.random.key(seed))
-        X = np.asarray(X, dtype)
+        X = _sparse.as_rows(X, dtype) if sparse else np.asarray(X, dtype)
         y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         valid = None
         if self.early_stopping:
@@ -131,18 +147,17 @@ class _BaseMLP(BaseEstimator):
             v, t = order[:n_valid], order[n_valid:]
             valid = (X[v], y_encoded[v])
             X, y_encoded = X[t], y_encoded[t]
+            sample_weight = None if sample_weight is None else sample_weight[t]
             batch = min(batch, X.shape[0])
-        from nnbasics import optim
-        from nnbasics.train import fit as nb_fit
-
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
 
         def progress(epoch: int, m: dict[str, float]) -> None:
             print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
 
-        result = nb_fit(
+        start = self._warm_params(net, dtype)
+        result = (_sparse.fit if sparse else nb_fit)(
             net,
-            net.init(k_init, dtype),
+            net.init(k_init, dtype) if start is None else start,
             opt,
             (X, y_encoded),
             epochs=int(self.max_iter),
@@ -154,10 +169,82 @@ class _BaseMLP(BaseEstimator):
             l2=float(self.alpha) / batch,
             grad=self.grad,
             callback=progress if self.verbose else None,
+            sample_weight=sample_weight,
         )
-        return self._set_fitted(
+        earlier = self.loss_curve_ if start is not None else []
+        self._set_fitted(
             net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
         )
+        self.loss_curve_ = earlier + self.loss_curve_
+        # partial_fit goes on from here: the optimizer's state and key too
+        self._state = None if self.early_stopping else jax.device_get(result.state)
+        return self
+
+    def _warm_params(self, net, dtype):
+        """With ``warm_start``, the fitted parameters to start from (None: a fresh start)."""
+        if not (self.warm_start and hasattr(self, "coefs_")):
+            return None
+        if [W.shape for W in self.coefs_] != [(a, b) for a, b in zip(net.sizes, net.sizes[1:])]:
+            return None  # scikit-learn would fail; a new structure starts afresh
+        return self._fitted_params(dtype)
+
+    def _fitted_params(self, dtype):
+        """``coefs_`` and ``intercepts_`` as nb.MLP parameters (None before any fit)."""
+        if not hasattr(self, "coefs_"):
+            return None
+        return [
+            {"W": jnp.asarray(W, dtype), "b": jnp.asarray(b, dtype)}
+            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+        ]
+
+    def _partial_fit(self, X, y_encoded, n_out, sample_weight, first):
+        """One epoch over (X, y_encoded) from the kept state (the first call: a fresh one)."""
+        if self.early_stopping:
+            raise ValueError("early_stopping: expected False with partial_fit, received True")
+        from nnbasics import optim
+        from nnbasics.sklearn import _sparse
+        from nnbasics.train import compile_epoch, init_state
+
+        sparse = scipy.sparse.issparse(X)
+        net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
+        dtype = _DTYPES[self.dtype]
+        opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
+        state = None if first else getattr(self, "_state", None)
+        if state is None:
+            k_init, k_train = jax.random.split(jax.random.key(seed))
+            params = (None if first else self._fitted_params(dtype)) or net.init(k_init, dtype)
+            state = init_state(params, opt, k_train)
+            curve = [] if first else list(self.loss_curve_)
+        else:
+            net, curve = self._net, list(self.loss_curve_)
+            state = jax.tree.map(jnp.asarray, state)
+        if sample_weight is not None:
+            sample_weight = jnp.asarray(
+                _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True),
+                dtype,
+            )
+        config: dict[str, Any] = dict(
+            batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad
+        )
+        y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
+        if sparse:
+            state, m = _sparse.epoch_program(net, opt, **config)(
+                state, _sparse.as_rows(X, dtype), y_cast, sample_weight
+            )
+        else:
+            state, m = compile_epoch(net, opt, freeze=False, **config)(
+                state, jnp.asarray(X, dtype), jnp.asarray(y_cast), None, None, sample_weight
+            )
+        loss = float(m["train_loss"])
+        if not np.isfinite(loss):
+            raise ValueError(
+                "partial_fit: the epoch's loss is not finite (training diverged): lower "
+                "learning_rate_init or scale the data"
+            )
+        self._set_fitted(net, state.params, curve + [loss])
+        self.n_iter_ = 1  # scikit-learn's: the epochs of this call (loss_curve_ holds them all)
+        self._state = jax.device_get(state)
+        return self
 
     def _set_fitted(self, net, params, train_loss, valid_accuracy=None):
         """Stores a training's outcome as scikit-learn's fitted attributes (NumPy arrays)."""
@@ -190,17 +277,21 @@ class _BaseMLP(BaseEstimator):
         (scikit-learn's check_methods_sample_order_invariance asks 1e-7).
         """
         check_is_fitted(self, "coefs_")
-        X = np.asarray(validate_data(self, X, reset=False, dtype=np.float64))
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=_SPARSE)
         params = [
             {"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}
             for W, b in zip(self.coefs_, self.intercepts_, strict=True)
         ]
+        from nnbasics.sklearn import _sparse
         from nnbasics.train import _buckets
         from nnbasics.train._epoch import _program
 
         net = self._net
+        if scipy.sparse.issparse(X):
+            return _sparse.apply(net, params, X)
         # one compiled forward pass per net and shape, not an eager program per operation
         apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
+        X = np.asarray(X)
         n = X.shape[0]
         with jax.enable_x64(True):
             # padded to its shape bucket: new row counts reuse the compiled pass
@@ -209,6 +300,7 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -232,15 +324,45 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _prepare(self, X, y):
         """Validates (X, y), sets n_features_in_ and classes_; returns (X, labels 0..C−1, C)."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=_SPARSE)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
         return X, encoded, len(self.classes_)
 
-    def fit(self, X, y):
-        return self._fit(*self._prepare(X, y))
+    def fit(self, X, y, sample_weight=None):
+        """Trains on (X, y); ``sample_weight`` (n,) as scikit-learn's MLPClassifier's."""
+        return self._fit(*self._prepare(X, y), sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), going on from the last call's parameters and optimizer state.
+
+        ``classes`` (every label ``y`` may hold) must be given on the first call, as
+        scikit-learn's; later calls may leave it out.
+        """
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError(
+                "classes: expected every class label on the first call to partial_fit, received None"
+            )
+        if classes is not None:
+            classes = np.unique(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes: expected {self.classes_.tolist()} as on the first call, "
+                    f"received {classes.tolist()}"
+                )
+            self.classes_ = classes
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first, accept_sparse=_SPARSE)
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y: expected labels in classes {self.classes_.tolist()}, received {unknown.tolist()}"
+            )
+        encoded = np.searchsorted(self.classes_, y)
+        return self._partial_fit(X, encoded, len(self.classes_), sample_weight, first)
 
     def predict_proba(self, X):
         with jax.enable_x64(True):
@@ -272,14 +394,42 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _prepare(self, X, y):
         """Validates (X, y), sets n_features_in_; returns (X, y as (n, k), k)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True, accept_sparse=_SPARSE
+        )
         y = np.asarray(y)  # an array already; scikit-learn's validate_data declares no return type
         self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
         return X, y2, y2.shape[1]
 
-    def fit(self, X, y):
-        return self._fit(*self._prepare(X, y))
+    def fit(self, X, y, sample_weight=None):
+        """Trains on (X, y); ``sample_weight`` (n,) as scikit-learn's MLPRegressor's."""
+        return self._fit(*self._prepare(X, y), sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y), going on from the last call's parameters and optimizer state."""
+        first = not hasattr(self, "coefs_")
+        X, y2, k = self._prepare(X, y) if first else self._prepare_more(X, y)
+        return self._partial_fit(X, y2, k, sample_weight, first)
+
+    def _prepare_more(self, X, y):
+        """As ``_prepare``, for a later partial_fit call: the features and targets must match."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+            reset=False,
+            accept_sparse=_SPARSE,
+        )
+        y2 = np.asarray(y).reshape(len(y), -1)
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y: expected {self.n_outputs_} target column(s) as before, received {y2.shape[1]}"
+            )
+        return X, y2, y2.shape[1]
 
     def predict(self, X):
         z = self._raw(X)

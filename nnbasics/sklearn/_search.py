@@ -14,8 +14,10 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection._validation import _score
 from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_method_params
 
 from nnbasics import compilation
+from nnbasics.sklearn import _linear
 from nnbasics.sklearn._mlp import _DTYPES, _BaseMLP, clone
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
@@ -39,8 +41,11 @@ class _FoldSearch(_SearchBase):
     Each pair trains exactly as scikit-learn's search would fit
     ``clone(estimator).set_params(**candidate)`` on the fold, so ``cv_results_``
     match scikit-learn's to float tolerance; the results are then formatted,
-    ranked and refit by scikit-learn's own code. Other estimators, fit
-    parameters, ``early_stopping``, ``verbose`` or candidates that change a
+    ranked and refit by scikit-learn's own code. The fit parameter
+    ``sample_weight`` (``<step>__sample_weight`` in a Pipeline) is kept per fold.
+    For nnbasics' ``LogisticRegression``, ``Ridge`` and ``LinearRegression`` every
+    (candidate × fold) is one vmapped solve (``_linear.fit_grid``). Other estimators,
+    other fit parameters, ``early_stopping``, ``verbose`` or candidates that change a
     Pipeline's other steps run scikit-learn's ordinary loop (``batched_`` False).
     """
 
@@ -61,8 +66,9 @@ class _FoldSearch(_SearchBase):
         own = [
             {k[len(prefix) :]: v for k, v in c.items() if k.startswith(prefix)} for c in candidates
         ]
+        weight_key = f"{name}__sample_weight" if name else "sample_weight"
         self.batched_ = (
-            not params
+            not set(params) - {weight_key}
             and y is not None
             and isinstance(final, _BaseMLP)
             and bool(candidates)
@@ -72,6 +78,8 @@ class _FoldSearch(_SearchBase):
                 for m in (clone(final).set_params(**o) for o in own)
             )
         )
+        linear = self._linear_plan(final, name, candidates, own, y, params)
+        self.batched_ = self.batched_ or linear is not None
         if not self.batched_:
             return super().fit(X, y, **params)
         scorers, refit_metric = self._get_scorers()
@@ -80,8 +88,15 @@ class _FoldSearch(_SearchBase):
         cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
-        warmup = self._start_refit_warmup(X, y, candidates, own, prefix) if self.refit else None
-        out = self._train_and_score(X, y, candidates, own, splits, scorers)
+        if linear is not None:
+            warmup, out = None, self._solve_linear_and_score(X, y, own, splits, scorers, linear)
+        else:
+            warmup = (
+                self._start_refit_warmup(X, y, candidates, own, prefix, params)
+                if self.refit
+                else None
+            )
+            out = self._train_and_score(X, y, candidates, own, splits, scorers, params)
         if warmup is not None:
             warmup.join()
         results = self._format_results(candidates, self.n_splits_, out)
@@ -97,7 +112,7 @@ class _FoldSearch(_SearchBase):
         if self.refit:
             self.best_estimator_ = clone(est).set_params(**clone(self.best_params_, safe=False))
             start = time.time()
-            self.best_estimator_.fit(X, y)
+            self.best_estimator_.fit(X, y, **params)
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
@@ -105,7 +120,42 @@ class _FoldSearch(_SearchBase):
         self.cv_results_ = results
         return self
 
-    def _start_refit_warmup(self, X, y, candidates, own, prefix):
+    def _linear_plan(self, final, name, candidates, own, y, params):
+        """For a linear model's grid: ``{"sample_weight": array or None}``, else None (not batched).
+
+        Batched when the final step is an nnbasics ``LogisticRegression``, ``Ridge`` or
+        ``LinearRegression``, the candidates set only its parameters, and the only fit
+        parameter is its ``sample_weight`` (``<step>__sample_weight`` in a Pipeline).
+        """
+        weight_key = f"{name}__sample_weight" if name else "sample_weight"
+        if (
+            _linear.grid_parameter(final) is None
+            or y is None
+            or not candidates
+            or set(params) - {weight_key}
+            or any(len(o) != len(c) for o, c in zip(own, candidates, strict=True))
+        ):
+            return None
+        return {"sample_weight": params.get(weight_key), "params": params}
+
+    def _solve_linear_and_score(self, X, y, own, splits, scorers, plan):
+        """Every (candidate × fold) of a linear model by ``_linear.fit_grid``, then scored."""
+        est = self.estimator
+        final = est.steps[-1][1] if _is_pipeline(est) else est
+        weights = plan["sample_weight"]
+        heads, folds = [], []
+        for train, _ in splits:
+            head, X_tr, y_tr = _fold_train(est, X, y, train)
+            heads.append(head)
+            folds.append((X_tr, y_tr, None if weights is None else _safe_indexing(weights, train)))
+        members = [[clone(final).set_params(**o) for _ in splits] for o in own]
+        fit_time = _linear.fit_grid(members, folds)
+        routed = self._get_routed_params_for_fit(plan["params"])
+        return self._score_pairs(
+            X, y, splits, heads, members, fit_time, scorers, routed.scorer.score
+        )
+
+    def _start_refit_warmup(self, X, y, candidates, own, prefix, params):
         """A thread compiling the refit's programs while the search compiles and trains.
 
         When every candidate shares the refit's structure (only numeric parameters
@@ -129,23 +179,25 @@ class _FoldSearch(_SearchBase):
 
         def compile_refit():
             with contextlib.suppress(Exception):  # the refit runs next and reports any error
-                probe.fit(X, y)
+                probe.fit(X, y, **params)
 
         thread = threading.Thread(target=compile_refit, name="nnbasics-refit-warmup", daemon=True)
         thread.start()
         return thread
 
-    def _train_and_score(self, X, y, candidates, own, splits, scorers):
-        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns."""
+    def _train_and_score(self, X, y, candidates, own, splits, scorers, params):
+        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns.
+
+        ``params`` holds at most the final step's ``sample_weight``: each fold trains
+        on its rows' weights (and scikit-learn's scorers get them where they take them).
+        """
         est = self.estimator
         final = est.steps[-1][1] if _is_pipeline(est) else est
+        weights = next(iter(params.values()), None)
+        fold_weights = None if weights is None else [_safe_indexing(weights, t) for t, _ in splits]
         folds = []  # per split: (model maker, (X_f, y_f) prepared, n_out, fitted template)
         for train, _ in splits:
-            X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
-            head = None
-            if _is_pipeline(est):
-                head = clone(est[:-1])
-                X_tr = head.fit_transform(X_tr, y_tr)
+            head, X_tr, y_tr = _fold_train(est, X, y, train)
             template = clone(final)
             Xf, tf, n_out = template._prepare(X_tr, y_tr)
             folds.append((head, template, Xf, tf, n_out))
@@ -187,12 +239,27 @@ class _FoldSearch(_SearchBase):
                 members,
                 fitted,
                 fit_time,
+                None if fold_weights is None else [fold_weights[f] for f in fold_ids],
             )
 
+        routed = self._get_routed_params_for_fit(params)
+        heads = [f[0] for f in folds]
+        return self._score_pairs(
+            X, y, splits, heads, fitted, fit_time, scorers, routed.scorer.score
+        )
+
+    def _score_pairs(self, X, y, splits, heads, fitted, fit_time, scorers, score_params=None):
+        """scikit-learn's per-(candidate, split) result dicts for the fitted models ``fitted[c][f]``.
+
+        ``score_params``: what scikit-learn's search routes to its scorers (the
+        ``sample_weight`` fit parameter, where they accept it), indexed per split as there.
+        """
+        est = self.estimator
+        score_params = score_params or {}
         out = []
-        for c in range(n_cand):
+        for c in range(len(fitted)):
             for f, (train, test) in enumerate(splits):
-                head = folds[f][0]
+                head = heads[f]
                 model = fitted[c][f]
                 if head is not None:
                     model = sys.modules["sklearn.pipeline"].Pipeline(
@@ -203,7 +270,14 @@ class _FoldSearch(_SearchBase):
                 # scikit-learn declares no types: error_score is inferred str from "raise"
                 result = {
                     "fit_error": None,
-                    "test_scores": _score(model, X_te, y_te, scorers, {}, self.error_score),  # pyright: ignore[reportArgumentType]
+                    "test_scores": _score(
+                        model,
+                        X_te,
+                        y_te,
+                        scorers,
+                        _check_method_params(X, score_params, test),
+                        self.error_score,  # pyright: ignore[reportArgumentType]
+                    ),
                     "n_test_samples": len(test),
                     "fit_time": fit_time[c, f],
                 }
@@ -215,7 +289,7 @@ class _FoldSearch(_SearchBase):
                         X_tr,
                         y_tr,
                         scorers,
-                        {},
+                        _check_method_params(X, score_params, train),
                         self.error_score,  # pyright: ignore[reportArgumentType]
                     )
                 result["score_time"] = time.time() - start
@@ -236,6 +310,7 @@ class _FoldSearch(_SearchBase):
         members,
         fitted,
         fit_time,
+        sample_weights=None,
     ):
         """Trains configs × folds in one ``train_folds`` call; stores fitted members."""
         from nnbasics import folds as nb_folds
@@ -253,6 +328,7 @@ class _FoldSearch(_SearchBase):
             dtype=_DTYPES[dtype],
             chunk_size=self.chunk_size,
             seeds=np.asarray(seeds, np.int64),
+            sample_weights=sample_weights,
         )
         share = (time.time() - start) / (len(configs) * len(folds))
         for r, c in enumerate(cands):
@@ -297,3 +373,15 @@ class RandomizedSearchCV(_FoldSearch, model_selection.RandomizedSearchCV):
         return ParameterSampler(
             self.param_distributions, self.n_iter, random_state=self.random_state
         )
+
+
+def _fold_train(est, X, y, train):
+    """A fold's training rows, through a clone of the Pipeline's head fitted on them.
+
+    Returns (the fitted head or None, X_train transformed, y_train).
+    """
+    X_tr, y_tr = _safe_indexing(X, train), _safe_indexing(y, train)
+    if not _is_pipeline(est):
+        return None, X_tr, y_tr
+    head = clone(est[:-1])
+    return head, head.fit_transform(X_tr, y_tr), y_tr

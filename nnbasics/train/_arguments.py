@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["LOW_PRECISION", "MONITORS", "cast_data", "check_data", "to_device"]
 
 LOW_PRECISION = ("bfloat16", "float16")
+"""The accepted ``compute_dtype`` names: forward and backward passes in that precision."""
 MONITORS = ("valid_loss", "valid_accuracy")
+"""The accepted ``monitor`` metrics of early stopping and of the best parameters kept."""
 
 
 _KIND = {"labels": "classes", "binary": "binary", "real": "real"}
@@ -119,11 +121,24 @@ def _check_fit_args(
         _checks.fail("resume", "False unless checkpoint_dir is given", resume)
     if checkpoint_dir is not None:
         _check_checkpoint_dir(os.fspath(checkpoint_dir), resume, overwrite)
+    _check_params_dtype(params)
     # Shapes only (the checks run at trace time): no computation, no compile.
     jax.eval_shape(
         net.apply, params, jax.ShapeDtypeStruct((1, net.sizes[0]), jax.tree.leaves(params)[0].dtype)
     )
     return batch_size
+
+
+def _check_params_dtype(params) -> None:
+    """Refuses parameters that are not floating point (gradients need a real dtype)."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        dtype = jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.floating):
+            _checks.fail(
+                "params",
+                "floating-point arrays (e.g. net.init(key), float32 or float64)",
+                f"{dtype} at params{jax.tree_util.keystr(path)}",
+            )
 
 
 def _check_checkpoint_dir(directory: str, resume: bool, overwrite: bool) -> None:

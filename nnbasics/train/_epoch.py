@@ -152,6 +152,7 @@ _PROGRAMS_SIZE = 32
 # a move and an eviction must not interleave. make() only wraps a function in jax.jit.
 _PROGRAMS_LOCK = threading.RLock()
 TUNABLE = ("l2", "l1", "min_delta")
+"""Settings that are inputs of the compiled epoch when nonzero: a sweep over them compiles once."""
 
 
 def _program(key, make: Callable) -> Callable:
@@ -316,6 +317,7 @@ def train_epoch(
     freeze: bool = True,
     compute_dtype: DTypeLike | None = None,
     monitor: str = "valid_loss",
+    sample_weight: ArrayLike | None = None,
     rows: ArrayLike | None = None,
     valid_rows: ArrayLike | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
@@ -335,6 +337,11 @@ def train_epoch(
       monitor: what early stopping and the best parameters follow:
         "valid_loss" (lower is better) or "valid_accuracy" (higher is better;
         kept in the state as its negative, so ``min_delta`` is in accuracy units).
+      sample_weight: None, or per-example weights s (n,), ≥ 0: each minibatch's
+        loss becomes Σ sᵢ nllᵢ / Σ sᵢ over its examples and its penalty is scaled
+        by (examples in it) / Σ sᵢ, so ``l2 = alpha / batch_size`` is scikit-learn's
+        MLP penalty alpha / (2·Σ sᵢ) on full minibatches; a minibatch whose
+        weights are all 0 leaves the parameters and optimizer state as they were.
       compute_dtype: mixed precision: each step's forward and backward pass
         runs on the parameters cast to this dtype (e.g. bfloat16), its
         gradients are cast back, and the optimizer updates the parameters in
@@ -350,6 +357,8 @@ def train_epoch(
     X, y = jnp.asarray(X), jnp.asarray(y)
     n = X.shape[0]
     n_batches = -(-n // batch_size)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight).astype(state.best_loss.dtype)
     # The last partial batch is padded to full size with rows of weight 0, so a
     # single compiled step serves every batch and the partial one still takes
     # the mean over its real examples only.
@@ -361,13 +370,15 @@ def train_epoch(
 
     def update(carry, batch):
         params, opt_state = carry
-        Xb, yb, weights, _ = batch
+        Xb, yb, weights, scale, _ = batch
         if batch_sharding is not None:
             Xb = jax.lax.with_sharding_constraint(Xb, batch_sharding)
             yb = jax.lax.with_sharding_constraint(yb, batch_sharding)
-        J, g = value_and_grad(params, Xb, yb, l2, l1, weights)
-        updates, opt_state = optimizer.update(g, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), J
+        if scale is None:
+            J, g = value_and_grad(params, Xb, yb, l2, l1, weights)
+            updates, opt_state = optimizer.update(g, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), J
+        return _weighted_step(value_and_grad, optimizer, params, opt_state, batch[:4], l2, l1)
 
     def step(carry, batch):
         if not padded:
@@ -375,7 +386,7 @@ def train_epoch(
         # A minibatch of padding only is no step: nothing changes, not even the
         # optimizer's count (under vmap the cond becomes a select, still exact).
         skip = lambda carry, batch: (carry, jnp.zeros((), batch[2].dtype))
-        return jax.lax.cond(batch[3] > 0, update, skip, carry, batch)
+        return jax.lax.cond(batch[4] > 0, update, skip, carry, batch)
 
     def run(state):
         key, sub = jax.random.split(state.key)
@@ -396,7 +407,10 @@ def train_epoch(
             idx, counts = perm.reshape(n_batches, batch_size), batch_size
             weights = None
         # One gather of the whole epoch's minibatches, not one per step.
-        batches = (X[idx], y[idx], weights, counts if padded else None)
+        weights, scale = (weights, None)
+        if sample_weight is not None:
+            weights, scale = _weigh_batches(sample_weight, idx, weights, counts)
+        batches = (X[idx], y[idx], weights, scale, counts if padded else None)
         carry, losses = jax.lax.scan(step, (state.params, state.opt_state), batches)
         total = jnp.sum(losses * counts)
         params, opt_state = carry
@@ -438,6 +452,30 @@ def train_epoch(
     return new, m
 
 
+def _weigh_batches(sample_weight, idx, padding, counts):
+    """(weights, penalty scale) of each weighted minibatch, (n_batches, B) and (n_batches,).
+
+    The padding rows keep weight 0; each batch's penalty is scaled by
+    (examples in it) / Σ its weights (see ``train_epoch``'s sample_weight).
+    """
+    weights = sample_weight[idx] if padding is None else sample_weight[idx] * padding
+    total = jnp.sum(weights, axis=1)
+    return weights, jnp.broadcast_to(counts, total.shape).astype(total.dtype) / total
+
+
+def _weighted_step(value_and_grad, optimizer, params, opt_state, batch, l2, l1):
+    """One step on a weighted minibatch; a batch of total weight 0 changes nothing."""
+    Xb, yb, weights, scale = batch
+    some = jnp.sum(weights) > 0
+    # a batch of weight 0 is computed with unit weights (finite) and then discarded
+    weights = jnp.where(some, weights, jnp.ones_like(weights))
+    scale = jnp.where(some, scale, 0.0)
+    J, g = value_and_grad(params, Xb, yb, l2 * scale, l1 * scale, weights)
+    updates, new_state = optimizer.update(g, opt_state, params)
+    new = (optax.apply_updates(params, updates), new_state)
+    return _select(some, new, (params, opt_state)), jnp.where(some, J, 0.0)
+
+
 def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: Any) -> EpochProgram:
     """``train_epoch`` under ``jit`` for a fixed configuration, the state donated.
 
@@ -454,7 +492,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
     key = ("epoch", net, structure, tuple(sorted(config.items())), tuple(sorted(tuned)))
 
     def make():
-        def epoch(state, X, y, Xv, yv, numbers, tuned, rows):
+        def epoch(state, X, y, Xv, yv, numbers, tuned, rows, sample_weight=None):
             return train_epoch(
                 state,
                 X,
@@ -463,6 +501,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
                 yv,
                 net=net,
                 optimizer=_rebuild(structure, numbers),
+                sample_weight=sample_weight,
                 **config,
                 **tuned,
                 **rows,
@@ -491,8 +530,11 @@ class EpochProgram(NamedTuple):
     tuned: dict
     rows: dict | None = None
 
-    def __call__(self, state, X, y, Xv=None, yv=None):
-        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned, self.rows or {})
+    def __call__(self, state, X, y, Xv=None, yv=None, sample_weight=None):
+        rows = self.rows or {}
+        if sample_weight is None:  # the same call, so the same compiled program, as before
+            return self.program(state, X, y, Xv, yv, self.numbers, self.tuned, rows)
+        return self.program(state, X, y, Xv, yv, self.numbers, self.tuned, rows, sample_weight)
 
     def lower(self, state, X, y, Xv=None, yv=None):
         """``jax.stages.Lowered`` of the epoch for these arguments (for AOT compilation)."""

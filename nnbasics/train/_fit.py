@@ -13,7 +13,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike, DTypeLike
 
-from nnbasics import _files, compilation, distributed
+from nnbasics import _checks, _files, compilation, distributed
 from nnbasics.train import _buckets
 from nnbasics.train._arguments import (
     _check_compute_dtype,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["HISTORY_KEYS", "FitResult", "fit"]
 
 HISTORY_KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+"""The per-epoch series of :attr:`FitResult.history` (the valid ones with a validation split)."""
 
 
 class FitResult(NamedTuple):
@@ -100,6 +101,7 @@ def fit(
     compute_dtype: DTypeLike | None = None,
     overwrite: bool = False,
     monitor: str = "valid_loss",
+    sample_weight: ArrayLike | None = None,
 ) -> FitResult:
     """Trains ``net`` from ``params`` by minibatch descent with ``optimizer``.
 
@@ -138,6 +140,10 @@ def fit(
       mesh: a 1-D ``jax.sharding.Mesh`` with axis "data" for data-parallel
         training (each minibatch split across its devices, parameters replicated);
         ``nb.distributed.global_mesh()`` in a multi-process run.
+      sample_weight: None, or per-example weights (n,), finite, ≥ 0, not all 0:
+        each minibatch's loss is the weighted mean Σ sᵢ nllᵢ / Σ sᵢ and its penalty
+        is scaled by (examples in the minibatch) / Σ sᵢ (scikit-learn's MLP
+        ``sample_weight``; see ``nnbasics.train.train_epoch``).
       compute_dtype: None, or ``jnp.bfloat16`` / ``jnp.float16`` for mixed
         precision: forward and backward passes in that dtype on a copy of the
         training data, parameters and optimizer state kept in the parameters'
@@ -183,6 +189,7 @@ def fit(
         key,
         monitor,
     )
+    sample_weight = _check_sample_weight(sample_weight, n)
     # One run per checkpoint directory: a second is refused here, before any work.
     with _files.hold(checkpoint_dir if distributed.is_writer() else None, "checkpoint_dir"):
         return _fit(
@@ -205,7 +212,22 @@ def fit(
             mesh=mesh,
             compute_dtype=compute_dtype,
             monitor=monitor,
+            sample_weight=sample_weight,
         )
+
+
+def _check_sample_weight(sample_weight, n):
+    """None, or ``sample_weight`` as a float array of shape (n,), finite, ≥ 0, not all 0."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.shape != (n,) or not np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_:
+        _checks.fail(
+            "sample_weight", f"numbers of shape ({n},), one per example", f"{w.dtype} {w.shape}"
+        )
+    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+        _checks.fail("sample_weight", "finite weights >= 0, not all 0", f"values {w[:5].tolist()}")
+    return w
 
 
 def _fit(
@@ -229,6 +251,7 @@ def _fit(
     mesh,
     compute_dtype,
     monitor,
+    sample_weight=None,
 ) -> FitResult:
     """``fit`` after its arguments are checked, its checkpoint directory held."""
     compilation.use_default_cache()
@@ -236,6 +259,8 @@ def _fit(
     compute_dtype = _check_compute_dtype(compute_dtype)
     X, y = cast_data(net, train, compute_dtype or dtype)
     Xv, yv = cast_data(net, valid, dtype)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight, dtype)
     state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
@@ -259,6 +284,8 @@ def _fit(
         )
         if monitor != "valid_loss":  # absent otherwise: older checkpoints still resume
             meta["monitor"] = monitor
+        if sample_weight is not None:  # likewise
+            meta["sample_weight"] = _fingerprint(sample_weight)
     resumed_from = None
     if checkpoint_dir is not None and resume:
         from nnbasics import checkpoint
@@ -266,7 +293,7 @@ def _fit(
         restored = checkpoint.restore(checkpoint_dir, state, meta)
         if restored is not None:
             state, saved = restored
-            checkpoint.check_train_state(checkpoint_dir, state, saved)
+            checkpoint.check_train_state(checkpoint_dir, state, saved, HISTORY_KEYS)
             history = {k: list(saved.get(k, [])) for k in HISTORY_KEYS}
             resumed_from = _check_restored(checkpoint_dir, state, epochs)
             if meta["optimizer"].get("factory") == _OPAQUE:
@@ -294,7 +321,7 @@ def _fit(
 
         replicated = NamedSharding(mesh, PartitionSpec())
         batch_sharding = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
-        state, X, y = distributed.replicate((state, X, y), replicated)
+        state, X, y, sample_weight = distributed.replicate((state, X, y, sample_weight), replicated)
         if valid is not None:
             Xv, yv = distributed.replicate((Xv, yv), replicated)
 
@@ -303,9 +330,9 @@ def _fit(
         # Padded to shape buckets: every row count of a bucket shares the programs.
         rows = {"rows": X.shape[0], "valid_rows": None if Xv is None else Xv.shape[0]}
         batch_size = _buckets.batch_size(batch_size, X.shape[0], _buckets.size(X.shape[0]))
-        X, y, Xv, yv = (
+        X, y, Xv, yv, sample_weight = (
             None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0])))
-            for a in (X, y, Xv, yv)
+            for a in (X, y, Xv, yv, sample_weight)
         )
     epoch_fn = compile_epoch(
         net,
@@ -324,7 +351,7 @@ def _fit(
 
     epoch, stopped = int(state.epoch), bool(state.stopped)
     while epoch < epochs and not stopped:
-        state, m = epoch_fn(state, X, y, Xv, yv)
+        state, m = epoch_fn(state, X, y, Xv, yv, sample_weight)
         m = {k: float(v) for k, v in jax.device_get(m).items()}  # the epoch's one host sync
         stopped = bool(m["stopped"])
         for k in HISTORY_KEYS:

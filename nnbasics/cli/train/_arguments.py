@@ -11,6 +11,7 @@ from nnbasics.cli._common import (
     DefaultsFormatter,
     UsageError,
     add_cache_option,
+    add_header_option,
     check_output_file,
     non_negative_float,
     non_negative_int,
@@ -78,6 +79,7 @@ def add_parser(sub):
         help="--data: drop the rows holding a missing value (an empty cell, NA, nan, "
         "null, none, ?) instead of refusing the file; a note says how many and which lines",
     )
+    add_header_option(g)
     g.add_argument(
         "--valid",
         action=Given,

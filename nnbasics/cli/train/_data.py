@@ -54,7 +54,9 @@ def _source(args):
     if args.dataset is not None:
         raise UsageError("--data and --dataset: expected one of them, received both")
     missing = "drop" if args.drop_missing else "refuse"
-    file = data.read(args.data, target=args.target, task=args.task, missing=missing)
+    file = data.read(
+        args.data, target=args.target, task=args.task, missing=missing, header=args.header
+    )
     if len(file.dropped_lines):
         print(
             f"nnbasics: note: --drop-missing: dropped {dropped_text(file.dropped_lines)} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from nnbasics import distributed
+from nnbasics import _files, distributed
 from nnbasics.cli._common import (
     write_failed,
 )
@@ -107,7 +107,7 @@ def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
     np_dtype = np.float64 if dtype == "float64" else np.float32
     rows = np.column_stack([np.asarray(history[k], np_dtype) for k in names])
     if path.lower().endswith(".json"):
-        with open(path, "w") as f:
+        with _files.atomic_open(path, "w") as f:
             json.dump(
                 {
                     "epoch": list(range(len(rows))),
@@ -120,7 +120,7 @@ def _write_history(path: str, history: dict, dtype: str = "float32") -> None:
                 indent=1,
             )
         return
-    with open(path, "w") as f:
+    with _files.atomic_open(path, "w") as f:
         f.write(",".join(["epoch"] + names) + "\n")
         for epoch, row in enumerate(rows):
             f.write(",".join([str(epoch)] + [str(v) for v in row]) + "\n")

@@ -1,0 +1,193 @@
+"""The compilation cache nnbasics turns on by default: folder, permissions, opt-out, fallback, and the command line's use of it."""
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import warnings
+
+import jax
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics import compilation
+
+_KEYS = (
+    "jax_compilation_cache_dir",
+    "jax_persistent_cache_min_compile_time_secs",
+    "jax_compilation_cache_max_size",
+)
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """A process that has not turned the cache on, with its home in tmp_path; restores jax.config."""
+    saved = {k: getattr(jax.config, k) for k in _KEYS}
+    monkeypatch.setattr(compilation, "_tried", False)
+    monkeypatch.setattr(compilation, "_disabled", False)
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv(compilation.OFF_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    jax.config.update("jax_compilation_cache_dir", None)
+    yield tmp_path
+    for k, v in saved.items():
+        jax.config.update(k, v)
+
+
+def test_default_folder_is_per_user_per_machine_and_private(fresh):
+    path = compilation.use_default_cache()
+    root = fresh / "xdg" / "nnbasics" / "jax"
+    assert path is not None and os.path.dirname(path) == str(root)
+    name = os.path.basename(path)
+    assert f"jax{jax.__version__}" in name and name.startswith(os.uname().machine)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    assert jax.config.jax_compilation_cache_dir == path
+    assert jax.config.jax_compilation_cache_max_size == compilation.MAX_BYTES
+    assert compilation.use_default_cache() is None  # once per process
+
+
+def test_open_permissions_are_tightened(fresh):
+    path = compilation.default_cache_dir()
+    os.makedirs(path)
+    os.chmod(path, 0o777)
+    assert compilation.use_default_cache() == path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+
+
+def test_environment_folder_is_used_as_given(fresh, monkeypatch):
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(fresh / "mine"))
+    jax.config.update("jax_compilation_cache_dir", str(fresh / "mine"))
+    assert compilation.use_default_cache() == str(fresh / "mine")
+
+
+def test_user_configured_folder_is_left_alone(fresh):
+    jax.config.update("jax_compilation_cache_dir", str(fresh / "theirs"))
+    assert compilation.use_default_cache() is None
+    assert jax.config.jax_compilation_cache_dir == str(fresh / "theirs")
+
+
+@pytest.mark.parametrize("how", ["env", "function"])
+def test_opt_out(fresh, monkeypatch, how):
+    if how == "env":
+        monkeypatch.setenv(compilation.OFF_ENV, "1")
+    else:
+        compilation.disable_compilation_cache()
+    assert compilation.use_default_cache() is None
+    assert jax.config.jax_compilation_cache_dir is None
+    assert not (fresh / "xdg").exists()
+
+
+def test_unusable_folder_warns_once_and_compiles(fresh):
+    (fresh / "xdg").write_text("a file where the folder should be")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert compilation.use_default_cache() is None
+        assert compilation.use_default_cache() is None
+    assert len(caught) == 1 and "compilation cache disabled" in str(caught[0].message)
+    assert jax.config.jax_compilation_cache_dir is None
+    assert float(jax.jit(lambda x: x + 1)(1.0)) == 2.0
+
+
+def test_fit_turns_the_cache_on(fresh):
+    import nnbasics as nb
+
+    net = nb.MLP((2, 3, 2))
+    X, y = np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1])
+    nb.fit(
+        net, net.init(jax.random.key(0)), nb.optim.sgd(0.1), (X, y), epochs=1, key=jax.random.key(1)
+    )
+    assert jax.config.jax_compilation_cache_dir == compilation.default_cache_dir()
+
+
+# --- the command line
+
+
+def _cli(args, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "nnbasics", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+# The default `nnbasics train` compiles exactly the documented 7 programs:
+# tests/cli/test_train.py (one run shared with its headline-accuracy check).
+
+
+def test_train_writes_then_reads_the_persistent_cache(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path), "JAX_LOG_COMPILES": "1"}
+    args = ["train", "--quiet", "--epochs", "2", "--dataset", "iris"]
+    first = _cli(args, env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    (machine,) = (tmp_path / "nnbasics" / "jax").iterdir()  # one folder per machine
+    entries = os.listdir(machine)
+    assert any(e.endswith("-cache") for e in entries)
+    second = _cli(args, env)
+    assert second.returncode == 0
+    compiled = len(re.findall(r"Finished XLA compilation", second.stderr))
+    hits = len(re.findall(r"Persistent compilation cache hit", second.stderr))
+    assert hits == compiled > 0
+    assert first.stdout.splitlines()[:-1] == second.stdout.splitlines()[:-1]  # same results
+
+
+def test_corrupt_cache_warns_once_and_carries_on(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    args = ["train", "--quiet", "--epochs", "2", "--dataset", "iris"]
+    assert _cli(args, env).returncode == 0
+    (cache,) = (tmp_path / "nnbasics" / "jax").iterdir()
+    for entry in cache.iterdir():
+        entry.write_bytes(b"not a compiled program")
+    out = _cli(args, env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    warned = [l for l in out.stderr.splitlines() if "compilation cache" in l]
+    assert len(warned) == 1 and warned[0].startswith("nnbasics: warning:"), out.stderr
+
+
+def test_unusable_cache_directory_warns_once_and_carries_on(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert nb.enable_compilation_cache(blocker / "cache") is None
+    assert len(seen) == 1 and "compilation cache disabled" in str(seen[0].message)
+    out = _cli(
+        ["train", "--quiet", "--epochs", "1", "--dataset", "iris"],
+        {"JAX_COMPILATION_CACHE_DIR": str(blocker / "cache")},
+    )
+    assert out.returncode == 0
+    assert out.stderr.count("compilation cache disabled") == 1
+
+
+def test_default_cache_dir_follows_jax_and_xdg(monkeypatch, tmp_path):
+    from nnbasics.compilation import default_cache_dir
+
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert os.path.dirname(default_cache_dir()) == str(tmp_path / "nnbasics" / "jax")
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/else")
+    assert default_cache_dir() == "/somewhere/else"
+
+
+def test_a_cache_entry_evicted_by_another_process_is_not_warned_about(capsys, monkeypatch):
+    from nnbasics.cli import _common
+
+    monkeypatch.setattr(_common, "_shown_cache_error", False)
+
+    _common.show_warning(
+        "Error writing persistent compilation cache entry for 'jit_f': FileNotFoundError: "
+        "[Errno 2] No such file or directory: '/c/jit_f-abc-atime'",
+        UserWarning,
+        "f.py",
+        1,
+    )
+    assert capsys.readouterr().err == ""
+    _common.show_warning(
+        "Error writing persistent compilation cache entry: PermissionError", UserWarning, "f.py", 1
+    )
+    assert "PermissionError" in capsys.readouterr().err

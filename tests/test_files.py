@@ -1,0 +1,45 @@
+"""nnbasics._files: atomic writes shared by several processes and their temporary files."""
+
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from nnbasics import _files
+from tests._helpers.processes import run_python
+
+# --- one writer at a time ----------------------------------------------------
+
+_SAVE_LOOP = """
+import sys
+import numpy as np
+from nnbasics import _files
+a = {"x": np.random.default_rng(int(sys.argv[2])).normal(size=(200_000,))}
+for _ in range(int(sys.argv[3])):
+    _files.atomic_savez(sys.argv[1], a)
+"""
+
+
+@pytest.mark.multiprocess
+def test_two_processes_saving_one_path_both_succeed(tmp_path):
+    path = tmp_path / "m.npz"
+    procs = [run_python(_SAVE_LOOP, path, seed, 40, stderr=subprocess.PIPE) for seed in (0, 1)]
+    errors = [p.communicate(timeout=300)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert os.listdir(tmp_path) == ["m.npz"]
+    assert np.load(path)["x"].shape == (200_000,)
+
+
+def test_stale_temporary_file_is_removed_live_one_kept(tmp_path):
+    path = str(tmp_path / "m.npz")
+    stale = tmp_path / ".m.npz-dead.tmp"
+    stale.write_bytes(b"left by a killed writer")
+    live = tmp_path / ".m.npz-live.tmp"
+    live.write_bytes(b"being written")
+    with open(live, "rb") as f:
+        fcntl = pytest.importorskip("fcntl")
+        # flock conflicts between open file descriptions even within one process.
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        _files.atomic_savez(path, {"x": np.zeros(3)})
+        assert sorted(os.listdir(tmp_path)) == [".m.npz-live.tmp", "m.npz"]
