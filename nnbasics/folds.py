@@ -8,12 +8,13 @@ structural group trains ``chunk_size`` configs on every fold at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from nnbasics import _checks, compilation
 from nnbasics.mlp import MLP
@@ -58,6 +59,7 @@ def train_folds(
     dtype=jnp.float32,
     seeds=None,
     sample_weights: Sequence | None = None,
+    fold_values: Mapping[str, ArrayLike] | None = None,
 ) -> FoldsResult:
     """Trains every (config, fold) pair: the folds a vmapped axis beside the configs.
 
@@ -83,6 +85,11 @@ def train_folds(
         ints, one seed per pair.
       sample_weights: None, or one array of per-example weights (n_f,) per fold, as
         ``nb.fit``'s ``sample_weight`` (each fold trains on its own weights).
+      fold_values: None, or numeric hyper-parameters that differ per fold:
+        ``{name: (C, F) array}``, entry [c, f] replacing config ``c``'s value of
+        ``name`` on fold ``f`` (e.g. ``l2 = alpha / batch`` where the batch is each
+        fold's size). Every config must hold the name; the value is an input of
+        the compiled program, so folds that differ only in it train together.
 
     Returns:
       A FoldsResult.
@@ -148,6 +155,7 @@ def train_folds(
         _checks.fail("seeds", f"None or ({count}, {n_folds}) ints", f"shape {seeds.shape}")
     if seeds.size and not (seeds.min() >= 0 and seeds.max() < 2**32):
         _checks.fail("seeds", "ints in [0, 2**32)", f"range [{seeds.min()}, {seeds.max()}]")
+    fold_values = _check_fold_values(fold_values, configs, (count, n_folds))
     params = [[None] * n_folds for _ in range(count)]
     nets: list[MLP | None] = [None] * count
     train_loss = np.full((count, n_folds, epochs), np.nan)
@@ -173,7 +181,16 @@ def train_folds(
         for net_g, run_chunk, chunk, padded, hp in _chunks(
             net, groups, configs, numeric, chunk_size, program
         ):
-            chunk_seeds = jnp.asarray(seeds[np.ix_(padded, fold_rows)], jnp.uint32)
+            # (configs, folds) of every numeric value: the folds' axis is vmapped too
+            hp = {
+                k: to_device(
+                    fold_values[k][np.ix_(padded, fold_rows)].astype(v.dtype)
+                    if k in fold_values
+                    else np.repeat(v[:, None], len(fold_rows), axis=1)
+                )
+                for k, v in hp.items()
+            }
+            chunk_seeds = to_device(np.asarray(seeds[np.ix_(padded, fold_rows)], np.uint32))
             out, got = jax.device_get(
                 run_chunk(hp, chunk_seeds, X, y, None, None, None, None, rows, weights)
             )
@@ -184,3 +201,23 @@ def train_folds(
                     train_loss[row, f] = out["history"]["train_loss"][a, j]
                     diverged[row, f] = out["diverged"][a, j]
     return FoldsResult(params, train_loss, diverged, nets, _TRACES[0] - traced)
+
+
+def _check_fold_values(fold_values, configs, shape) -> dict[str, np.ndarray]:
+    """``fold_values`` as {name: finite float (C, F) array}, each name a numeric config value."""
+    if fold_values is None:
+        return {}
+    checked = {}
+    for name, values in dict(fold_values).items():
+        a = np.asarray(values, np.float64) if np.ndim(values) == 2 else None
+        numeric = name not in STRUCTURAL and name not in ("nesterov", "seed")
+        if not (numeric and name in configs[0] and a is not None and a.shape == shape):
+            _checks.fail(
+                f"fold_values[{name!r}]",
+                f"a {shape} array of a numeric value every config holds",
+                f"shape {np.shape(values)}" if numeric and name in configs[0] else "that name",
+            )
+        if not np.all(np.isfinite(a)):
+            _checks.fail(f"fold_values[{name!r}]", "finite numbers", "a non-finite value")
+        checked[name] = a
+    return checked

@@ -374,8 +374,8 @@ def search(
     for net_g, run_chunk, chunk, padded, hp in _chunks(
         net, groups, configs, numeric, chunk_size, program
     ):
-        seeds = jnp.asarray([int(configs[i].get("seed", 0)) for i in padded], jnp.uint32)
-        out, params = run_chunk(hp, seeds, *data, rows)
+        seeds = to_device(np.asarray([int(configs[i].get("seed", 0)) for i in padded], np.uint32))
+        out, params = run_chunk(jax.tree.map(to_device, hp), seeds, *data, rows)
         out = jax.device_get(out)
         for j, row in enumerate(chunk):
             for k in METRIC_COLUMNS:
@@ -414,6 +414,9 @@ def search(
 def _chunks(net, groups, configs, numeric, chunk_size, program):
     """Per structural group, per chunk of its rows: (net, program, rows, padded rows, hp).
 
+    ``hp`` holds each numeric value of the chunk's configs as a NumPy array (on the
+    host: a device array built from a list would compile a conversion per shape).
+
     ``program`` is (optimizer, epochs, patience, min_delta, grad, dtype, folds) for
     ``_compile``. The last chunk is padded with copies of its first row, so one
     program serves all.
@@ -430,7 +433,7 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
             chunk = rows[start : start + size]
             padded = chunk + [chunk[0]] * (size - len(chunk))
             hp = {
-                k: jnp.asarray([float(configs[i][k]) for i in padded], dtype)
+                k: np.asarray([float(configs[i][k]) for i in padded], np.dtype(dtype))
                 for k in numeric
                 if k != "seed"
             }
@@ -594,7 +597,8 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
         # the folds' row counts (rows[0]) and sample weights (F, n) or None are
         # batched with their data
         over_configs = jax.vmap(run_one, in_axes=(0, 0) + (None,) * 8)
-        return jax.jit(jax.vmap(over_configs, in_axes=(None, 1, 0, 0) + (None,) * 4 + (0, 0)))
+        # and each numeric value is (configs, folds), as the seeds
+        return jax.jit(jax.vmap(over_configs, in_axes=(1, 1, 0, 0) + (None,) * 4 + (0, 0)))
     return jax.jit(over_configs)
 
 

@@ -206,13 +206,20 @@ class _FoldSearch(_SearchBase):
         members = [[clone(final).set_params(**o) for _ in splits] for o in own]
         fitted = [[None] * n_splits for _ in range(n_cand)]
         fit_time = np.zeros((n_cand, n_splits))
-        # Pairs that share the training program's structure train in one train_folds call.
+        # Pairs that share the training program's structure train in one train_folds
+        # call: folds of one row bucket, each minibatch of the same size or each the
+        # whole fold (batch "auto" is min(200, n)); l2 = alpha / batch is given per fold.
+        from nnbasics.train import _buckets
+
         groups: dict = {}
         for c in range(n_cand):
             for f, (_, _, Xf, _, n_out) in enumerate(folds):
                 m = members[c][f]
-                net, batch, seed = m._plan(Xf.shape[0], Xf.shape[1], n_out)
-                key = (m.solver, int(m.max_iter), m.grad, m.dtype, Xf.shape, n_out)
+                n = Xf.shape[0]
+                net, batch, seed = m._plan(n, Xf.shape[1], n_out)
+                minibatch = None if batch >= n else batch
+                key = (m.solver, int(m.max_iter), m.grad, m.dtype, _buckets.size(n))
+                key += (Xf.shape[1:], n_out, minibatch)
                 config = dict(
                     learning_rate=float(m.learning_rate_init),
                     l2=float(m.alpha) / batch,
@@ -221,17 +228,19 @@ class _FoldSearch(_SearchBase):
                     batch_size=batch,
                 )
                 groups.setdefault(key, {}).setdefault(c, {})[f] = (config, seed)
-        for (solver, epochs, grad, dtype, _, _), pairs in groups.items():
-            # Folds of one shape give a candidate the same config (batch "auto" depends
-            # on n only) and every candidate covers all of them: a (configs × folds) grid.
+        for (solver, epochs, grad, dtype, *_, minibatch), pairs in groups.items():
+            # Every candidate covers every fold of the group: a (configs × folds) grid,
+            # whose configs differ across folds in l2 and the whole-fold batch only.
             cands = list(pairs)
             fold_ids = sorted(pairs[cands[0]])
+            whole = max(folds[f][2].shape[0] for f in fold_ids)
             self._train_group(
                 solver,
                 epochs,
                 grad,
                 dtype,
-                [pairs[c][fold_ids[0]][0] for c in cands],
+                [dict(pairs[c][fold_ids[0]][0], batch_size=minibatch or whole) for c in cands],
+                np.asarray([[pairs[c][f][0]["l2"] for f in fold_ids] for c in cands]),
                 [[pairs[c][f][1] for f in fold_ids] for c in cands],
                 [folds[f] for f in fold_ids],
                 cands,
@@ -303,6 +312,7 @@ class _FoldSearch(_SearchBase):
         grad,
         dtype,
         configs,
+        l2,
         seeds,
         folds,
         cands,
@@ -329,6 +339,7 @@ class _FoldSearch(_SearchBase):
             chunk_size=self.chunk_size,
             seeds=np.asarray(seeds, np.int64),
             sample_weights=sample_weights,
+            fold_values={"l2": l2},
         )
         share = (time.time() - start) / (len(configs) * len(folds))
         for r, c in enumerate(cands):

@@ -109,14 +109,16 @@ def test_grid_search_cv_equals_sklearns(iris, searched):
 
 
 def test_refit_compiles_on_a_thread_while_the_search_runs(iris):
-    # A training size no other test uses, so every program is new to this process.
-    X, y = iris[0][:117], iris[1][:117]
+    # A hidden width no other test uses, so every program is new to this process
+    # (training sizes share programs: a row bucket serves many).
+    X, y = iris
+    est = clone(EST).set_params(hidden_layer_sizes=(11,))
     grid = {"learning_rate_init": [1e-2, 5e-2], "alpha": [1e-3, 1e-1]}
     with count_compilations() as c:
-        search = GridSearchCV(EST, grid, cv=3).fit(X, y)
+        search = GridSearchCV(est, grid, cv=3).fit(X, y)
     on = {thread for thread, name in c.programs if name == "jit(epoch)"}
     assert on == {"nnbasics-refit-warmup"}  # the refit's epoch: compiled beside the search
-    ref = clone(EST).set_params(**search.best_params_).fit(X, y)
+    ref = clone(est).set_params(**search.best_params_).fit(X, y)
     np.testing.assert_array_equal(search.best_estimator_.coefs_[0], ref.coefs_[0])
 
 
