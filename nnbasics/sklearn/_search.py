@@ -233,13 +233,12 @@ class _FoldSearch(_SearchBase):
             # whose configs differ across folds in l2 and the whole-fold batch only.
             cands = list(pairs)
             fold_ids = sorted(pairs[cands[0]])
-            whole = max(folds[f][2].shape[0] for f in fold_ids)
             self._train_group(
                 solver,
                 epochs,
                 grad,
                 dtype,
-                [dict(pairs[c][fold_ids[0]][0], batch_size=minibatch or whole) for c in cands],
+                [_whole_fold_batch(pairs[c][fold_ids[0]][0], minibatch) for c in cands],
                 np.asarray([[pairs[c][f][0]["l2"] for f in fold_ids] for c in cands]),
                 [[pairs[c][f][1] for f in fold_ids] for c in cands],
                 [folds[f] for f in fold_ids],
@@ -384,6 +383,17 @@ class RandomizedSearchCV(_FoldSearch, model_selection.RandomizedSearchCV):
         return ParameterSampler(
             self.param_distributions, self.n_iter, random_state=self.random_state
         )
+
+
+def _whole_fold_batch(config, minibatch):
+    """The config, without its ``batch_size`` where each fold trains on whole-fold batches.
+
+    train_folds' default batch is then each fold's own size: folds of different sizes
+    share the config (and, in one row bucket, the program).
+    """
+    if minibatch is not None:
+        return config
+    return {k: v for k, v in config.items() if k != "batch_size"}
 
 
 def _fold_train(est, X, y, train):
