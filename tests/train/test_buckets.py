@@ -297,3 +297,27 @@ def test_predict_on_new_row_counts_compiles_once(fresh_programs):
             clf.predict(X[:n])
             clf.score(X[:n], y[:n])
     assert c.count == 0
+
+
+def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):
+    # 149 rows, cv=3: folds of 99, 99 and 100 rows, each trained on whole-fold batches
+    # (batch "auto" = min(200, n)) with l2 = alpha / n per fold: one bucket, one program.
+    from nnbasics.sklearn import GridSearchCV, MLPClassifier
+
+    X, y = nb.data.load("iris")
+    X = (X - X.mean(0)) / X.std(0)
+    search = lambda: GridSearchCV(
+        MLPClassifier((7,), max_iter=3, random_state=0, dtype="float64"),
+        {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
+        cv=3,
+    ).fit(X[:149], y[:149])
+    before = nb_search._TRACES[0]
+    bucketed = search()
+    assert nb_search._TRACES[0] - before == 1  # one program for the three folds
+    with _buckets.enabled(False):
+        before = nb_search._TRACES[0]
+        plain = search()
+        assert nb_search._TRACES[0] - before == 2  # unbucketed: 99 rows and 100 rows
+    for k in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        _close(bucketed.cv_results_[k], plain.cv_results_[k])
+    _close(bucketed.best_estimator_.coefs_, plain.best_estimator_.coefs_)
