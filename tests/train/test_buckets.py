@@ -310,6 +310,7 @@ def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):
         MLPClassifier((7,), max_iter=3, random_state=0, dtype="float64"),
         {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
         cv=3,
+        scoring="neg_log_loss",  # continuous: each fold's parameters show in it
     ).fit(X[:149], y[:149])
     before = nb_search._TRACES[0]
     bucketed = search()
