@@ -267,7 +267,9 @@ class Model(NamedTuple):
         named = None if _positional(names) else list(names)
         if path.lower().endswith((".npz", ".npy")):
             if target is not None:
-                _checks.fail("target", f"None for {path} (its y array is the target)", target)
+                _checks.fail(
+                    "target", f"None for {path} (its y array is the target)", _checks.shown(target)
+                )
             try:  # the archive's y, if it has one
                 found = data.read(path, task=task, missing=missing)
             except ValueError:

@@ -153,7 +153,7 @@ def launch(
     """
     _checks.positive_int("n", n)
     if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
-        _checks.fail("argv", "a sequence of strings", argv)
+        _checks.fail("argv", "a sequence of strings", _checks.shown(argv))
     _checks.real_in("timeout", timeout, 0.0, float("inf"), lo_open=True)
     if cpu_devices is not None:
         _checks.positive_int("cpu_devices", cpu_devices)
