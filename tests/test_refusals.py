@@ -12,21 +12,34 @@ a wrapper's own call is not a site, its callers are. A site is keyed
 (a template for f-strings), with ``#2``, ``#3`` for further sites of one function
 naming the same argument.
 
+A helper's namesake imported from elsewhere (the command line's ``fail``, which
+prints) is not a checker, and a generator's refusals are sites in its own body
+(calling it raises nothing: they come as it is iterated).
+
 Each row is a call that must raise the site's ``ValueError`` with the whole
 message, received value included, and whose traceback passes through the site's
 own lines. A new refusal without a row fails ``test_every_site_has_a_row``, and
-so does a row whose site is gone. ``NOT_YET_COVERED`` lists, by name, the sites
-that have no row yet; the rule holds for every site outside it.
+so does a row whose site is gone. The sites without a row are listed by name,
+each with why: ``CAUGHT_INSIDE`` (the library catches the error itself),
+``ACROSS_PROCESSES`` (reached only by several processes together; the test
+pinning the message named), ``CANNOT_RAISE`` (a wrapper's call that refuses
+nothing as made) and ``NOT_YET_COVERED`` (no call is known that reaches it); the
+rule holds for every other site.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import contextlib
 import io
 import json
 import os
 import pathlib
 import re
+import socket
+import subprocess
+import sys
 import traceback
 import zipfile
 from typing import Any
@@ -116,6 +129,18 @@ def _arg(call: ast.Call, index: int, names: tuple[str, ...]) -> ast.expr | None:
     return None
 
 
+def _is_generator(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` yields: calling it raises nothing, its refusals come as it is iterated."""
+    todo = list(node.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
 class _Scope(ast.NodeVisitor):
     def __init__(self, module: str, checkers: dict[str, Any], factories: dict[str, Any]):
         self.module, self.checkers, self.factories = module, checkers, factories
@@ -125,6 +150,8 @@ class _Scope(ast.NodeVisitor):
         self.wrappers: dict[str, Any] = {}
         self.new_factories: dict[str, Any] = {}
         self.imported: set[str] = set()
+        self.foreign: set[str] = set()  # names imported from a module other than _checks
+        self.generators: list[bool] = [False]
 
     def _qualname(self) -> str:
         parts = []
@@ -147,12 +174,14 @@ class _Scope(ast.NodeVisitor):
         a = node.args
         params = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
         self.params.append(params[1:] if method else params)
+        self.generators.append(_is_generator(node))
         if node.returns is not None and ast.unparse(node.returns) == "ValueError":
             p = self.params[-1]
             self.new_factories[node.name] = next(
                 (p.index(k) for k in ("field", "name") if k in p), None
             )
         self.generic_visit(node)
+        self.generators.pop()
         self.params.pop()
         self.stack.pop()
 
@@ -168,7 +197,12 @@ class _Scope(ast.NodeVisitor):
     def _named(self, node, arg) -> None:
         """A site naming ``arg``, or, when ``arg`` is the enclosing function's parameter, a wrapper."""
         params = self.params[-1]
-        if isinstance(arg, ast.Name) and arg.id in params and self.stack:
+        if (
+            isinstance(arg, ast.Name)
+            and arg.id in params
+            and self.stack
+            and not self.generators[-1]
+        ):
             name = self.stack[-1][1]
             if not name.startswith("__"):
                 self.wrappers[name] = params.index(arg.id)
@@ -177,7 +211,10 @@ class _Scope(ast.NodeVisitor):
             self._site(node, _label(arg))
 
     def visit_ImportFrom(self, node):
-        self.imported.update(a.asname or a.name for a in node.names)
+        names = {a.asname or a.name for a in node.names}
+        self.imported.update(names)
+        if not (node.module or "").endswith("_checks"):
+            self.foreign.update(names)
 
     def visit_Assign(self, node):
         # an alias (``_non_negative = _checks.non_negative``) is a checker too
@@ -219,6 +256,8 @@ class _Scope(ast.NodeVisitor):
                     callee = None
             elif home != self.module.rsplit(".", 1)[-1] and callee not in self.imported:
                 callee = None
+        if callee in CHECKERS and isinstance(f, ast.Name) and callee in self.foreign:
+            callee = None  # a namesake of a _checks helper (the command line's fail prints)
         if callee in self.checkers:
             idx = self.checkers[callee]
             if idx is None:
@@ -447,6 +486,100 @@ def _twice(estimator, first, second):
 
 COSH = (lambda x: jnp.sum(jnp.cosh(x)), jnp.sinh, lambda x: jnp.diag(jnp.cosh(x)), jnp.ones(2))
 WK = {"w": jnp.zeros((2, 3)), "b": jnp.zeros(3)}
+
+
+def _late(tmp, row: bytes, rows=20_000):
+    """A CSV file of ``rows`` rows "1,2" below a header "a,b", then the bytes ``row``."""
+    path = pathlib.Path(tmp, "d.csv")
+    path.write_bytes(b"a,b\n" + b"1,2\n" * rows + row)
+    return str(path)
+
+
+def _without(package, call):
+    """``call()`` where ``package`` is not installed."""
+    with mock.patch.dict(sys.modules, {package: None}):
+        return call()
+
+
+def _with_sklearn_iris(tmp, text, call):
+    """``call()`` where the scikit-learn found is one in tmp whose iris.csv holds ``text``."""
+    folder = pathlib.Path(tmp, "sklearn", "datasets", "data")
+    folder.mkdir(parents=True)
+    (folder / "iris.csv").write_text(text)
+    pathlib.Path(tmp, "sklearn", "__init__.py").write_text("")
+    with mock.patch.dict(sys.modules), mock.patch.object(sys, "path", [tmp, *sys.path]):
+        del sys.modules["sklearn"]  # found again, in tmp; put back on leaving
+        return call()
+
+
+def _from_args(*argv):
+    parser = argparse.ArgumentParser()
+    distributed.add_arguments(parser)
+    return distributed.from_args(parser.parse_args(argv))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+BUSY_PORT = _free_port()
+
+
+def _holding(port: int, call):
+    """``call()`` while ``port`` is in use (here, or by whoever took it since)."""
+    with socket.socket() as s:
+        with contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            s.listen()
+        return call()
+
+
+class _ChildRefusal(ValueError):
+    """A ValueError raised in another process, with the (file, line) frames it passed through."""
+
+    def __init__(self, message: str, frames: list):
+        super().__init__(message)
+        self.frames = [tuple(f) for f in frames]
+
+
+_CHILD = """
+import json, sys, traceback
+try:
+    exec(sys.argv[1])
+except ValueError as e:
+    frames, error = [], e
+    while error is not None:
+        frames += [(f.f_code.co_filename, n) for f, n in traceback.walk_tb(error.__traceback__)]
+        error = error.__context__
+    print(json.dumps({"message": str(e), "frames": frames}))
+"""
+
+
+def _in_a_fresh_process(code: str):
+    """Runs ``code`` in a new Python process, JAX not yet started, and raises its ValueError here.
+
+    For refusals that need a process whose JAX runtime has not started (this
+    one's has); no cluster or distributed settings in its environment.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NNBASICS_", "JAX_COORDINATOR", "SLURM_", "OMPI_", "TPU_"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr[-2000:]
+    found = json.loads(lines[-1])
+    raise _ChildRefusal(found["message"], found["frames"])
 
 
 # key: (call(tmp), whole message; "{tmp}" stands for the call's temporary folder)
@@ -1333,7 +1466,7 @@ ROWS = {
         lambda tmp: _tampered(tmp, arrays={"leaf_00000": np.zeros((2, 3), np.int8)}),
         "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (leaf_00000 is stored as int8, expected float64)",
     ),
-    "nnbasics.checkpoint:restore:_corrupt()#5": (
+    "nnbasics.checkpoint:restore:_corrupt()#4": (
         lambda tmp: _tampered(tmp, manifest=_manifest(tmp, history=["train_loss"])),
         "checkpoint: expected a readable nnbasics checkpoint in {tmp}, received a corrupt file '{tmp}/checkpoint.npz' (history 'train_loss' is missing)",
     ),
@@ -1733,7 +1866,7 @@ ROWS = {
         "early_stopping: expected False with partial_fit, received True",
     ),
     "nnbasics.sklearn._mlp:_BaseMLP._partial_fit:partial_fit": (
-        lambda tmp: MLPRegressor().partial_fit(XS, YS * 1e200),
+        lambda tmp: MLPRegressor().partial_fit(XS, YS * 1e30),
         "partial_fit: the epoch's loss is not finite (training diverged): lower learning_rate_init or scale the data",
     ),
     "nnbasics.sklearn._sparse:refuse:early_stopping": (
@@ -1830,60 +1963,155 @@ ROWS = {
         lambda tmp: _under_env({"NNBASICS_INIT_TIMEOUT": "soon"}, distributed.initialize),
         "NNBASICS_INIT_TIMEOUT: expected an integer, received 'soon'",
     ),
+    "nnbasics.data.files:read_features:missing": (
+        lambda tmp: data.read_features(_csv(tmp, "a,b\n1,2\n"), missing="fill"),
+        "missing: expected one of 'refuse', 'drop', received 'fill'",
+    ),
+    "nnbasics.data.files:read_features:{shown}": (
+        lambda tmp: data.read_features(_npz(tmp, features=np.ones((2, 2)))),
+        "{tmp}/d.npz: expected an .npz archive holding an array 'X', received arrays ['features']",
+    ),
+    "nnbasics.data.files:read_features:{shown}#2": (
+        lambda tmp: data.read_features(_csv(tmp, "junk", "x.npy")),
+        "{tmp}/x.npy: expected an array saved by numpy.save, received a file in another format",
+    ),
+    "nnbasics.data.files:read_features:{shown}#3": (
+        lambda tmp: data.read_features(os.path.join(tmp, "none.csv")),
+        "{tmp}/none.csv: expected a readable file, received No such file or directory",
+    ),
+    "nnbasics.data.files:read_features:{shown}#4": (
+        lambda tmp: data.read_features(_csv(tmp, "a,b\n")),
+        "{tmp}/d.csv: expected data rows below the header, received a header only",
+    ),
+    "nnbasics.data.files:kept_lines:{shown}": (
+        lambda tmp: data.files.kept_lines(os.path.join(tmp, "none.csv")),
+        "{tmp}/none.csv: expected a readable file, received No such file or directory",
+    ),
+    "nnbasics.data.files:kept_lines:{shown}#2": (
+        lambda tmp: data.files.kept_lines(_csv(tmp, "a,b\n")),
+        "{tmp}/d.csv: expected data rows below the header, received a header only",
+    ),
+    "nnbasics.data._text:Table._missing:{self.path}": (
+        lambda tmp: data.read_features(_csv(tmp, "a,b\n1,\n,2\n"), missing="drop"),
+        "{tmp}/d.csv: expected rows without missing values to keep, received a missing value in every one of the 2 rows",
+    ),
+    "nnbasics.data._text:Table.target_values:{self.where(i, self.t)}": (
+        lambda tmp: data.read(_csv(tmp, "a,y\n1,2\n2,1e400\n")),
+        "{tmp}/d.csv, line 3, column 'y': expected a finite number within float32's range, received '1e400'",
+    ),
+    "nnbasics.data._text:_check_unambiguous:{path}, line {line}": (
+        lambda tmp: data.read(_csv(tmp, "1,2,species\n1,2,a\n3,4,b\n5,6,b\n")),
+        "{tmp}/d.csv, line 1: expected a first row that is clearly a header or clearly an example (pass --header or --no-header; header=True or False), received numbers and 'species', which appears nowhere else in column 3: a header whose names are numbers, or an example of a class seen once?",
+    ),
+    "nnbasics.data._text:_records:{path}, line {reader.line_num}": (
+        lambda tmp: data.read(_csv(tmp, "a,b\n1,2\n" + "3" * 200000 + ",4\n")),
+        "{tmp}/d.csv, line 3: expected CSV text, received field larger than field limit (131072)",
+    ),
+    "nnbasics.data._text:Table._chunks:{self.path}#2": (
+        lambda tmp: data.read_features(_late(tmp, b"1,\xff\n")),
+        "{tmp}/d.csv: expected UTF-8 text, received a byte that is not UTF-8 at offset 80006",
+    ),
+    "nnbasics.data._text:_records:{path}": (
+        lambda tmp: data.read_features(_late(tmp, b"1,\xff\n", rows=1)),
+        "{tmp}/d.csv: expected UTF-8 text, received a byte that is not UTF-8 at offset 10",
+    ),
+    "nnbasics.data._text:Table._chunks:{self.path}#3": (
+        lambda tmp: data.read_features(_csv(tmp, 'a,b\n1,"2\n')),
+        "{tmp}/d.csv: expected CSV text, received Error tokenizing data. C error: EOF inside string starting at row 1",
+    ),
+    "nnbasics.data.datasets:_random_state:seed": (
+        lambda tmp: data.load("moons", seed=2**32),
+        "seed: expected an integer below 2**32 for 'moons' and 'blobs' (the seeds of NumPy's RandomState), received 4294967296",
+    ),
+    "nnbasics.data.mnist1d:_mnist1d_args:seed": (
+        lambda tmp: data.load("mnist1d", seed=2**32),
+        "seed: expected an integer below 2**32 for 'mnist1d' (the generator seeds NumPy's global RandomState), received 4294967296",
+    ),
+    "nnbasics.data.mnist1d:_mnist1d_args:n": (
+        lambda tmp: data.load("mnist1d", n=15),
+        "n: expected a multiple of 10 for 'mnist1d' (the generator makes n/10 examples of each digit), received 15",
+    ),
+    "nnbasics.data.datasets:_read_shipped:name": (
+        lambda tmp: _without("sklearn", lambda: data.load("iris")),
+        "name: expected 'iris' read from scikit-learn's data file sklearn/datasets/data/iris.csv (pip install 'scikit-learn>=1.4'), received scikit-learn not installed",
+    ),
+    "nnbasics.data.datasets:_read_shipped:name#2": (
+        lambda tmp: _with_sklearn_iris(tmp, "150,4,a,b,c\n1,2,3,4,0\n", lambda: data.load("iris")),
+        "name: expected 'iris' read from {tmp}/sklearn/datasets/data/iris.csv as a table of shape (150, 5), received shape (1, 5)",
+    ),
+    "nnbasics.data.mnist1d:_mnist1d_version:name": (
+        lambda tmp: _without("mnist1d", lambda: data.load("mnist1d")),
+        "name: expected 'mnist1d' made by the optional package mnist1d (pip install \"nnbasics[mnist1d]\"), received mnist1d is not installed",
+    ),
+    "nnbasics.distributed._runtime:from_args:{given[0]}": (
+        lambda tmp: _from_args("--num-processes", "2"),
+        "--num-processes: expected to come with --distributed, received it without --distributed",
+    ),
+    "nnbasics.distributed._runtime:initialize:{c_name}#2": (
+        lambda tmp: _holding(
+            BUSY_PORT, lambda: distributed.initialize(f"127.0.0.1:{BUSY_PORT}", 2, 0)
+        ),
+        "coordinator: expected a free port for process 0's coordinator (choose another "
+        f"127.0.0.1:PORT), received '127.0.0.1:{BUSY_PORT}', whose port {BUSY_PORT} is in use "
+        "by another program",
+    ),
+    "nnbasics.distributed._runtime:initialize:distributed": (
+        lambda tmp: _in_a_fresh_process(
+            "from nnbasics import distributed; distributed.initialize()"
+        ),
+        "distributed: expected a coordinator address, a number of processes and a process id "
+        "(arguments, --coordinator/--num-processes/--process-id, JAX_COORDINATOR_ADDRESS with "
+        "NNBASICS_NUM_PROCESSES and NNBASICS_PROCESS_ID, or a SLURM, Open MPI or Cloud TPU job), "
+        "received too few (coordinator_address should be defined.)",
+    ),
 }
 
 # Sites whose ValueError never leaves the library (caught where it is raised), with why.
 CAUGHT_INSIDE = {
     "nnbasics.models:load_model:": "an old file's meta.data.features that fails the check is "
     "ignored (the features then go by position, as they did when it was written)",
+    "nnbasics.distributed._runtime:_coordinator_option:?": "--coordinator's argparse type: "
+    "the ValueError becomes argparse's ArgumentTypeError, whose message argparse prints",
+    "nnbasics.distributed._launcher:_Parser.error:{message}": "launch_main (nnbasics launch) "
+    "prints it as its one line and returns 2",
+    "nnbasics.distributed._launcher:launch_main:COMMAND": "launch_main (nnbasics launch) "
+    "prints it as its one line and returns 2",
 }
 
-# Sites with no row yet (each one a gap in the rule above, to be filled).
-NOT_YET_COVERED = frozenset(
-    {
-        # sites added or rewritten after the rows below were written (rows to be written)
-        "nnbasics.checkpoint:restore:_corrupt()#4",
-        "nnbasics.cli:_main:{e}",
-        "nnbasics.cli:_main:{e}#2",
-        "nnbasics.data._text:_check_unambiguous:{path}, line {line}",
-        "nnbasics.data.files:kept_lines:{shown}",
-        "nnbasics.data.files:kept_lines:{shown}#2",
-        "nnbasics.distributed._runtime:initialize:{c_name}#2",
-        "nnbasics.models:_array:model#3",
-        "nnbasics.sklearn._sparse:fit:{name}",
-        "nnbasics.cli.bench:run:{code}",
-        "nnbasics.data._text:_records:{path}, line {reader.line_num}",
-        "nnbasics.data._text:Table.parse:{self.path}",
-        "nnbasics.data._text:Table.parse:{self.path}#2",
-        "nnbasics.data._text:Table._chunks:{self.path}",
-        "nnbasics.data._text:Table._chunks:{self.path}#2",
-        "nnbasics.data._text:Table._chunks:{self.path}#3",
-        "nnbasics.data._text:Table._refuse_ragged:{self.path}",
-        "nnbasics.data._text:Table._missing:{self.path}",
-        "nnbasics.data._text:Table._lines:{self.path}",
-        "nnbasics.data._text:Table._record:{self.path}",
-        "nnbasics.data._text:Table.target_values:{self.where(i, self.t)}",
-        "nnbasics.data.datasets:_read_shipped:name",
-        "nnbasics.data.datasets:_read_shipped:name#2",
-        "nnbasics.data.datasets:_random_state:seed",
-        "nnbasics.data.files:read_features:missing",
-        "nnbasics.data.files:read_features:{shown}",
-        "nnbasics.data.files:read_features:{shown}#2",
-        "nnbasics.data.files:read_features:{shown}#3",
-        "nnbasics.data.files:read_features:{shown}#4",
-        "nnbasics.data.mnist1d:_mnist1d_args:seed",
-        "nnbasics.data.mnist1d:_mnist1d_args:n",
-        "nnbasics.data.mnist1d:_mnist1d_version:name",
-        "nnbasics.distributed._launcher:_Parser.error:{message}",
-        "nnbasics.distributed._launcher:launch_main:COMMAND",
-        "nnbasics.distributed._runtime:initialize:{ENV_COORDINATOR}",
-        "nnbasics.distributed._runtime:initialize:distributed",
-        "nnbasics.distributed._runtime:_same_count:num_processes",
-        "nnbasics.distributed._runtime:agree:{message}",
-        "nnbasics.distributed._runtime:_coordinator_option:?",
-        "nnbasics.distributed._runtime:from_args:{given[0]}",
-    }
-)
+# Sites reached only when several processes run together: their whole messages are
+# pinned by the multi-process tests named.
+ACROSS_PROCESSES = {
+    "nnbasics.distributed._runtime:_same_count:num_processes": (
+        "tests/distributed/test_runtime.py"
+        "::test_processes_given_different_counts_are_refused_in_one_line",
+        "num_processes: expected the same number of processes in every ",
+    ),
+    "nnbasics.distributed._runtime:agree:{message}": (
+        "tests/distributed/test_runtime.py"
+        "::test_disagreeing_processes_get_one_library_error_before_any_collective",
+        r"data\.train: expected the same value in all 2 processes before ",
+    ),
+}
+
+# Calls of a wrapper that refuse nothing as called, with why.
+CANNOT_RAISE = {
+    "nnbasics.distributed._runtime:initialize:{ENV_COORDINATOR}": "_setting reads the "
+    "coordinator as text (integer=False), which it never refuses; parse_coordinator checks it",
+}
+
+# Sites with no row: each one a gap in the rule above, with why.
+NOT_YET_COVERED = {
+    "nnbasics.data._text:Table.parse:{self.path}": "parse finds no row only where pandas "
+    "and the csv module read the file differently; the one such file known (a header cell "
+    "holding a line break, after which pandas skips a data row too) is a bug to fix, not a "
+    "refusal to pin",
+    "nnbasics.data._text:Table.parse:{self.path}#2": "as Table.parse:{self.path}",
+    "nnbasics.data._text:Table._chunks:{self.path}": "pandas and the csv module would have "
+    "to count a row's cells differently, every row being the same width to the csv module "
+    "(_refuse_ragged); no such file is known",
+}
+
+LISTED = {**CAUGHT_INSIDE, **ACROSS_PROCESSES, **CANNOT_RAISE, **NOT_YET_COVERED}
 
 
 SITES = refusal_sites()
@@ -1902,15 +2130,25 @@ def test_the_enumeration_finds_the_known_sites():
 
 
 def test_every_site_has_a_row():
-    missing = sorted(set(SITES) - set(ROWS) - NOT_YET_COVERED - set(CAUGHT_INSIDE))
+    missing = sorted(set(SITES) - set(ROWS) - set(LISTED))
     assert not missing, f"refusal sites with no row in ROWS: {missing}"
 
 
 def test_every_row_and_listed_gap_names_a_site():
-    listed = set(ROWS) | NOT_YET_COVERED | set(CAUGHT_INSIDE)
+    listed = set(ROWS) | set(LISTED)
     stale = sorted(listed - set(SITES))
     assert not stale, f"rows or listed sites whose site is gone: {stale}"
-    assert len(listed) == len(ROWS) + len(NOT_YET_COVERED) + len(CAUGHT_INSIDE)  # disjoint
+    groups = (ROWS, CAUGHT_INSIDE, ACROSS_PROCESSES, CANNOT_RAISE, NOT_YET_COVERED)
+    assert len(listed) == sum(map(len, groups))  # disjoint
+
+
+@pytest.mark.parametrize("key", sorted(ACROSS_PROCESSES))
+def test_a_site_across_processes_names_a_test_that_pins_it(key):
+    test, message = ACROSS_PROCESSES[key]
+    path, name = test.split("::")
+    source = pathlib.Path(PACKAGE.parent, path).read_text()
+    body = source[source.index(f"def {name}(") :].split("\ndef ", 1)[0]
+    assert message in body
 
 
 def _passes_through(error: BaseException | None, path: str, lo: int, hi: int) -> bool:
@@ -1919,6 +2157,8 @@ def _passes_through(error: BaseException | None, path: str, lo: int, hi: int) ->
         for frame, line in traceback.walk_tb(error.__traceback__):
             if frame.f_code.co_filename == path and lo <= line <= hi:
                 return True
+        if any(f == path and lo <= n <= hi for f, n in getattr(error, "frames", ())):
+            return True  # raised in another process (_in_a_fresh_process)
         error = error.__context__
     return False
 
