@@ -22,9 +22,8 @@ own lines. A new refusal without a row fails ``test_every_site_has_a_row``, and
 so does a row whose site is gone. The sites without a row are listed by name,
 each with why: ``CAUGHT_INSIDE`` (the library catches the error itself),
 ``ACROSS_PROCESSES`` (reached only by several processes together; the test
-pinning the message named), ``CANNOT_RAISE`` (a wrapper's call that refuses
-nothing as made) and ``NOT_YET_COVERED`` (no call is known that reaches it); the
-rule holds for every other site.
+pinning the message named) and ``CANNOT_RAISE`` (a wrapper's call that refuses
+nothing as made); the rule holds for every other site.
 """
 
 from __future__ import annotations
@@ -2003,19 +2002,19 @@ ROWS = {
         lambda tmp: data.read(_csv(tmp, "1,2,species\n1,2,a\n3,4,b\n5,6,b\n")),
         "{tmp}/d.csv, line 1: expected a first row that is clearly a header or clearly an example (pass --header or --no-header; header=True or False), received numbers and 'species', which appears nowhere else in column 3: a header whose names are numbers, or an example of a class seen once?",
     ),
-    "nnbasics.data._text:_records:{path}, line {reader.line_num}": (
+    "nnbasics.data._text:_every_record:{path}, line {reader.line_num}": (
         lambda tmp: data.read(_csv(tmp, "a,b\n1,2\n" + "3" * 200000 + ",4\n")),
         "{tmp}/d.csv, line 3: expected CSV text, received field larger than field limit (131072)",
     ),
-    "nnbasics.data._text:Table._chunks:{self.path}#2": (
+    "nnbasics.data._text:Table._chunks:{self.path}": (
         lambda tmp: data.read_features(_late(tmp, b"1,\xff\n")),
         "{tmp}/d.csv: expected UTF-8 text, received a byte that is not UTF-8 at offset 80006",
     ),
-    "nnbasics.data._text:_records:{path}": (
+    "nnbasics.data._text:_every_record:{path}": (
         lambda tmp: data.read_features(_late(tmp, b"1,\xff\n", rows=1)),
         "{tmp}/d.csv: expected UTF-8 text, received a byte that is not UTF-8 at offset 10",
     ),
-    "nnbasics.data._text:Table._chunks:{self.path}#3": (
+    "nnbasics.data._text:Table._chunks:{self.path}#2": (
         lambda tmp: data.read_features(_csv(tmp, 'a,b\n1,"2\n')),
         "{tmp}/d.csv: expected CSV text, received Error tokenizing data. C error: EOF inside string starting at row 1",
     ),
@@ -2099,19 +2098,7 @@ CANNOT_RAISE = {
     "coordinator as text (integer=False), which it never refuses; parse_coordinator checks it",
 }
 
-# Sites with no row: each one a gap in the rule above, with why.
-NOT_YET_COVERED = {
-    "nnbasics.data._text:Table.parse:{self.path}": "parse finds no row only where pandas "
-    "and the csv module read the file differently; the one such file known (a header cell "
-    "holding a line break, after which pandas skips a data row too) is a bug to fix, not a "
-    "refusal to pin",
-    "nnbasics.data._text:Table.parse:{self.path}#2": "as Table.parse:{self.path}",
-    "nnbasics.data._text:Table._chunks:{self.path}": "pandas and the csv module would have "
-    "to count a row's cells differently, every row being the same width to the csv module "
-    "(_refuse_ragged); no such file is known",
-}
-
-LISTED = {**CAUGHT_INSIDE, **ACROSS_PROCESSES, **CANNOT_RAISE, **NOT_YET_COVERED}
+LISTED = {**CAUGHT_INSIDE, **ACROSS_PROCESSES, **CANNOT_RAISE}
 
 
 SITES = refusal_sites()
@@ -2138,7 +2125,7 @@ def test_every_row_and_listed_gap_names_a_site():
     listed = set(ROWS) | set(LISTED)
     stale = sorted(listed - set(SITES))
     assert not stale, f"rows or listed sites whose site is gone: {stale}"
-    groups = (ROWS, CAUGHT_INSIDE, ACROSS_PROCESSES, CANNOT_RAISE, NOT_YET_COVERED)
+    groups = (ROWS, CAUGHT_INSIDE, ACROSS_PROCESSES, CANNOT_RAISE)
     assert len(listed) == sum(map(len, groups))  # disjoint
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnbasics import data
+from nnbasics.data.files import kept_lines
 from tests._helpers.files import IRIS_CSV, write_text
 
 
@@ -56,6 +57,65 @@ def test_bad_cell_deep_in_the_file_names_its_line(tmp_path, quoted_newline):
         f"{path}, line {line}, column 'x2': expected a number (a feature; the target is "
         "column 'y'), received 'x'"
     )
+
+
+# A header cell and a data cell each holding a quoted line break: records, not lines.
+MULTILINE = '"a\nx",b,y\n"1\n",2,0\n3,4,1\n5,6,0\n'  # records on lines 1-2, 3-4, 5, 6
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_a_line_break_in_a_header_cell_keeps_every_row(tmp_path, rows):
+    # the header is one record over two lines: skipping it skips one record, not two
+    text = "".join(MULTILINE.splitlines(keepends=True)[: 2 + 2 + rows - 1])
+    X, names = data.read_features(write_text(tmp_path / "h.csv", text))
+    assert names == ("a\nx", "b", "y")
+    assert X.tolist() == [[1, 2, 0], [3, 4, 1], [5, 6, 0]][:rows]
+
+
+def test_line_breaks_in_header_and_data_cells_keep_lines_right(tmp_path):
+    path = write_text(tmp_path / "m.csv", MULTILINE)
+    got = data.read(path)
+    assert got.X.tolist() == [[1, 2], [3, 4], [5, 6]] and got.y.tolist() == [0, 1, 0]
+    assert kept_lines(path)[0].tolist() == [4, 5, 6]  # a record's last line
+    dropped = MULTILINE.replace("3,4,1", "3,,1").replace('\n",2', '\n",')
+    X, _, lines, dropped_lines = data.read_features(
+        write_text(tmp_path / "d.csv", dropped), missing="drop", return_lines=True
+    )
+    assert X.tolist() == [[5, 6, 0]] and lines.tolist() == [6] and dropped_lines.tolist() == [4, 5]
+    bad = write_text(tmp_path / "b.csv", MULTILINE.replace("5,6,0", "5,oops,0"))
+    with pytest.raises(ValueError, match="oops") as e:
+        data.read(bad)
+    assert str(e.value) == (
+        f"{bad}, line 6, column 'b': expected a number (a feature; the target is column 'y'), "
+        "received 'oops'"
+    )
+    ragged = write_text(tmp_path / "r.csv", MULTILINE.replace("5,6,0", "5,6,0,7"))
+    with pytest.raises(ValueError, match=r"line 6: expected 3 cells, as in line 2, received 4"):
+        data.read(ragged)
+
+
+def test_a_quoted_empty_line_is_a_row_of_empty_cells(tmp_path):
+    # pandas keeps '""' as a row (a blank one) where it skips an empty line: so do the lines
+    path = write_text(tmp_path / "q.csv", 'a,b,y\n1,2,0\n""\n\n3,oops,1\n')
+    with pytest.raises(ValueError, match=r", line 5, column 'b': .* received 'oops'$"):
+        data.read(path)
+    got = data.read(write_text(tmp_path / "k.csv", 'a,b,y\n1,2,0\n""\n3,4,1\n'))
+    assert got.X.tolist() == [[1, 2], [3, 4]]
+    assert kept_lines(tmp_path / "k.csv")[0].tolist() == [2, 4]
+
+
+def test_a_row_of_empty_cells_is_blank_unless_wider_than_the_table(tmp_path):
+    for blank in (",\n", ",,\n"):  # narrower, as wide
+        for text in ("a,b,y\n" + blank + "1,2,0\n3,4,1\n", "a,b,y\n1,2,0\n" + blank + "3,4,1\n"):
+            got = data.read(write_text(tmp_path / "n.csv", text))
+            assert got.X.tolist() == [[1, 2], [3, 4]]
+    for line, text in ((2, "a,b,y\n,,,\n1,2,0\n3,4,1\n"), (3, "a,b,y\n1,2,0\n,,,\n3,4,1\n")):
+        path = write_text(tmp_path / "w.csv", text)
+        with pytest.raises(ValueError, match="cells") as e:
+            data.read(path)
+        assert (
+            str(e.value) == f"{path}, line {line}: expected 3 cells, as in line 1, received 4 cells"
+        )
 
 
 def test_non_finite_deep_in_the_file_shows_the_cell_as_written(tmp_path):
