@@ -306,7 +306,7 @@ class Table:
                 if target is not None:
                     na[:, target] = chunk[target].isna().to_numpy()
             else:
-                na = chunk.isna().to_numpy()
+                na = chunk.isna().to_numpy(copy=True)  # written below; may be a read-only view
                 keep = ~na.all(axis=1)  # a row of empty cells is a blank line
                 if not keep.all():
                     chunk, na, X = chunk[keep], na[keep], None if X is None else X[keep]

@@ -134,6 +134,16 @@ def test_ragged_rows_deep_in_the_file_are_refused(tmp_path):
             data.read(write_text(tmp_path / "short.csv", short), missing=missing)
 
 
+def test_a_bad_cell_in_a_one_column_file_is_refused_naming_it(tmp_path):
+    path = write_text(tmp_path / "one.csv", "a\n1\nx\n")
+    with pytest.raises(ValueError, match="expected a number") as e:
+        data.read_features(path)
+    assert str(e.value) == (
+        f"{path}, line 3, column 'a': expected a number (a feature; the target is absent), "
+        "received 'x'"
+    )
+
+
 def test_true_false_cells_are_not_read_as_numbers(tmp_path):
     path = write_text(tmp_path / "b.csv", "a,b,y\n1,True,0\n2,False,1\n")
     with pytest.raises(ValueError, match=r"line 2, column 'b': expected a number .*'True'$"):
