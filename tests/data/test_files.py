@@ -2,8 +2,10 @@
 
 import re
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from nnbasics import data
 from nnbasics.data.files import kept_lines
@@ -92,6 +94,39 @@ def test_line_breaks_in_header_and_data_cells_keep_lines_right(tmp_path):
     ragged = write_text(tmp_path / "r.csv", MULTILINE.replace("5,6,0", "5,6,0,7"))
     with pytest.raises(ValueError, match=r"line 6: expected 3 cells, as in line 2, received 4"):
         data.read(ragged)
+
+
+# Lines that are not rows (kept as blank): empty, spaces, one quoted empty cell, empty cells.
+_NOT_ROWS = ("\n", "  \n", '""\n', ",,\n", ",\n")
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    header_breaks=st.integers(0, 2),
+    records=st.lists(st.integers(0, 2) | st.sampled_from(_NOT_ROWS), min_size=1, max_size=8),
+    bad=st.integers(0, 7),
+)
+def test_lines_named_are_each_rows_last_line(tmp_path_factory, header_breaks, records, bad):
+    """Rows whose first cell holds 0-2 quoted line breaks, below a header cell holding some,
+    among lines that are not rows: each row's line is counted independently of the reader."""
+    text, line, lines = '"a' + "\n" * header_breaks + '",b,y\n', 1 + header_breaks, []
+    for record in records:
+        if isinstance(record, int):
+            i = len(lines)
+            text += f'"{i}' + "\n" * record + f'",{i}.5,{i % 2}\n'
+            line += 1 + record
+            lines.append(line)
+        else:
+            text += record
+            line += 1
+    hypothesis.assume(lines)
+    path = write_text(tmp_path_factory.mktemp("m") / "m.csv", text)
+    X, _, got, _ = data.read_features(path, return_lines=True)
+    assert X[:, 0].tolist() == list(range(len(lines))) and got.tolist() == lines
+    i = bad % len(lines)
+    path.write_text(text.replace(f",{i}.5,", ",oops,"))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}, line {lines[i]}, column 'b': "):
+        data.read_features(path)
 
 
 def test_a_quoted_empty_line_is_a_row_of_empty_cells(tmp_path):
