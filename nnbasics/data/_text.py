@@ -337,8 +337,8 @@ class Table:
             labels.append(chunk.index.to_numpy())
         self._refuse_ragged(np.concatenate(short_rows))
         self.labels = np.concatenate(labels)
-        # The probe saw a row below the header holding a cell that is not empty: pandas,
-        # skipping the same records, reads it too.
+        # The probe saw a row (below the header, if any) holding a cell that is not empty:
+        # pandas, skipping the same records, reads it too.
         assert len(self.labels), self.path
         self.X = np.concatenate(blocks)
         self.target = self._target_column(texts) if target is not None else None

@@ -139,18 +139,20 @@ def test_a_quoted_empty_line_is_a_row_of_empty_cells(tmp_path):
     assert kept_lines(tmp_path / "k.csv")[0].tolist() == [2, 4]
 
 
-def test_a_row_of_empty_cells_is_blank_unless_wider_than_the_table(tmp_path):
+@pytest.mark.parametrize("above", [0, 1, 150])  # 150: beyond the rows probed for the header
+def test_a_row_of_empty_cells_is_blank_unless_wider_than_the_table(tmp_path, above):
+    rows = "".join(f"{i},{i},{i % 2}\n" for i in range(above))
     for blank in (",\n", ",,\n"):  # narrower, as wide
-        for text in ("a,b,y\n" + blank + "1,2,0\n3,4,1\n", "a,b,y\n1,2,0\n" + blank + "3,4,1\n"):
-            got = data.read(write_text(tmp_path / "n.csv", text))
-            assert got.X.tolist() == [[1, 2], [3, 4]]
-    for line, text in ((2, "a,b,y\n,,,\n1,2,0\n3,4,1\n"), (3, "a,b,y\n1,2,0\n,,,\n3,4,1\n")):
-        path = write_text(tmp_path / "w.csv", text)
-        with pytest.raises(ValueError, match="cells") as e:
-            data.read(path)
-        assert (
-            str(e.value) == f"{path}, line {line}: expected 3 cells, as in line 1, received 4 cells"
-        )
+        text = "a,b,y\n" + rows + blank + "7,8,0\n9,9,1\n"
+        got = data.read(write_text(tmp_path / "n.csv", text))
+        assert got.X[above:].tolist() == [[7, 8], [9, 9]] and len(got.X) == above + 2
+    path = write_text(tmp_path / "w.csv", "a,b,y\n" + rows + ",,,\n7,8,0\n9,9,1\n")
+    with pytest.raises(ValueError, match="cells") as e:
+        data.read(path)
+    assert (
+        str(e.value)
+        == f"{path}, line {above + 2}: expected 3 cells, as in line 1, received 4 cells"
+    )
 
 
 def test_non_finite_deep_in_the_file_shows_the_cell_as_written(tmp_path):
