@@ -35,16 +35,21 @@ from nnbasics.distributed._launcher import (
     free_port,
     launch,
     launch_main,
+    supervise,  # noqa: F401 - the CLI's watcher of a process started by hand
 )
 from nnbasics.distributed._runtime import (  # noqa: F401
     AGREEMENT_TIMEOUT_S,
     ENV_COORDINATOR,
     ENV_INIT_TIMEOUT,
     ENV_NUM_PROCESSES,
+    ENV_PEER_TIMEOUT,
     ENV_PROCESS_ID,
+    ENV_WATCHED,
     INIT_TIMEOUT_S,
+    PEER_TIMEOUT_S,
     add_arguments,
     agree,
+    await_lost_peer,
     barrier,
     disagreement,
     fingerprint,
@@ -52,8 +57,10 @@ from nnbasics.distributed._runtime import (  # noqa: F401
     global_mesh,
     initialize,
     is_writer,
+    lost_message,
     parse_coordinator,
     replicate,
+    set_resume_hint,
 )
 
 __all__ = [
