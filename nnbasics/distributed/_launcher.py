@@ -346,8 +346,8 @@ def _stop(processes, grace: float = 5.0) -> None:
 # ------------------------------------------------------------------ one process started by hand
 
 # A line of JAX's C++ log (absl): severity (error, fatal, warning), date, time, thread, file:line].
-_JAX_LOG = re.compile(rb"^[EFW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]")
-_OUR_LINE = re.compile(rb"^nnbasics: error: distributed: lost .*$", re.MULTILINE)
+_JAX_LOG = re.compile(rb"(?m)^[EFW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]")
+_OUR_LINE = re.compile(rb"^nnbasics: (?:error|interrupted).*$", re.MULTILINE)
 _HELD_S = 5.0  # JAX's fatal ending follows its first error line within milliseconds
 
 
@@ -384,46 +384,62 @@ def supervise(argv: Sequence[str], process_id: int | None, n: int | None) -> int
     assert stderr is not None
     for s in (signal.SIGTERM, signal.SIGHUP):
         previous[s] = signal.signal(s, lambda signum, frame: child.send_signal(signal.SIGTERM))
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [*map(lines.put, stderr), lines.put(None)], daemon=True).start()
-    out = sys.stderr.buffer
-    held: list = []
-    since = 0.0
+    chunks: queue.Queue = queue.Queue()
+
+    def read():
+        while chunk := os.read(stderr.fileno(), 65536):
+            chunks.put(chunk)
+        chunks.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        while True:
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                line = b""
-            if line is None:
-                break
-            if line and (held or _JAX_LOG.match(line)):
-                since = since if held else time.monotonic()
-                held.append(line)
-            elif line:
-                out.write(line)
-                out.flush()
-            if held and time.monotonic() - since > _HELD_S and child.poll() is None:
-                out.write(b"".join(held))  # not an ending: the child goes on
-                out.flush()
-                held = []
+        held = _relay(chunks, child, sys.stderr.buffer)
         code = child.wait()
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-    text = b"".join(held)
-    ours = _OUR_LINE.search(text)
-    if ours is not None:
-        held = [ours.group() + b"\n"]
-    elif b"Terminating process because" in text or code == -signal.SIGABRT:
-        lost, why = _lost_in(text.decode(errors="replace"), process_id)
-        line = lost_message(lost, n, process_id, why)
-        held, code = [f"nnbasics: error: {line}\n".encode()], 1
+    ours = _OUR_LINE.findall(held)
+    if ours and code != 0:  # the child's own one line ends its text: JAX's log before it goes
+        held = ours[-1] + b"\n"
+    elif b"Terminating process because" in held or code == -signal.SIGABRT:
+        lost, why = _lost_in(held.decode(errors="replace"), process_id)
+        held, code = f"nnbasics: error: {lost_message(lost, n, process_id, why)}\n".encode(), 1
     elif code < 0:
-        held.append(f"nnbasics: error: ended with status {_describe_status(code)}\n".encode())
-    out.write(b"".join(held))
-    out.flush()
+        held += f"nnbasics: error: ended with status {_describe_status(code)}\n".encode()
+    sys.stderr.buffer.write(held)
+    sys.stderr.flush()
     return 128 - code if code < 0 else code
+
+
+def _relay(chunks, child, out) -> bytes:
+    """Writes the child's stderr to ``out`` as it comes until it closes; returns what it held.
+
+    From a line of JAX's C++ log on, the text is held back: for a moment
+    (``_HELD_S``) while the child runs on, to the end if the child ends,
+    since it may be the start of JAX's fatal ending.
+    """
+    import queue
+
+    held, since, at_line_start = b"", 0.0, True
+    while True:
+        try:
+            chunk = chunks.get(timeout=0.1)
+        except queue.Empty:
+            chunk = b""
+        if chunk is None:
+            return held
+        ends_line = chunk.endswith(b"\n") if chunk else at_line_start
+        if chunk and not held:
+            found = _JAX_LOG.search(chunk, 0 if at_line_start else 1)
+            cut = len(chunk) if found is None else found.start()
+            out.write(chunk[:cut])
+            out.flush()
+            chunk, since = chunk[cut:], time.monotonic()
+        held, at_line_start = held + chunk, ends_line
+        if held and time.monotonic() - since > _HELD_S and child.poll() is None:
+            out.write(held)  # not an ending: the child goes on
+            out.flush()
+            held = b""
 
 
 def _lost_in(text: str, me: int | None) -> tuple[int | None, str]:

@@ -344,8 +344,8 @@ class _PeerWatch:
                 self._beat(str(count))
                 values = dict(self.client.key_value_dir_get(self.PREFIX))
             except Exception:  # the coordinator's store no longer answers
-                if self.stopped.is_set() or self.me == 0:
-                    return
+                if self.stopped.wait(2 * self.interval) or self.me == 0 or not self._current():
+                    return  # stopped, or jax.distributed.shutdown() was called
                 self._lost(0, "its key-value store stopped answering")
             now = time.monotonic()
             if now - last > self.timeout / 2:  # this process stalled, not its peers
@@ -365,9 +365,14 @@ class _PeerWatch:
                     why = f"no heartbeat for {self.timeout} s"
                     with contextlib.suppress(Exception):
                         self.client.key_value_set(f"{self.PREFIX}lost", f"{peer} {why}")
-                    if self.me == 0:  # the others read the verdict before the store goes
+                    if self.me == 0 and self.n > 2:  # the others read it before the store goes
                         self.stopped.wait(3 * self.interval)
                     self._lost(peer, why)
+
+    def _current(self) -> bool:
+        from jax._src import distributed as jax_distributed
+
+        return jax_distributed.global_state.client is self.client
 
     def _lost(self, peer: int, why: str) -> NoReturn:
         self.stopped.set()
