@@ -416,30 +416,40 @@ def _relay(chunks, child, out) -> bytes:
 
     From a line of JAX's C++ log on, the text is held back: for a moment
     (``_HELD_S``) while the child runs on, to the end if the child ends,
-    since it may be the start of JAX's fatal ending.
+    since it may be the start of JAX's fatal ending. A last, unfinished line
+    that may begin such a line waits for the rest (one quiet 0.1 s at most);
+    any other text, a progress bar without a newline too, passes at once.
     """
     import queue
 
-    held, since, at_line_start = b"", 0.0, True
+    held, tail, since, mid_line = b"", b"", 0.0, False
     while True:
         try:
             chunk = chunks.get(timeout=0.1)
         except queue.Empty:
             chunk = b""
         if chunk is None:
-            return held
-        ends_line = chunk.endswith(b"\n") if chunk else at_line_start
-        if chunk and not held:
-            found = _JAX_LOG.search(chunk, 0 if at_line_start else 1)
-            cut = len(chunk) if found is None else found.start()
-            out.write(chunk[:cut])
+            return held + tail
+        data, tail = tail + chunk, b""
+        if held:
+            held += data
+        elif data:
+            found = _JAX_LOG.search(data, 1 if mid_line else 0)
+            cut = len(data) if found is None else found.start()
+            last = data.rfind(b"\n") + 1
+            if found is None and chunk and (last or not mid_line) and len(data) - last < 64:
+                cut = last if data[last : last + 1] in (b"E", b"F", b"W") else cut
+            out.write(data[:cut])
             out.flush()
-            chunk, since = chunk[cut:], time.monotonic()
-        held, at_line_start = held + chunk, ends_line
+            mid_line = not data[:cut].endswith(b"\n") if cut else mid_line
+            if found is None:
+                tail = data[cut:]
+            else:
+                held, since = data[cut:], time.monotonic()
         if held and time.monotonic() - since > _HELD_S and child.poll() is None:
             out.write(held)  # not an ending: the child goes on
             out.flush()
-            held = b""
+            held, mid_line = b"", not held.endswith(b"\n")
 
 
 def _lost_in(text: str, me: int | None) -> tuple[int | None, str]:

@@ -101,3 +101,66 @@ def test_a_peer_killed_mid_run_ends_the_other_in_one_line(victim, tmp_path):
     command = " ".join(["nnbasics", *argv]).replace(str(tmp_path), "")
     assert "--resume" in line and f"--process-id {1 - victim}" in line, line
     assert all(part in line for part in command.split()), line
+
+
+# --- the parts, without processes
+
+HEARTBEAT_ABORT = (
+    "E1206 05:57:33.421557   14647 coordination_service.cc:1549] [3615164791671604856] Use "
+    "error polling to propagate the following error to all tasks: UNAVAILABLE: The following "
+    "tasks are unhealthy (stopped sending heartbeats):\n1\nThe tasks have crashed.\n"
+    "F1206 05:57:33.421725   14658 client.h:80] Terminating process because the JAX "
+    "distributed service detected fatal errors.\n*** Check failure stack trace: ***\n"
+)
+COORDINATOR_ABORT = (
+    "E1206 06:00:45.114799   17265 coordination_service_agent.cc:289] Polled an error from "
+    "coordination service (this can be an error from this or another task).\n"
+    "F1206 06:00:45.114821   17265 client.h:80] Terminating process because the JAX "
+    "distributed service detected fatal errors. absl::Status: UNAVAILABLE: Failed to send RPC "
+    "to coordination service. Either the leader task was preempted/died/restarted unexpectedly\n"
+)
+
+
+def test_the_lost_process_is_read_from_jaxs_fatal_error():
+    from nnbasics.distributed._launcher import _lost_in
+
+    assert _lost_in(HEARTBEAT_ABORT, 0)[0] == 1
+    assert _lost_in(COORDINATOR_ABORT, 1) == (
+        0,
+        "the connection to its coordination service closed",
+    )
+    assert _lost_in("F1206 client.h:80] Terminating process because", 0)[0] is None
+
+
+def test_the_resume_hint_is_this_command_with_resume():
+    from nnbasics.cli import _resume_hint
+
+    argv = ["train", "--checkpoint-dir", "my ckpt", "--overwrite", "--process-id", "1"]
+    assert _resume_hint(argv) == (
+        "to resume from the last checkpoint, start every process again with --resume, this "
+        "one as: nnbasics train --checkpoint-dir 'my ckpt' --process-id 1 --resume"
+    )
+    assert _resume_hint([*argv[:3], "--resume"]).endswith("--checkpoint-dir 'my ckpt' --resume")
+    assert _resume_hint(["train"]).startswith("no checkpoint to resume from: pass --checkpoint-dir")
+
+
+class _Ended:
+    def poll(self):
+        return -6
+
+
+def test_relay_passes_output_through_and_holds_jaxs_log_from_its_first_line():
+    import io
+    import queue
+
+    from nnbasics.distributed._launcher import _relay
+
+    chunks: queue.Queue = queue.Queue()
+    head = "epoch 3 of 100000\nW1206-like text mid-line: "
+    for chunk in (head, "not a log line\n" + COORDINATOR_ABORT[:50], COORDINATOR_ABORT[50:]):
+        chunks.put(chunk.encode())
+    chunks.put(None)
+    out = io.BytesIO()
+    held = _relay(chunks, _Ended(), out)
+    assert out.getvalue().decode() == head + "not a log line\n"
+    assert held.decode() == COORDINATOR_ABORT
