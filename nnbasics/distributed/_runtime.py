@@ -115,6 +115,11 @@ def initialize(
     ``NNBASICS_PROCESS_ID``), else from a cluster that ``jax.distributed.initialize``
     detects (SLURM, Open MPI, Cloud TPU). A second call does nothing.
 
+    With several processes, each then watches its peers through heartbeats in
+    the coordinator's key-value store: a peer silent for ``NNBASICS_PEER_TIMEOUT``
+    seconds (default 30) ends this process with one line on stderr naming it
+    and how to resume, and exit status 1.
+
     Args:
       coordinator: ``HOST:PORT`` of process 0's coordinator service.
       num_processes: number of processes (≥ 1).
