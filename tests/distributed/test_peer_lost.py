@@ -144,7 +144,7 @@ def test_the_resume_hint_is_this_command_with_resume():
     assert _resume_hint(["train"]).startswith("no checkpoint to resume from: pass --checkpoint-dir")
 
 
-class _Ended:
+class _Aborted:
     def poll(self):
         return -6
 
@@ -161,6 +161,103 @@ def test_relay_passes_output_through_and_holds_jaxs_log_from_its_first_line():
         chunks.put(chunk.encode())
     chunks.put(None)
     out = io.BytesIO()
-    held = _relay(chunks, _Ended(), out)
+    held = _relay(chunks, _Aborted(), out)
     assert out.getvalue().decode() == head + "not a log line\n"
     assert held.decode() == COORDINATOR_ABORT
+
+
+class _Store:
+    """A stand-in for JAX's distributed client: a key-value store, failing when ``down``."""
+
+    def __init__(self, values=(), beats=None, on_read=None):
+        self.values, self.down, self.reads = dict(values), False, 0
+        self.beats = beats  # (process, count): that process beats at the first count reads
+        self.on_read = on_read  # called with the number of reads so far
+
+    def _beat(self):
+        if self.beats is not None and self.beats[1] > 0:
+            self.values[f"nnbasics/peers/alive/{self.beats[0]}"] = str(self.beats[1])
+            self.beats = (self.beats[0], self.beats[1] - 1)
+
+    def key_value_set(self, key, value, allow_overwrite=False):
+        if self.down:
+            raise RuntimeError("UNAVAILABLE: Socket closed")
+        self.values[key] = value
+
+    def key_value_dir_get(self, prefix):
+        if self.down:
+            raise RuntimeError("UNAVAILABLE: Socket closed")
+        self._beat()
+        self.reads += 1
+        if self.on_read is not None:
+            self.on_read(self.reads)
+        return [(k, v) for k, v in self.values.items() if k.startswith(prefix)]
+
+
+class _Ended(Exception):
+    pass
+
+
+def _watch(monkeypatch, store, me, n):
+    """Runs a peer watch on ``store`` (1 s timeout) here; returns its ending's line, or ""."""
+    from nnbasics.distributed import _runtime
+
+    def end(message, code=1):
+        assert code == 1
+        raise _Ended(message)
+
+    monkeypatch.setattr(_runtime, "_end", end)
+    try:
+        _runtime._PeerWatch(store, me, n, 1)._run()  # in this thread: until it ends or returns
+    except _Ended as e:
+        return str(e)
+    return ""
+
+
+def test_watch_names_the_silent_peer_not_the_finished_one(monkeypatch):
+    # Process 1 finished at the start; process 2 beats for 3 reads, then falls silent.
+    store = _Store({"nnbasics/peers/alive/1": "done"}, beats=(2, 3))
+    assert _watch(monkeypatch, store, 0, 3).startswith(
+        "distributed: lost process 2 of 3 (no heartbeat for 1 s: killed, crashed or cut off), "
+        "so process 0 stopped too; "
+    )
+    assert store.values["nnbasics/peers/lost"] == "2 no heartbeat for 1 s"  # for the others
+
+
+def test_watch_names_the_peer_another_process_found_lost(monkeypatch):
+    store = _Store({"nnbasics/peers/lost": "2 no heartbeat for 1 s"})
+    assert _watch(monkeypatch, store, 1, 3).startswith(
+        "distributed: lost process 2 of 3 (no heartbeat for 1 s: "
+    )
+
+
+def test_watch_takes_a_silent_store_for_a_lost_coordinator_unless_shut_down(monkeypatch):
+    from jax._src import distributed as jax_distributed
+
+    store = _Store()
+    store.down = True
+    monkeypatch.setattr(jax_distributed.global_state, "client", store)
+    assert _watch(monkeypatch, store, 1, 2).startswith(
+        "distributed: lost process 0 of 2, the coordinator (its key-value store stopped answering"
+    )
+    monkeypatch.setattr(jax_distributed.global_state, "client", None)  # jax.distributed.shutdown()
+    assert _watch(monkeypatch, store, 1, 2) == ""
+
+
+def test_watch_stalled_itself_restarts_its_clocks_instead_of_blaming_its_peers(monkeypatch):
+    # Every process suspended at once (a paused machine): at the 3rd read this process's
+    # clock has jumped 100 s while process 1's last beat is from the 2nd read. Blaming it
+    # then would end a healthy run; the watch restarts its clocks and names it only once
+    # it stayed silent for the timeout after the stall, at a later read.
+    import time
+
+    real, jump = time.monotonic, [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real() + jump[0])
+
+    def on_read(reads):
+        if reads == 3:
+            jump[0] = 100.0
+
+    store = _Store(beats=(1, 2), on_read=on_read)
+    assert _watch(monkeypatch, store, 0, 2).startswith("distributed: lost process 1 of 2 ")
+    assert store.reads > 3
