@@ -1962,6 +1962,19 @@ ROWS = {
         lambda tmp: _under_env({"NNBASICS_INIT_TIMEOUT": "soon"}, distributed.initialize),
         "NNBASICS_INIT_TIMEOUT: expected an integer, received 'soon'",
     ),
+    "nnbasics.distributed._runtime:_peer_timeout:{ENV_PEER_TIMEOUT}": (
+        lambda tmp: _under_env(
+            {"NNBASICS_PEER_TIMEOUT": "soon"},
+            lambda: distributed.initialize("localhost:1234", 2, 1),
+        ),
+        "NNBASICS_PEER_TIMEOUT: expected an integer, received 'soon'",
+    ),
+    "nnbasics.distributed._runtime:_peer_timeout:{name}": (
+        lambda tmp: _under_env(
+            {"NNBASICS_PEER_TIMEOUT": "0"}, lambda: distributed.initialize("localhost:1234", 2, 1)
+        ),
+        "NNBASICS_PEER_TIMEOUT: expected a positive integer, received 0",
+    ),
     "nnbasics.data.files:read_features:missing": (
         lambda tmp: data.read_features(_csv(tmp, "a,b\n1,2\n"), missing="fill"),
         "missing: expected one of 'refuse', 'drop', received 'fill'",
