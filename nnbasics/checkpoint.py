@@ -320,10 +320,6 @@ def restore(checkpoint_dir, like_state, meta: dict) -> tuple[Any, dict] | None:
             if arr.dtype != _files.to_numpy(np.zeros((), dtype)).dtype:
                 raise _corrupt(directory, f"{name} is stored as {arr.dtype}, expected {dtype}")
             arr = arr.view(dtype)
-        if list(arr.shape) != list(np.shape(like)):
-            raise _corrupt(
-                directory, f"{name} has shape {arr.shape}, its manifest says {spec.get('shape')}"
-            )
         leaves.append(jnp.asarray(arr, dtype=dtype))
 
     history = {}

@@ -271,7 +271,9 @@ class Model(NamedTuple):
         named = None if _positional(names) else list(names)
         if path.lower().endswith((".npz", ".npy")):
             if target is not None:
-                _checks.fail("target", f"None for {path} (its y array is the target)", target)
+                _checks.fail(
+                    "target", f"None for {path} (its y array is the target)", _checks.shown(target)
+                )
             try:  # the archive's y, if it has one
                 found = data.read(path, task=task, missing=missing)
             except ValueError:
@@ -518,19 +520,16 @@ def load_model(path) -> Model:
     if not isinstance(dtypes, dict) or not all(isinstance(v, str) for v in dtypes.values()):
         _field(path, "dtypes", "an object of dtype names", repr(dtypes)[:80])
     params = []
-    for k, layer in enumerate(like):
+    for k in range(len(like)):
         params.append(
-            {
-                name: _array(arrays, f"layers.{k}.{name}", layer[name].shape, dtypes, path)
-                for name in ("W", "b")
-            }
+            {name: _array(arrays, f"layers.{k}.{name}", dtypes, path) for name in ("W", "b")}
         )
-    standardizer = _statistics(arrays, "standardizer", net.sizes[0], path)
+    standardizer = _statistics(arrays, "standardizer", path)
     targets = None
     if "target.mean" in arrays or "target.scale" in arrays:
         if OUTPUT[net.output].target != "real":
             _field(path, "target", "no target statistics for a classifier", "some")
-        targets = _statistics(arrays, "target", net.sizes[-1], path)
+        targets = _statistics(arrays, "target", path)
     labels = header.get("labels")
     if labels is not None:
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -625,16 +624,15 @@ def _check_features(name: str, features, d: int) -> tuple[str, ...] | None:
     return None if _positional(features) else features
 
 
-def _statistics(arrays: dict, prefix: str, d: int, path: str) -> Standardizer | None:
+def _statistics(arrays: dict, prefix: str, path: str) -> Standardizer | None:
     """The ``prefix.mean`` / ``prefix.scale`` pair of ``arrays`` (None if absent), checked.
 
-    Both must be there, finite (``_array``), of shape (d,), and the scales positive.
+    Both must be there (of the shape the header gives, checked on reading), finite
+    (``_array``), and the scales positive.
     """
     if f"{prefix}.mean" not in arrays and f"{prefix}.scale" not in arrays:
         return None
-    stats = Standardizer(
-        *(_array(arrays, f"{prefix}.{f}", (d,), {}, path) for f in ("mean", "scale"))
-    )
+    stats = Standardizer(*(_array(arrays, f"{prefix}.{f}", {}, path) for f in ("mean", "scale")))
     scale = np.asarray(stats.scale)
     if not (scale > 0).all():
         bad = np.flatnonzero(~(scale > 0))
@@ -663,7 +661,8 @@ def _field(path: str, field: str, expected: str, received: str):
     raise _files.field_error("model", path, field, expected, received)
 
 
-def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array:
+def _array(arrays: dict, name: str, dtypes: dict, path: str) -> jax.Array:
+    # Its shape was checked against the header's before any data was read (_files.read_npz).
     if name not in arrays:
         _checks.fail("model", f"an array {name!r}", f"{path!r} without it")
     value = arrays[name]
@@ -677,9 +676,5 @@ def _array(arrays: dict, name: str, shape, dtypes: dict, path: str) -> jax.Array
         if value.dtype.itemsize != dtype.itemsize or value.dtype.kind != "u":
             _checks.fail("model", f"{name} of dtype {dtype}", f"dtype {value.dtype}")
         value = value.view(dtype)
-    if tuple(value.shape) != tuple(shape):
-        _checks.fail(
-            "model", f"{name} of shape {tuple(shape)}", f"shape {tuple(value.shape)} in {path!r}"
-        )
     _files.check_finite("model", path, name, value)
     return jax.device_put(value)  # jnp.asarray would compile a copy per shape

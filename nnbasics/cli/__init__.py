@@ -14,6 +14,7 @@ option value, ends the command with one line on stderr,
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
     try:
-        code = _main(argv)
+        code = _main(argv, as_command)
     finally:
         if main_thread and previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], as_command: bool = False) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
@@ -102,6 +103,14 @@ def _main(argv: list[str]) -> int:
                 raise UsageError(
                     f"a command is required: {', '.join(COMMANDS)} (see '{PROG} --help')"
                 )
+            if getattr(args, "distributed", False):
+                from nnbasics import distributed
+
+                distributed.set_resume_hint(_resume_hint(argv))
+                if as_command and not os.environ.get(distributed.ENV_WATCHED):
+                    # Started by hand: a child does the work, so that a lost peer, which
+                    # makes JAX abort it with many lines, is reported here in one.
+                    return distributed.supervise(argv, *_process_of(args))
             from nnbasics import compilation
 
             if getattr(args, "no_compile_cache", False):
@@ -114,6 +123,14 @@ def _main(argv: list[str]) -> int:
         except (WriteError, WriteFailed) as e:
             fail(e)
             return 1
+        except RuntimeError:
+            # A collective that failed because a peer died: the peer watch names it.
+            jax = sys.modules.get("jax")
+            if jax is not None and jax.distributed.is_initialized():
+                from nnbasics import distributed
+
+                distributed.await_lost_peer()
+            raise
         except BrokenPipeError:
             # The reader went away (``| head -1``): end quietly, as cat does.
             _silence_stdout()
@@ -127,6 +144,33 @@ def _main(argv: list[str]) -> int:
             print(f"{PROG}: interrupted{hint}", file=sys.stderr)
             _end_distributed(130)
             return 130
+
+
+def _process_of(args) -> tuple:
+    """(process id, number of processes) from the options, else the environment, else None."""
+    from nnbasics import distributed
+
+    def given(value, env: str):
+        text = os.environ.get(env, "")
+        return value if value is not None else int(text) if text.isdigit() else None
+
+    return (
+        given(args.process_id, distributed.ENV_PROCESS_ID),
+        given(args.num_processes, distributed.ENV_NUM_PROCESSES),
+    )
+
+
+def _resume_hint(argv: list[str]) -> str:
+    """How to resume a distributed run a lost peer stopped: this process's command with --resume."""
+    import shlex
+
+    if "--checkpoint-dir" not in argv:
+        return "no checkpoint to resume from: pass --checkpoint-dir DIR to be able to resume"
+    again = [a for a in argv if a != "--overwrite"] + ([] if "--resume" in argv else ["--resume"])
+    return (
+        "to resume from the last checkpoint, start every process again with --resume, "
+        f"this one as: {shlex.join([PROG, *again])}"
+    )
 
 
 def _end_distributed(code: int) -> None:
@@ -143,8 +187,6 @@ def _end_distributed(code: int) -> None:
 
 def _exit_now(code: int) -> None:
     """Flushes stdout and stderr and ends the process with ``code``, skipping its teardown."""
-    import os
-
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
@@ -153,8 +195,6 @@ def _exit_now(code: int) -> None:
 
 def _silence_stdout() -> None:
     """Points stdout at /dev/null so that Python's exit flush raises no second BrokenPipeError."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
@@ -50,22 +50,41 @@ def _utf8_fail(path: str) -> None:
     _checks.fail(path, "UTF-8 text", "text that cannot be decoded")
 
 
-def _records(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """``(1-based last line, stripped cells)`` of each record pandas keeps as a row.
+def _every_record(path: str, delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
+    """``(1-based last line, stripped cells)`` of every record, None for a blank line.
 
-    pandas skips lines that are empty or hold only spaces; every other
-    record (``,,`` included) is a row, as it is here.
+    A record may span lines (a quoted cell holding a line break), so records
+    are counted, never lines: pandas' ``skiprows`` counts records, blank
+    lines included. A blank line is empty or holds only spaces and tabs;
+    pandas skips it, but keeps ``""`` (one quoted empty cell) as a row.
     """
     with open(path, encoding="utf-8-sig", newline="") as stream:
-        reader = csv.reader(stream, delimiter=delimiter, skipinitialspace=True)
+        last = [""]  # the line read last: all of a one-line record
+
+        def lines() -> Iterator[str]:
+            for last[0] in stream:
+                yield last[0]
+
+        reader = csv.reader(lines(), delimiter=delimiter, skipinitialspace=True)
         try:
             for row in reader:
-                if len(row) > 1 or (row and row[0].strip()):
-                    yield reader.line_num, [c.strip() for c in row]
+                blank = len(row) <= 1 and not last[0].strip(" \t\r\n")
+                yield reader.line_num, None if blank else [c.strip() for c in row]
         except csv.Error as e:
             _checks.fail(f"{path}, line {reader.line_num}", "CSV text", str(e))
         except UnicodeDecodeError:
             _utf8_fail(path)
+
+
+def _records(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(1-based last line, stripped cells)`` of each record pandas keeps as a row.
+
+    Every record but a blank line is a row (``,,`` and ``""`` included), in
+    pandas as here: pandas' row ``k`` (without skipped rows) is record ``k``.
+    """
+    for line, cells in _every_record(path, delimiter):
+        if cells is not None:
+            yield line, cells
 
 
 def _pick(records: Iterator, wanted: np.ndarray) -> dict[int, tuple[int, list[str]]]:
@@ -99,22 +118,32 @@ def _sniff(path: str, head: bytes) -> str:
         )
 
 
-def _probe(path: str, delimiter: str):
-    """The first non-blank rows (up to one more than the header probe needs).
+class _Probed(NamedTuple):
+    """A row read by ``_probe``; ``read`` and ``kept`` count up to and including it."""
 
-    Returns:
-        ``(rows, lines, kept)``: stripped cells, 1-based line numbers and, for
-        each row, how many records pandas keeps up to and including it.
+    read: int  # records read, blank lines included (what pandas' ``skiprows`` counts)
+    kept: int  # rows, blank lines excluded (pandas' row k is the kth row)
+    line: int  # 1-based last line
+    cells: list[str]
+
+
+def _probe(path: str, delimiter: str) -> list[_Probed]:
+    """The first rows, up to one more non-blank row than the header probe needs.
+
+    Rows of empty cells (``,,``) are included: they are blank unless wider
+    than the table.
     """
-    rows, lines, kept = [], [], []
-    for k, (line, cells) in enumerate(_records(path, delimiter)):
-        if any(cells):
-            rows.append(cells)
-            lines.append(line)
-            kept.append(k + 1)
-            if len(rows) > _HEADER_PROBE_ROWS + 1:
-                break
-    return rows, lines, kept
+    probed: list[_Probed] = []
+    filled = kept = 0
+    for read, (line, cells) in enumerate(_every_record(path, delimiter), 1):
+        if cells is None:
+            continue
+        kept += 1
+        probed.append(_Probed(read, kept, line, cells))
+        filled += any(cells)
+        if filled > _HEADER_PROBE_ROWS + 1:
+            break
+    return probed
 
 
 def _is_number(cell: str) -> bool:
@@ -178,6 +207,12 @@ def _check_distinct(path: str, line: int, header: list[str]) -> None:
         seen.setdefault(name, j)
 
 
+def _is_ragged(cells: list[str], width: int) -> bool:
+    """Whether a row's cell count is refused: a row of empty cells is blank unless wider
+    than the table, which pandas cannot read."""
+    return len(cells) != width and (any(cells) or len(cells) > width)
+
+
 def _ragged(path: str, line: int, width: int, first: int, cells: list[str]) -> None:
     _checks.fail(
         f"{path}, line {line}", f"{width} cells, as in line {first}", f"{len(cells)} cells"
@@ -205,31 +240,35 @@ class Table:
 
     def __init__(self, path: str, delimiter: str, header: bool | None = None):
         self.path, self.delimiter = path, delimiter
-        rows, lines, kept = _probe(path, delimiter)
-        if delimiter == "," and rows and len(rows[0]) == 1 and ";" in rows[0][0]:
+        probed = _probe(path, delimiter)
+        first = next((p.cells for p in probed if any(p.cells)), None)
+        if delimiter == "," and first and len(first) == 1 and ";" in first[0]:
             # A ".csv" written with semicolons (spreadsheets in locales whose
             # decimal mark is the comma) is read as such rather than as one column.
             self.delimiter = delimiter = ";"
-            rows, lines, kept = _probe(path, delimiter)
-        if not rows:
+            probed = _probe(path, delimiter)
+        filled = [p for p in probed if any(p.cells)]
+        if not filled:
             _checks.fail(path, "a table with one example per line", "an empty file")
+        rows = [p.cells for p in filled]
         self.width = width = len(rows[0])
-        for row, line in zip(rows, lines):
-            if len(row) != width:
-                _ragged(path, line, width, lines[0], row)
-        self.first_line = lines[0]
+        self.first_line = filled[0].line
+        for p in probed:
+            if _is_ragged(p.cells, width):
+                _ragged(path, p.line, width, self.first_line, p.cells)
         if header is None:
             header = _has_header(rows)
             if not header:
-                _check_unambiguous(path, lines[0], rows)
+                _check_unambiguous(path, self.first_line, rows)
         self.header = rows[0] if header else None
         if self.header is not None:
-            _check_distinct(path, lines[0], self.header)
+            _check_distinct(path, self.first_line, self.header)
             if len(rows) == 1:
                 _checks.fail(path, "data rows below the header", "a header only")
-        # pandas row k is the record skip + k that _records yields.
-        self.skip = kept[0] if self.header is not None else 0
-        self.skiprows = lines[0] if self.header is not None else 0
+        # pandas skips ``skiprows`` records; its row k is then the record skip + k that
+        # _records yields.
+        self.skip = filled[0].kept if self.header is not None else 0
+        self.skiprows = filled[0].read if self.header is not None else 0
         self.columns = (
             [f"column {name!r}" for name in self.header]
             if self.header
@@ -267,7 +306,7 @@ class Table:
                 if target is not None:
                     na[:, target] = chunk[target].isna().to_numpy()
             else:
-                na = chunk.isna().to_numpy()
+                na = chunk.isna().to_numpy(copy=True)  # written below; may be a read-only view
                 keep = ~na.all(axis=1)  # a row of empty cells is a blank line
                 if not keep.all():
                     chunk, na, X = chunk[keep], na[keep], None if X is None else X[keep]
@@ -298,10 +337,9 @@ class Table:
             labels.append(chunk.index.to_numpy())
         self._refuse_ragged(np.concatenate(short_rows))
         self.labels = np.concatenate(labels)
-        if not len(self.labels):
-            if self.header is not None:
-                _checks.fail(self.path, "data rows below the header", "a header only")
-            _checks.fail(self.path, "a table with one example per line", "an empty file")
+        # The probe saw a row (below the header, if any) holding a cell that is not empty:
+        # pandas, skipping the same records, reads it too.
+        assert len(self.labels), self.path
         self.X = np.concatenate(blocks)
         self.target = self._target_column(texts) if target is not None else None
         self.dropped_lines = self._missing(np.concatenate(missing_rows), missing)
@@ -353,6 +391,10 @@ class Table:
             self.path,
             sep=self.delimiter,
             header=None,
+            # ``width`` columns whatever the first row: a row of empty cells may be narrower;
+            # not the index (a wider first row is refused before reading).
+            names=list(range(self.width)),
+            index_col=False,
             skiprows=self.skiprows,
             keep_default_na=False,
             na_values=[""],
@@ -368,11 +410,7 @@ class Table:
         try:
             reader = self._read(chunksize=max(1, _CHUNK_CELLS // self.width))
             with reader:
-                for chunk in reader:
-                    if chunk.shape[1] != self.width:
-                        self._refuse_ragged()
-                        _checks.fail(self.path, f"{self.width} columns", f"{chunk.shape[1]}")
-                    yield chunk
+                yield from reader
         except UnicodeDecodeError:
             _utf8_fail(self.path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
@@ -386,7 +424,7 @@ class Table:
         records = _records(self.path, self.delimiter)
         found = enumerate(records) if wanted is None else _pick(records, wanted + self.skip).items()
         for _, (line, cells) in found:
-            if any(cells) and len(cells) != self.width:
+            if _is_ragged(cells, self.width):
                 _ragged(self.path, line, self.width, self.first_line, cells)
 
     def _missing(self, rows: np.ndarray, policy: str) -> np.ndarray:

@@ -21,6 +21,11 @@ them and the gradients are all-reduced (over gloo on CPU, NCCL on GPU).
 - One writer: :func:`is_writer` (process 0) alone writes checkpoints, model
   files and history; the other processes wait at a barrier at the end of
   ``fit`` so that every process can resume from the same, finished file.
+- Lost peers: after start-up each process watches the others' heartbeats in
+  the coordinator's key-value store and ends in one line naming a lost peer
+  and how to resume; ``nnbasics train --distributed`` started by hand runs in a
+  child watched by ``supervise``, which puts JAX's own abort (a lost
+  coordinator) in that one line too.
 - :func:`launch` (and :func:`launch_main`, the ``nnbasics launch`` command):
   N processes on this machine, a free localhost port, one log file each, a
   timeout, and a clear failure (exit status and the tail of the failing
@@ -35,16 +40,21 @@ from nnbasics.distributed._launcher import (
     free_port,
     launch,
     launch_main,
+    supervise,  # noqa: F401 - the CLI's watcher of a process started by hand
 )
 from nnbasics.distributed._runtime import (  # noqa: F401
     AGREEMENT_TIMEOUT_S,
     ENV_COORDINATOR,
     ENV_INIT_TIMEOUT,
     ENV_NUM_PROCESSES,
+    ENV_PEER_TIMEOUT,
     ENV_PROCESS_ID,
+    ENV_WATCHED,
     INIT_TIMEOUT_S,
+    PEER_TIMEOUT_S,
     add_arguments,
     agree,
+    await_lost_peer,
     barrier,
     disagreement,
     fingerprint,
@@ -52,8 +62,10 @@ from nnbasics.distributed._runtime import (  # noqa: F401
     global_mesh,
     initialize,
     is_writer,
+    lost_message,
     parse_coordinator,
     replicate,
+    set_resume_hint,
 )
 
 __all__ = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,10 +27,20 @@ from nnbasics.distributed._runtime import (
     ENV_COORDINATOR,
     ENV_NUM_PROCESSES,
     ENV_PROCESS_ID,
+    ENV_WATCHED,
     _int_option,
+    lost_message,
 )
 
-__all__ = ["LOG_NAME", "LaunchError", "LaunchResult", "free_port", "launch", "launch_main"]
+__all__ = [
+    "LOG_NAME",
+    "LaunchError",
+    "LaunchResult",
+    "free_port",
+    "launch",
+    "launch_main",
+    "supervise",
+]
 
 LOG_NAME = "process-{}.log"
 
@@ -98,6 +109,7 @@ def _environment(i: int, n: int, coordinator: str, cpu_devices: int | None, env)
             "JAX_COORDINATOR_BIND_ADDRESS": coordinator,
             ENV_NUM_PROCESSES: str(n),
             ENV_PROCESS_ID: str(i),
+            ENV_WATCHED: "launch",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -153,7 +165,7 @@ def launch(
     """
     _checks.positive_int("n", n)
     if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
-        _checks.fail("argv", "a sequence of strings", argv)
+        _checks.fail("argv", "a sequence of strings", _checks.shown(argv))
     _checks.real_in("timeout", timeout, 0.0, float("inf"), lo_open=True)
     if cpu_devices is not None:
         _checks.positive_int("cpu_devices", cpu_devices)
@@ -329,6 +341,127 @@ def _stop(processes, grace: float = 5.0) -> None:
         running = [p for p in running if p.poll() is None]
         if not running:
             return
+
+
+# ------------------------------------------------------------------ one process started by hand
+
+# A line of JAX's C++ log (absl): severity (error, fatal, warning), date, time, thread, file:line].
+_JAX_LOG = re.compile(rb"(?m)^[EFW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]")
+_OUR_LINE = re.compile(rb"^nnbasics: (?:error|interrupted).*$", re.MULTILINE)
+_HELD_S = 5.0  # JAX's fatal ending follows its first error line within milliseconds
+
+
+def supervise(argv: Sequence[str], process_id: int | None, n: int | None) -> int:
+    """Runs ``python -m nnbasics ARGV`` in a child process and reports its ending in one line.
+
+    For a distributed process started by hand: where a lost peer makes JAX
+    abort the child (its coordinator gone, or its heartbeat check fired), with
+    a fatal error and a stack trace of many lines, this process prints one
+    line instead, naming the lost process and how to resume (see
+    :func:`lost_message`). Everything else the child writes passes through as
+    it comes; its stdout and stdin are this process's own. SIGTERM and SIGHUP
+    are passed on to the child, which gets SIGTERM if this process dies; Ctrl-C
+    reaches the child from the terminal.
+
+    Returns:
+      The child's exit status (128 + signal if a signal ended it), 1 for a lost peer.
+    """
+    import queue
+    import threading
+
+    env = dict(os.environ, **{ENV_WATCHED: "1"})
+    if sys.stderr.isatty():  # the child's progress bar goes through a pipe
+        env.setdefault("FORCE_TERMINAL", "1")
+        env.setdefault("COLUMNS", str(os.get_terminal_size(sys.stderr.fileno()).columns))
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT,)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nnbasics", *argv],
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=_die_with(os.getpid()),
+    )
+    stderr = child.stderr
+    assert stderr is not None
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        previous[s] = signal.signal(s, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    chunks: queue.Queue = queue.Queue()
+
+    def read():
+        while chunk := os.read(stderr.fileno(), 65536):
+            chunks.put(chunk)
+        chunks.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        held = _relay(chunks, child, sys.stderr.buffer)
+        code = child.wait()
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    ours = _OUR_LINE.findall(held)
+    if ours and code != 0:  # the child's own one line ends its text: JAX's log before it goes
+        held = ours[-1] + b"\n"
+    elif b"Terminating process because" in held:  # JAX's distributed client, any version
+        lost, why = _lost_in(held.decode(errors="replace"), process_id)
+        held, code = f"nnbasics: error: {lost_message(lost, n, process_id, why)}\n".encode(), 1
+    elif code < 0:
+        held += f"nnbasics: error: ended with status {_describe_status(code)}\n".encode()
+    sys.stderr.buffer.write(held)
+    sys.stderr.flush()
+    return 128 - code if code < 0 else code
+
+
+def _relay(chunks, child, out) -> bytes:
+    """Writes the child's stderr to ``out`` as it comes until it closes; returns what it held.
+
+    From a line of JAX's C++ log on, the text is held back: for a moment
+    (``_HELD_S``) while the child runs on, to the end if the child ends,
+    since it may be the start of JAX's fatal ending. A last, unfinished line
+    that may begin such a line waits for the rest (one quiet 0.1 s at most);
+    any other text, a progress bar without a newline too, passes at once.
+    """
+    import queue
+
+    held, tail, since, mid_line = b"", b"", 0.0, False
+    while True:
+        try:
+            chunk = chunks.get(timeout=0.1)
+        except queue.Empty:
+            chunk = b""
+        if chunk is None:
+            return held + tail
+        data, tail = tail + chunk, b""
+        if held:
+            held += data
+        elif data:
+            found = _JAX_LOG.search(data, 1 if mid_line else 0)
+            cut = len(data) if found is None else found.start()
+            last = data.rfind(b"\n") + 1
+            if found is None and chunk and (last or not mid_line) and len(data) - last < 64:
+                cut = last if data[last : last + 1] in (b"E", b"F", b"W") else cut
+            out.write(data[:cut])
+            out.flush()
+            mid_line = not data[:cut].endswith(b"\n") if cut else mid_line
+            if found is None:
+                tail = data[cut:]
+            else:
+                held, since = data[cut:], time.monotonic()
+        if held and time.monotonic() - since > _HELD_S and child.poll() is None:
+            out.write(held)  # not an ending: the child goes on
+            out.flush()
+            held, mid_line = b"", not held.endswith(b"\n")
+
+
+def _lost_in(text: str, me: int | None) -> tuple[int | None, str]:
+    """(the lost process, why) from the fatal error JAX ended a process with."""
+    found = re.search(r"stopped sending heartbeats\):\s*(\d+)", text) or re.search(
+        r"Task (\d+) heartbeat timeout", text
+    )
+    if found is not None:
+        return int(found.group(1)), "JAX's coordination service got no heartbeat from it"
+    if me != 0 and ("coordination service" in text or "leader task" in text):
+        return 0, "the connection to its coordination service closed"
+    return None, "JAX's distributed service reported a failed process"
 
 
 class _Parser(argparse.ArgumentParser):

@@ -8,7 +8,7 @@ import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from typing import Any, Literal, NoReturn, overload
 
 import jax
 import numpy as np
@@ -38,6 +38,11 @@ ENV_NUM_PROCESSES = "NNBASICS_NUM_PROCESSES"
 ENV_PROCESS_ID = "NNBASICS_PROCESS_ID"
 """The environment variable holding this process's index, 0 to the number less one."""
 ENV_INIT_TIMEOUT = "NNBASICS_INIT_TIMEOUT"
+ENV_PEER_TIMEOUT = "NNBASICS_PEER_TIMEOUT"
+ENV_WATCHED = "NNBASICS_WATCHED"
+"""Set in a process whose parent watches it (``nnbasics launch``, or a process started by hand)."""
+PEER_TIMEOUT_S = 30
+"""Seconds without a heartbeat from a peer process before it counts as lost."""
 AGREEMENT_TIMEOUT_S = 300
 """Seconds an agreement check or barrier waits for every process before it fails."""
 INIT_TIMEOUT_S = 300
@@ -110,6 +115,11 @@ def initialize(
     ``NNBASICS_PROCESS_ID``), else from a cluster that ``jax.distributed.initialize``
     detects (SLURM, Open MPI, Cloud TPU). A second call does nothing.
 
+    With several processes, each then watches its peers through heartbeats in
+    the coordinator's key-value store: a peer silent for ``NNBASICS_PEER_TIMEOUT``
+    seconds (default 30) ends this process with one line on stderr naming it
+    and how to resume, and exit status 1.
+
     Args:
       coordinator: ``HOST:PORT`` of process 0's coordinator service.
       num_processes: number of processes (≥ 1).
@@ -149,6 +159,9 @@ def initialize(
         who += f" of {num_processes}"
     if process_id == 0 and coordinator is not None:
         _check_port_free(coordinator, c_name)
+    peer_timeout = _peer_timeout()
+    # A lost peer is ours to report, in one line, before JAX's heartbeat check aborts the process.
+    options.setdefault("heartbeat_timeout_seconds", max(100, 3 * peer_timeout))
     with _watchdog(
         timeout,
         f"distributed: {who} did not join the coordinator at {coordinator or '(detected)'} "
@@ -166,6 +179,8 @@ def initialize(
             ) from None
     _same_count(num_processes or jax.process_count(), timeout)
     _terminate_as_interrupt()
+    if jax.process_count() > 1:
+        _PeerWatch(_client(), jax.process_index(), jax.process_count(), peer_timeout).begin()
 
 
 def _check_port_free(coordinator: str, name: str) -> None:
@@ -222,17 +237,162 @@ def _watchdog(seconds: float, message: str):
     """
     import threading
 
-    def fire():
-        os.write(2, f"nnbasics: error: {message}\n".encode())
-        os._exit(1)
-
-    timer = threading.Timer(seconds, fire)
+    timer = threading.Timer(seconds, _end, (message,))
     timer.daemon = True
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
+
+
+def _end(message: str, code: int = 1) -> NoReturn:
+    """Writes ``nnbasics: error: <message>`` as one line on stderr and ends the process at once.
+
+    From any thread, even while the main thread is stuck inside JAX's C++;
+    JAX's shutdown at exit, which would wait for every peer, is skipped.
+    """
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    os.write(2, f"nnbasics: error: {' '.join(message.split())}\n".encode())
+    os._exit(code)
+
+
+# ------------------------------------------------------------------ lost peers
+
+
+def _peer_timeout() -> int:
+    name, value = _setting(None, "peer_timeout", ENV_PEER_TIMEOUT, True)
+    return _checks.positive_int(name, PEER_TIMEOUT_S if value is None else value)
+
+
+_RESUME_HINT = ["to resume, start every process again with resume=True and the same checkpoint_dir"]
+
+
+def set_resume_hint(hint: str) -> None:
+    """How to resume, ending the line a process prints when it loses a peer (the CLI's command)."""
+    _RESUME_HINT[0] = hint
+
+
+def lost_message(lost: int | None, n: int | None, me: int | None, why: str) -> str:
+    """The one line a process prints when it stops because peer ``lost`` (None: unknown) is gone.
+
+    Examples:
+      >>> lost_message(1, 2, 0, "no heartbeat for 30 s")
+      'distributed: lost process 1 of 2 (no heartbeat for 30 s: killed, crashed or cut off), so process 0 stopped too; to resume, ...'
+    """
+    who = "a peer process" if lost is None else f"process {lost}"
+    if lost is not None and n:
+        who += f" of {n}"
+    if lost == 0:
+        who += ", the coordinator"
+    me_text = "this process" if me is None else f"process {me}"
+    return (
+        f"distributed: lost {who} ({why}: killed, crashed or cut off), so {me_text} "
+        f"stopped too; {_RESUME_HINT[0]}"
+    )
+
+
+class _PeerWatch:
+    """Ends this process in one line as soon as a peer process is lost.
+
+    Every ``interval`` seconds a daemon thread writes this process's heartbeat
+    count to the coordinator's key-value store and reads every peer's: a peer
+    whose count stood still for ``timeout`` seconds is lost (a peer marked
+    ``done`` has finished). The first process to see it publishes the verdict,
+    so that the others name the same peer; losing the coordinator itself shows
+    as its store not answering. A stall of this process (suspended, swapping)
+    restarts the clocks instead of blaming the peers.
+    """
+
+    PREFIX = "nnbasics/peers/"
+    ACTIVE: list = []
+
+    def __init__(self, client, me: int, n: int, timeout: int):
+        import threading
+
+        self.client, self.me, self.n, self.timeout = client, me, n, timeout
+        self.interval = min(1.0, timeout / 5)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="nnbasics-peer-watch", daemon=True)
+
+    def begin(self) -> None:
+        import atexit
+
+        # Registered after jax's own exit hook, so it runs first: a finished process says
+        # so before JAX's shutdown waits for the others.
+        atexit.register(self.finish)
+        _PeerWatch.ACTIVE.append(self)
+        self.thread.start()
+
+    def finish(self) -> None:
+        if not self.stopped.is_set():
+            self.stopped.set()
+            with contextlib.suppress(Exception):
+                self._beat("done")
+
+    def _beat(self, value: str) -> None:
+        self.client.key_value_set(f"{self.PREFIX}alive/{self.me}", value, allow_overwrite=True)
+
+    def _run(self) -> None:
+        import time
+
+        last = time.monotonic()
+        changed = dict.fromkeys(range(self.n), last)
+        seen: dict = {}
+        for count in itertools.count(1):
+            if self.stopped.wait(self.interval):
+                return
+            try:
+                self._beat(str(count))
+                values = dict(self.client.key_value_dir_get(self.PREFIX))
+            except Exception:  # the coordinator's store no longer answers
+                if self.stopped.wait(2 * self.interval) or self.me == 0 or not self._current():
+                    return  # stopped, or jax.distributed.shutdown() was called
+                self._lost(0, "its key-value store stopped answering")
+            now = time.monotonic()
+            if now - last > self.timeout / 2:  # this process stalled, not its peers
+                changed = dict.fromkeys(range(self.n), now)
+            last = now
+            verdict = values.get(f"{self.PREFIX}lost")
+            if verdict is not None:
+                peer, why = verdict.split(" ", 1)
+                self._lost(int(peer), why)
+            for peer in range(self.n):
+                value = values.get(f"{self.PREFIX}alive/{peer}")
+                if peer == self.me or value == "done":
+                    continue
+                if value != seen.get(peer):
+                    seen[peer], changed[peer] = value, now
+                elif now - changed[peer] > self.timeout:
+                    why = f"no heartbeat for {self.timeout} s"
+                    with contextlib.suppress(Exception):
+                        self.client.key_value_set(f"{self.PREFIX}lost", f"{peer} {why}")
+                    if self.me == 0 and self.n > 2:  # the others read it before the store goes
+                        self.stopped.wait(3 * self.interval)
+                    self._lost(peer, why)
+
+    def _current(self) -> bool:
+        from jax._src import distributed as jax_distributed
+
+        return jax_distributed.global_state.client is self.client
+
+    def _lost(self, peer: int, why: str) -> NoReturn:
+        self.stopped.set()
+        _end(lost_message(peer, self.n, self.me, why))
+
+
+def await_lost_peer() -> None:
+    """Waits, after a failed collective, for the watch to name a lost peer (it ends the process).
+
+    Returns at once without a watch, else after the peer timeout and a
+    margin: the failure had another cause.
+    """
+    for watch in _PeerWatch.ACTIVE:
+        if not watch.stopped.is_set():
+            watch.thread.join(watch.timeout + 5 * watch.interval + 5)
 
 
 def _same_count(given: int, timeout: float) -> None:

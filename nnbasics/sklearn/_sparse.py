@@ -164,9 +164,8 @@ def fit(
     """
     del min_delta
     sample_weight = _check_sample_weight(sample_weight, train[0].shape[0])
-    for name, value in unsupported.items():
-        if value is not None:
-            _checks.fail(name, "None with a sparse X", repr(value))
+    # nnbasics.sklearn refuses early stopping on a sparse X before calling (refuse).
+    assert all(value is None for value in unsupported.values()), unsupported
     X, y = train
     epoch_fn = epoch_program(net, optimizer, batch_size=batch_size, l2=l2, grad=grad)
     state = init_state(params, optimizer, key)

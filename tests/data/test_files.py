@@ -2,10 +2,13 @@
 
 import re
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from nnbasics import data
+from nnbasics.data.files import kept_lines
 from tests._helpers.files import IRIS_CSV, write_text
 
 
@@ -58,6 +61,100 @@ def test_bad_cell_deep_in_the_file_names_its_line(tmp_path, quoted_newline):
     )
 
 
+# A header cell and a data cell each holding a quoted line break: records, not lines.
+MULTILINE = '"a\nx",b,y\n"1\n",2,0\n3,4,1\n5,6,0\n'  # records on lines 1-2, 3-4, 5, 6
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_a_line_break_in_a_header_cell_keeps_every_row(tmp_path, rows):
+    # the header is one record over two lines: skipping it skips one record, not two
+    text = "".join(MULTILINE.splitlines(keepends=True)[: 2 + 2 + rows - 1])
+    X, names = data.read_features(write_text(tmp_path / "h.csv", text))
+    assert names == ("a\nx", "b", "y")
+    assert X.tolist() == [[1, 2, 0], [3, 4, 1], [5, 6, 0]][:rows]
+
+
+def test_line_breaks_in_header_and_data_cells_keep_lines_right(tmp_path):
+    path = write_text(tmp_path / "m.csv", MULTILINE)
+    got = data.read(path)
+    assert got.X.tolist() == [[1, 2], [3, 4], [5, 6]] and got.y.tolist() == [0, 1, 0]
+    assert kept_lines(path)[0].tolist() == [4, 5, 6]  # a record's last line
+    dropped = MULTILINE.replace("3,4,1", "3,,1").replace('\n",2', '\n",')
+    X, _, lines, dropped_lines = data.read_features(
+        write_text(tmp_path / "d.csv", dropped), missing="drop", return_lines=True
+    )
+    assert X.tolist() == [[5, 6, 0]] and lines.tolist() == [6] and dropped_lines.tolist() == [4, 5]
+    bad = write_text(tmp_path / "b.csv", MULTILINE.replace("5,6,0", "5,oops,0"))
+    with pytest.raises(ValueError, match="oops") as e:
+        data.read(bad)
+    assert str(e.value) == (
+        f"{bad}, line 6, column 'b': expected a number (a feature; the target is column 'y'), "
+        "received 'oops'"
+    )
+    ragged = write_text(tmp_path / "r.csv", MULTILINE.replace("5,6,0", "5,6,0,7"))
+    with pytest.raises(ValueError, match=r"line 6: expected 3 cells, as in line 2, received 4"):
+        data.read(ragged)
+
+
+# Lines that are not rows (kept as blank): empty, spaces, one quoted empty cell, empty cells.
+_NOT_ROWS = ("\n", "  \n", '""\n', ",,\n", ",\n")
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    header_breaks=st.integers(0, 2),
+    records=st.lists(st.integers(0, 2) | st.sampled_from(_NOT_ROWS), min_size=1, max_size=8),
+    bad=st.integers(0, 7),
+)
+def test_lines_named_are_each_rows_last_line(tmp_path_factory, header_breaks, records, bad):
+    """Rows whose first cell holds 0-2 quoted line breaks, below a header cell holding some,
+    among lines that are not rows: each row's line is counted independently of the reader."""
+    text, line, lines = '"a' + "\n" * header_breaks + '",b,y\n', 1 + header_breaks, []
+    for record in records:
+        if isinstance(record, int):
+            i = len(lines)
+            text += f'"{i}' + "\n" * record + f'",{i}.5,{i % 2}\n'
+            line += 1 + record
+            lines.append(line)
+        else:
+            text += record
+            line += 1
+    hypothesis.assume(lines)
+    path = write_text(tmp_path_factory.mktemp("m") / "m.csv", text)
+    X, _, got, _ = data.read_features(path, return_lines=True)
+    assert X[:, 0].tolist() == list(range(len(lines))) and got.tolist() == lines
+    i = bad % len(lines)
+    path.write_text(text.replace(f",{i}.5,", ",oops,"))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}, line {lines[i]}, column 'b': "):
+        data.read_features(path)
+
+
+def test_a_quoted_empty_line_is_a_row_of_empty_cells(tmp_path):
+    # pandas keeps '""' as a row (a blank one) where it skips an empty line: so do the lines
+    path = write_text(tmp_path / "q.csv", 'a,b,y\n1,2,0\n""\n\n3,oops,1\n')
+    with pytest.raises(ValueError, match=r", line 5, column 'b': .* received 'oops'$"):
+        data.read(path)
+    got = data.read(write_text(tmp_path / "k.csv", 'a,b,y\n1,2,0\n""\n3,4,1\n'))
+    assert got.X.tolist() == [[1, 2], [3, 4]]
+    assert kept_lines(tmp_path / "k.csv")[0].tolist() == [2, 4]
+
+
+@pytest.mark.parametrize("above", [0, 1, 150])  # 150: beyond the rows probed for the header
+def test_a_row_of_empty_cells_is_blank_unless_wider_than_the_table(tmp_path, above):
+    rows = "".join(f"{i},{i},{i % 2}\n" for i in range(above))
+    for blank in (",\n", ",,\n"):  # narrower, as wide
+        text = "a,b,y\n" + rows + blank + "7,8,0\n9,9,1\n"
+        got = data.read(write_text(tmp_path / "n.csv", text))
+        assert got.X[above:].tolist() == [[7, 8], [9, 9]] and len(got.X) == above + 2
+    path = write_text(tmp_path / "w.csv", "a,b,y\n" + rows + ",,,\n7,8,0\n9,9,1\n")
+    with pytest.raises(ValueError, match="cells") as e:
+        data.read(path)
+    assert (
+        str(e.value)
+        == f"{path}, line {above + 2}: expected 3 cells, as in line 1, received 4 cells"
+    )
+
+
 def test_non_finite_deep_in_the_file_shows_the_cell_as_written(tmp_path):
     path = write_text(tmp_path / "d.csv", _table(500, bad_row=400, cell="1e400"))
     with pytest.raises(ValueError, match=r", line 402, column 'x2': expected a finite .*'1e400'$"):
@@ -72,6 +169,16 @@ def test_ragged_rows_deep_in_the_file_are_refused(tmp_path):
     for missing in ("refuse", "drop"):  # a short row is not a row with a missing value
         with pytest.raises(ValueError, match=r"line 302: expected 3 cells, .* received 2 cells$"):
             data.read(write_text(tmp_path / "short.csv", short), missing=missing)
+
+
+def test_a_bad_cell_in_a_one_column_file_is_refused_naming_it(tmp_path):
+    path = write_text(tmp_path / "one.csv", "a\n1\nx\n")
+    with pytest.raises(ValueError, match="expected a number") as e:
+        data.read_features(path)
+    assert str(e.value) == (
+        f"{path}, line 3, column 'a': expected a number (a feature; the target is absent), "
+        "received 'x'"
+    )
 
 
 def test_true_false_cells_are_not_read_as_numbers(tmp_path):
