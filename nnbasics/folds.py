@@ -207,16 +207,16 @@ def _check_fold_values(fold_values, configs, shape) -> dict[str, np.ndarray]:
     """``fold_values`` as {name: finite float (C, F) array}, each name a numeric config value."""
     if fold_values is None:
         return {}
+    numeric = sorted(k for k in configs[0] if k not in STRUCTURAL + ("nesterov", "seed"))
     checked = {}
     for name, values in dict(fold_values).items():
-        a = np.asarray(values, np.float64) if np.ndim(values) == 2 else None
-        numeric = name not in STRUCTURAL and name not in ("nesterov", "seed")
-        if not (numeric and name in configs[0] and a is not None and a.shape == shape):
+        if name not in numeric:
             _checks.fail(
-                f"fold_values[{name!r}]",
-                f"a {shape} array of a numeric value every config holds",
-                f"shape {np.shape(values)}" if numeric and name in configs[0] else "that name",
+                "fold_values", f"names of the configs' numeric values {numeric}", repr(name)
             )
+        a = np.asarray(values, np.float64)
+        if a.shape != shape:
+            _checks.fail(f"fold_values[{name!r}]", f"a {shape} array", f"shape {a.shape}")
         if not np.all(np.isfinite(a)):
             _checks.fail(f"fold_values[{name!r}]", "finite numbers", "a non-finite value")
         checked[name] = a

@@ -456,7 +456,7 @@ def _bucketed(groups, data):
 
 
 def _bucket_groups(groups, n):
-    """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.batch_size``).
+    """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.padded_batch``).
 
     Groups that then agree merge: their rows train in one program.
     """
@@ -464,7 +464,7 @@ def _bucket_groups(groups, n):
     merged: dict = {}
     for static, members in groups.items():
         fields = dict(static)
-        fields["batch_size"] = _buckets.batch_size(fields["batch_size"], n, total)
+        fields["batch_size"] = _buckets.padded_batch(fields["batch_size"], n, total)
         merged.setdefault(tuple(sorted(fields.items())), []).extend(members)
     return {k: sorted(v) for k, v in merged.items()}
 

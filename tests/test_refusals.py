@@ -1050,6 +1050,19 @@ ROWS = {
         lambda tmp: _folds(folds=[TRAIN, (np.ones((4, 3)), TRAIN[1])]),
         "folds[1]: train[0] (X): expected 2 features (columns), received 3 features",
     ),
+    "nnbasics.folds:_check_fold_values:fold_values": (
+        lambda tmp: _folds(fold_values={"hidden": [[1, 1]]}),
+        "fold_values: expected names of the configs' numeric values ['learning_rate'], "
+        "received 'hidden'",
+    ),
+    "nnbasics.folds:_check_fold_values:fold_values[{name}]": (
+        lambda tmp: _folds(fold_values={"learning_rate": np.zeros(3)}),
+        "fold_values['learning_rate']: expected a (1, 2) array, received shape (3,)",
+    ),
+    "nnbasics.folds:_check_fold_values:fold_values[{name}]#2": (
+        lambda tmp: _folds(fold_values={"learning_rate": [[np.nan, 0.1]]}),
+        "fold_values['learning_rate']: expected finite numbers, received a non-finite value",
+    ),
     "nnbasics.folds:train_folds:seeds": (
         lambda tmp: _folds(seeds=np.zeros((2, 2), int)),
         "seeds: expected None or (1, 2) ints, received shape (2, 2)",

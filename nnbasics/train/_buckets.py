@@ -39,7 +39,7 @@ from jax.typing import ArrayLike
 
 __all__ = [
     "FLOOR",
-    "batch_size",
+    "padded_batch",
     "enabled",
     "is_enabled",
     "mean",
@@ -56,8 +56,12 @@ _STATE = {"enabled": True}
 
 
 def is_enabled() -> bool:
-    """Whether the drivers pad rows to buckets (the default) or run every shape as it is."""
-    return _STATE["enabled"]
+    """Whether the drivers pad rows to buckets (the default) or run every shape as it is.
+
+    Off, too, under ``jax_threefry_partitionable=False``: :func:`permutation` reproduces
+    JAX's permutation only with partitionable random bits (JAX's default).
+    """
+    return _STATE["enabled"] and bool(jax.config.jax_threefry_partitionable)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 @contextlib.contextmanager
@@ -148,6 +152,8 @@ def permutation(key: ArrayLike, rows: ArrayLike, total: int) -> jax.Array:
       rows: the number of real rows, 0 ≤ rows ≤ total (int, possibly traced).
       total: the padded length (static).
 
+    Exact only with ``jax_threefry_partitionable=True``, when :func:`is_enabled` is.
+
     Returns:
       an int32 array (total,).
 
@@ -158,10 +164,6 @@ def permutation(key: ArrayLike, rows: ArrayLike, total: int) -> jax.Array:
       >>> permutation(key, 5, 8)[5:].tolist()
       [5, 6, 7]
     """
-    if not jax.config.jax_threefry_partitionable:  # pyright: ignore[reportAttributeAccessIssue]
-        raise ValueError(
-            "bucketed permutations need jax_threefry_partitionable=True (JAX's default)"
-        )
     uint32max = np.iinfo(np.uint32).max
     position = jnp.arange(total)
     x = position
@@ -189,7 +191,7 @@ def mean(values: jax.Array, rows: ArrayLike | None) -> jax.Array:
     return jnp.sum(jnp.where(real, values, 0)) / count
 
 
-def batch_size(batch: int, n: int, total: int) -> int:
+def padded_batch(batch: int, n: int, total: int) -> int:
     """The minibatch size of a padded epoch: ``batch``, or the whole bucket for full-batch descent.
 
     A batch of all ``n`` rows becomes a batch of all ``total`` slots (the padding

@@ -329,7 +329,7 @@ def _fit(
     if mesh is None and _buckets.is_enabled():
         # Padded to shape buckets: every row count of a bucket shares the programs.
         rows = {"rows": X.shape[0], "valid_rows": None if Xv is None else Xv.shape[0]}
-        batch_size = _buckets.batch_size(batch_size, X.shape[0], _buckets.size(X.shape[0]))
+        batch_size = _buckets.padded_batch(batch_size, X.shape[0], _buckets.size(X.shape[0]))
         X, y, Xv, yv, sample_weight = (
             None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0])))
             for a in (X, y, Xv, yv, sample_weight)

@@ -127,6 +127,14 @@ def test_sizes_are_powers_of_two_above_the_floor():
         assert _buckets.size(33) == 33
 
 
+def test_bucketing_is_off_without_partitionable_random_bits():
+    # permutation reproduces jax.random.permutation only with partitionable threefry
+    assert _buckets.is_enabled()
+    with jax.threefry_partitionable(False):
+        assert not _buckets.is_enabled()
+        assert _buckets.size(33) == 33
+
+
 # ------------------------------------------------ one epoch: every optimizer
 
 
@@ -306,12 +314,14 @@ def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):
 
     X, y = nb.data.load("iris")
     X = (X - X.mean(0)) / X.std(0)
-    search = lambda: GridSearchCV(
-        MLPClassifier((7,), max_iter=3, random_state=0, dtype="float64"),
-        {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
-        cv=3,
-        scoring="neg_log_loss",  # continuous: each fold's parameters show in it
-    ).fit(X[:149], y[:149])
+    search = (
+        lambda: GridSearchCV(
+            MLPClassifier((7,), max_iter=3, random_state=0, dtype="float64"),
+            {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
+            cv=3,
+            scoring="neg_log_loss",  # continuous: each fold's parameters show in it
+        ).fit(X[:149], y[:149])
+    )
     before = nb_search._TRACES[0]
     bucketed = search()
     assert nb_search._TRACES[0] - before == 1  # one program for the three folds
