@@ -18,7 +18,14 @@ from jax.typing import ArrayLike
 
 from nnbasics import _checks, compilation
 from nnbasics.mlp import MLP
-from nnbasics.search import _TRACES, STRUCTURAL, _bucket_groups, _check_search_args, _chunks
+from nnbasics.search import (
+    _TRACES,
+    STRUCTURAL,
+    _bucket_groups,
+    _check_search_args,
+    _chunks,
+    _own_net,
+)
 from nnbasics.train import _buckets, cast_data, to_device
 from nnbasics.train._fit import _check_sample_weight
 
@@ -131,7 +138,7 @@ def train_folds(
         if _buckets.is_enabled():
             # Folds of one bucket stack together, whatever their row counts.
             n = shape[0][0]
-            groups = _bucket_groups(checked[shape][0], n)
+            groups = _bucket_groups(net, checked[shape][0], n)
             stack = (
                 (_buckets.size(n),) + shape[0][1:],
                 shape[1][1:],
@@ -195,9 +202,13 @@ def train_folds(
                 run_chunk(hp, chunk_seeds, X, y, None, None, None, None, rows, weights)
             )
             for j, row in enumerate(chunk):
-                nets[row] = net_g
                 for a, f in enumerate(fold_rows):
-                    params[row][f] = jax.tree.map(lambda v, a=a, j=j: v[a, j], got)
+                    nets[row], params[row][f] = _own_net(
+                        net_g,
+                        jax.tree.map(lambda v, a=a, j=j: v[a, j], got),
+                        "unit_sizes" in hp,
+                        configs[row],
+                    )
                     train_loss[row, f] = out["history"]["train_loss"][a, j]
                     diverged[row, f] = out["diverged"][a, j]
     return FoldsResult(params, train_loss, diverged, nets, _TRACES[0] - traced)

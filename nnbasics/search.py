@@ -366,10 +366,10 @@ def search(
     numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
     columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
     history = {k: np.full((count, epochs), np.nan) for k in HISTORY_KEYS}
-    groups, data, rows = _bucketed(groups, data)
+    groups, data, rows = _bucketed(net, groups, data)
     traced = _TRACES[0]
     pick = SELECT[select]
-    best = None  # (score, row, net, params)
+    best = None  # (score, row, net, params, masked)
     program = (optimizer, epochs, patience, min_delta, grad, dtype, False)
     for net_g, run_chunk, chunk, padded, hp in _chunks(
         net, groups, configs, numeric, chunk_size, program
@@ -389,7 +389,8 @@ def search(
         )
         j = int(pick(scores))
         if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
-            best = (scores[j], chunk[j], net_g, jax.tree.map(lambda a, j=j: a[j], params))
+            own = jax.tree.map(lambda a, j=j: a[j], params)
+            best = (scores[j], chunk[j], net_g, own, "unit_sizes" in hp)
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (
@@ -398,7 +399,10 @@ def search(
             else (columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
         )
     assert best is not None  # configs is non-empty, so the loop above set it
-    _, row, net_best, params = best
+    _, row, net_best, params, masked = best
+    if masked:  # cut on the host: slicing device arrays would compile a program per shape
+        net_best, params = _own_net(net_best, jax.device_get(params), masked, configs[row])
+        params = jax.tree.map(to_device, params)
     return SearchResult(
         table=table,
         best=row,
@@ -437,10 +441,26 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 for k in numeric
                 if k != "seed"
             }
+            if fields.get("masked"):  # each config's own layer sizes, in the widest net
+                units = [_buckets.width_inputs(_sizes(net, configs[i]), dtype) for i in padded]
+                hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
             yield net_g, run_chunk, chunk, padded, hp
 
 
-def _bucketed(groups, data):
+def _sizes(net, config) -> tuple[int, ...]:
+    """A config's layer sizes (the net's where it sets none)."""
+    return tuple(config.get("sizes", net.sizes))
+
+
+def _own_net(net, params, masked, config):
+    """(net, params) of one config: cut from the widest network's where the group was masked."""
+    if not masked:
+        return net, params
+    sizes = _sizes(net, config)
+    return dataclasses.replace(net, sizes=sizes), _buckets.real_block(params, sizes)
+
+
+def _bucketed(net, groups, data):
     """(groups, data, rows): the data padded to its shape buckets, with the real row counts.
 
     ``data`` is [X, y, Xv, yv, Xt, yt] (None where absent); ``rows`` the real row
@@ -452,13 +472,16 @@ def _bucketed(groups, data):
     padded = [
         None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0]))) for a in data
     ]
-    return _bucket_groups(groups, rows[0]), padded, rows
+    return _bucket_groups(net, groups, rows[0]), padded, rows
 
 
-def _bucket_groups(groups, n):
-    """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.padded_batch``).
+def _bucket_groups(net, groups, n):
+    """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.padded_batch``),
+    and groups that differ only in hidden widths as one of the widest network.
 
-    Groups that then agree merge: their rows train in one program.
+    Groups that then agree merge: their rows train in one program. A group of several
+    widths is marked ``masked``: each config trains its own units of the widest
+    network (``_buckets.masked_init``, ``unit_masks``).
     """
     total = _buckets.size(n)
     merged: dict = {}
@@ -466,7 +489,22 @@ def _bucket_groups(groups, n):
         fields = dict(static)
         fields["batch_size"] = _buckets.padded_batch(fields["batch_size"], n, total)
         merged.setdefault(tuple(sorted(fields.items())), []).extend(members)
-    return {k: sorted(v) for k, v in merged.items()}
+    widths: dict = {}
+    for static, members in merged.items():
+        fields = dict(static)
+        sizes = fields.pop("sizes", net.sizes)
+        maxout = fields.get("hidden", net.hidden) == "maxout"
+        shape = (len(sizes), sizes[0], sizes[-1]) if not maxout else sizes
+        key = (tuple(sorted(fields.items())), shape)
+        widths.setdefault(key, []).append((sizes, members))
+    out: dict = {}
+    for (static, _), parts in widths.items():
+        fields = dict(static)
+        fields["sizes"] = _buckets.widest([sizes for sizes, _ in parts])
+        if len(parts) > 1:
+            fields["masked"] = True
+        out[tuple(sorted(fields.items()))] = sorted(i for _, members in parts for i in members)
+    return out
 
 
 def _better(select, a, b):
@@ -545,7 +583,16 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
         n, n_valid, n_test = ((tuple(rows) if rows is not None else ()) + (None,) * 3)[:3]
         k_init, k_train = jax.random.split(jax.random.key(seed))
         opt = _build_optimizer(optimizer, hp, fields)
-        state = init_state(net.init(k_init, dtype), opt, k_train)
+        masks = None
+        if fields.get("masked"):
+            shapes = [W for W, _ in net.layer_shapes()]
+            params = _buckets.masked_init(
+                k_init, shapes, hp["unit_sizes"], hp["unit_bounds"], dtype
+            )
+            masks = _buckets.unit_masks(params, hp["unit_sizes"])
+        else:
+            params = net.init(k_init, dtype)
+        state = init_state(params, opt, k_train)
 
         def epoch(state, _):
             return train_epoch(
@@ -565,6 +612,7 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
                 sample_weight=sample_weight,
                 rows=n,
                 valid_rows=n_valid,
+                masks=masks,
             )
 
         state, m = jax.lax.scan(epoch, state, None, length=epochs)

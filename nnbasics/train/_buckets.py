@@ -198,3 +198,83 @@ def padded_batch(batch: int, n: int, total: int) -> int:
     weighted 0): the same mean, and every row count of the bucket shares the program.
     """
     return total if batch >= n else batch
+
+
+# ------------------------------------------------------------ hidden widths
+#
+# A grid over hidden widths alone is one program: every config trains the grid's
+# widest network (``widest``), its own units a block of it and the others masked,
+# weights 0 in and out and their gradients 0, so they stay 0 and add nothing.
+
+
+def widest(sizes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The layer sizes holding every network of ``sizes`` (same depth): the largest per layer.
+
+    Examples:
+      >>> widest([(4, 16, 3), (4, 32, 3), (4, 8, 3)])
+      (4, 32, 3)
+    """
+    return tuple(max(layer) for layer in zip(*sizes, strict=True))
+
+
+def width_inputs(sizes: tuple[int, ...], dtype) -> dict[str, np.ndarray]:
+    """A network's real layer sizes and Glorot bounds, as the masked program's inputs.
+
+    ``bounds[l]`` is ``init.glorot_bound`` of layer l, computed on the host as
+    ``net.init`` computes it, so the masked initialization is bitwise ``net.init``'s.
+    """
+    from nnbasics import init
+
+    bounds = [init.glorot_bound(a, b) for a, b in zip(sizes, sizes[1:])]
+    return {
+        "unit_sizes": np.asarray(sizes, np.dtype(dtype)),
+        "unit_bounds": np.asarray(bounds, np.dtype(dtype)),
+    }
+
+
+def masked_init(key, shapes, unit_sizes, unit_bounds, dtype) -> list[dict]:
+    """``net.init(key, dtype)`` of the network of ``unit_sizes``, in the arrays of ``shapes``.
+
+    ``net.init`` draws one uniform vector for all weights and cuts it layer by layer;
+    with partitionable random bits a longer draw begins with the same numbers, so
+    each weight is read at its place in the real network's draw: bitwise equal in
+    the real block, 0 outside it. Biases are 0.
+
+    Args:
+      key: the PRNG key ``net.init`` would get.
+      shapes: the widest network's ``[(fan_in, fan_out), ...]`` (static).
+      unit_sizes: the real layer sizes (L + 1,), possibly traced.
+      unit_bounds: the real layers' Glorot bounds (L,), possibly traced.
+    """
+    real = unit_sizes.astype(jnp.int32)
+    u = jax.random.uniform(key, (sum(a * b for a, b in shapes),), dtype, -1.0, 1.0)
+    params, offset = [], jnp.zeros((), jnp.int32)
+    for layer, (a, b) in enumerate(shapes):
+        rows, cols = real[layer], real[layer + 1]
+        i, j = jnp.arange(a)[:, None], jnp.arange(b)[None, :]
+        inside = (i < rows) & (j < cols)
+        W = jnp.where(
+            inside, unit_bounds[layer] * u[jnp.where(inside, offset + i * cols + j, 0)], 0
+        )
+        params.append({"W": W.astype(dtype), "b": jnp.zeros((b,), dtype)})
+        offset = offset + rows * cols
+    return params
+
+
+def unit_masks(params, unit_sizes) -> list[dict]:
+    """1 on each layer's real block of W and b, 0 on the masked units' weights."""
+    real = unit_sizes.astype(jnp.int32)
+    masks = []
+    for layer, p in enumerate(params):
+        a, b = p["W"].shape
+        i, j = jnp.arange(a)[:, None], jnp.arange(b)[None, :]
+        inside = (i < real[layer]) & (j < real[layer + 1])
+        masks.append(
+            {"W": inside.astype(p["W"].dtype), "b": (j[0] < real[layer + 1]).astype(p["b"].dtype)}
+        )
+    return masks
+
+
+def real_block(params, sizes: tuple[int, ...]) -> list[dict]:
+    """The parameters of the network of ``sizes`` cut from the widest network's (host arrays)."""
+    return [{"W": p["W"][:a, :b], "b": p["b"][:b]} for p, a, b in zip(params, sizes, sizes[1:])]

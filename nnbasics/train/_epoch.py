@@ -290,6 +290,16 @@ def _in_precision(value_and_grad, dtype) -> Callable:
     return low
 
 
+def _masked(value_and_grad, masks) -> Callable:
+    """``value_and_grad`` with its gradients multiplied by ``masks`` (0 on masked weights)."""
+
+    def masked(params, X, y, l2, l1, weights):
+        J, g = value_and_grad(params, X, y, l2, l1, weights)
+        return J, jax.tree.map(jnp.multiply, g, masks)
+
+    return masked
+
+
 def _select(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
@@ -320,6 +330,7 @@ def train_epoch(
     sample_weight: ArrayLike | None = None,
     rows: ArrayLike | None = None,
     valid_rows: ArrayLike | None = None,
+    masks: Params | None = None,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One epoch over (X, y), then validation and the early-stopping update.
 
@@ -350,6 +361,9 @@ def train_epoch(
         the number of real rows of X and of Xv (ints, possibly traced); the
         padding after them is never visited, weighted or counted, so the epoch
         equals the unpadded one. None: every row is real.
+      masks: for a network trained inside a wider one (``nnbasics.train._buckets``),
+        a pytree like the parameters, 1 on its own weights and 0 on the others,
+        whose gradients it zeroes: weights that start at 0 stay 0. None: no mask.
     Returns:
       (new state, dict of this epoch's metrics: train_loss, valid_loss,
       valid_accuracy (NaN without valid), stopped, diverged).
@@ -367,6 +381,8 @@ def train_epoch(
     value_and_grad = _value_and_grad(net, grad)
     if compute_dtype is not None:
         value_and_grad = _in_precision(value_and_grad, compute_dtype)
+    if masks is not None:
+        value_and_grad = _masked(value_and_grad, masks)
 
     def update(carry, batch):
         params, opt_state = carry

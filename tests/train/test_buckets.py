@@ -337,3 +337,59 @@ def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):
     for k in ("mean_test_score", "split0_test_score", "split2_test_score"):
         _close(bucketed.cv_results_[k], plain.cv_results_[k])
     _close(bucketed.best_estimator_.coefs_, plain.best_estimator_.coefs_)
+
+
+# ------------------------------------------------------ hidden widths
+
+
+def test_masked_init_is_net_init_in_the_widest_arrays():
+    widest = nb.MLP((3, 9, 7, 2))
+    for sizes in ((3, 4, 7, 2), (3, 9, 1, 2), (3, 9, 7, 2)):
+        inputs = _buckets.width_inputs(sizes, jnp.float64)
+        shapes = [W for W, _ in widest.layer_shapes()]
+        got = _buckets.masked_init(
+            jax.random.key(5), shapes, *(jnp.asarray(inputs[k]) for k in inputs), jnp.float64
+        )
+        own = nb.MLP(sizes).init(jax.random.key(5), jnp.float64)
+        for g, o, a, b in zip(got, own, sizes, sizes[1:]):
+            np.testing.assert_array_equal(g["W"][:a, :b], o["W"])  # bitwise
+            assert not np.any(g["W"][a:]) and not np.any(g["W"][:, b:]) and not np.any(g["b"])
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "sigmoid", "softplus"])
+def test_a_grid_of_hidden_widths_is_one_program_equal_to_one_per_width(hidden):
+    # sigmoid(0) = 1/2 and softplus(0) = log 2: a masked unit is not silent by itself,
+    # only its zero weights out of it (and their zero gradients) keep it out.
+    net = nb.MLP((3, 5, 3), hidden=hidden)
+    train, valid = _data(net)
+    configs = nb_search.grid(sizes=[(3, 2, 3), (3, 5, 3)], learning_rate=[0.05], l2=[1e-2])
+    run = lambda: nb_search.search(
+        net, train, valid, configs=configs, epochs=3, batch_size=BATCH, dtype=jnp.float64
+    )
+    before = nb_search._TRACES[0]
+    bucketed = run()
+    assert nb_search._TRACES[0] - before <= 1  # one program for both widths (0: compiled before)
+    with _buckets.enabled(False):
+        plain = run()
+    assert bucketed.net == plain.net
+    _close(bucketed.params, plain.params)
+    for k in ("valid_loss", "valid_accuracy", "train_loss"):
+        _close(bucketed.table[k], plain.table[k])
+    _close(bucketed.history, plain.history)
+
+
+def test_folds_of_several_hidden_widths_train_in_one_program():
+    net = nb.MLP((3, 5, 3), hidden="sigmoid")
+    (X, y), _ = _data(net)
+    folds = [(X[:38], y[:38]), (X, y)]
+    configs = nb_search.grid(sizes=[(3, 2, 3), (3, 4, 3), (3, 5, 3)], learning_rate=[0.1])
+    run = lambda: nb_folds.train_folds(
+        net, folds, configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64
+    )
+    bucketed = run()
+    with _buckets.enabled(False):
+        plain = run()
+    assert bucketed.traces <= 1 and plain.traces in (0, 6)
+    assert bucketed.nets == plain.nets
+    _close(bucketed.params, plain.params)
+    _close(bucketed.train_loss, plain.train_loss)
