@@ -195,7 +195,7 @@ def test_structural_groups_schedule_and_accuracy_selection(splits):
         select="valid_accuracy",
         dtype=jnp.float64,
     )
-    assert result.traces == 2
+    assert result.traces == 1  # two widths, one program of the wider network
     assert np.all(np.isnan(result.table["test_loss"]))
     acc = result.table["valid_accuracy"]
     assert result.best == int(np.argmax(acc))

@@ -51,7 +51,7 @@ def _same_results(ours, theirs, metrics):
 # for the module (compiling, not training, is what these tests spend their time on).
 EST = MLPClassifier((4,), batch_size=16, max_iter=8, random_state=0, dtype="float64")
 GRID = {
-    "hidden_layer_sizes": [(4,), (6,)],  # structural: two programs
+    "hidden_layer_sizes": [(4,), (6,)],  # two widths: one program of the wider network
     "learning_rate_init": [3e-3, 3e-2],
     "alpha": [1e-4, 1.0],
 }
@@ -124,7 +124,8 @@ def test_refit_compiles_on_a_thread_while_the_search_runs(iris):
 
 def test_second_search_with_new_numbers_compiles_nothing(iris, searched):
     X, y = iris
-    grid = {"learning_rate_init": [2e-3, 2e-2, 1e-1]}  # 3 candidates: one full chunk
+    # 6 candidates of GRID's two widths: two full chunks of the fixture's program
+    grid = {"hidden_layer_sizes": [(4,), (6,)], "learning_rate_init": [2e-3, 2e-2, 1e-1]}
     with count_compilations() as c:
         search = GridSearchCV(EST, grid, cv=3, refit=False)
         search.chunk_size = 3
