@@ -381,15 +381,15 @@ def test_a_grid_of_hidden_widths_is_one_program_equal_to_one_per_width(hidden):
 def test_folds_of_several_hidden_widths_train_in_one_program():
     net = nb.MLP((3, 5, 3), hidden="sigmoid")
     (X, y), _ = _data(net)
-    folds = [(X[:38], y[:38]), (X, y)]
-    configs = nb_search.grid(sizes=[(3, 2, 3), (3, 4, 3), (3, 5, 3)], learning_rate=[0.1])
+    folds = [(X[:38], y[:38]), (X[2:], y[2:])]
+    configs = nb_search.grid(sizes=[(3, 2, 3), (3, 5, 3)], learning_rate=[0.1, 0.2])
     run = lambda: nb_folds.train_folds(
         net, folds, configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64
     )
     bucketed = run()
     with _buckets.enabled(False):
         plain = run()
-    assert bucketed.traces <= 1 and plain.traces in (0, 6)
+    assert bucketed.traces <= 1 and plain.traces in (0, 2)
     assert bucketed.nets == plain.nets
     _close(bucketed.params, plain.params)
     _close(bucketed.train_loss, plain.train_loss)
