@@ -251,12 +251,13 @@ def test_watch_stalled_itself_restarts_its_clocks_instead_of_blaming_its_peers(m
     # it stayed silent for the timeout after the stall, at a later read.
     import time
 
-    real, jump = time.monotonic, [0.0]
-    monkeypatch.setattr(time, "monotonic", lambda: real() + jump[0])
+    # A stand-in clock (tests read none): a read every 0.2 s, the watch's interval
+    # at a 1 s timeout; the 3rd read comes 100 s late.
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
 
     def on_read(reads):
-        if reads == 3:
-            jump[0] = 100.0
+        clock[0] += 0.2 + (100.0 if reads == 3 else 0.0)
 
     store = _Store(beats=(1, 2), on_read=on_read)
     assert _watch(monkeypatch, store, 0, 2).startswith("distributed: lost process 1 of 2 ")
