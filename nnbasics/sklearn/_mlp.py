@@ -19,6 +19,8 @@ from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from nnbasics import compilation
+
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
@@ -120,6 +122,8 @@ class _BaseMLP(BaseEstimator):
         return net, batch, int(seed)
 
     def _fit(self, X, y_encoded, n_out, sample_weight=None):
+        # before the first program (the keys below): every program of the fit is cached
+        compilation.use_default_cache()
         # the training stack is imported by the first fit, not by ``import nnbasics.sklearn``
         from nnbasics import optim
         from nnbasics.sklearn import _sparse
@@ -205,6 +209,7 @@ class _BaseMLP(BaseEstimator):
         from nnbasics.sklearn import _sparse
         from nnbasics.train import compile_epoch, init_state
 
+        compilation.use_default_cache()
         sparse = scipy.sparse.issparse(X)
         net, batch, seed = self._plan(X.shape[0], X.shape[1], n_out)
         dtype = _DTYPES[self.dtype]
