@@ -109,9 +109,14 @@ KINDS = {
 def _run(kind: str, cache_home: str, pythonpath: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env.update(XDG_CACHE_HOME=cache_home, PYTHONPATH=pythonpath, JAX_PLATFORMS="cpu")
+    # run from the checkout measured: ``python -c`` puts the working folder first on sys.path
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, kind], env=env, capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", SCRIPT, kind],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=pythonpath,
     )
     seconds = time.perf_counter() - start
     if done.returncode:
