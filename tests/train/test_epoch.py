@@ -163,6 +163,21 @@ def test_stopped_runs_freeze_inside_a_compiled_loop(iris):
     assert stop_epochs[0] != stop_epochs[1] and np.asarray(stopped)[:, -1].all()
 
 
+def test_patience_stops_on_the_epoch_that_ends_patience_epochs_without_improvement(iris):
+    """With a zero learning rate only the first epoch improves; patience=2 stops on the third."""
+    (X, y), (Xv, yv) = iris
+    opt = optax.sgd(0.0)  # the parameters never move
+    state = train.init_state(params64(), opt, jax.random.PRNGKey(0))
+    stopped = []
+    for _ in range(5):
+        state, m = train.train_epoch(
+            state, X, y, Xv, yv, net=NET, optimizer=opt, batch_size=30, patience=2
+        )
+        stopped.append(bool(m["stopped"]))
+    assert stopped == [False, False, True, True, True]
+    assert int(state.best_epoch) == 0
+
+
 # ------------------------------------------------------------------ the compiled epoch
 
 
