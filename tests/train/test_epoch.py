@@ -178,6 +178,20 @@ def test_patience_stops_on_the_epoch_that_ends_patience_epochs_without_improveme
     assert int(state.best_epoch) == 0
 
 
+def test_an_epoch_with_a_one_device_batch_sharding_is_the_same_epoch():
+    # train_epoch's batch_sharding constrains each minibatch's placement only: on one
+    # device the epoch is the same.
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    sharding = NamedSharding(Mesh(np.array(jax.devices()[:1]), ("data",)), PartitionSpec("data"))
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    kw = dict(net=XOR_NET, optimizer=opt, batch_size=2)
+    plain, _ = train.train_epoch(state, X4, Y4, **kw)
+    sharded, _ = train.train_epoch(state, X4, Y4, batch_sharding=sharding, **kw)
+    chex.assert_trees_all_equal(plain.params, sharded.params)
+
+
 # ------------------------------------------------------------------ the compiled epoch
 
 
