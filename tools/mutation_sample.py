@@ -2,6 +2,8 @@
 
     python tools/mutation_sample.py draw GROUP [--n N] [--seed SEED]
     python tools/mutation_sample.py run SAMPLE_FILE... [--limit K]
+    python tools/mutation_sample.py summary SAMPLE_FILE...
+    python tools/mutation_sample.py baseline SAMPLE_FILE...
     python tools/mutation_sample.py show NAME...
     python tools/mutation_sample.py check NAME... -- PYTEST_ARGS...
 
@@ -17,7 +19,10 @@ and the file is restored byte for byte; one line per mutant goes to
 other than 0 and 1, ``timeout``), and a run that is stopped resumes where it left
 off. The first K of a sample are themselves a uniform sample, so ``--limit K`` runs
 a smaller one. ``show`` prints a mutant's edit as a diff; ``check`` runs any tests
-against a mutant (how a survivor's new test is seen to fail).
+against a mutant (how a survivor's new test is seen to fail). ``summary`` prints
+each sample's score with its 95 % Wilson interval and the edits of the mutants not
+killed; ``baseline`` runs every test that killed a mutant on the unmutated code
+(each must pass there, or its kills mean nothing).
 
 Decorated functions are mutated too (mutmut leaves them alone): the mutants are made
 from the source with its decorators removed (``@overload`` stubs kept) and applied
@@ -322,8 +327,21 @@ def summary(samples: list[Path]) -> None:
             f"{sample.stem}: {dict(counts)}; killed {k}/{n} = {k / n:.1%} (95 % {lo:.1%}-{hi:.1%})"
         )
         show([name for name, s in status.items() if s != "killed"])
-        killers = {line.split(") ", 1)[1] for line in lines if " killed " in line and ") " in line}
-        print("killing tests:", len(killers))
+        print("killing tests:", len(_killers([sample])))
+
+
+def _killers(samples: list[Path]) -> list[str]:
+    """The distinct tests that killed the samples' mutants (the first failure of each)."""
+    lines = [line for s in samples for line in s.with_suffix(".results").read_text().splitlines()]
+    return sorted({line.split(") ", 1)[1] for line in lines if ": killed " in line} - {""})
+
+
+def baseline(samples: list[Path]) -> int:
+    """Runs every test that killed a mutant on the unmutated checkout: each must pass."""
+    ids = [name.split(" ", 1)[1] for name in _killers(samples)]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    print(f"{len(ids)} tests")
+    return subprocess.call([*command, *ids], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
 def check(names: list[str], args: list[str], timeout: float) -> int:
@@ -348,6 +366,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--timeout", type=float, default=600.0)
     p = sub.add_parser("summary")
     p.add_argument("samples", type=Path, nargs="+")
+    p = sub.add_parser("baseline")
+    p.add_argument("samples", type=Path, nargs="+")
     p = sub.add_parser("show")
     p.add_argument("names", nargs="+")
     p = sub.add_parser("check")
@@ -360,6 +380,8 @@ def main(argv: list[str]) -> int:
         run(a.samples, a.limit, a.timeout)
     elif a.command == "summary":
         summary(a.samples)
+    elif a.command == "baseline":
+        return baseline(a.samples)
     elif a.command == "show":
         show(a.names)
     else:
