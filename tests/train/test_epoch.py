@@ -37,7 +37,8 @@ def test_programs_cache_stays_bounded(iris32):
     """Hundreds of fits with new (unequal) optax optimizers keep a bounded cache."""
     for _ in range(_train_epoch._PROGRAMS_SIZE + 10):
         fit_iris(iris32, optax.sgd(0.1), epochs=1)
-    assert len(_train_epoch._PROGRAMS) <= _train_epoch._PROGRAMS_SIZE
+    # Full, and no fuller: the cache holds _PROGRAMS_SIZE programs.
+    assert len(_train_epoch._PROGRAMS) == _train_epoch._PROGRAMS_SIZE
 
 
 def test_evaluate_is_one_program_and_equals_metrics(iris32):

@@ -244,6 +244,19 @@ def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dty
     assert hint == HINTS[dtype, compute_dtype]
 
 
+def test_a_zero_sample_weight_leaves_its_example_out():
+    # fit's docstring: each minibatch's loss is the weighted mean Σ sᵢ nllᵢ / Σ sᵢ, so one
+    # full batch with weights (1, 1, 1, 0) is the full batch of the first three examples.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(epochs=3, key=jax.random.key(1))
+    weighted = nb.fit(
+        XOR_NET, params, nb.optim.sgd(0.5), (X4, Y4), sample_weight=[1, 1, 1, 0], **kw
+    )
+    three = nb.fit(XOR_NET, params, nb.optim.sgd(0.5), (X4[:3], Y4[:3]), **kw)
+    for a, b in zip(jax.tree.leaves(weighted.params), jax.tree.leaves(three.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
 def test_fit_on_a_one_device_mesh_equals_fit_without_one():
     # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
     # one device that is the same run.
