@@ -193,6 +193,18 @@ def test_an_epoch_with_a_one_device_batch_sharding_is_the_same_epoch():
     chex.assert_trees_all_equal(plain.params, sharded.params)
 
 
+def test_a_mixed_precision_epoch_reports_in_the_parameters_dtype():
+    # _in_precision: the loss and gradients come back in the parameters' dtype, so a
+    # float32 network trained in bfloat16 keeps float32 metrics and state.
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float32), opt, jax.random.key(1))
+    X = np.asarray(X4, np.float32)
+    new, m = train.train_epoch(
+        state, X, Y4, net=XOR_NET, optimizer=opt, batch_size=2, compute_dtype=jnp.bfloat16
+    )
+    assert m["train_loss"].dtype == jnp.float32 and new.best_loss.dtype == jnp.float32
+
+
 # ------------------------------------------------------------------ the compiled epoch
 
 
