@@ -205,6 +205,17 @@ def test_a_mixed_precision_epoch_reports_in_the_parameters_dtype():
     assert m["train_loss"].dtype == jnp.float32 and new.best_loss.dtype == jnp.float32
 
 
+def test_an_epoch_with_unit_sample_weights_is_the_unweighted_epoch():
+    # train_epoch's sample_weight: the weighted mean Σ sᵢ nllᵢ / Σ sᵢ and the penalty
+    # scaled by (examples) / Σ sᵢ: with every sᵢ = 1, the plain mean and penalty.
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    kw = dict(net=XOR_NET, optimizer=opt, batch_size=2, l2=0.1)
+    plain, _ = train.train_epoch(state, X4, Y4, **kw)
+    weighted, _ = train.train_epoch(state, X4, Y4, sample_weight=np.ones(4), **kw)
+    chex.assert_trees_all_close(plain.params, weighted.params, rtol=1e-12)
+
+
 # ------------------------------------------------------------------ the compiled epoch
 
 
