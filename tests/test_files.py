@@ -57,3 +57,13 @@ def test_an_archive_names_at_most_five_unexpected_members(tmp_path):
         with pytest.raises(_files.Unreadable) as e:
             archive.allow({"g"})
     assert str(e.value) == "6 unexpected member(s) 'a', 'b', 'c', 'd', 'e', ..."
+
+
+def test_a_bfloat16_leaf_is_stored_as_uint16_of_the_same_bits():
+    # to_numpy: dtypes NumPy lacks are stored as unsigned integers of the same width.
+    import jax.numpy as jnp
+
+    leaf = jnp.array([1.5, -2.0, 3.0], jnp.bfloat16)
+    stored = _files.to_numpy(leaf)
+    assert stored.dtype == np.uint16
+    np.testing.assert_array_equal(stored.view(leaf.dtype), np.asarray(leaf))
