@@ -257,6 +257,16 @@ def test_a_zero_sample_weight_leaves_its_example_out():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
+def test_a_checkpointed_fit_records_l1_and_refuses_to_resume_with_another(tmp_path):
+    # fit's docstring: a resume must be the same run, its settings compared field by field.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(batch_size=2, key=jax.random.key(1), checkpoint_dir=tmp_path)
+    nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), epochs=1, l1=0.01, **kw)
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), epochs=2, l1=0.02, resume=True, **kw)
+    assert "has l1 = 0.01, this run asks for 0.02 (resume" in str(e.value)
+
+
 def test_fit_on_a_one_device_mesh_equals_fit_without_one():
     # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
     # one device that is the same run.
