@@ -267,6 +267,15 @@ def test_a_checkpointed_fit_records_l1_and_refuses_to_resume_with_another(tmp_pa
     assert "has l1 = 0.01, this run asks for 0.02 (resume" in str(e.value)
 
 
+def test_overwrite_replaces_an_existing_checkpoint(tmp_path):
+    # fit's docstring: overwrite=True replaces a checkpoint already in checkpoint_dir.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(epochs=1, batch_size=2, key=jax.random.key(1), checkpoint_dir=tmp_path)
+    nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), **kw)
+    result = nb.fit(XOR_NET, params, nb.optim.sgd(0.2), (X4, Y4), overwrite=True, **kw)
+    assert result.resumed_from is None
+
+
 def test_fit_on_a_one_device_mesh_equals_fit_without_one():
     # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
     # one device that is the same run.
