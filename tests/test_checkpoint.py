@@ -566,6 +566,16 @@ def test_an_optimizer_without_a_factory_shows_it_as_missing(tmp_path):
     assert "has optimizer.factory = 'sgd', this run asks for <missing> (resume" in str(e.value)
 
 
+def test_optimizers_of_different_factories_differ_in_the_factory_alone(tmp_path):
+    # differences: two factories are shown as the saved one and the one this run asks for.
+    state = init_state(XOR_NET.init(jax.random.key(0)), nb.optim.sgd(0.1), jax.random.key(1))
+    checkpoint.save(tmp_path, state, {}, {"optimizer": {"factory": "sgd", "lr": 0.1}})
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        checkpoint.restore(tmp_path, state, {"optimizer": {"factory": "adam", "lr": 0.2}})
+    assert "has optimizer.factory = 'sgd', this run asks for 'adam' (resume" in str(e.value)
+    assert "optimizer.lr" not in str(e.value)
+
+
 def test_the_manifest_records_the_epoch(tmp_path):
     # The module docstring: the manifest holds the format version, meta, the epoch, ...
     state = _fresh_state()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
+from nnbasics import _checks
 from tests._helpers.train import NET, iris_sample
 
 # --- infinite hyper-parameters are bad input (CONTRIBUTING: NaN/inf get a ValueError)
@@ -42,3 +43,21 @@ def test_infinite_hyper_parameters_are_refused_naming_the_argument(name, call):
         message = f"{name}: expected a real number in [0.0, inf), received {value}"
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             call(value)
+
+
+def test_finite_rows_shows_ten_bad_rows_then_an_ellipsis():
+    X = np.full((11, 2), np.nan)
+    with pytest.raises(ValueError, match="^X: ") as e:
+        _checks.finite_rows("X", X)
+    assert str(e.value) == (
+        "X: expected finite values in every row, received NaN/inf in 11 row(s): "
+        "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ..."
+    )
+
+
+def test_batch_size_refusal_names_batch_size():
+    with pytest.raises(ValueError, match="^batch_size: ") as e:
+        _checks.batch_size(0, 4)
+    assert str(e.value) == (
+        "batch_size: expected an integer from 1 to the number of training examples (4), received 0"
+    )

@@ -43,3 +43,27 @@ def test_stale_temporary_file_is_removed_live_one_kept(tmp_path):
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         _files.atomic_savez(path, {"x": np.zeros(3)})
         assert sorted(os.listdir(tmp_path)) == [".m.npz-live.tmp", "m.npz"]
+
+
+# --- reading an archive ------------------------------------------------------
+
+
+def test_an_archive_names_at_most_five_unexpected_members(tmp_path):
+    # Archive.allow refuses members not asked for, naming the first five of them.
+    path = tmp_path / "m.npz"
+    np.savez(path, **{name: np.zeros(1) for name in "abcdefg"})
+    with _files.Archive(path) as archive:
+        archive.allow(set("abcdefg"))
+        with pytest.raises(_files.Unreadable) as e:
+            archive.allow({"g"})
+    assert str(e.value) == "6 unexpected member(s) 'a', 'b', 'c', 'd', 'e', ..."
+
+
+def test_a_bfloat16_leaf_is_stored_as_uint16_of_the_same_bits():
+    # to_numpy: dtypes NumPy lacks are stored as unsigned integers of the same width.
+    import jax.numpy as jnp
+
+    leaf = jnp.array([1.5, -2.0, 3.0], jnp.bfloat16)
+    stored = _files.to_numpy(leaf)
+    assert stored.dtype == np.uint16
+    np.testing.assert_array_equal(stored.view(leaf.dtype), np.asarray(leaf))

@@ -168,6 +168,8 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     ):
         assert column in lines[0]
     assert lines[1].split()[:2] == ["*", str(chunked.best)]
+    # Only the selected row is marked.
+    assert [line.startswith("*") for line in lines[1:4]] == [True, False, False]
     assert len(lines) == 1 + 3 + 1 and lines[-1] == "(5 more rows)"
     rows = [
         int(line.split()[1] if line.startswith("*") else line.split()[0])

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of one module with its fast targeted tests (docs/mutation-report.md).
+# The reported score comes from tools/mutation_sample.py (a fresh sample pooled over a group of
+# modules, its seed drawn at run time); this runs one module whole, or a sample of it, with mutmut.
 #   [SAMPLE=N] [SEED=S] tools/mutate.sh MODULE TEST_SELECTION...
 #   e.g. tools/mutate.sh activations tests/test_activations.py
 # MODULE is a path under nnbasics/ without .py (activations, data/splits).

@@ -37,7 +37,8 @@ def test_programs_cache_stays_bounded(iris32):
     """Hundreds of fits with new (unequal) optax optimizers keep a bounded cache."""
     for _ in range(_train_epoch._PROGRAMS_SIZE + 10):
         fit_iris(iris32, optax.sgd(0.1), epochs=1)
-    assert len(_train_epoch._PROGRAMS) <= _train_epoch._PROGRAMS_SIZE
+    # Full, and no fuller: the cache holds _PROGRAMS_SIZE programs.
+    assert len(_train_epoch._PROGRAMS) == _train_epoch._PROGRAMS_SIZE
 
 
 def test_evaluate_is_one_program_and_equals_metrics(iris32):
@@ -161,6 +162,58 @@ def test_stopped_runs_freeze_inside_a_compiled_loop(iris):
     best, stopped = jax.jit(jax.vmap(run))(jnp.array([1e-4, 0.3]))
     stop_epochs = np.argmax(np.asarray(stopped), axis=1)
     assert stop_epochs[0] != stop_epochs[1] and np.asarray(stopped)[:, -1].all()
+
+
+def test_patience_stops_on_the_epoch_that_ends_patience_epochs_without_improvement(iris):
+    """With a zero learning rate only the first epoch improves; patience=2 stops on the third."""
+    (X, y), (Xv, yv) = iris
+    opt = optax.sgd(0.0)  # the parameters never move
+    state = train.init_state(params64(), opt, jax.random.PRNGKey(0))
+    stopped = []
+    for _ in range(5):
+        state, m = train.train_epoch(
+            state, X, y, Xv, yv, net=NET, optimizer=opt, batch_size=30, patience=2
+        )
+        stopped.append(bool(m["stopped"]))
+    assert stopped == [False, False, True, True, True]
+    assert int(state.best_epoch) == 0
+
+
+def test_an_epoch_with_a_one_device_batch_sharding_is_the_same_epoch():
+    # train_epoch's batch_sharding constrains each minibatch's placement only: on one
+    # device the epoch is the same.
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    sharding = NamedSharding(Mesh(np.array(jax.devices()[:1]), ("data",)), PartitionSpec("data"))
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    kw = dict(net=XOR_NET, optimizer=opt, batch_size=2)
+    plain, _ = train.train_epoch(state, X4, Y4, **kw)
+    sharded, _ = train.train_epoch(state, X4, Y4, batch_sharding=sharding, **kw)
+    chex.assert_trees_all_equal(plain.params, sharded.params)
+
+
+def test_a_mixed_precision_epoch_reports_in_the_parameters_dtype():
+    # _in_precision: the loss and gradients come back in the parameters' dtype, so a
+    # float32 network trained in bfloat16 keeps float32 metrics and state.
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float32), opt, jax.random.key(1))
+    X = np.asarray(X4, np.float32)
+    new, m = train.train_epoch(
+        state, X, Y4, net=XOR_NET, optimizer=opt, batch_size=2, compute_dtype=jnp.bfloat16
+    )
+    assert m["train_loss"].dtype == jnp.float32 and new.best_loss.dtype == jnp.float32
+
+
+def test_an_epoch_with_unit_sample_weights_is_the_unweighted_epoch():
+    # train_epoch's sample_weight: the weighted mean Σ sᵢ nllᵢ / Σ sᵢ and the penalty
+    # scaled by (examples) / Σ sᵢ: with every sᵢ = 1, the plain mean and penalty.
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    kw = dict(net=XOR_NET, optimizer=opt, batch_size=2, l2=0.1)
+    plain, _ = train.train_epoch(state, X4, Y4, **kw)
+    weighted, _ = train.train_epoch(state, X4, Y4, sample_weight=np.ones(4), **kw)
+    chex.assert_trees_all_close(plain.params, weighted.params, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ the compiled epoch

@@ -244,6 +244,38 @@ def test_the_divergence_warning_names_the_low_precision_cause(dtype, compute_dty
     assert hint == HINTS[dtype, compute_dtype]
 
 
+def test_a_zero_sample_weight_leaves_its_example_out():
+    # fit's docstring: each minibatch's loss is the weighted mean Σ sᵢ nllᵢ / Σ sᵢ, so one
+    # full batch with weights (1, 1, 1, 0) is the full batch of the first three examples.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(epochs=3, key=jax.random.key(1))
+    weighted = nb.fit(
+        XOR_NET, params, nb.optim.sgd(0.5), (X4, Y4), sample_weight=[1, 1, 1, 0], **kw
+    )
+    three = nb.fit(XOR_NET, params, nb.optim.sgd(0.5), (X4[:3], Y4[:3]), **kw)
+    for a, b in zip(jax.tree.leaves(weighted.params), jax.tree.leaves(three.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_a_checkpointed_fit_records_l1_and_refuses_to_resume_with_another(tmp_path):
+    # fit's docstring: a resume must be the same run, its settings compared field by field.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(batch_size=2, key=jax.random.key(1), checkpoint_dir=tmp_path)
+    nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), epochs=1, l1=0.01, **kw)
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), epochs=2, l1=0.02, resume=True, **kw)
+    assert "has l1 = 0.01, this run asks for 0.02 (resume" in str(e.value)
+
+
+def test_overwrite_replaces_an_existing_checkpoint(tmp_path):
+    # fit's docstring: overwrite=True replaces a checkpoint already in checkpoint_dir.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    kw = dict(epochs=1, batch_size=2, key=jax.random.key(1), checkpoint_dir=tmp_path)
+    nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), **kw)
+    result = nb.fit(XOR_NET, params, nb.optim.sgd(0.2), (X4, Y4), overwrite=True, **kw)
+    assert result.resumed_from is None
+
+
 def test_fit_on_a_one_device_mesh_equals_fit_without_one():
     # fit's docstring: mesh, a 1-D Mesh with axis "data", for data-parallel training; on
     # one device that is the same run.

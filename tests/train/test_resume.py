@@ -159,6 +159,26 @@ def _fit4(ckpt, optimizer=None, epochs=1, **kw):
     )
 
 
+def test_a_checkpoint_of_another_network_of_the_same_shapes_is_refused(iris, tmp_path):
+    # The module docstring: a checkpoint records the network; its parameters alone would
+    # fit any network of the same sizes.
+    _fit(iris, tmp_path, nb.optim.sgd(0.1))
+    relu = nb.MLP(NET.sizes, hidden="relu", output="softmax")
+    with pytest.raises(ValueError, match=r"^checkpoint: .* has net = ") as e:
+        nb.fit(
+            relu,
+            relu.init(jax.random.key(0)),
+            nb.optim.sgd(0.1),
+            iris,
+            epochs=2,
+            batch_size=30,
+            key=jax.random.key(1),
+            checkpoint_dir=tmp_path,
+            resume=True,
+        )
+    assert "hidden='relu'" in str(e.value)
+
+
 def test_a_checkpoint_records_the_monitor_it_was_made_with(tmp_path):
     # fit's docstring: a resume must be the same run (settings compared field by field);
     # the monitor is one of them, recorded by its value.
