@@ -180,19 +180,26 @@ def launch(
     try:
         with _signals_stop():
             try:
-                for i, path in enumerate(logs):
-                    with open(path, "wb") as log:
-                        processes.append(
-                            subprocess.Popen(
-                                _command(argv, module, i, n, coordinator),
-                                stdout=log,
-                                stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL,
-                                env=_environment(i, n, coordinator, cpu_devices, env),
-                                start_new_session=True,
-                                preexec_fn=_die_with(os.getpid()),
+                # A stop signal while the processes start waits until each is recorded
+                # (one arriving between a fork and its record would miss that process);
+                # each child gets the mask back before it runs.
+                mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+                try:
+                    for i, path in enumerate(logs):
+                        with open(path, "wb") as log:
+                            processes.append(
+                                subprocess.Popen(
+                                    _command(argv, module, i, n, coordinator),
+                                    stdout=log,
+                                    stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL,
+                                    env=_environment(i, n, coordinator, cpu_devices, env),
+                                    start_new_session=True,
+                                    preexec_fn=_child_setup(os.getpid(), mask),
+                                )
                             )
-                        )
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 _wait(processes, logs, start + timeout, timeout, echo, poll)
             finally:
                 _stop(processes)
@@ -205,6 +212,22 @@ def launch(
             logs,
         ) from None
     return LaunchResult(logs, time.monotonic() - start)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def _child_setup(parent: int, mask):
+    """The children's ``preexec_fn``: the launcher's signal mask from before the starts, and
+    the death signal of :func:`_die_with`."""
+    die_with = _die_with(parent)
+
+    def setup():
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if die_with is not None:
+            die_with()
+
+    return setup
 
 
 def _die_with(parent: int):

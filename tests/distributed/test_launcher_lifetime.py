@@ -177,3 +177,32 @@ def test_launch_times_out_and_stops_the_processes(tmp_path):
             2, _python("time.sleep(100000)"), module=None, log_dir=tmp_path, timeout=1
         )
     assert failure.value.returncode is None
+
+
+def test_a_stop_signal_while_the_processes_start_stops_every_one(monkeypatch, tmp_path):
+    # SIGTERM arrives right after the second process is forked, before the launcher
+    # has recorded it: it must wait until it is, so both are named and stopped.
+    from nnbasics.distributed import _launcher
+
+    real = subprocess.Popen
+    started = []
+
+    def popen(*args, **kwargs):
+        child = real(*args, **kwargs)
+        started.append(child)
+        if len(started) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return child
+
+    monkeypatch.setattr(_launcher.subprocess, "Popen", popen)
+    sleeper = ["-c", "import time; time.sleep(600)"]
+    try:
+        with pytest.raises(_launcher.LaunchError) as e:
+            _launcher.launch(2, sleeper, module=None, log_dir=tmp_path)
+    finally:
+        for child in started:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert str(e.value).startswith("launch: stopped by SIGTERM; its 2 processes were stopped")
+    assert [child.returncode for child in started] == [-signal.SIGTERM] * 2
