@@ -20,10 +20,10 @@ from nnbasics import _checks, compilation
 from nnbasics.mlp import MLP
 from nnbasics.search import (
     _TRACES,
-    STRUCTURAL,
     _bucket_groups,
     _check_search_args,
     _chunks,
+    _numeric_names,
     _own_net,
 )
 from nnbasics.train import _buckets, cast_data, to_device
@@ -170,7 +170,7 @@ def train_folds(
     traced = _TRACES[0]
     for shape, fold_rows in shapes.items():
         groups, names = checked[shape]
-        numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
+        numeric = _numeric_names(names)
         stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
         rows = None
         total = max(np.shape(X)[0] for X, _ in stacked)
@@ -185,7 +185,7 @@ def train_folds(
             weights = np.stack([_buckets.pad(sample_weights[f], total) for f in fold_rows])
             weights = to_device(weights.astype(dtype))
         program = (optimizer, epochs, None, 0.0, grad, dtype, True)
-        for net_g, run_chunk, chunk, padded, hp in _chunks(
+        for net_g, run_chunk, chunk, padded, hp, masked in _chunks(
             net, groups, configs, numeric, chunk_size, program
         ):
             # (configs, folds) of every numeric value: the folds' axis is vmapped too
@@ -206,7 +206,7 @@ def train_folds(
                     nets[row], params[row][f] = _own_net(
                         net_g,
                         jax.tree.map(lambda v, a=a, j=j: v[a, j], got),
-                        "unit_sizes" in hp,
+                        masked,
                         configs[row],
                     )
                     train_loss[row, f] = out["history"]["train_loss"][a, j]
@@ -218,7 +218,7 @@ def _check_fold_values(fold_values, configs, shape) -> dict[str, np.ndarray]:
     """``fold_values`` as {name: finite float (C, F) array}, each name a numeric config value."""
     if fold_values is None:
         return {}
-    numeric = sorted(k for k in configs[0] if k not in STRUCTURAL + ("nesterov", "seed"))
+    numeric = sorted(k for k in _numeric_names(configs[0]) if k != "seed")
     checked = {}
     for name, values in dict(fold_values).items():
         if name not in numeric:

@@ -363,7 +363,7 @@ def search(
         dtype,
     )
     count = len(configs)
-    numeric = [k for k in names if k not in STRUCTURAL and k != "nesterov"]
+    numeric = _numeric_names(names)
     columns = {k: np.full(count, np.nan) for k in METRIC_COLUMNS}
     history = {k: np.full((count, epochs), np.nan) for k in HISTORY_KEYS}
     groups, data, rows = _bucketed(net, groups, data)
@@ -371,7 +371,7 @@ def search(
     pick = SELECT[select]
     best = None  # (score, row, net, params, masked)
     program = (optimizer, epochs, patience, min_delta, grad, dtype, False)
-    for net_g, run_chunk, chunk, padded, hp in _chunks(
+    for net_g, run_chunk, chunk, padded, hp, masked in _chunks(
         net, groups, configs, numeric, chunk_size, program
     ):
         seeds = to_device(np.asarray([int(configs[i].get("seed", 0)) for i in padded], np.uint32))
@@ -390,7 +390,7 @@ def search(
         j = int(pick(scores))
         if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
             own = jax.tree.map(lambda a, j=j: a[j], params)
-            best = (scores[j], chunk[j], net_g, own, "unit_sizes" in hp)
+            best = (scores[j], chunk[j], net_g, own, masked)
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (
@@ -416,14 +416,15 @@ def search(
 
 
 def _chunks(net, groups, configs, numeric, chunk_size, program):
-    """Per structural group, per chunk of its rows: (net, program, rows, padded rows, hp).
+    """Per structural group, per chunk of its rows: (net, program, rows, padded rows, hp, masked).
 
     ``hp`` holds each numeric value of the chunk's configs as a NumPy array (on the
     host: a device array built from a list would compile a conversion per shape).
 
     ``program`` is (optimizer, epochs, patience, min_delta, grad, dtype, folds) for
     ``_compile``. The last chunk is padded with copies of its first row, so one
-    program serves all.
+    program serves all. ``masked`` says the group trains each config's own units of
+    the widest network (``_own_net`` cuts them out).
     """
     optimizer, epochs, patience, min_delta, grad, dtype, folds = program
     for static, rows in groups.items():
@@ -441,10 +442,16 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 for k in numeric
                 if k != "seed"
             }
-            if fields.get("masked"):  # each config's own layer sizes, in the widest net
+            masked = bool(fields.get("masked"))
+            if masked:  # each config's own layer sizes, in the widest net
                 units = [_buckets.width_inputs(_sizes(net, configs[i]), dtype) for i in padded]
                 hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
-            yield net_g, run_chunk, chunk, padded, hp
+            yield net_g, run_chunk, chunk, padded, hp, masked
+
+
+def _numeric_names(names) -> list[str]:
+    """The numeric (vmapped) hyper-parameters among a grid's names, in their order."""
+    return [k for k in names if k not in STRUCTURAL and k != "nesterov"]
 
 
 def _sizes(net, config) -> tuple[int, ...]:
