@@ -579,6 +579,7 @@ def _compile(
         lambda: _make_program(
             net, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds
         ),
+        stored=True,
     )
 
 
@@ -600,6 +601,11 @@ def _make_program(net, optimizer, numeric, fields, epochs, patience, min_delta, 
         else:
             params = net.init(k_init, dtype)
         state = init_state(params, opt, k_train)
+        # Every part of the state batched from the start (a select on a batched
+        # True, bitwise the same values): vmap's rule for a scan then batches the
+        # loop's body once, not again for each part of the carry it finds batched.
+        every = seed == seed
+        state = jax.tree.map(lambda a: jnp.where(every, a, a), state)
 
         def epoch(state, _):
             return train_epoch(

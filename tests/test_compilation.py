@@ -141,7 +141,9 @@ def test_corrupt_cache_warns_once_and_carries_on(tmp_path):
     args = ["train", "--quiet", "--epochs", "2", "--dataset", "iris"]
     assert _cli(args, env).returncode == 0
     (cache,) = (tmp_path / "nnbasics" / "jax").iterdir()
-    for entry in cache.iterdir():
+    entries = [e for e in cache.rglob("*") if e.is_file()]
+    assert any(e.parent.name == "nnbasics-programs" for e in entries)  # whole programs too
+    for entry in entries:
         entry.write_bytes(b"not a compiled program")
     out = _cli(args, env)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -295,7 +295,7 @@ class _BaseMLP(BaseEstimator):
         if scipy.sparse.issparse(X):
             return _sparse.apply(net, params, X)
         # one compiled forward pass per net and shape, not an eager program per operation
-        apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply))
+        apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply), stored=True)
         X = np.asarray(X)
         n = X.shape[0]
         with jax.enable_x64(True):

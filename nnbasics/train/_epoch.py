@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike, DTypeLike
 
-from nnbasics import optim
+from nnbasics import _store, optim
 from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
 
@@ -117,6 +117,7 @@ def init_state(
         lambda: jax.jit(
             lambda params, key, numbers: _init_state(params, _rebuild(structure, numbers), key)
         ),
+        stored=True,
     )
     return program(params, _raw_key(key), numbers)
 
@@ -155,15 +156,20 @@ TUNABLE = ("l2", "l1", "min_delta")
 """Settings that are inputs of the compiled epoch when nonzero: a sweep over them compiles once."""
 
 
-def _program(key, make: Callable) -> Callable:
-    """The program cached under ``key``, made by ``make()`` on a miss (not cached if unhashable)."""
+def _program(key, make: Callable, stored: bool = False) -> Callable:
+    """The program cached under ``key``, made by ``make()`` on a miss (not cached if unhashable).
+
+    ``stored``: ``make()`` returns a jitted function whose compiled executables are
+    kept whole on disk under ``key`` (``nnbasics._store``), so that the next process
+    loads them without tracing; ``key`` must then name everything the program depends on.
+    """
     with _PROGRAMS_LOCK:
         try:
             program = _PROGRAMS.get(key)
         except TypeError:  # e.g. an optimizer holding arrays
             return make()
         if program is None:
-            program = _PROGRAMS[key] = make()
+            program = _PROGRAMS[key] = _store.Stored(key, make()) if stored else make()
             if len(_PROGRAMS) > _PROGRAMS_SIZE:
                 _PROGRAMS.popitem(last=False)
         else:
@@ -227,6 +233,7 @@ def evaluate(net: MLP, params: Params, *pairs: tuple[ArrayLike, ArrayLike]) -> l
     program = _program(
         ("evaluate", net),
         lambda: jax.jit(lambda params, pairs, rows: _stacked_metrics(net, params, pairs, rows)),
+        stored=True,
     )
     rows = None
     if _buckets.is_enabled() and all(_buckets.paddable(a) for pair in pairs for a in pair):
@@ -525,7 +532,7 @@ def compile_epoch(net: MLP, optimizer: optax.GradientTransformation, **config: A
 
         return jax.jit(epoch, donate_argnums=0)
 
-    return EpochProgram(_program(key, make), numbers, tuned)
+    return EpochProgram(_program(key, make, stored=True), numbers, tuned)
 
 
 class EpochProgram(NamedTuple):
