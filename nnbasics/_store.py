@@ -14,8 +14,9 @@ made of everything that can change it, in ``<compilation cache>/nnbasics-program
   platform, count), x64 mode, the JAX settings that change a program and
   ``$XLA_FLAGS``.
 
-The next process that calls the function with arguments of the same key loads
-the executable (a few milliseconds) and runs it: the same executable the compiler
+Only an executable that this process compiled is stored (one that JAX's cache
+served cannot be serialized whole again). The next process that calls the
+function with arguments of the same key loads the executable (a few milliseconds) and runs it: the same executable the compiler
 built, so the results are the same bits. The store is on exactly when the
 compilation cache is (``jax_compilation_cache_dir`` set; ``nb.disable_compilation_cache``
 and ``NNBASICS_NO_COMPILE_CACHE`` turn both off), holds at most
@@ -29,11 +30,13 @@ arguments) runs through ``jax.jit`` as usual.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import os
 import pickle
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -174,9 +177,29 @@ class Stored:
         loaded = _read(path, key)
         if loaded is not None:
             return loaded
+        hits = _served.hits
         compiled = self.jitted.lower(*args).compile()
-        _write(path, key, compiled)
+        # An executable that JAX's persistent cache served has lost its compiled
+        # kernels when serialized again (it loads, then fails to run): only a real
+        # compilation is stored.
+        if _served.hits == hits:
+            _write(path, key, compiled)
         return compiled
+
+
+class _Served(threading.local):
+    hits = 0
+
+
+_served = _Served()
+
+
+def _count_cache_hits(event: str, **_) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _served.hits += 1
+
+
+jax.monitoring.register_event_listener(_count_cache_hits)
 
 
 def _read(path: str, key: str):
@@ -189,19 +212,18 @@ def _read(path: str, key: str):
     except Exception as e:  # a corrupt entry is ignored, not fatal
         _warn_once(path, f"cannot read it ({type(e).__name__}: {e})")
         return None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        _warn_once(path, "it holds another program")
+        return None
     try:
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            raise ValueError("it holds another program")
         program = serialize_executable.deserialize_and_load(
             entry["executable"], entry["in_tree"], entry["out_tree"]
         )
     except Exception as e:
         _warn_once(path, f"cannot load it ({type(e).__name__}: {e})")
         return None
-    try:
+    with contextlib.suppress(OSError):
         os.utime(path)  # recently used: evicted last
-    except OSError:
-        pass
     return program
 
 
@@ -214,7 +236,7 @@ def _write(path: str, key: str, compiled) -> None:
         with _files.atomic_open(path, "wb") as f:
             pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
         _evict(os.path.dirname(path))
-    except (OSError, ValueError, NotImplementedError, pickle.PicklingError):
+    except Exception:  # e.g. XLA cannot serialize a program holding a sort's comparator
         return
 
 
@@ -233,10 +255,8 @@ def _evict(where: str, limit: int | None = None) -> None:
     for _, size, name in sorted(entries):
         if total <= limit:
             break
-        try:
+        with contextlib.suppress(OSError):
             os.remove(os.path.join(where, name))
-        except OSError:
-            pass
         total -= size
 
 

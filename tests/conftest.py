@@ -74,6 +74,16 @@ def pytest_make_collect_report(collector):
 # switched on above, before nnbasics is first imported)
 
 
+@pytest.fixture
+def fresh_programs(tmp_path):
+    """An empty program cache and program store, so that what a test compiles does not
+    depend on the tests before it."""
+    from tests._helpers.compiles import fresh_programs
+
+    with fresh_programs(tmp_path / "programs"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def iris():
     """Iris, standardized, shuffled: (train 100, valid 50) in float64 (the checkpoint tests)."""

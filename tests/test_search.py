@@ -13,6 +13,7 @@ import pytest
 
 import nnbasics as nb
 from nnbasics import search as S
+from tests._helpers.compiles import fresh_programs
 
 EPOCHS = 25
 NET = nb.MLP((4, 8, 3), hidden="tanh")
@@ -30,9 +31,10 @@ def splits():
 
 
 @pytest.fixture(scope="module")
-def chunked(splits):
+def chunked(splits, tmp_path_factory):
     """8 configs in chunks of 3: the third chunk is padded with one copy."""
-    return S.search(NET, *splits, configs=CONFIGS, optimizer="adam", chunk_size=3, **OPTIONS)
+    with fresh_programs(tmp_path_factory.mktemp("programs")):
+        return S.search(NET, *splits, configs=CONFIGS, optimizer="adam", chunk_size=3, **OPTIONS)
 
 
 def _fit(splits, net, optimizer, config, **kw):
@@ -129,7 +131,7 @@ def test_search_equals_fit_per_config(splits, chunked):
             )
 
 
-def test_chunks_equal_one_chunk_and_compile_once(splits, chunked):
+def test_chunks_equal_one_chunk_and_compile_once(splits, chunked, fresh_programs):
     assert chunked.traces == 1  # three chunks, one program
     whole = S.search(NET, *splits, configs=CONFIGS, optimizer="adam", chunk_size=64, **OPTIONS)
     assert whole.traces == 1
@@ -178,7 +180,7 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     assert rows == np.argsort(chunked.table["valid_loss"], kind="stable").tolist()
 
 
-def test_structural_groups_schedule_and_accuracy_selection(splits):
+def test_structural_groups_schedule_and_accuracy_selection(splits, fresh_programs):
     configs = S.grid(
         sizes=[(4, 8, 3), (4, 5, 3)],
         learning_rate=[0.05],

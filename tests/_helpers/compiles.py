@@ -40,3 +40,23 @@ def count_compilations():
     finally:
         jax.config.update("jax_log_compiles", previous)
         logger.removeHandler(counter)
+
+
+@contextlib.contextmanager
+def fresh_programs(folder):
+    """No compiled program in memory or in the program store (which moves to ``folder``).
+
+    For tests that count what a block compiles or traces: an earlier test in the same
+    process cannot have compiled or stored the same program.
+    """
+    from nnbasics import _store
+    from nnbasics.train import _epoch
+
+    saved = _epoch._PROGRAMS, _store.folder
+    _epoch._PROGRAMS = type(saved[0])()
+    _store.folder = lambda: str(folder)
+    jax.clear_caches()
+    try:
+        yield
+    finally:
+        _epoch._PROGRAMS, _store.folder = saved

@@ -565,7 +565,7 @@ def test_train_drop_missing_says_what_it_dropped(tmp_path, capsys):
     assert code == 2 and "--drop-missing goes with --data" in err
 
 
-def test_train_compiles_init_and_evaluation_beside_the_epoch(capsys):
+def test_train_compiles_init_and_evaluation_beside_the_epoch(capsys, fresh_programs):
     # `nnbasics train` draws the parameters on a thread while the data are split, and
     # compiles the final evaluation there while fit compiles the epoch: the init and
     # evaluation programs compile on the thread, nothing compiles on the main thread

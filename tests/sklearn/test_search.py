@@ -108,7 +108,7 @@ def test_grid_search_cv_equals_sklearns(iris, searched):
     assert ours.score(X, y) == pytest.approx(theirs.score(X, y), rel=1e-9)
 
 
-def test_refit_compiles_on_a_thread_while_the_search_runs(iris):
+def test_refit_compiles_on_a_thread_while_the_search_runs(iris, fresh_programs):
     # A hidden width no other test uses, so every program is new to this process
     # (training sizes share programs: a row bucket serves many).
     X, y = iris

@@ -18,7 +18,6 @@ from nnbasics import search as nb_search
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
-from nnbasics.train import _epoch as epoch_module
 
 RTOL = 1e-12  # one epoch, parameters, losses and predictions
 RTOL_LONG = 1e-9  # a whole fit with early stopping
@@ -96,13 +95,6 @@ def _count_programs():
         yield counter
     finally:
         jax.monitoring.unregister_event_duration_listener(listen)
-
-
-@pytest.fixture
-def fresh_programs(monkeypatch):
-    """An empty program cache, so that what a test compiles does not depend on test order."""
-    monkeypatch.setattr(epoch_module, "_PROGRAMS", type(epoch_module._PROGRAMS)())
-    jax.clear_caches()
 
 
 # ------------------------------------------------------------ the helpers

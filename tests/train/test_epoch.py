@@ -41,7 +41,7 @@ def test_programs_cache_stays_bounded(iris32):
     assert len(_train_epoch._PROGRAMS) == _train_epoch._PROGRAMS_SIZE
 
 
-def test_evaluate_is_one_program_and_equals_metrics(iris32):
+def test_evaluate_is_one_program_and_equals_metrics(iris32, fresh_programs):
     (X, y), (Xv, yv) = iris32
     params = RELU_NET.init(jax.random.key(0))
     with count_compilations() as c:
