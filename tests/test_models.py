@@ -314,6 +314,27 @@ def test_predict_applies_the_saved_standardization(iris_model, tmp_path):
     assert np.mean(out["index"] == y) > 0.9
 
 
+def test_read_follows_the_header_it_is_told(tmp_path):
+    # A first row of numbers is data unless the caller says it is the header.
+    model = _model(tmp_path, features=["1", "2", "3"])
+    path = _csv(tmp_path / "numbers.csv", ["1", "2", "3"], ROWS)
+    X, _ = model.read(path, header=True)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    X, _ = model.read(path, header=False)
+    np.testing.assert_array_equal(X[1:], ROWS.astype(np.float32))
+    assert X[0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_sigmoid_model_predicts_each_output_as_a_0_1_label(tmp_path):
+    net = nb.MLP((3, 4, 2), hidden="tanh", output="sigmoid")  # two yes/no outputs
+    params = net.init(jax.random.key(0))
+    out = nb.load_model(nb.save_model(tmp_path / "m.npz", net, params)).predict(ROWS)
+    assert sorted(out) == ["label", "probabilities"]
+    p = np.asarray(jax.nn.sigmoid(net.apply(params, jnp.asarray(ROWS))))
+    np.testing.assert_allclose(out["probabilities"], p, rtol=1e-6)
+    np.testing.assert_array_equal(out["label"], (p > 0.5).astype(int))
+
+
 def test_gaussian_model_predicts_mean_and_spread(tmp_path):
     X, y = nb.data.load("sine")
     net = nb.MLP((1, 16, 1), hidden="tanh", output="gaussian")

@@ -180,6 +180,20 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     assert rows == np.argsort(chunked.table["valid_loss"], kind="stable").tolist()
 
 
+@pytest.mark.parametrize("select", ["valid_loss", "valid_accuracy"])
+def test_a_run_that_diverges_at_once_is_never_selected(splits, select):
+    # A run with no finite epoch has no validation score (NaN accuracy, infinite loss):
+    # the selection passes over it whichever column it follows.
+    configs = S.grid(learning_rate=[1e308, 0.05])  # overflows in the first epoch
+    result = S.search(
+        NET, splits[0], splits[1], configs=configs, optimizer="sgd", epochs=2,
+        batch_size=32, select=select, dtype=jnp.float64,
+    )  # fmt: skip
+    assert result.table["diverged"].tolist() == [True, False]
+    assert np.isnan(result.table["valid_accuracy"][0])
+    assert result.best == 1
+
+
 def test_structural_groups_schedule_and_accuracy_selection(splits, fresh_programs):
     configs = S.grid(
         sizes=[(4, 8, 3), (4, 5, 3)],

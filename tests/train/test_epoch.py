@@ -269,6 +269,27 @@ def test_train_epoch_counts_any_decrease_as_an_improvement_by_default():
     assert int(state.best_epoch) == 1 and int(state.wait) == 0
 
 
+def test_the_valid_accuracy_monitor_keeps_the_negated_best_accuracy():
+    # train_epoch's docstring: "valid_accuracy" (higher is better) is kept in the state
+    # as its negative; a higher accuracy is an improvement, a lower one is not.
+    opt = nb.optim.sgd(0.5)
+    state = init_state(XOR_NET.init(jax.random.key(0), jnp.float64), opt, jax.random.key(1))
+    data = tuple(map(jnp.asarray, (X4, Y4, X4, Y4)))
+    epoch = jax.jit(
+        lambda s: nb.train.train_epoch(
+            s, *data, net=XOR_NET, optimizer=opt, batch_size=4, monitor="valid_accuracy"
+        )
+    )
+    accuracies = []
+    for _ in range(60):
+        state, m = epoch(state)
+        accuracies.append(float(m["valid_accuracy"]))
+    assert len(set(accuracies)) > 1  # the accuracy moved, so the selection is tested
+    best = int(np.argmax(accuracies))  # the first epoch of the highest accuracy
+    assert int(state.best_epoch) == best
+    assert float(state.best_loss) == -max(accuracies)
+
+
 # --- history["train_loss"]: the example-weighted mean of the minibatch losses
 
 

@@ -188,6 +188,17 @@ def test_a_checkpoint_records_the_monitor_it_was_made_with(tmp_path):
     assert "has monitor = 'valid_accuracy', this run asks for <missing> (resume" in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("setting", "made", "asked"), [("patience", 3, 5), ("min_delta", 0.0, 0.25)]
+)
+def test_a_checkpoint_records_its_early_stopping_settings(tmp_path, setting, made, asked):
+    # Another patience or min_delta stops the run at another epoch: not the same run.
+    _fit4(tmp_path, valid=(X4, Y4), **{setting: made})
+    with pytest.raises(ValueError, match=r"^checkpoint: ") as e:
+        _fit4(tmp_path, epochs=2, valid=(X4, Y4), **{setting: asked})
+    assert f"has {setting} = {made!r}, this run asks for {asked!r}" in str(e.value)
+
+
 def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path):
     # fit's docstring: with an optax transformation that is not nb.optim's, only its state's
     # structure, shapes and dtypes (and inject_hyperparams' values) can be compared, and the
