@@ -25,7 +25,7 @@ as JAX trusts its cache: what it reads, it runs. An entry that cannot be read
 (a corrupt or truncated file) is ignored with one warning and written again.
 Anything the key cannot describe (an optax transformation that is not an
 ``nb.optim`` one, arrays spread over several devices, several processes, keyword
-arguments) runs through ``jax.jit`` as usual.
+arguments, a call inside ``jit``, ``vmap`` or ``grad``) runs through ``jax.jit`` as usual.
 """
 
 from __future__ import annotations
@@ -129,6 +129,8 @@ def folder() -> str | None:
 
 
 def _signature(leaf) -> tuple:
+    if isinstance(leaf, jax.core.Tracer):  # called inside jit, vmap or grad: traced, not run
+        raise _Unstable("a traced value")
     if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) != 1:
         raise _Unstable("an array on several devices")
     aval = jax.typeof(leaf)

@@ -191,6 +191,14 @@ def test_the_store_is_off_with_the_compilation_cache():
         jax.config.update("jax_compilation_cache_dir", saved)
 
 
+def test_a_call_inside_a_transformation_is_traced_as_usual(store):
+    # e.g. init_state inside a user's vmapped training function
+    program = store.program()
+    got = jax.vmap(lambda x: program(x, 2.0))(np.stack([X, 2 * X]))
+    np.testing.assert_allclose(got[1], program(2 * X, 2.0), rtol=1e-15)
+    assert len(store.files()) == 1  # the direct call's program only
+
+
 def test_eviction_removes_the_least_recently_used_first(tmp_path):
     for i, name in enumerate(["old", "mid", "new"]):
         path = tmp_path / f"{name}.program"

@@ -72,10 +72,12 @@ def searched(iris):
 # --- scikit-learn's own search tools
 
 
-def test_sklearn_grid_search_compiles_the_training_program_once(iris, searched):
-    # The programs of EST's fit were compiled by the first candidate of `searched`;
-    # a grid of new learning rates and penalties is only new inputs to them.
+def test_sklearn_grid_search_compiles_the_training_program_once(iris):
+    # The programs of EST's fit, compiled by a first search (in this test: another test's
+    # jax.clear_caches() cannot come between), serve a grid of new learning rates and
+    # penalties: only new inputs to them.
     X, y = iris
+    ms.GridSearchCV(EST, {"alpha": [1e-2]}, cv=3, refit=False).fit(X, y)
     grid = {"learning_rate_init": [1e-2, 5e-2], "alpha": [1e-3, 1e-1]}
     with count_compilations() as c:
         search = ms.GridSearchCV(EST, grid, cv=3, refit=False).fit(X, y)
@@ -122,9 +124,14 @@ def test_refit_compiles_on_a_thread_while_the_search_runs(iris, fresh_programs):
     np.testing.assert_array_equal(search.best_estimator_.coefs_[0], ref.coefs_[0])
 
 
-def test_second_search_with_new_numbers_compiles_nothing(iris, searched):
+def test_second_search_with_new_numbers_compiles_nothing(iris):
     X, y = iris
-    # 6 candidates of GRID's two widths: two full chunks of the fixture's program
+    first = GridSearchCV(EST, GRID, cv=3, refit=False)
+    first.chunk_size = 3
+    first.fit(
+        X, y
+    )  # its program, in this test: another test's jax.clear_caches() cannot come between
+    # 6 candidates of the same two widths: two full chunks of the first search's program
     grid = {"hidden_layer_sizes": [(4,), (6,)], "learning_rate_init": [2e-3, 2e-2, 1e-1]}
     with count_compilations() as c:
         search = GridSearchCV(EST, grid, cv=3, refit=False)
