@@ -178,6 +178,12 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
         for line in S.format_table(chunked, top=None).splitlines()[1:]
     ]
     assert rows == np.argsort(chunked.table["valid_loss"], kind="stable").tolist()
+    # Yes/no columns are written as words, one per row, in the table's order.
+    full = S.format_table(chunked, top=None).splitlines()
+    at = full[0].split().index("stopped_early") + 1  # + 1: the first column has no name
+    shown = [line.split()[at - (not line.startswith("*"))] for line in full[1:]]
+    stopped = chunked.table["stopped_early"][rows]
+    assert shown == ["yes" if s else "no" for s in stopped] and len(set(shown)) == 2
 
 
 @pytest.mark.parametrize("select", ["valid_loss", "valid_accuracy"])
