@@ -46,6 +46,16 @@ def test_read_of_an_npz_file_takes_its_features(tmp_path):
     assert y is None
 
 
+def test_a_regression_model_reads_an_npz_files_real_targets(tmp_path):
+    net = nb.MLP((3, 4, 1), hidden="tanh", output="linear")
+    model = nb.load_model(nb.save_model(tmp_path / "m.npz", net, net.init(jax.random.key(0))))
+    targets = np.array([0.25, -1.5, 3.0])
+    np.savez(tmp_path / "xy.npz", X=ROWS, y=targets)
+    X, y = model.read(tmp_path / "xy.npz")
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    np.testing.assert_array_equal(y, targets.astype(np.float32).reshape(-1, 1))
+
+
 def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
     # Model.columns' docstring: by name when the model has features and the file a header
     # (every other column the target, in any order); else by position, d_in + 1 columns

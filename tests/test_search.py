@@ -200,6 +200,18 @@ def test_a_run_that_diverges_at_once_is_never_selected(splits, select):
     assert result.best == 1
 
 
+def test_widths_of_maxout_units_named_by_the_grid_are_one_program_each(splits, fresh_programs):
+    # Maxout units are not masked into a wider network (their pieces would mix): a grid
+    # that makes the hidden units maxout trains each width in its own program.
+    configs = S.grid(sizes=[(4, 4, 3), (4, 6, 3)], hidden=["maxout"], learning_rate=[0.05])
+    result = S.search(
+        nb.MLP((4, 1, 3), hidden="tanh"), splits[0], splits[1], configs=configs,
+        optimizer="sgd", epochs=2, batch_size=32, dtype=jnp.float64,
+    )  # fmt: skip
+    assert result.traces == 2
+    assert result.net.hidden == "maxout" and result.net.sizes == configs[result.best]["sizes"]
+
+
 def test_structural_groups_schedule_and_accuracy_selection(splits, fresh_programs):
     configs = S.grid(
         sizes=[(4, 8, 3), (4, 5, 3)],

@@ -215,3 +215,16 @@ def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path)
         "state's structure, shapes and dtypes (and inject_hyperparams' values) were compared, "
         "its other hyper-parameters (learning rate, ...) cannot be verified"
     ]
+
+
+def test_resuming_a_run_that_stopped_early_says_so(tmp_path):
+    # patience 1 on XOR with a learning rate that overshoots: the run stops early
+    first = _fit4(tmp_path, nb.optim.sgd(50.0), epochs=30, valid=(X4, Y4), patience=1)
+    assert first.stopped_early
+    done = len(first.history["train_loss"])
+    with pytest.warns(UserWarning) as seen:
+        _fit4(tmp_path, nb.optim.sgd(50.0), epochs=30, valid=(X4, Y4), patience=1)
+    assert str(seen[0].message) == (
+        f"the checkpoint in {str(tmp_path)!r} had already stopped early after {done} "
+        "epochs: nothing left to train"
+    )
