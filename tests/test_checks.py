@@ -67,16 +67,16 @@ def test_real_in_is_closed_at_both_ends_unless_told():
     assert _checks.real_in("p", 1.0, 0.0, 1.0) == 1.0
     assert _checks.real_in("p", 0.0, 0.0, 1.0) == 0.0
     for value, kw in [(1.0, {"hi_open": True}), (0.0, {"lo_open": True})]:
-        with pytest.raises(ValueError) as e:
+        with pytest.raises(ValueError, match="^p: ") as e:
             _checks.real_in("p", value, 0.0, 1.0, **kw)
         interval = "(0.0, 1.0]" if kw.get("lo_open") else "[0.0, 1.0)"
         assert str(e.value) == f"p: expected a real number in {interval}, received {value}"
 
 
 def test_the_small_checks_name_the_argument_what_they_expect_and_what_came():
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="^mode: ") as e:
         _checks.one_of("mode", "sideways", ("up", "down"))
     assert str(e.value) == "mode: expected one of 'up', 'down', received 'sideways'"
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="^top: ") as e:
         _checks.positive_int("top", 0)
     assert str(e.value) == "top: expected a positive integer, received 0"

@@ -222,7 +222,7 @@ def test_resuming_a_run_that_stopped_early_says_so(tmp_path):
     first = _fit4(tmp_path, nb.optim.sgd(50.0), epochs=30, valid=(X4, Y4), patience=1)
     assert first.stopped_early
     done = len(first.history["train_loss"])
-    with pytest.warns(UserWarning) as seen:
+    with pytest.warns(UserWarning, match="nothing left to train") as seen:
         _fit4(tmp_path, nb.optim.sgd(50.0), epochs=30, valid=(X4, Y4), patience=1)
     assert str(seen[0].message) == (
         f"the checkpoint in {str(tmp_path)!r} had already stopped early after {done} "
