@@ -43,6 +43,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.core import Tracer
 from jax.experimental import serialize_executable
 
 from nnbasics import _files
@@ -129,7 +130,7 @@ def folder() -> str | None:
 
 
 def _signature(leaf) -> tuple:
-    if isinstance(leaf, jax.core.Tracer):  # called inside jit, vmap or grad: traced, not run
+    if isinstance(leaf, Tracer):  # called inside jit, vmap or grad: traced, not run
         raise _Unstable("a traced value")
     if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) != 1:
         raise _Unstable("an array on several devices")
