@@ -206,11 +206,12 @@ def test_linear_defaults_to_no_penalty():
     np.testing.assert_allclose(linear.solve(X, y)["w"], [2.0], rtol=1e-12)  # exact fit
 
 
+@pytest.mark.parametrize("weights", [None, [1.0, 2.0, 0.5, 1.0]])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_linear_solve_keeps_float32_data_float32(fit_intercept):
+def test_linear_solve_keeps_float32_data_float32(fit_intercept, weights):
     # float32 is a supported working precision (DESIGN.md's numerics are stated for it;
     # logistic and the optimizers keep float32 float32): solve does not widen it silently.
     X = jnp.asarray([[0.0, 1.0], [2.0, 0.0], [3.0, 5.0], [1.0, 1.0]], jnp.float32)
     y = jnp.asarray([1.0, 0.0, 7.0, 2.0], jnp.float32)
-    fitted = linear.solve(X, y, 0.1, fit_intercept=fit_intercept)
+    fitted = linear.solve(X, y, 0.1, weights=weights, fit_intercept=fit_intercept)
     assert fitted["w"].dtype == fitted["b"].dtype == jnp.float32

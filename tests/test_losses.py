@@ -135,3 +135,8 @@ def test_losses_gaussian_spread_and_gradient_at_the_tiny_precision_cut():
     np.testing.assert_allclose(std, [[1 / np.sqrt(tau)]], rtol=1e-12)
     ref = [[tau * (mu - y), sig * (0.5 * (y - mu) ** 2 - 0.5 / tau)]]
     np.testing.assert_allclose(delta, ref, rtol=1e-12)
+
+
+def test_softmax_delta_of_one_example_is_its_row_of_a_batch():
+    z, y = jnp.array([[0.3, -1.0, 2.0], [1.0, 0.0, 0.5]]), jnp.array([2, 0])
+    np.testing.assert_allclose(losses.softmax_delta(z[0], y[0]), losses.softmax_delta(z, y)[0])
