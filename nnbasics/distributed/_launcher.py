@@ -178,26 +178,29 @@ def launch(
     start = time.monotonic()
     processes: list = []
     try:
-        with _signals_stop():
+        with _signals_stop() as hold:
             try:
                 # A stop signal while the processes start waits until each is recorded
-                # (one arriving between a fork and its record would miss that process);
-                # each child gets the mask back before it runs.
+                # (one arriving between a fork and its record would miss that process):
+                # blocked in this thread (each child gets the mask back before it runs)
+                # and held in Python, for a signal that another thread of this process
+                # receives (Python runs its handler in the main thread all the same).
                 mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
                 try:
-                    for i, path in enumerate(logs):
-                        with open(path, "wb") as log:
-                            processes.append(
-                                subprocess.Popen(
-                                    _command(argv, module, i, n, coordinator),
-                                    stdout=log,
-                                    stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL,
-                                    env=_environment(i, n, coordinator, cpu_devices, env),
-                                    start_new_session=True,
-                                    preexec_fn=_child_setup(os.getpid(), mask),
+                    with hold():
+                        for i, path in enumerate(logs):
+                            with open(path, "wb") as log:
+                                processes.append(
+                                    subprocess.Popen(
+                                        _command(argv, module, i, n, coordinator),
+                                        stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL,
+                                        env=_environment(i, n, coordinator, cpu_devices, env),
+                                        start_new_session=True,
+                                        preexec_fn=_child_setup(os.getpid(), mask),
+                                    )
                                 )
-                            )
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 _wait(processes, logs, start + timeout, timeout, echo, poll)
@@ -276,18 +279,35 @@ def _signals_stop(signals=(signal.SIGTERM, signal.SIGHUP)):
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield contextlib.nullcontext
         return
-    raised = []
+    raised: list = []
+    held: list = []  # [pending signal or None] while held
 
     def handler(signum, frame):
-        if not raised:
-            raised.append(signum)
-            raise _Signalled(signum)
+        if raised:
+            return
+        if held:
+            held[0] = held[0] or signum
+            return
+        raised.append(signum)
+        raise _Signalled(signum)
+
+    @contextlib.contextmanager
+    def hold():
+        """Defers a stop signal to the end of the block (raised there)."""
+        held.append(None)
+        try:
+            yield
+        finally:
+            pending = held.pop()
+            if pending is not None and not raised:
+                raised.append(pending)
+                raise _Signalled(pending)
 
     previous = {s: signal.signal(s, handler) for s in signals}
     try:
-        yield
+        yield hold
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
