@@ -130,12 +130,14 @@ def folder() -> str | None:
 
 
 def _signature(leaf) -> tuple:
+    """(shape, dtype, weak type, sharding): read from the array's attributes, as this
+    runs on every call (``jax.typeof`` would cost several times more)."""
     if isinstance(leaf, Tracer):  # called inside jit, vmap or grad: traced, not run
         raise _Unstable("a traced value")
-    if isinstance(leaf, jax.Array) and len(leaf.sharding.device_set) != 1:
-        raise _Unstable("an array on several devices")
+    if isinstance(leaf, jax.Array):
+        return (leaf.shape, str(leaf.dtype), leaf.weak_type, leaf.sharding)
     aval = jax.typeof(leaf)
-    return (aval.shape, str(aval.dtype), bool(getattr(aval, "weak_type", False)))
+    return (aval.shape, str(aval.dtype), bool(getattr(aval, "weak_type", False)), None)
 
 
 class Stored:
@@ -173,6 +175,8 @@ class Stored:
 
     def _load_or_compile(self, where: str, signature: tuple, args: tuple):
         tree, avals = signature
+        if any(sharding is not None and len(sharding.device_set) != 1 for *_, sharding in avals):
+            return self.jitted  # arrays spread over several devices
         key = "\n".join([environment(), str(self.static), str(tree), repr(avals)])
         if " at 0x" in key:  # an object's address: another process would never match it
             return self.jitted

@@ -433,6 +433,7 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
         run_chunk = _compile(
             net_g, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds
         )
+        masked = bool(fields.get("masked"))
         size = min(chunk_size, len(rows))
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
@@ -442,7 +443,6 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 for k in numeric
                 if k != "seed"
             }
-            masked = bool(fields.get("masked"))
             if masked:  # each config's own layer sizes, in the widest net
                 units = [_buckets.width_inputs(_sizes(net, configs[i]), dtype) for i in padded]
                 hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
