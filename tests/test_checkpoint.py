@@ -640,6 +640,21 @@ def _manifest(key, value):
     return edit
 
 
+def test_a_manifest_without_a_history_list_restores_an_empty_history(tmp_path):
+    # A hand-made or older manifest may leave the history out: it is read as no history.
+    state = _fresh_state()
+    path = checkpoint.save(tmp_path, state, {}, {})
+
+    def drop_history(data):
+        found = json.loads(str(data["manifest"]))
+        del found["history"]
+        data["manifest"] = np.array(json.dumps(found))
+
+    _rewrite(path, drop_history)
+    restored, history = checkpoint.restore(tmp_path, state, {})
+    assert history == {} and int(restored.epoch) == int(state.epoch)
+
+
 def _spec(field, value):
     def edit(data):
         found = json.loads(str(data["manifest"]))

@@ -1,7 +1,7 @@
 """A fresh random sample of mutants over a group of modules, each run against its module's tests.
 
     python tools/mutation_sample.py draw GROUP [--n N] [--seed SEED]
-    python tools/mutation_sample.py run SAMPLE_FILE... [--limit K]
+    python tools/mutation_sample.py run SAMPLE_FILE... [--limit K] [--shard I/M]
     python tools/mutation_sample.py summary SAMPLE_FILE...
     python tools/mutation_sample.py baseline SAMPLE_FILE...
     python tools/mutation_sample.py show NAME...
@@ -18,7 +18,9 @@ and the file is restored byte for byte; one line per mutant goes to
 ``GROUP.results`` (``killed``, ``survived``, ``error`` for any pytest exit status
 other than 0 and 1, ``timeout``), and a run that is stopped resumes where it left
 off. The first K of a sample are themselves a uniform sample, so ``--limit K`` runs
-a smaller one. ``show`` prints a mutant's edit as a diff; ``check`` runs any tests
+a smaller one. ``--shard I/M`` runs only the queue's mutants number I, I + M, ...
+(two checkouts, each running one shard, use two cores; their results files are
+joined after). ``show`` prints a mutant's edit as a diff; ``check`` runs any tests
 against a mutant (how a survivor's new test is seen to fail). ``summary`` prints
 each sample's score with its 95 % Wilson interval and the edits of the mutants not
 killed; ``baseline`` runs every test that killed a mutant on the unmutated code
@@ -62,10 +64,13 @@ GROUPS = {
     ],
 }  # fmt: skip
 
-# The tests each module's mutants run against: its mirrored test file(s) and the test
-# files that import it (the module's doctests are added in run()); left out: the CLI,
-# distributed and documentation-site tests, which start processes or build the site.
+# The tests each module's mutants run against: its mirrored test file(s), the test files
+# that import or drive it (a train module: the whole of tests/train/, whose files drive the
+# package through nb.fit), and the refusal table for every module that refuses (the
+# module's doctests are added in run()); left out: the CLI, distributed and
+# documentation-site tests, which start processes or build the site.
 _REFUSALS = "tests/test_refusals.py"
+_TRAIN = "tests/train/"
 SELECTION = {
     "activations": ["tests/test_activations.py", "tests/test_mlp.py"],
     "losses": ["tests/test_losses.py", "tests/test_mlp.py"],
@@ -105,20 +110,32 @@ SELECTION = {
         "tests/test_checkpoint.py",
         "tests/test_checkpoint_values.py",
         "tests/train/test_resume.py",
+        "tests/models/test_crafted_files.py",
         _REFUSALS,
     ],
-    "train/_fit": ["tests/train/test_fit.py", _REFUSALS],
-    "train/_epoch": ["tests/train/test_epoch.py", "tests/train/test_arguments.py"],
-    "train/_arguments": ["tests/train/test_arguments.py", _REFUSALS],
-    "train/_resume": ["tests/train/test_resume.py"],
+    "train/_fit": [_TRAIN, _REFUSALS],
+    "train/_epoch": [_TRAIN, _REFUSALS],
+    "train/_arguments": [_TRAIN, _REFUSALS],
+    "train/_resume": [_TRAIN, "tests/test_checkpoint.py", _REFUSALS],
     "models": ["tests/test_models.py", "tests/models/test_crafted_files.py", _REFUSALS],
     "data/splits": ["tests/data/test_splits.py", _REFUSALS],
-    "folds": ["tests/sklearn/test_search.py", _REFUSALS],
-    "search": ["tests/test_search.py", "tests/sklearn/test_search.py", _REFUSALS],
-    "_checks": ["tests/test_checks.py"],
+    "folds": [
+        "tests/sklearn/test_search.py",
+        "tests/test_search.py",
+        "tests/train/test_buckets.py",
+        _REFUSALS,
+    ],
+    "search": [
+        "tests/test_search.py",
+        "tests/sklearn/test_search.py",
+        "tests/train/test_buckets.py",
+        _REFUSALS,
+    ],
+    "_checks": ["tests/test_checks.py", _REFUSALS],
     "_files": [
         "tests/test_files.py",
         "tests/data/test_files.py",
+        "tests/models/test_crafted_files.py",
         "tests/test_checkpoint.py",
         "tests/test_checkpoint_values.py",
         "tests/train/test_resume.py",
@@ -275,7 +292,7 @@ def _drawn(sample: Path) -> list[str]:
     return [line.strip() for line in sample.read_text().splitlines() if line.strip()[:1] not in "#"]
 
 
-def run(samples: list[Path], limit: int | None, timeout: float) -> None:
+def run(samples: list[Path], limit: int | None, timeout: float, shard=(0, 1)) -> None:
     """Runs the samples' mutants in draw order, taking one from each sample in turn.
 
     So that, when the run is stopped, every sample has run the same number (a first
@@ -293,6 +310,8 @@ def run(samples: list[Path], limit: int | None, timeout: float) -> None:
     for k, (sample, name) in enumerate(queue):
         results = sample.with_suffix(".results")
         if name in done or (limit is not None and k >= limit * len(samples)):
+            continue
+        if k % shard[1] != shard[0]:
             continue
         module = _split(name)[0]
         args = [*SELECTION[module], str(source_path(module).relative_to(ROOT))]
@@ -364,6 +383,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("samples", type=Path, nargs="+")
     p.add_argument("--limit", type=int)
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--shard", type=lambda s: tuple(map(int, s.split("/"))), default=(0, 1))
     p = sub.add_parser("summary")
     p.add_argument("samples", type=Path, nargs="+")
     p = sub.add_parser("baseline")
@@ -377,7 +397,7 @@ def main(argv: list[str]) -> int:
     if a.command == "draw":
         draw(a.group, a.n, a.seed)
     elif a.command == "run":
-        run(a.samples, a.limit, a.timeout)
+        run(a.samples, a.limit, a.timeout, a.shard)
     elif a.command == "summary":
         summary(a.samples)
     elif a.command == "baseline":
