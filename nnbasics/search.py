@@ -443,8 +443,8 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 for k in numeric
                 if k != "seed"
             }
-            if masked:  # each config's own layer sizes, in the widest net
-                units = [_buckets.width_inputs(_sizes(net, configs[i]), dtype) for i in padded]
+            if masked:  # each config's own layer widths, in the widest net
+                units = [_buckets.width_inputs(_widths(net_g, configs[i]), dtype) for i in padded]
                 hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
             yield net_g, run_chunk, chunk, padded, hp, masked
 
@@ -459,12 +459,19 @@ def _sizes(net, config) -> tuple[int, ...]:
     return tuple(config.get("sizes", net.sizes))
 
 
+def _widths(net, config) -> tuple[int, ...]:
+    """The widths of a config's layers: its sizes, the last replaced by the output's width
+    (``MLP.out_width``: 2d for a gaussian output, a mixture's means, scales and weights)."""
+    own = dataclasses.replace(net, sizes=_sizes(net, config))
+    return own.sizes[:-1] + (own.out_width,)
+
+
 def _own_net(net, params, masked, config):
     """(net, params) of one config: cut from the widest network's where the group was masked."""
     if not masked:
         return net, params
-    sizes = _sizes(net, config)
-    return dataclasses.replace(net, sizes=sizes), _buckets.real_block(params, sizes)
+    own = dataclasses.replace(net, sizes=_sizes(net, config))
+    return own, _buckets.real_block(params, _widths(net, config))
 
 
 def _bucketed(net, groups, data):

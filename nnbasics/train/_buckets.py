@@ -217,17 +217,19 @@ def widest(sizes: list[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(max(layer) for layer in zip(*sizes, strict=True))
 
 
-def width_inputs(sizes: tuple[int, ...], dtype) -> dict[str, np.ndarray]:
-    """A network's real layer sizes and Glorot bounds, as the masked program's inputs.
+def width_inputs(widths: tuple[int, ...], dtype) -> dict[str, np.ndarray]:
+    """A network's real layer widths and Glorot bounds, as the masked program's inputs.
 
+    ``widths`` are the widths of its layers' inputs and of its output pre-activation
+    (``net.sizes[:-1] + (net.out_width,)``: a gaussian output of d targets is 2d wide).
     ``bounds[l]`` is ``init.glorot_bound`` of layer l, computed on the host as
     ``net.init`` computes it, so the masked initialization is bitwise ``net.init``'s.
     """
     from nnbasics import init
 
-    bounds = [init.glorot_bound(a, b) for a, b in zip(sizes, sizes[1:])]
+    bounds = [init.glorot_bound(a, b) for a, b in zip(widths, widths[1:])]
     return {
-        "unit_sizes": np.asarray(sizes, np.dtype(dtype)),
+        "unit_sizes": np.asarray(widths, np.dtype(dtype)),
         "unit_bounds": np.asarray(bounds, np.dtype(dtype)),
     }
 
@@ -243,7 +245,7 @@ def masked_init(key, shapes, unit_sizes, unit_bounds, dtype) -> list[dict]:
     Args:
       key: the PRNG key ``net.init`` would get.
       shapes: the widest network's ``[(fan_in, fan_out), ...]`` (static).
-      unit_sizes: the real layer sizes (L + 1,), possibly traced.
+      unit_sizes: the real layer widths (L + 1,) (:func:`width_inputs`), possibly traced.
       unit_bounds: the real layers' Glorot bounds (L,), possibly traced.
     """
     real = unit_sizes.astype(jnp.int32)
@@ -275,6 +277,7 @@ def unit_masks(params, unit_sizes) -> list[dict]:
     return masks
 
 
-def real_block(params, sizes: tuple[int, ...]) -> list[dict]:
-    """The parameters of the network of ``sizes`` cut from the widest network's (host arrays)."""
-    return [{"W": p["W"][:a, :b], "b": p["b"][:b]} for p, a, b in zip(params, sizes, sizes[1:])]
+def real_block(params, widths: tuple[int, ...]) -> list[dict]:
+    """The parameters of the network of layer ``widths`` (as :func:`width_inputs`') cut
+    from the widest network's (host arrays)."""
+    return [{"W": p["W"][:a, :b], "b": p["b"][:b]} for p, a, b in zip(params, widths, widths[1:])]

@@ -370,6 +370,35 @@ def test_a_grid_of_hidden_widths_is_one_program_equal_to_one_per_width(hidden):
     _close(bucketed.history, plain.history)
 
 
+@pytest.mark.parametrize("output", list(OUTPUT))
+def test_a_grid_of_hidden_widths_equals_one_per_width_for_every_output_unit(output):
+    # A gaussian output is 2d wide and a mixture's wider still: the masked network's
+    # last layer is cut at the output's width, not at the number of targets.
+    net = nb.MLP((3, 5, 2), hidden="tanh", output=output)
+    train, valid = _data(net)
+    configs = nb_search.grid(sizes=[(3, 2, 2), (3, 5, 2)], learning_rate=[0.05])
+    search = lambda: nb_search.search(
+        net, train, valid, configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64
+    )
+    bucketed, plain = _both(search)
+    assert bucketed.net == plain.net
+    _close(bucketed.params, plain.params)
+    _close(bucketed.history, plain.history)
+    (X, y), _ = _data(net)
+    folds = lambda: nb_folds.train_folds(
+        net,
+        [(X[:38], y[:38]), (X[2:], y[2:])],
+        configs=configs,
+        epochs=2,
+        batch_size=BATCH,
+        dtype=jnp.float64,
+    )
+    bucketed, plain = _both(folds)
+    assert bucketed.nets == plain.nets
+    _close(bucketed.params, plain.params)
+    _close(bucketed.train_loss, plain.train_loss)
+
+
 def test_folds_of_several_hidden_widths_train_in_one_program():
     net = nb.MLP((3, 5, 3), hidden="sigmoid")
     (X, y), _ = _data(net)
