@@ -23,8 +23,10 @@ from nnbasics.search import (
     _bucket_groups,
     _check_search_args,
     _chunks,
+    _columns,
     _numeric_names,
     _own_net,
+    _pad,
 )
 from nnbasics.train import _buckets, cast_data, to_device
 from nnbasics.train._fit import _check_sample_weight
@@ -138,9 +140,10 @@ def train_folds(
         if _buckets.is_enabled():
             # Folds of one bucket stack together, whatever their row counts.
             n = shape[0][0]
-            groups = _bucket_groups(net, checked[shape][0], n)
+            cols = _columns(net, checked[shape][0], shape[0][1])
+            groups = _bucket_groups(net, checked[shape][0], n, cols)
             stack = (
-                (_buckets.size(n),) + shape[0][1:],
+                (_buckets.size(n), cols),
                 shape[1][1:],
                 tuple((k, tuple(v)) for k, v in groups.items()),
             )
@@ -174,18 +177,19 @@ def train_folds(
         stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
         rows = None
         total = max(np.shape(X)[0] for X, _ in stacked)
+        cols = np.shape(stacked[0][0])[1]
         if _buckets.is_enabled():
             rows = (np.asarray([np.shape(X)[0] for X, _ in stacked]),)
-            total = _buckets.size(total)
+            total, cols = shape[0]
         # stacked on the host: jnp.stack would compile a program per fold count and shape
-        X = to_device(np.stack([_buckets.pad(X, total) for X, _ in stacked]))
+        X = to_device(np.stack([_pad(X, total, cols) for X, _ in stacked]))
         y = to_device(np.stack([_buckets.pad(y, total) for _, y in stacked]))
         weights = None
         if sample_weights is not None:
             weights = np.stack([_buckets.pad(sample_weights[f], total) for f in fold_rows])
             weights = to_device(weights.astype(dtype))
         program = (optimizer, epochs, None, 0.0, grad, dtype, True)
-        for net_g, run_chunk, chunk, padded, hp, masked in _chunks(
+        for base, run_chunk, chunk, padded, hp, masked in _chunks(
             net, groups, configs, numeric, chunk_size, program
         ):
             # (configs, folds) of every numeric value: the folds' axis is vmapped too
@@ -204,7 +208,7 @@ def train_folds(
             for j, row in enumerate(chunk):
                 for a, f in enumerate(fold_rows):
                     nets[row], params[row][f] = _own_net(
-                        net_g,
+                        base,
                         jax.tree.map(lambda v, a=a, j=j: v[a, j], got),
                         masked,
                         configs[row],

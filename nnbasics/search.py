@@ -371,7 +371,7 @@ def search(
     pick = SELECT[select]
     best = None  # (score, row, net, params, masked)
     program = (optimizer, epochs, patience, min_delta, grad, dtype, False)
-    for net_g, run_chunk, chunk, padded, hp, masked in _chunks(
+    for base, run_chunk, chunk, padded, hp, masked in _chunks(
         net, groups, configs, numeric, chunk_size, program
     ):
         seeds = to_device(np.asarray([int(configs[i].get("seed", 0)) for i in padded], np.uint32))
@@ -390,7 +390,7 @@ def search(
         j = int(pick(scores))
         if best is None or _better(select, (scores[j], chunk[j]), best[:2]):
             own = jax.tree.map(lambda a, j=j: a[j], params)
-            best = (scores[j], chunk[j], net_g, own, masked)
+            best = (scores[j], chunk[j], base, own, masked)
     table = {k: _column([c[k] for c in configs]) for k in names}
     for k in METRIC_COLUMNS:
         table[k] = (
@@ -399,9 +399,11 @@ def search(
             else (columns[k].astype(bool) if k in ("stopped_early", "diverged") else columns[k])
         )
     assert best is not None  # configs is non-empty, so the loop above set it
-    _, row, net_best, params, masked = best
+    _, row, base, params, masked = best
     if masked:  # cut on the host: slicing device arrays would compile a program per shape
-        net_best, params = _own_net(net_best, jax.device_get(params), masked, configs[row])
+        params = jax.device_get(params)
+    net_best, params = _own_net(base, params, masked, configs[row])
+    if masked:
         params = jax.tree.map(to_device, params)
     return SearchResult(
         table=table,
@@ -416,7 +418,7 @@ def search(
 
 
 def _chunks(net, groups, configs, numeric, chunk_size, program):
-    """Per structural group, per chunk of its rows: (net, program, rows, padded rows, hp, masked).
+    """Per structural group, per chunk of its rows: (base, program, rows, padded rows, hp, masked).
 
     ``hp`` holds each numeric value of the chunk's configs as a NumPy array (on the
     host: a device array built from a list would compile a conversion per shape).
@@ -424,12 +426,16 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
     ``program`` is (optimizer, epochs, patience, min_delta, grad, dtype, folds) for
     ``_compile``. The last chunk is padded with copies of its first row, so one
     program serves all. ``masked`` says the group trains each config's own units of
-    the widest network (``_own_net`` cuts them out).
+    the widest network (``_own_net`` cuts them out). ``base`` is ``net`` with the group's
+    structural fields but ``net``'s own sizes (``_own_net`` gives each config its own).
     """
     optimizer, epochs, patience, min_delta, grad, dtype, folds = program
     for static, rows in groups.items():
         fields = dict(static)
-        net_g = dataclasses.replace(net, **{k: v for k, v in fields.items() if k in NET_FIELDS})
+        base = dataclasses.replace(
+            net, **{k: v for k, v in fields.items() if k in NET_FIELDS and k != "sizes"}
+        )
+        net_g = dataclasses.replace(base, sizes=fields.get("sizes", base.sizes))
         run_chunk = _compile(
             net_g, optimizer, numeric, fields, epochs, patience, min_delta, grad, dtype, folds
         )
@@ -444,9 +450,9 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 if k != "seed"
             }
             if masked:  # each config's own layer widths, in the widest net
-                units = [_buckets.width_inputs(_widths(net_g, configs[i]), dtype) for i in padded]
+                units = [_buckets.width_inputs(_widths(base, configs[i]), dtype) for i in padded]
                 hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
-            yield net_g, run_chunk, chunk, padded, hp, masked
+            yield base, run_chunk, chunk, padded, hp, masked
 
 
 def _numeric_names(names) -> list[str]:
@@ -466,12 +472,15 @@ def _widths(net, config) -> tuple[int, ...]:
     return own.sizes[:-1] + (own.out_width,)
 
 
-def _own_net(net, params, masked, config):
-    """(net, params) of one config: cut from the widest network's where the group was masked."""
+def _own_net(base, params, masked, config):
+    """(net, params) of one config: cut from the widest network's where the group was masked.
+
+    ``base`` is the group's network with the search's own sizes (``_chunks``' first value).
+    """
+    own = dataclasses.replace(base, sizes=_sizes(base, config))
     if not masked:
-        return net, params
-    own = dataclasses.replace(net, sizes=_sizes(net, config))
-    return own, _buckets.real_block(params, _widths(net, config))
+        return own, params
+    return own, _buckets.real_block(params, _widths(base, config))
 
 
 def _bucketed(net, groups, data):
@@ -483,19 +492,36 @@ def _bucketed(net, groups, data):
     if not _buckets.is_enabled():
         return groups, data, None
     rows = tuple(None if a is None else np.shape(a)[0] for a in data[::2])
-    padded = [
-        None if a is None else to_device(_buckets.pad(a, _buckets.size(a.shape[0]))) for a in data
+    cols = _columns(net, groups, np.shape(data[0])[1])
+    padded = [  # X, Xv and Xt (the even places) also get the zero columns
+        None if a is None else to_device(_pad(a, _buckets.size(len(a)), None if k % 2 else cols))
+        for k, a in enumerate(data)
     ]
-    return _bucket_groups(net, groups, rows[0]), padded, rows
+    return _bucket_groups(net, groups, rows[0], cols), padded, rows
 
 
-def _bucket_groups(net, groups, n):
+def _pad(a, rows, cols=None):
+    """``a`` padded with zero rows up to ``rows`` and, given ``cols``, zero columns up to it."""
+    a = _buckets.pad(a, rows)
+    return a if cols is None else _buckets.pad_columns(a, cols)
+
+
+def _columns(net, groups, d):
+    """The column bucket the groups train in: ``_buckets.columns(d)``, or ``d`` when a
+    group has maxout units (their masked initialization is not written) or bucketing is off."""
+    if any(dict(static).get("hidden", net.hidden) == "maxout" for static in groups):
+        return d
+    return _buckets.columns(d)
+
+
+def _bucket_groups(net, groups, n, cols=None):
     """The groups with a full-batch ``batch_size`` made the bucket's (``_buckets.padded_batch``),
     and groups that differ only in hidden widths as one of the widest network.
 
     Groups that then agree merge: their rows train in one program. A group of several
     widths is marked ``masked``: each config trains its own units of the widest
-    network (``_buckets.masked_init``, ``unit_masks``).
+    network (``_buckets.masked_init``, ``unit_masks``); so is a group whose inputs
+    are padded to ``cols`` columns (the first layer's extra rows masked).
     """
     total = _buckets.size(n)
     merged: dict = {}
@@ -515,6 +541,9 @@ def _bucket_groups(net, groups, n):
     for (static, _), parts in widths.items():
         fields = dict(static)
         fields["sizes"] = _buckets.widest([sizes for sizes, _ in parts])
+        if cols is not None and cols != fields["sizes"][0]:
+            fields["sizes"] = (cols,) + fields["sizes"][1:]
+            fields["masked"] = True
         if len(parts) > 1:
             fields["masked"] = True
         out[tuple(sorted(fields.items()))] = sorted(i for _, members in parts for i in members)

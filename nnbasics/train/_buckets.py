@@ -38,7 +38,10 @@ import numpy as np
 from jax.typing import ArrayLike
 
 __all__ = [
+    "COLUMN_STEP",
     "FLOOR",
+    "columns",
+    "pad_columns",
     "padded_batch",
     "enabled",
     "is_enabled",
@@ -198,6 +201,49 @@ def padded_batch(batch: int, n: int, total: int) -> int:
     weighted 0): the same mean, and every row count of the bucket shares the program.
     """
     return total if batch >= n else batch
+
+
+# ------------------------------------------------------------ feature columns
+#
+# A search's or cross-validation's table is also padded with zero columns, up to
+# ``columns(d)``: its programs train the widest network with a first layer of that
+# many inputs, the rows of W for the padding masked (0 from the start, gradient 0),
+# so tables of nearby widths share one program and each config's network is the
+# same numbers in its real block.
+
+COLUMN_STEP = 16
+"""Feature columns are padded up to a multiple of this many."""
+
+
+def columns(d: int) -> int:
+    """The column bucket of ``d`` features: d rounded up to a multiple of ``COLUMN_STEP``.
+
+    Multiples rather than powers of two: a wide table (784 pixels) pays for at most
+    15 zero columns, while the small tables (4, 10, 13 features) share one bucket.
+    ``d`` itself when bucketing is off.
+
+    Examples:
+      >>> [columns(d) for d in (1, 4, 16, 17, 30, 784)]
+      [16, 16, 16, 32, 32, 784]
+    """
+    d = int(d)
+    if not is_enabled():
+        return d
+    return -(-d // COLUMN_STEP) * COLUMN_STEP
+
+
+def pad_columns(a: ArrayLike, cols: int) -> np.ndarray:
+    """``a`` (..., d) with zero columns appended up to ``cols``, as a NumPy array (on the host).
+
+    Examples:
+      >>> pad_columns(np.ones((2, 3)), 5).tolist()
+      [[1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0]]
+    """
+    a = np.asarray(a)
+    extra = cols - a.shape[-1]
+    if extra <= 0:
+        return a
+    return np.concatenate([a, np.zeros(a.shape[:-1] + (extra,), a.dtype)], axis=-1)
 
 
 # ------------------------------------------------------------ hidden widths

@@ -331,6 +331,86 @@ def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):
     _close(bucketed.best_estimator_.coefs_, plain.best_estimator_.coefs_)
 
 
+# ------------------------------------------------------ feature columns
+
+
+def _table(d, seed=0):
+    """A 3-class table of ``d`` features, split as ``_data``'s."""
+    return _data(nb.MLP((d, 1, 3)), seed)
+
+
+def _traced_both(run):
+    """(bucketed, programs it traced, unbucketed) results of a search or folds ``run()``."""
+    before = nb_search._TRACES[0]
+    bucketed = run()
+    count = nb_search._TRACES[0] - before
+    with _buckets.enabled(False):
+        return bucketed, count, run()
+
+
+def _search_on(d):
+    """(bucketed, programs it traced, unbucketed) searches on a table of ``d`` features."""
+    net = nb.MLP((d, 5, 3), hidden="relu")
+    train, valid = _table(d)
+    _, test = _table(d, seed=1)
+    configs = nb_search.grid(learning_rate=[0.01, 0.1], l2=[0.0, 1e-2])
+    kw = dict(configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64)
+    return _traced_both(lambda: nb_search.search(net, train, valid, test, **kw))
+
+
+def test_searches_on_tables_of_nearby_widths_share_one_program(fresh_programs):
+    # 4 and 13 features: one column bucket (16), the first layer's extra rows masked,
+    # and each search equal to the unpadded one.
+    traces = []
+    for d in (4, 13):
+        bucketed, count, plain = _search_on(d)
+        traces.append(count)
+        assert bucketed.net == plain.net == nb.MLP((d, 5, 3), hidden="relu")
+        assert [p["W"].shape for p in bucketed.params] == [(d, 5), (5, 3)]
+        _close(bucketed.params, plain.params)
+        _close(bucketed.history, plain.history)
+        for k in ("valid_loss", "valid_accuracy", "test_loss", "test_accuracy", "train_loss"):
+            _close(bucketed.table[k], plain.table[k])
+    assert traces == [1, 0]
+
+
+def _folds_on(d):
+    """(bucketed, programs it traced, unbucketed) folds of two hidden widths, ``d`` features."""
+    net = nb.MLP((d, 5, 3), hidden="sigmoid")
+    (X, y), _ = _table(d)
+    folds = [(X[:38], y[:38]), (X[2:], y[2:])]
+    configs = nb_search.grid(learning_rate=[0.01, 0.1], sizes=[(d, 5, 3), (d, 8, 3)])
+    kw = dict(configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64)
+    return _traced_both(lambda: nb_folds.train_folds(net, folds, **kw))
+
+
+def test_folds_on_tables_of_nearby_widths_share_one_program(fresh_programs):
+    traces = []
+    for d in (4, 13):
+        bucketed, count, plain = _folds_on(d)
+        traces.append(count)
+        assert bucketed.nets == plain.nets
+        assert [p["W"].shape for p in bucketed.params[-1][1]] == [(d, 8), (8, 3)]
+        _close(bucketed.params, plain.params)
+        _close(bucketed.train_loss, plain.train_loss)
+    assert traces == [1, 0]
+
+
+def test_a_search_of_maxout_units_keeps_its_columns_and_equals_unbucketed():
+    # Maxout's weights carry a pieces axis that the masked initialization does not
+    # draw: its tables are not padded in columns (rows still are).
+    net = nb.MLP((3, 4, 3), hidden="maxout", pieces=2)
+    train, valid = _data(net)
+    configs = nb_search.grid(learning_rate=[0.01, 0.1])
+    bucketed, plain = _both(
+        lambda: nb_search.search(
+            net, train, valid, configs=configs, epochs=2, batch_size=BATCH, dtype=jnp.float64
+        )
+    )
+    _close(bucketed.params, plain.params)
+    _close(bucketed.history, plain.history)
+
+
 # ------------------------------------------------------ hidden widths
 
 
