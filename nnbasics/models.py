@@ -601,7 +601,7 @@ def _header_net(header: dict, declared: dict, path: str) -> MLP:
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(
             f"model: expected a valid network configuration in {path!r}, "
-            f"received {repr(header.get('net'))[:200]} ({e})"
+            f"received {repr(header.get('net'))[:200]} ({str(e)[:200]})"
         ) from None
 
 

@@ -78,6 +78,24 @@ def test_header_net_size_of_another_type_or_range_is_one_line(model, tmp_path, v
         nb.load_model(crafted)
 
 
+def test_a_long_invalid_net_configuration_is_shown_cut_at_200_characters(model, tmp_path):
+    # An invalid configuration is echoed, but a crafted one can be megabytes long:
+    # the refusal shows the first 200 characters of its repr and of the reason.
+    crafted = _with_header(
+        model, tmp_path / "long_net.npz", lambda h: h["net"].update(hidden="x" * 10_000)
+    )
+    with pytest.raises(ValueError) as e:
+        nb.load_model(crafted)
+    with np.load(crafted) as f:
+        net = json.loads(str(f["header"]))["net"]
+    with pytest.raises(ValueError) as reason:
+        nb.MLP(**{**net, "sizes": tuple(net["sizes"])})
+    assert str(e.value) == (
+        f"model: expected a valid network configuration in {str(crafted)!r}, "
+        f"received {repr(net)[:200]} ({str(reason.value)[:200]})"
+    )
+
+
 def test_header_of_deeply_nested_json_is_one_line(capsys, model, tmp_path):
     arrays = _arrays(model)
     header = str(arrays["header"])
