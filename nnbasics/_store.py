@@ -131,13 +131,14 @@ def folder() -> str | None:
 
 def _signature(leaf) -> tuple:
     """(shape, dtype, weak type, sharding): read from the array's attributes, as this
-    runs on every call (``jax.typeof`` would cost several times more)."""
+    runs on every call (``jax.typeof`` would cost several times more, and so would
+    ``str(dtype)``: the dtype itself is hashed, and its repr written in the key)."""
     if isinstance(leaf, Tracer):  # called inside jit, vmap or grad: traced, not run
         raise _Unstable("a traced value")
     if isinstance(leaf, jax.Array):
-        return (leaf.shape, str(leaf.dtype), leaf.weak_type, leaf.sharding)
+        return (leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding)
     aval = jax.typeof(leaf)
-    return (aval.shape, str(aval.dtype), bool(getattr(aval, "weak_type", False)), None)
+    return (aval.shape, aval.dtype, bool(getattr(aval, "weak_type", False)), None)
 
 
 class Stored:
