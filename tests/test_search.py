@@ -246,6 +246,37 @@ def test_structural_groups_schedule_and_accuracy_selection(splits, fresh_program
         np.testing.assert_allclose(result.history[k][3], ref.history[k], rtol=1e-9)
 
 
+@pytest.mark.parametrize(
+    ("decay", "schedule"), [("lr_decay", "inverse_time"), ("lr_exponent", "power")]
+)
+def test_a_held_schedule_trains_as_its_schedule_in_fit(splits, decay, schedule):
+    # lr_hold is structural: the rate stays at learning_rate for the first lr_hold steps.
+    config = {"learning_rate": 0.2, decay: 0.7, "lr_hold": 3}
+    result = S.search(
+        NET,
+        splits[0],
+        splits[1],
+        configs=[config],
+        optimizer="sgd",
+        epochs=3,
+        batch_size=32,
+        dtype=jnp.float64,
+    )
+    rate = getattr(nb.schedules, schedule)(0.2, 0.7, 3)
+    ref = _fit(splits, NET, nb.optim.sgd(rate), config, epochs=3, batch_size=32)
+    for k in S.HISTORY_KEYS:
+        np.testing.assert_allclose(result.history[k][0], ref.history[k], rtol=1e-9)
+    unheld = _fit(
+        splits,
+        NET,
+        nb.optim.sgd(getattr(nb.schedules, schedule)(0.2, 0.7)),
+        config,
+        epochs=3,
+        batch_size=32,
+    )
+    assert not np.allclose(unheld.history["train_loss"], ref.history["train_loss"], rtol=1e-6)
+
+
 # ------------------------------------------------------------------- errors
 
 
