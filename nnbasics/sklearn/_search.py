@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse
 from sklearn import model_selection
 from sklearn.base import is_classifier
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
@@ -45,8 +46,9 @@ class _FoldSearch(_SearchBase):
     ``sample_weight`` (``<step>__sample_weight`` in a Pipeline) is kept per fold.
     For nnbasics' ``LogisticRegression``, ``Ridge`` and ``LinearRegression`` every
     (candidate × fold) is one vmapped solve (``_linear.fit_grid``). Other estimators,
-    other fit parameters, ``early_stopping``, ``verbose`` or candidates that change a
-    Pipeline's other steps run scikit-learn's ordinary loop (``batched_`` False).
+    other fit parameters, ``early_stopping``, ``verbose``, candidates that change a
+    Pipeline's other steps and sparse data (the estimator's own sparse fit, one dense
+    minibatch at a time) run scikit-learn's ordinary loop (``batched_`` False).
     """
 
     #: configurations trained at once per compiled call (bounds the memory); a class
@@ -97,6 +99,11 @@ class _FoldSearch(_SearchBase):
                 else None
             )
             out = self._train_and_score(X, y, candidates, own, splits, scorers, params)
+            if out is None:  # sparse folds: scikit-learn's loop over the estimator's sparse fit
+                if warmup is not None:
+                    warmup.join()
+                self.batched_ = False
+                return super().fit(X, y, **params)
         if warmup is not None:
             warmup.join()
         results = self._format_results(candidates, self.n_splits_, out)
@@ -186,7 +193,8 @@ class _FoldSearch(_SearchBase):
         return thread
 
     def _train_and_score(self, X, y, candidates, own, splits, scorers, params):
-        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns.
+        """The list of per-(candidate, split) dicts scikit-learn's ``_fit_and_score`` returns,
+        or None when the folds' data reach the estimator sparse (they are not stacked).
 
         ``params`` holds at most the final step's ``sample_weight``: each fold trains
         on its rows' weights (and scikit-learn's scorers get them where they take them).
@@ -200,6 +208,8 @@ class _FoldSearch(_SearchBase):
             head, X_tr, y_tr = _fold_train(est, X, y, train)
             template = clone(final)
             Xf, tf, n_out = template._prepare(X_tr, y_tr)
+            if scipy.sparse.issparse(Xf):
+                return None
             folds.append((head, template, Xf, tf, n_out))
 
         n_cand, n_splits = len(candidates), len(splits)

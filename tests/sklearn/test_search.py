@@ -182,6 +182,30 @@ def test_other_estimators_run_scikit_learns_loop(iris):
     )
 
 
+@pytest.mark.parametrize("through", ["sparse X", "a Pipeline's OneHotEncoder"])
+def test_sparse_folds_run_scikit_learns_loop_over_the_sparse_fit(through):
+    # Sparse folds are not stacked: each candidate is the estimator's own sparse fit.
+    import scipy.sparse
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    est = MLPClassifier((4,), batch_size=10, max_iter=3, random_state=0, dtype="float64")
+    if through == "sparse X":
+        X = scipy.sparse.random(60, 5, density=0.5, random_state=0, format="csr")
+        grid = {"alpha": [1e-4, 1e-1]}
+    else:
+        X = rng.integers(0, 4, (60, 2))
+        est = make_pipeline(OneHotEncoder(), est)
+        grid = {"mlpclassifier__alpha": [1e-4, 1e-1]}
+    y = rng.integers(0, 2, 60)
+    kw = dict(cv=3, scoring="neg_log_loss")
+    ours = GridSearchCV(est, grid, **kw).fit(X, y)
+    theirs = ms.GridSearchCV(est, grid, **kw).fit(X, y)
+    assert not ours.batched_
+    _same_results(ours, theirs, ["score"])
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
+
+
 def test_train_folds_rejects_bad_input_before_training():
     X, y = nb.data.load("iris")
     net = nb.MLP((4, 8, 3))
