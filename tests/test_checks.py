@@ -80,3 +80,18 @@ def test_the_small_checks_name_the_argument_what_they_expect_and_what_came():
     with pytest.raises(ValueError, match="^top: ") as e:
         _checks.positive_int("top", 0)
     assert str(e.value) == "top: expected a positive integer, received 0"
+
+
+def test_prng_key_takes_new_and_raw_keys_and_names_any_other_array():
+    for key in (jax.random.key(0), jax.random.PRNGKey(0), np.zeros(2, np.uint32)):
+        _checks.prng_key("key", key)  # accepted
+    expected = "key: expected a JAX PRNG key such as jax.random.key(0) or jax.random.PRNGKey(0)"
+    for bad, shown in (
+        (np.zeros(2, np.int32), "an array of shape (2,) and dtype int32"),
+        (np.zeros(2, np.float32), "an array of shape (2,) and dtype float32"),
+        (np.zeros(3, np.uint32), "an array of shape (3,) and dtype uint32"),
+        (0, "0"),
+    ):
+        with pytest.raises(ValueError) as e:
+            _checks.prng_key("key", bad)
+        assert str(e.value) == f"{expected}, received {shown}"
