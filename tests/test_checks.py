@@ -92,6 +92,6 @@ def test_prng_key_takes_new_and_raw_keys_and_names_any_other_array():
         (np.zeros(3, np.uint32), "an array of shape (3,) and dtype uint32"),
         (0, "0"),
     ):
-        with pytest.raises(ValueError) as e:
+        with pytest.raises(ValueError, match="^key: ") as e:
             _checks.prng_key("key", bad)
         assert str(e.value) == f"{expected}, received {shown}"

@@ -84,11 +84,11 @@ def test_a_long_invalid_net_configuration_is_shown_cut_at_200_characters(model, 
     crafted = _with_header(
         model, tmp_path / "long_net.npz", lambda h: h["net"].update(hidden="x" * 10_000)
     )
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="^model: ") as e:
         nb.load_model(crafted)
     with np.load(crafted) as f:
         net = json.loads(str(f["header"]))["net"]
-    with pytest.raises(ValueError) as reason:
+    with pytest.raises(ValueError, match="^hidden: ") as reason:
         nb.MLP(**{**net, "sizes": tuple(net["sizes"])})
     assert str(e.value) == (
         f"model: expected a valid network configuration in {str(crafted)!r}, "
