@@ -324,6 +324,7 @@ def test_existing_checkpoint_is_not_overwritten_without_overwrite(iris, tmp_path
         (dict(optimizer=nb.optim.sgd(0.01)), "optimizer.factory"),
         (dict(min_delta=0.1, valid="valid", patience=3), "min_delta"),
         (dict(train="shuffled"), "data.train"),
+        (dict(valid="shuffled", patience=3), "data.valid"),
     ],
 )
 def test_resume_refuses_any_other_setting_in_one_line(iris, tmp_path, change, field):
@@ -331,7 +332,9 @@ def test_resume_refuses_any_other_setting_in_one_line(iris, tmp_path, change, fi
     base = dict(valid=valid, patience=3) if change.get("valid") else {}
     _fit(train, tmp_path, resume=True, **base)
     change = dict(change)
-    if change.pop("valid", None):
+    if change.pop("valid", None) == "shuffled":  # the same shape, other rows
+        base["valid"] = (valid[0][::-1].copy(), valid[1][::-1].copy())
+    if "valid" in base:
         change.pop("patience")
     if change.pop("train", None):  # the same shape, other rows: another split
         train = (train[0][::-1].copy(), train[1][::-1].copy())

@@ -56,6 +56,16 @@ def test_a_regression_model_reads_an_npz_files_real_targets(tmp_path):
     np.testing.assert_array_equal(y, targets.astype(np.float32).reshape(-1, 1))
 
 
+def test_a_regression_model_reads_whole_number_targets_as_numbers_not_classes(tmp_path):
+    # Read with the model's own task: integer targets are values to predict, not labels.
+    net = nb.MLP((3, 4, 1), hidden="tanh", output="linear")
+    model = nb.load_model(nb.save_model(tmp_path / "m.npz", net, net.init(jax.random.key(0))))
+    targets = np.array([7, 3, 7])
+    np.savez(tmp_path / "xy.npz", X=ROWS, y=targets)
+    _, y = model.read(tmp_path / "xy.npz")
+    np.testing.assert_array_equal(y, targets.astype(np.float32).reshape(-1, 1))
+
+
 def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
     # Model.columns' docstring: by name when the model has features and the file a header
     # (every other column the target, in any order); else by position, d_in + 1 columns
