@@ -347,6 +347,16 @@ def test_resume_refuses_any_other_setting_in_one_line(iris, tmp_path, change, fi
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("compute_dtype", [None, "bfloat16"])
+def test_a_checkpoint_records_its_compute_dtype(iris, tmp_path, compute_dtype):
+    # None for a run in the parameters' dtype (JSON null), else the dtype's name.
+    train, _ = iris
+    _fit(train, tmp_path, compute_dtype=compute_dtype)
+    with np.load(tmp_path / checkpoint.FILENAME) as npz:
+        meta = json.loads(str(npz["manifest"]))["meta"]
+    assert meta["compute_dtype"] == compute_dtype
+
+
 def test_resume_reports_where_it_went_on(iris, tmp_path):
     train, _ = iris
     assert _fit(train, tmp_path, resume=True).resumed_from is None

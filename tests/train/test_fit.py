@@ -257,6 +257,24 @@ def test_a_zero_sample_weight_leaves_its_example_out():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
+def test_sample_weights_of_any_dtype_share_the_epoch_program(fresh_programs):
+    # The weights are taken in the parameters' dtype before the epoch: int, float32 and
+    # float64 weights run one compiled epoch, and a float32 run stays float32.
+    params = XOR_NET.init(jax.random.key(0), jnp.float32)
+    kw = dict(epochs=2, key=jax.random.key(1))
+    runs = []
+    with count_compilations() as c:
+        for weights in ([1, 1, 1, 0], np.float32([1, 1, 1, 0]), np.float64([1, 1, 1, 0])):
+            runs.append(
+                nb.fit(XOR_NET, params, nb.optim.sgd(0.5), (X4, Y4), sample_weight=weights, **kw)
+            )
+    assert [name for _, name in c.programs].count("jit(epoch)") == 1
+    for run in runs:
+        for a, b in zip(jax.tree.leaves(run.params), jax.tree.leaves(runs[0].params)):
+            assert a.dtype == jnp.float32
+            np.testing.assert_array_equal(a, b)
+
+
 def test_a_checkpointed_fit_records_l1_and_refuses_to_resume_with_another(tmp_path):
     # fit's docstring: a resume must be the same run, its settings compared field by field.
     params = XOR_NET.init(jax.random.key(0), jnp.float64)
