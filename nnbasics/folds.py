@@ -229,7 +229,10 @@ def _check_fold_values(fold_values, configs, shape) -> dict[str, np.ndarray]:
             _checks.fail(
                 "fold_values", f"names of the configs' numeric values {numeric}", repr(name)
             )
-        a = np.asarray(values, np.float64)
+        try:
+            a = np.asarray(values, np.float64)
+        except (TypeError, ValueError):
+            _checks.fail(f"fold_values[{name!r}]", f"a {shape} array of numbers", repr(values)[:80])
         if a.shape != shape:
             _checks.fail(f"fold_values[{name!r}]", f"a {shape} array", f"shape {a.shape}")
         if not np.all(np.isfinite(a)):

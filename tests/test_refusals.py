@@ -1056,10 +1056,14 @@ ROWS = {
         "received 'hidden'",
     ),
     "nnbasics.folds:_check_fold_values:fold_values[{name}]": (
+        lambda tmp: _folds(fold_values={"learning_rate": [["fast", 0.1]]}),
+        "fold_values['learning_rate']: expected a (1, 2) array of numbers, received [['fast', 0.1]]",
+    ),
+    "nnbasics.folds:_check_fold_values:fold_values[{name}]#2": (
         lambda tmp: _folds(fold_values={"learning_rate": np.zeros(3)}),
         "fold_values['learning_rate']: expected a (1, 2) array, received shape (3,)",
     ),
-    "nnbasics.folds:_check_fold_values:fold_values[{name}]#2": (
+    "nnbasics.folds:_check_fold_values:fold_values[{name}]#3": (
         lambda tmp: _folds(fold_values={"learning_rate": [[np.nan, 0.1]]}),
         "fold_values['learning_rate']: expected finite numbers, received a non-finite value",
     ),
