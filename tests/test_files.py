@@ -1,5 +1,6 @@
 """nnbasics._files: atomic writes shared by several processes and their temporary files."""
 
+import io
 import os
 import subprocess
 
@@ -67,3 +68,29 @@ def test_a_bfloat16_leaf_is_stored_as_uint16_of_the_same_bits():
     stored = _files.to_numpy(leaf)
     assert stored.dtype == np.uint16
     np.testing.assert_array_equal(stored.view(leaf.dtype), np.asarray(leaf))
+
+
+def test_reserve_refuses_a_file_a_live_run_reserved_not_a_dead_runs_mark(tmp_path):
+    path = str(tmp_path / "m.npz")
+    with (
+        _files.reserve(path, "--save"),
+        pytest.raises(_files.InUseError) as e,
+        _files.reserve(path, "--save"),
+    ):
+        pass
+    assert str(e.value) == (
+        f"--save: expected a file no other run is writing, received {path!r}, in use by "
+        "another run (wait for it to end, or choose another file)"
+    )
+    (tmp_path / ".m.npz-dead.tmp").write_bytes(b"")  # a killed run's mark: nothing holds it
+    with _files.reserve(path, "--save"):
+        pass
+
+
+def test_an_npy_array_read_from_a_file_object_is_named_so(tmp_path):
+    # Archive(path, file) reads ``file``; ``path`` only names it.
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    with pytest.raises(_files.Unreadable) as e:
+        _files.Archive(str(tmp_path / "not-there.npz"), buffer)
+    assert str(e.value) == "ValueError: a .npy array, not an .npz archive"
