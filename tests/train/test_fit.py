@@ -275,6 +275,14 @@ def test_sample_weights_of_any_dtype_share_the_epoch_program(fresh_programs):
             np.testing.assert_array_equal(a, b)
 
 
+def test_without_a_validation_split_the_history_holds_the_training_loss_alone():
+    # FitResult's docstring: "valid_loss" and "valid_accuracy" only with valid.
+    params = XOR_NET.init(jax.random.key(0), jnp.float64)
+    result = nb.fit(XOR_NET, params, nb.optim.sgd(0.5), (X4, Y4), epochs=3, key=jax.random.key(1))
+    assert list(result.history) == ["train_loss"] and len(result.history["train_loss"]) == 3
+    assert result.best_epoch == 2
+
+
 def test_a_checkpointed_fit_records_l1_and_refuses_to_resume_with_another(tmp_path):
     # fit's docstring: a resume must be the same run, its settings compared field by field.
     params = XOR_NET.init(jax.random.key(0), jnp.float64)
