@@ -91,6 +91,19 @@ def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tm
     assert list(y) == list(labels)
 
 
+def test_a_model_without_feature_names_reads_a_labeled_file_with_a_header_by_position(tmp_path):
+    # No features to match the header by name: the columns are taken by position, the
+    # last one (class names) the target.
+    model = _model(tmp_path)
+    labels = ["a", "b", "a"]
+    path = _csv(
+        tmp_path / "h.csv", ["u", "v", "w", "kind"], [[*r, c] for r, c in zip(ROWS, labels)]
+    )
+    X, y = model.read(path)
+    np.testing.assert_array_equal(X, ROWS.astype(np.float32))
+    assert list(y) == labels
+
+
 def test_read_of_a_headerless_file_finds_the_training_targets_position(tmp_path):
     # Model.columns' docstring: in a table without a header the target is at the training
     # target's position ("column 1": the first column), else the last column.
