@@ -357,6 +357,15 @@ def test_a_checkpoint_records_its_compute_dtype(iris, tmp_path, compute_dtype):
     assert meta["compute_dtype"] == compute_dtype
 
 
+def test_resume_refuses_other_sample_weights_naming_them(iris, tmp_path):
+    train, _ = iris
+    weights = np.ones(len(train[0]))
+    _fit(train, tmp_path, resume=True, sample_weight=weights)
+    weights[0] = 2.0
+    with pytest.raises(ValueError, match=r"^checkpoint: .* has sample_weight = '[0-9a-f]{64}', "):
+        _fit(train, tmp_path, resume=True, epochs=4, sample_weight=weights)
+
+
 def test_resume_reports_where_it_went_on(iris, tmp_path):
     train, _ = iris
     assert _fit(train, tmp_path, resume=True).resumed_from is None

@@ -95,3 +95,21 @@ def test_prng_key_takes_new_and_raw_keys_and_names_any_other_array():
         with pytest.raises(ValueError, match="^key: ") as e:
             _checks.prng_key("key", bad)
         assert str(e.value) == f"{expected}, received {shown}"
+
+
+def test_a_real_hyper_parameter_is_one_number_not_an_array():
+    with pytest.raises(ValueError, match="^l2: ") as e:
+        _checks.non_negative("l2", np.ones(3))
+    assert str(e.value) == "l2: expected a real number in [0.0, inf), received array([1., 1., 1.])"
+    assert _checks.non_negative("l2", np.float64(0.5)) == 0.5  # a 0-d array is one number
+
+
+def test_batch_size_takes_every_size_from_one_to_n():
+    assert [_checks.batch_size(b, 5) for b in (1, 5)] == [1, 5]
+    for bad in (0, 6):
+        with pytest.raises(ValueError, match="^batch_size: ") as e:
+            _checks.batch_size(bad, 5)
+        assert str(e.value) == (
+            "batch_size: expected an integer from 1 to the number of training examples (5), "
+            f"received {bad}"
+        )

@@ -216,5 +216,11 @@ def test_train_folds_rejects_bad_input_before_training():
         folds.train_folds(net, [(X, y), X], configs=configs, epochs=1)
     with pytest.raises(ValueError, match="^seeds:"):
         folds.train_folds(net, [(X, y)], configs=configs, epochs=1, seeds=np.zeros((2, 2), int))
+    for top in (-1, 2**32):  # a seed outside uint32 would wrap into another seed
+        with pytest.raises(ValueError, match="^seeds:") as e:
+            folds.train_folds(net, [(X, y)], configs=configs, epochs=1, seeds=[[0], [top]])
+        assert str(e.value) == (
+            f"seeds: expected ints in [0, 2**32), received range [{min(0, top)}, {max(0, top)}]"
+        )
     with pytest.raises(ValueError, match="learning_rate"):
         folds.train_folds(net, [(X, y)], configs=[{"l2": 0.1}], epochs=1, dtype=jnp.float64)
