@@ -423,3 +423,10 @@ def test_transform_is_the_documented_arithmetic_in_the_traced_paths_dtype():
         f32 = np.float32
         expected = (X32 - stats.mean.astype(f32)) / stats.scale.astype(f32)
         np.testing.assert_array_equal(concrete, expected)
+
+
+def test_standardizer_of_integer_data_is_in_the_default_float_dtype():
+    stats = data.Standardizer.fit(np.array([[1, 10], [3, 10]]))
+    assert stats.mean.dtype == stats.scale.dtype == jnp.result_type(float)
+    np.testing.assert_allclose(stats.mean, [2.0, 10.0])
+    np.testing.assert_allclose(stats.scale, [1.0, 1.0])  # the constant column's scale is 1
