@@ -26,7 +26,6 @@ from nnbasics.search import (
     _columns,
     _numeric_names,
     _own_net,
-    _pad,
 )
 from nnbasics.train import _buckets, cast_data, to_device
 from nnbasics.train._fit import _check_sample_weight
@@ -175,14 +174,13 @@ def train_folds(
         groups, names = checked[shape]
         numeric = _numeric_names(names)
         stacked = [cast_data(net, folds[f], dtype) for f in fold_rows]
-        rows = None
+        rows, cols = None, None
         total = max(np.shape(X)[0] for X, _ in stacked)
-        cols = np.shape(stacked[0][0])[1]
         if _buckets.is_enabled():
             rows = (np.asarray([np.shape(X)[0] for X, _ in stacked]),)
             total, cols = shape[0]
         # stacked on the host: jnp.stack would compile a program per fold count and shape
-        X = to_device(np.stack([_pad(X, total, cols) for X, _ in stacked]))
+        X = to_device(np.stack([_buckets.pad(X, total, cols) for X, _ in stacked]))
         y = to_device(np.stack([_buckets.pad(y, total) for _, y in stacked]))
         weights = None
         if sample_weights is not None:

@@ -400,8 +400,6 @@ def search(
         )
     assert best is not None  # configs is non-empty, so the loop above set it
     _, row, base, params, masked = best
-    if masked:  # cut on the host: slicing device arrays would compile a program per shape
-        params = jax.device_get(params)
     net_best, params = _own_net(base, params, masked, configs[row])
     if masked:
         params = jax.tree.map(to_device, params)
@@ -450,7 +448,9 @@ def _chunks(net, groups, configs, numeric, chunk_size, program):
                 if k != "seed"
             }
             if masked:  # each config's own layer widths, in the widest net
-                units = [_buckets.width_inputs(_widths(base, configs[i]), dtype) for i in padded]
+                units = [
+                    _buckets.width_inputs(_widths(_own(base, configs[i])), dtype) for i in padded
+                ]
                 hp.update({k: np.stack([u[k] for u in units]) for k in units[0]})
             yield base, run_chunk, chunk, padded, hp, masked
 
@@ -465,22 +465,27 @@ def _sizes(net, config) -> tuple[int, ...]:
     return tuple(config.get("sizes", net.sizes))
 
 
-def _widths(net, config) -> tuple[int, ...]:
-    """The widths of a config's layers: its sizes, the last replaced by the output's width
+def _widths(net) -> tuple[int, ...]:
+    """The widths of a network's layers: its sizes, the last replaced by the output's width
     (``MLP.out_width``: 2d for a gaussian output, a mixture's means, scales and weights)."""
-    own = dataclasses.replace(net, sizes=_sizes(net, config))
-    return own.sizes[:-1] + (own.out_width,)
+    return net.sizes[:-1] + (net.out_width,)
+
+
+def _own(base, config):
+    """A config's own network: ``base`` (the group's, with the search's sizes) at its sizes."""
+    return dataclasses.replace(base, sizes=_sizes(base, config))
 
 
 def _own_net(base, params, masked, config):
     """(net, params) of one config: cut from the widest network's where the group was masked.
 
-    ``base`` is the group's network with the search's own sizes (``_chunks``' first value).
+    Cut on the host (NumPy arrays: slicing device arrays would compile a program per
+    shape). ``base`` is ``_chunks``' first value.
     """
-    own = dataclasses.replace(base, sizes=_sizes(base, config))
+    own = _own(base, config)
     if not masked:
         return own, params
-    return own, _buckets.real_block(params, _widths(base, config))
+    return own, _buckets.real_block(jax.device_get(params), _widths(own))
 
 
 def _bucketed(net, groups, data):
@@ -494,16 +499,12 @@ def _bucketed(net, groups, data):
     rows = tuple(None if a is None else np.shape(a)[0] for a in data[::2])
     cols = _columns(net, groups, np.shape(data[0])[1])
     padded = [  # X, Xv and Xt (the even places) also get the zero columns
-        None if a is None else to_device(_pad(a, _buckets.size(len(a)), None if k % 2 else cols))
+        None
+        if a is None
+        else to_device(_buckets.pad(a, _buckets.size(len(a)), None if k % 2 else cols))
         for k, a in enumerate(data)
     ]
     return _bucket_groups(net, groups, rows[0], cols), padded, rows
-
-
-def _pad(a, rows, cols=None):
-    """``a`` padded with zero rows up to ``rows`` and, given ``cols``, zero columns up to it."""
-    a = _buckets.pad(a, rows)
-    return a if cols is None else _buckets.pad_columns(a, cols)
 
 
 def _columns(net, groups, d):

@@ -41,7 +41,6 @@ __all__ = [
     "COLUMN_STEP",
     "FLOOR",
     "columns",
-    "pad_columns",
     "padded_batch",
     "enabled",
     "is_enabled",
@@ -99,20 +98,25 @@ def size(n: int) -> int:
     return max(FLOOR, 1 << max(0, n - 1).bit_length())
 
 
-def pad(a: ArrayLike, rows: int) -> np.ndarray:
-    """``a`` (n, ...) with zero rows appended up to ``rows`` rows, as a NumPy array.
+def pad(a: ArrayLike, rows: int, cols: int | None = None) -> np.ndarray:
+    """``a`` (n, ...) with zero rows appended up to ``rows`` rows and, given ``cols``,
+    zero columns (last axis) up to ``cols``, as a NumPy array.
 
     Padded on the host: an eager ``jnp.pad`` would compile a program per shape.
 
     Examples:
       >>> pad(np.ones((2, 3)), 4).sum(axis=1).tolist()
       [3.0, 3.0, 0.0, 0.0]
+      >>> pad(np.ones((2, 3)), 2, cols=5).tolist()
+      [[1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0]]
     """
     a = np.asarray(a)
-    extra = rows - a.shape[0]
-    if extra <= 0:
+    widths = [(0, max(0, rows - a.shape[0]))] + [(0, 0)] * (a.ndim - 1)
+    if cols is not None:
+        widths[-1] = (0, max(0, cols - a.shape[-1]))
+    if not any(after for _, after in widths):
         return a
-    return np.concatenate([a, np.zeros((extra,) + a.shape[1:], a.dtype)])
+    return np.pad(a, widths)
 
 
 def paddable(a) -> bool:
@@ -230,20 +234,6 @@ def columns(d: int) -> int:
     if not is_enabled():
         return d
     return -(-d // COLUMN_STEP) * COLUMN_STEP
-
-
-def pad_columns(a: ArrayLike, cols: int) -> np.ndarray:
-    """``a`` (..., d) with zero columns appended up to ``cols``, as a NumPy array (on the host).
-
-    Examples:
-      >>> pad_columns(np.ones((2, 3)), 5).tolist()
-      [[1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0]]
-    """
-    a = np.asarray(a)
-    extra = cols - a.shape[-1]
-    if extra <= 0:
-        return a
-    return np.concatenate([a, np.zeros(a.shape[:-1] + (extra,), a.dtype)], axis=-1)
 
 
 # ------------------------------------------------------------ hidden widths
