@@ -328,8 +328,19 @@ class _PeerWatch:
         self.thread.start()
 
     def finish(self) -> None:
+        """Stops the watch, waits for its thread to leave the client, and marks this process done.
+
+        The wait matters at exit: a daemon thread still inside a call of JAX's client
+        when the interpreter finalizes is ended by a forced unwind that the client's
+        C++ catches without rethrowing, and a finished process then aborts
+        ("FATAL: exception not rethrown").
+        """
+        import threading
+
         if not self.stopped.is_set():
             self.stopped.set()
+            if self.thread.is_alive() and self.thread is not threading.current_thread():
+                self.thread.join(self.timeout)
             with contextlib.suppress(Exception):
                 self._beat("done")
 

@@ -90,22 +90,22 @@ class _FoldSearch(_SearchBase):
         cv: Any = check_cv(self.cv, y, classifier=is_classifier(est))  # pyright: ignore[reportArgumentType]
         splits = list(cv.split(X, y))
         self.n_splits_ = len(splits)
-        if linear is not None:
-            warmup, out = None, self._solve_linear_and_score(X, y, own, splits, scorers, linear)
-        else:
-            warmup = (
-                self._start_refit_warmup(X, y, candidates, own, prefix, params)
-                if self.refit
-                else None
-            )
-            out = self._train_and_score(X, y, candidates, own, splits, scorers, params)
-            if out is None:  # sparse folds: scikit-learn's loop over the estimator's sparse fit
-                if warmup is not None:
-                    warmup.join()
-                self.batched_ = False
-                return super().fit(X, y, **params)
-        if warmup is not None:
-            warmup.join()
+        warmup = None
+        try:
+            if linear is not None:
+                out = self._solve_linear_and_score(X, y, own, splits, scorers, linear)
+            else:
+                if self.refit:
+                    warmup = self._start_refit_warmup(X, y, candidates, own, prefix, params)
+                out = self._train_and_score(X, y, candidates, own, splits, scorers, params)
+        finally:
+            # Also when the search fails: a thread still compiling at the interpreter's exit
+            # is ended inside XLA, and the process aborts after the error was reported.
+            if warmup is not None:
+                warmup.join()
+        if out is None:  # sparse folds: scikit-learn's loop over the estimator's sparse fit
+            self.batched_ = False
+            return super().fit(X, y, **params)
         results = self._format_results(candidates, self.n_splits_, out)
         self.multimetric_ = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:

@@ -262,3 +262,26 @@ def test_watch_stalled_itself_restarts_its_clocks_instead_of_blaming_its_peers(m
     store = _Store(beats=(1, 2), on_read=on_read)
     assert _watch(monkeypatch, store, 0, 2).startswith("distributed: lost process 1 of 2 ")
     assert store.reads > 3
+
+
+def test_finish_waits_for_the_watch_to_leave_the_client_then_marks_the_process_done():
+    # A watch thread still inside the client's C++ at the interpreter's exit aborts a
+    # finished process: finish (run at exit) returns only once the thread has left it.
+    import threading
+    import time
+
+    from nnbasics.distributed import _runtime
+
+    inside = threading.Event()
+
+    def slow_read(reads):
+        inside.set()
+        time.sleep(0.5)
+
+    store = _Store(on_read=slow_read)
+    watch = _runtime._PeerWatch(store, 0, 2, 5)
+    watch.thread.start()
+    assert inside.wait(10)
+    watch.finish()
+    assert not watch.thread.is_alive()
+    assert store.values["nnbasics/peers/alive/0"] == "done"

@@ -124,6 +124,22 @@ def test_refit_compiles_on_a_thread_while_the_search_runs(iris, fresh_programs):
     np.testing.assert_array_equal(search.best_estimator_.coefs_[0], ref.coefs_[0])
 
 
+def test_a_failing_search_waits_for_its_refit_warmup(iris, monkeypatch):
+    # A warmup thread still compiling when the interpreter exits aborts the process
+    # after the error: the search's error comes only once the thread has ended.
+    import threading
+
+    X, y = iris
+
+    def fail(self, *args):
+        raise RuntimeError("a failing fold")
+
+    monkeypatch.setattr(GridSearchCV, "_train_and_score", fail)
+    with pytest.raises(RuntimeError, match="a failing fold"):
+        GridSearchCV(EST, {"alpha": [1e-4, 1e-2]}, cv=3).fit(X, y)
+    assert not [t for t in threading.enumerate() if t.name == "nnbasics-refit-warmup"]
+
+
 def test_second_search_with_new_numbers_compiles_nothing(iris):
     X, y = iris
     first = GridSearchCV(EST, GRID, cv=3, refit=False)
