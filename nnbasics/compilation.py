@@ -134,6 +134,13 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     # loads in about a millisecond, and a start-up compiles several.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
+    # JAX builds its cache once, at the first compilation after a folder is set: a
+    # program compiled before this call (the folder taken from $JAX_COMPILATION_CACHE_DIR)
+    # would leave it unbounded, writing entries without the access times that a bounded
+    # cache's eviction in another process reads (and fails on: FileNotFoundError).
+    from jax.experimental.compilation_cache import compilation_cache
+
+    compilation_cache.reset_cache()
     return path
 
 

@@ -101,6 +101,32 @@ def test_fit_turns_the_cache_on(fresh):
     assert jax.config.jax_compilation_cache_dir == compilation.default_cache_dir()
 
 
+def test_a_program_compiled_before_fit_leaves_the_cache_bounded(tmp_path):
+    # JAX builds its cache at the first compilation once a folder is set: with the folder
+    # from $JAX_COMPILATION_CACHE_DIR and a program compiled before nb.fit, the cache was
+    # left unbounded and wrote entries without the access times that a bounded cache's
+    # eviction, in any other process, reads (and fails on).
+    code = """if True:
+        import os, jax, jax.numpy as jnp, nnbasics as nb
+        jnp.ones(3) + 1
+        X, y = nb.data.load("xor")
+        net = nb.MLP((2, 3, 2))
+        nb.fit(net, net.init(jax.random.key(0)), nb.optim.adam(0.1), (X, y), epochs=2,
+               key=jax.random.key(1))
+        names = os.listdir(os.environ["JAX_COMPILATION_CACHE_DIR"])
+        print(sorted(n[: -len("-cache")] for n in names if n.endswith("-cache")))
+        print(sorted(n[: -len("-atime")] for n in names if n.endswith("-atime")))
+    """
+    env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(tmp_path / "cache"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    entries, accessed = out.stdout.splitlines()
+    assert entries != "[]"
+    assert entries == accessed
+
+
 # --- the command line
 
 

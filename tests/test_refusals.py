@@ -1893,6 +1893,10 @@ ROWS = {
         lambda tmp: _fit(params=[{"W": jnp.ones((2, 3), int), "b": jnp.zeros(3, int)}]),
         "params: expected floating-point arrays (e.g. net.init(key), float32 or float64), received int64 at params[0]['W']",
     ),
+    "nnbasics.train._epoch:start_state:columns": (
+        lambda tmp: nb.train.start_state(nb.MLP((13, 4, 3)), optim.adam(0.1), 0, "float32", 8),
+        "columns: expected at least net.sizes[0] = 13, for a net without maxout units, received 8 for a net of relu units",
+    ),
     "nnbasics.train._fit:_check_sample_weight:sample_weight": (
         lambda tmp: _fit(sample_weight=np.ones(3)),
         "sample_weight: expected numbers of shape (4,), one per example, received float64 (3,)",

@@ -7,6 +7,7 @@ than importing jax and scikit-learn's own estimators.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import Any
 
@@ -14,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
+import scipy.special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.base import clone as _sk_clone
 from sklearn.utils.multiclass import check_classification_targets
@@ -128,6 +130,8 @@ class _BaseMLP(BaseEstimator):
         from nnbasics import optim
         from nnbasics.sklearn import _sparse
         from nnbasics.train import fit as nb_fit
+        from nnbasics.train import start_state
+        from nnbasics.train._fit import fit_from_state
 
         sparse = scipy.sparse.issparse(X)
         if sparse:
@@ -138,9 +142,17 @@ class _BaseMLP(BaseEstimator):
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
         dtype = _DTYPES[self.dtype]
+        opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
         # As nnbasics.folds.train_folds derives its keys from a seed, so that
         # nnbasics.sklearn.GridSearchCV trains exactly as this fit does.
-        k_init, k_train = jax.random.split(jax.random.key(seed))
+        warm = self._warm_params(net, dtype)
+        state = start = None
+        if warm is None and not sparse:  # keys, parameters and state: one program
+            state = start_state(net, opt, seed, dtype, columns=_columns(net))
+            k_train = jax.random.wrap_key_data(state.key)
+        else:
+            k_init, k_train = jax.random.split(jax.random.key(seed))
+            start = net.init(k_init, dtype) if warm is None else warm
         X = _sparse.as_rows(X, dtype) if sparse else np.asarray(X, dtype)
         y_encoded = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         valid = None
@@ -153,20 +165,13 @@ class _BaseMLP(BaseEstimator):
             X, y_encoded = X[t], y_encoded[t]
             sample_weight = None if sample_weight is None else sample_weight[t]
             batch = min(batch, X.shape[0])
-        opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
 
         def progress(epoch: int, m: dict[str, float]) -> None:
             print(f"Iteration {epoch + 1}, loss = {m['train_loss']:.8f}")
 
-        start = self._warm_params(net, dtype)
-        result = (_sparse.fit if sparse else nb_fit)(
-            net,
-            net.init(k_init, dtype) if start is None else start,
-            opt,
-            (X, y_encoded),
+        options: dict[str, Any] = dict(
             epochs=int(self.max_iter),
             batch_size=batch,
-            key=k_train,
             valid=valid,
             patience=int(self.n_iter_no_change) if self.early_stopping else None,
             min_delta=float(self.tol),
@@ -175,7 +180,17 @@ class _BaseMLP(BaseEstimator):
             callback=progress if self.verbose else None,
             sample_weight=sample_weight,
         )
-        earlier = self.loss_curve_ if start is not None else []
+        if state is not None:
+            # in the state's column bucket: zero features, their weights zero and staying so
+            cols = state.params[0]["W"].shape[0]
+            if valid is not None:
+                options["valid"] = (_pad_columns(valid[0], cols), valid[1])
+            X = _pad_columns(X, cols)
+            result = fit_from_state(_fed(net, cols), state, opt, (X, y_encoded), **options)
+        else:
+            fit = _sparse.fit if sparse else nb_fit
+            result = fit(net, start, opt, (X, y_encoded), key=k_train, **options)
+        earlier = self.loss_curve_ if warm is not None else []
         self._set_fitted(
             net, result.params, result.history["train_loss"], result.history.get("valid_accuracy")
         )
@@ -207,7 +222,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("early_stopping: expected False with partial_fit, received True")
         from nnbasics import optim
         from nnbasics.sklearn import _sparse
-        from nnbasics.train import compile_epoch, init_state
+        from nnbasics.train import compile_epoch, init_state, start_state
 
         compilation.use_default_cache()
         sparse = scipy.sparse.issparse(X)
@@ -216,9 +231,13 @@ class _BaseMLP(BaseEstimator):
         opt = optim.get(self.solver, learning_rate=float(self.learning_rate_init))
         state = None if first else getattr(self, "_state", None)
         if state is None:
-            k_init, k_train = jax.random.split(jax.random.key(seed))
-            params = (None if first else self._fitted_params(dtype)) or net.init(k_init, dtype)
-            state = init_state(params, opt, k_train)
+            fitted = None if first else self._fitted_params(dtype)
+            if fitted is None:
+                state = start_state(
+                    net, opt, seed, dtype, columns=None if sparse else _columns(net)
+                )
+            else:
+                state = init_state(fitted, opt, jax.random.split(jax.random.key(seed))[1])
             curve = [] if first else list(self.loss_curve_)
         else:
             net, curve = self._net, list(self.loss_curve_)
@@ -232,12 +251,14 @@ class _BaseMLP(BaseEstimator):
             batch_size=batch, l2=float(self.alpha) / batch, grad=self.grad
         )
         y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
+        cols = state.params[0]["W"].shape[0]  # the state's column bucket (a fit's, or d)
+        X, fed = _pad_columns(X, cols), _fed(net, cols)
         if sparse:
-            state, m = _sparse.epoch_program(net, opt, **config)(
+            state, m = _sparse.epoch_program(fed, opt, **config)(
                 state, _sparse.as_rows(X, dtype), y_cast, sample_weight
             )
         else:
-            state, m = compile_epoch(net, opt, freeze=False, **config)(
+            state, m = compile_epoch(fed, opt, freeze=False, **config)(
                 state, jnp.asarray(X, dtype), jnp.asarray(y_cast), None, None, sample_weight
             )
         loss = float(m["train_loss"])
@@ -265,7 +286,8 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else np.inf
-        self.coefs_ = [np.asarray(layer["W"]) for layer in params]
+        # the first layer's rows for the zero features of a column bucket cut off
+        self.coefs_ = [np.asarray(layer["W"])[:a] for layer, a in zip(params, net.sizes)]
         self.intercepts_ = [np.asarray(layer["b"]) for layer in params]
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = net.sizes[-1]
@@ -294,19 +316,49 @@ class _BaseMLP(BaseEstimator):
         net = self._net
         if scipy.sparse.issparse(X):
             return _sparse.apply(net, params, X)
-        # one compiled forward pass per net and shape, not an eager program per operation
-        apply = _program(("sklearn apply", net), lambda: jax.jit(net.apply), stored=True)
         X = np.asarray(X)
-        n = X.shape[0]
+        n, d = X.shape
+        # Padded to its row and column buckets, with zero rows in the first layer's weights
+        # for the zero columns: new row counts and tables of nearby widths reuse one
+        # compiled pass. It computes the pre-activation, the same for every output unit,
+        # so it is keyed by the layers alone.
+        cols = _columns(net) or d
+        params[0]["W"] = _buckets.pad(params[0]["W"], cols)
+        layers = dataclasses.replace(_fed(net, cols), output="linear")
+        apply = _program(("sklearn apply", layers), lambda: jax.jit(layers.apply), stored=True)
         with jax.enable_x64(True):
-            # padded to its shape bucket: new row counts reuse the compiled pass
-            return np.asarray(apply(params, _buckets.pad(X, _buckets.size(n))))[:n]
+            return np.asarray(apply(params, _buckets.pad(X, _buckets.size(n), cols)))[:n]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = True
         return tags
+
+
+def _columns(net) -> int | None:
+    """The column bucket a dense fit of ``net`` trains in (None: its own features, maxout)."""
+    from nnbasics.train import _buckets
+
+    return None if net.hidden == "maxout" else _buckets.columns(net.sizes[0])
+
+
+def _fed(net, cols: int):
+    """``net`` taking ``cols`` features: its own, then zero ones."""
+    return net if cols == net.sizes[0] else dataclasses.replace(net, sizes=(cols, *net.sizes[1:]))
+
+
+def _pad_columns(X, cols: int) -> Any:
+    """``X`` (n, d), dense or sparse, with zero columns up to ``cols``."""
+    n, d = X.shape
+    if d == cols:
+        return X
+    if scipy.sparse.issparse(X):
+        zeros = scipy.sparse.csr_matrix((n, cols - d), dtype=X.dtype)
+        return scipy.sparse.hstack([X, zeros], format="csr")
+    from nnbasics.train import _buckets
+
+    return _buckets.pad(X, n, cols)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -369,13 +421,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         encoded = np.searchsorted(self.classes_, y)
         return self._partial_fit(X, encoded, len(self.classes_), sample_weight, first)
 
+    # On the host (scipy): an eager jax.nn.softmax would compile five programs per row count.
     def predict_proba(self, X):
-        with jax.enable_x64(True):
-            return np.asarray(jax.nn.softmax(self._raw(X), axis=-1))
+        return scipy.special.softmax(self._raw(X), axis=-1)
 
     def predict_log_proba(self, X):
-        with jax.enable_x64(True):
-            return np.asarray(jax.nn.log_softmax(self._raw(X), axis=-1))
+        return scipy.special.log_softmax(self._raw(X), axis=-1)
 
     def predict(self, X):
         check_is_fitted(self, "coefs_")

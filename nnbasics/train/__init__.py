@@ -27,6 +27,7 @@ from nnbasics.train._epoch import (
     evaluate,
     init_state,
     metrics,
+    start_state,
     train_epoch,
 )
 from nnbasics.train._fit import HISTORY_KEYS, FitResult, fit
@@ -46,6 +47,7 @@ __all__ = [
     "fit",
     "init_state",
     "metrics",
+    "start_state",
     "to_device",
     "train_epoch",
 ]

@@ -21,6 +21,7 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -31,7 +32,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike, DTypeLike
 
-from nnbasics import _store, optim
+from nnbasics import _checks, _store, optim
 from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
 
@@ -51,6 +52,7 @@ __all__ = [
     "evaluate",
     "init_state",
     "metrics",
+    "start_state",
     "train_epoch",
 ]
 
@@ -120,6 +122,64 @@ def init_state(
         stored=True,
     )
     return program(params, _raw_key(key), numbers)
+
+
+def start_state(
+    net: MLP,
+    optimizer: optax.GradientTransformation,
+    seed: int,
+    dtype,
+    columns: int | None = None,
+) -> TrainState:
+    """``init_state(net.init(k_init, dtype), optimizer, k_train)`` in one compiled program,
+    where ``k_init, k_train = jax.random.split(jax.random.key(seed))``.
+
+    The same state, bit for bit, as the three steps run one by one (which compile
+    four small programs for the keys, one for the parameters and one for the state);
+    the estimators start every fit this way. ``seed``: an int in 0..2**31 - 1.
+
+    ``columns`` (≥ ``net.sizes[0]``): the state of ``net`` fed that many features, the
+    real ones first and zeros after them: the first layer's weights get zero rows
+    for the zero features, the rest is bitwise ``net.init``'s. Its program is that of
+    the wider network (the real widths are its inputs), so nets that differ only in
+    their number of features share it.
+
+    Examples:
+      >>> import jax, numpy as np
+      >>> from nnbasics import MLP, optim
+      >>> net = MLP((2, 3, 2))
+      >>> k_init, k_train = jax.random.split(jax.random.key(7))
+      >>> state = start_state(net, optim.adam(0.1), 7, "float32")
+      >>> steps = init_state(net.init(k_init), optim.adam(0.1), k_train)
+      >>> all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(steps)))
+      True
+    """
+    structure, numbers = _split_optimizer(optimizer)
+    dtype = jnp.dtype(dtype)
+    wide, widths = net, None
+    if columns is not None and columns != net.sizes[0]:
+        if columns < net.sizes[0] or net.hidden == "maxout":
+            _checks.fail(
+                "columns",
+                f"at least net.sizes[0] = {net.sizes[0]}, for a net without maxout units",
+                f"{columns} for a net of {net.hidden} units",
+            )
+        wide = dataclasses.replace(net, sizes=(columns, *net.sizes[1:]))
+        widths = _buckets.width_inputs(net.sizes[:-1] + (net.out_width,), dtype)
+
+    def start(seed, numbers, widths):
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        if widths is None:
+            params = wide.init(k_init, dtype)
+        else:
+            shapes = [W for W, _ in wide.layer_shapes()]
+            params = _buckets.masked_init(k_init, shapes, **widths, dtype=dtype)
+        return _init_state(params, _rebuild(structure, numbers), jax.random.key_data(k_train))
+
+    program = _program(
+        ("start_state", wide, structure, dtype.name), lambda: jax.jit(start), stored=True
+    )
+    return program(np.uint32(seed), numbers, widths)
 
 
 def _init_state(params, optimizer, key) -> TrainState:

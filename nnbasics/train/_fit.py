@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import warnings
 from collections.abc import Callable
@@ -216,6 +217,31 @@ def fit(
         )
 
 
+def fit_from_state(
+    net: MLP,
+    state: TrainState,
+    optimizer: optax.GradientTransformation,
+    train: tuple[ArrayLike, ArrayLike],
+    **options: Any,
+) -> FitResult:
+    """``fit(net, state.params, optimizer, train, key=state.key, **options)``, from ``state``.
+
+    For a caller that built ``init_state``'s value itself, with the parameters in one
+    program (``start_state``, as the estimators do): the same checks and the same run,
+    without building the state again.
+    """
+    token = _GIVEN_STATE.set(state)
+    try:
+        key = jax.random.wrap_key_data(state.key)
+        return fit(net, state.params, optimizer, train, key=key, **options)
+    finally:
+        _GIVEN_STATE.reset(token)
+
+
+# The state fit_from_state hands to _fit, through fit's checks (per thread and context).
+_GIVEN_STATE: contextvars.ContextVar = contextvars.ContextVar("given_state", default=None)
+
+
 def _check_sample_weight(sample_weight, n):
     """None, or ``sample_weight`` as a float array of shape (n,), finite, ≥ 0, not all 0."""
     if sample_weight is None:
@@ -261,7 +287,9 @@ def _fit(
     Xv, yv = cast_data(net, valid, dtype)
     if sample_weight is not None:
         sample_weight = jnp.asarray(sample_weight, dtype)
-    state = init_state(params, optimizer, key)
+    state = _GIVEN_STATE.get()
+    if state is None or state.params is not params:
+        state = init_state(params, optimizer, key)
     history = {k: [] for k in HISTORY_KEYS}
 
     # What checkpoints and the processes' agreement compare; hashing the data

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.sparse
 
 import nnbasics as nb
 from nnbasics import folds as nb_folds
@@ -258,6 +259,38 @@ def test_estimators_equal_unbucketed():
     _close(bucketed.best_estimator_.coefs_, plain.best_estimator_.coefs_)
 
 
+def test_partial_fit_after_a_padded_fit_and_alone_equals_unbucketed():
+    # A fit trains in its column bucket and keeps that state; partial_fit goes on in it,
+    # and a first partial_fit starts in it, each equal to the unpadded computation.
+    from nnbasics.sklearn import MLPClassifier
+
+    X, y = nb.data.load("iris")
+    make = lambda: MLPClassifier((6,), max_iter=3, random_state=0, dtype="float64")
+
+    def after_fit():
+        model = make().fit(X, y)
+        for _ in range(2):
+            model.partial_fit(X[:90], y[:90])
+        return model
+
+    def alone():
+        model = make()
+        for _ in range(3):
+            model.partial_fit(X, y, classes=[0, 1, 2])
+        return model
+
+    def sparse_after_dense():  # the sparse table padded to the dense fit's bucket
+        model = make().fit(X, y)
+        model.partial_fit(scipy.sparse.csr_matrix(X), y)
+        return model
+
+    for run in (after_fit, alone, sparse_after_dense):
+        bucketed, plain = _both(run)
+        assert [W.shape for W in bucketed.coefs_] == [(4, 6), (6, 3)]
+        _close(bucketed.coefs_ + bucketed.intercepts_, plain.coefs_ + plain.intercepts_)
+        _close(bucketed.loss_curve_, plain.loss_curve_)
+
+
 def test_early_stopping_estimator_equals_unbucketed():
     from nnbasics.sklearn import MLPClassifier
 
@@ -302,6 +335,49 @@ def test_predict_on_new_row_counts_compiles_once(fresh_programs):
             clf.predict(X[:n])
             clf.score(X[:n], y[:n])
     assert c.count == 0
+
+
+def test_predict_on_tables_of_nearby_widths_and_any_output_is_one_program(fresh_programs):
+    # 4 and 13 features share the column bucket 16; a 3-class classifier and a regressor
+    # of 3 targets share the forward pass (the pre-activation): one program for all three,
+    # each equal to the unpadded pass.
+    from nnbasics.sklearn import MLPClassifier, MLPRegressor
+
+    (X, y), _ = _table(13)
+    Y = np.stack([X[:, 0], X[:, 1] - X[:, 2], X[:, 3] ** 2], axis=1)
+    kw = dict(max_iter=2, random_state=0, dtype="float64")
+    models = [
+        (MLPClassifier((6,), **kw).fit(X[:, :4], y), X[:, :4], "predict_proba"),
+        (MLPClassifier((6,), **kw).fit(X, y), X, "predict_proba"),
+        (MLPRegressor((6,), **kw).fit(X, Y), X, "predict"),
+    ]
+    outputs = []
+    with _count_programs() as c:
+        for model, data, method in models:
+            outputs.append(getattr(model, method)(data))
+    assert c.count == 1
+    with _buckets.enabled(False):
+        for (model, data, method), got in zip(models, outputs):
+            _close(got, getattr(model, method)(data))
+
+
+def test_fits_on_tables_of_nearby_widths_share_every_program(fresh_programs):
+    # 13 and 4 features: one column bucket (16), so the second table's fit, predict and
+    # score compile nothing (its start, epoch and forward pass are the first's).
+    from nnbasics.sklearn import MLPClassifier
+
+    (X, y), _ = _table(13)
+    fit = lambda d: MLPClassifier((6,), max_iter=2, random_state=0, dtype="float64").fit(
+        X[:, :d], y
+    )
+    fit(13).score(X, y)
+    with _count_programs() as c:
+        model = fit(4)
+        model.score(X[:, :4], y)
+    assert c.count == 0
+    with _buckets.enabled(False), _count_programs() as c:
+        fit(4)
+    assert c.count >= 2  # unbucketed: its own start and epoch
 
 
 def test_grid_search_folds_of_different_sizes_share_one_program(fresh_programs):

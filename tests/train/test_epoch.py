@@ -52,6 +52,39 @@ def test_evaluate_is_one_program_and_equals_metrics(iris32, fresh_programs):
         np.testing.assert_allclose(got, train.metrics(RELU_NET, params, *pair), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("net", "solver", "dtype"),
+    [
+        (nb.MLP((4, 5, 3), hidden="tanh"), "adam", "float32"),
+        (nb.MLP((4, 5, 3), hidden="relu"), "adam", "float64"),
+        (nb.MLP((3, 6, 2, 1), hidden="sigmoid", output="sigmoid"), "momentum", "float64"),
+        (nb.MLP((2, 3, 2), output="gaussian"), "rmsprop", "float32"),
+        (nb.MLP((2, 7, 2), hidden="maxout", output="softmax"), "adagrad", "float64"),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1_234_567, 2**31 - 2])
+@pytest.mark.parametrize("x64", [True, False])
+def test_start_state_is_the_three_steps_bit_for_bit(net, solver, dtype, seed, x64):
+    dtype = dtype if x64 else "float32"  # float64 parameters need x64
+    optimizer = nb.optim.get(solver, learning_rate=0.01)
+    with jax.enable_x64(x64):
+        k_init, k_train = jax.random.split(jax.random.key(seed))
+        steps = init_state(net.init(k_init, dtype), optimizer, k_train)
+        got = train.start_state(net, optimizer, seed, dtype)
+    chex.assert_trees_all_equal_structs(got, steps)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(steps)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_start_state_is_one_program_per_network_and_optimizer(fresh_programs):
+    net = nb.MLP((3, 9, 2))  # a width no other test uses
+    with count_compilations() as c:
+        train.start_state(net, nb.optim.adam(0.1), 5, "float64")
+        train.start_state(net, nb.optim.adam(0.02), 6, "float64")  # new numbers and seed
+    assert [name for _, name in c.programs] == ["jit(start)"]
+
+
 def test_program_cache_is_one_thread_at_a_time():
     # nnbasics.sklearn compiles a refit on a thread beside its search: the cache's get,
     # move and eviction must not interleave (a key evicted between get and move_to_end).

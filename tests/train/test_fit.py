@@ -500,3 +500,23 @@ def test_valid_accuracy_monitor_keeps_the_best_and_stops_after_patience():
     # Patience counts epochs without a better accuracy, whatever the loss does.
     assert r.stopped_early and len(accuracy) == r.best_epoch + 1 + 3
     assert int(np.argmin(r.history["valid_loss"])) != r.best_epoch
+
+
+def test_fit_from_state_is_fit_without_building_the_state_again(monkeypatch):
+    from nnbasics.train import _fit
+
+    opt = nb.optim.adam(0.05)
+    k_init, k_train = jax.random.split(jax.random.key(3))
+    kw = dict(epochs=4, batch_size=3, valid=(X4, Y4), patience=2)
+    expected = nb.fit(XOR_NET, XOR_NET.init(k_init, jnp.float64), opt, (X4, Y4), key=k_train, **kw)
+    built = []
+    monkeypatch.setattr(_fit, "init_state", lambda *a: built.append(a) or train.init_state(*a))
+    state = train.start_state(XOR_NET, opt, 3, jnp.float64)
+    got = _fit.fit_from_state(XOR_NET, state, opt, (X4, Y4), **kw)
+    assert built == []
+    chex.assert_trees_all_equal(got.params, expected.params)
+    chex.assert_trees_all_equal(got.state, expected.state)
+    chex.assert_trees_all_equal(got.history, expected.history)
+    # a plain fit after it builds its own state again
+    nb.fit(XOR_NET, XOR_NET.init(k_init, jnp.float64), opt, (X4, Y4), key=k_train, **kw)
+    assert len(built) == 1
