@@ -240,3 +240,17 @@ def test_train_folds_rejects_bad_input_before_training():
         )
     with pytest.raises(ValueError, match="learning_rate"):
         folds.train_folds(net, [(X, y)], configs=[{"l2": 0.1}], epochs=1, dtype=jnp.float64)
+
+
+def test_train_folds_checks_each_folds_sample_weights_against_its_rows():
+    X, y = nb.data.load("iris")
+    net = nb.MLP((4, 8, 3))
+    configs = S.grid(learning_rate=[1e-2])
+    pairs = [(X[:90], y[:90]), (X[:60], y[:60])]
+    with pytest.raises(ValueError) as e:
+        folds.train_folds(
+            net, pairs, configs=configs, epochs=1, sample_weights=[np.ones(90), np.ones(90)]
+        )
+    assert str(e.value) == (
+        "sample_weight: expected numbers of shape (60,), one per example, received float64 (90,)"
+    )
