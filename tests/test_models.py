@@ -66,6 +66,20 @@ def test_a_regression_model_reads_whole_number_targets_as_numbers_not_classes(tm
     np.testing.assert_array_equal(y, targets.astype(np.float32).reshape(-1, 1))
 
 
+def test_a_regression_model_refuses_a_text_target_instead_of_reading_classes(tmp_path):
+    # Read with the model's own task: a regression model's target column of words is a
+    # bad cell, not class names.
+    net = nb.MLP((3, 4, 1), hidden="tanh", output="linear")
+    model = nb.load_model(nb.save_model(tmp_path / "m.npz", net, net.init(jax.random.key(0))))
+    rows = [[*r, c] for r, c in zip(ROWS, ["high", "low", "high"])]
+    path = _csv(tmp_path / "t.csv", None, rows)
+    with pytest.raises(ValueError) as e:
+        model.read(path)
+    assert str(e.value) == (
+        f"{path}, line 1, column 4: expected a number (task='regression'), received 'high'"
+    )
+
+
 def test_read_takes_the_class_names_of_a_labeled_file_by_name_and_by_position(tmp_path):
     # Model.columns' docstring: by name when the model has features and the file a header
     # (every other column the target, in any order); else by position, d_in + 1 columns
