@@ -215,6 +215,11 @@ def test_resuming_with_an_opaque_optimizer_warns_what_was_not_compared(tmp_path)
         "state's structure, shapes and dtypes (and inject_hyperparams' values) were compared, "
         "its other hyper-parameters (learning rate, ...) cannot be verified"
     ]
+    # shown at the caller's line: nb.fit's call inside _fit4
+    (warning,) = [w for w in seen if w.category is UserWarning]
+    first = _fit4.__code__.co_firstlineno
+    assert warning.filename == __file__
+    assert first < warning.lineno <= first + 11
 
 
 def test_resuming_a_run_that_stopped_early_says_so(tmp_path):
