@@ -233,3 +233,14 @@ def test_resuming_a_run_that_stopped_early_says_so(tmp_path):
         f"the checkpoint in {str(tmp_path)!r} had already stopped early after {done} "
         "epochs: nothing left to train"
     )
+
+
+def test_resuming_a_finished_run_says_how_to_continue(tmp_path):
+    _fit4(tmp_path, epochs=2)
+    with pytest.warns(UserWarning, match="nothing left to train") as seen:
+        result = _fit4(tmp_path, epochs=2)
+    assert result.resumed_from == 2
+    assert str(seen[0].message) == (
+        f"the checkpoint in {str(tmp_path)!r} already holds 2 epochs, and epochs=2: nothing "
+        "left to train (raise epochs to continue)"
+    )
