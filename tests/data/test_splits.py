@@ -430,3 +430,17 @@ def test_standardizer_of_integer_data_is_in_the_default_float_dtype():
     assert stats.mean.dtype == stats.scale.dtype == jnp.result_type(float)
     np.testing.assert_allclose(stats.mean, [2.0, 10.0])
     np.testing.assert_allclose(stats.scale, [1.0, 1.0])  # the constant column's scale is 1
+
+
+@pytest.mark.parametrize(
+    ("X", "received"),
+    [
+        (np.zeros(3), "array of shape (3,) and dtype float64"),
+        ([1, 2], "[1, 2]"),
+        (5.0, "5.0"),
+    ],
+)
+def test_check_dataset_names_what_it_received_for_features_of_another_shape(X, received):
+    with pytest.raises(ValueError) as e:
+        data.check_dataset(X, np.array([0, 1, 1]), name_X="valid[0]")
+    assert str(e.value) == f"valid[0]: expected an array of shape (n, d), received {received}"
