@@ -73,7 +73,7 @@ def test_a_regression_model_refuses_a_text_target_instead_of_reading_classes(tmp
     model = nb.load_model(nb.save_model(tmp_path / "m.npz", net, net.init(jax.random.key(0))))
     rows = [[*r, c] for r, c in zip(ROWS, ["high", "low", "high"])]
     path = _csv(tmp_path / "t.csv", None, rows)
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="expected a number") as e:
         model.read(path)
     assert str(e.value) == (
         f"{path}, line 1, column 4: expected a number (task='regression'), received 'high'"
@@ -268,6 +268,20 @@ def test_a_model_array_of_another_dtype_or_shape_is_refused_whole(value, message
             "version",
             99,
             "model: expected format version {version}, received version 99 in {path!r}",
+        ),
+        # a crafted value is shown cut at 80 characters of its repr
+        (
+            "format",
+            "y" * 500,
+            "model: expected an nnbasics model file (format {format!r}), received {path!r} "
+            "of format '" + "y" * 79,
+        ),
+        (
+            "version",
+            "v" * 500,
+            "model: expected format version {version}, received version '"
+            + "v" * 79
+            + " in {path!r}",
         ),
     ],
 )

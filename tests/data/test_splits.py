@@ -441,6 +441,6 @@ def test_standardizer_of_integer_data_is_in_the_default_float_dtype():
     ],
 )
 def test_check_dataset_names_what_it_received_for_features_of_another_shape(X, received):
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="^valid") as e:
         data.check_dataset(X, np.array([0, 1, 1]), name_X="valid[0]")
     assert str(e.value) == f"valid[0]: expected an array of shape (n, d), received {received}"

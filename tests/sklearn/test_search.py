@@ -247,7 +247,7 @@ def test_train_folds_checks_each_folds_sample_weights_against_its_rows():
     net = nb.MLP((4, 8, 3))
     configs = S.grid(learning_rate=[1e-2])
     pairs = [(X[:90], y[:90]), (X[:60], y[:60])]
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(ValueError, match="^sample_weight") as e:
         folds.train_folds(
             net, pairs, configs=configs, epochs=1, sample_weights=[np.ones(90), np.ones(90)]
         )
