@@ -173,6 +173,8 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     # Only the selected row is marked.
     assert [line.startswith("*") for line in lines[1:4]] == [True, False, False]
     assert len(lines) == 1 + 3 + 1 and lines[-1] == "(5 more rows)"
+    # every row shown: no line about more rows
+    assert len(S.format_table(chunked, top=8).splitlines()) == 1 + 8
     rows = [
         int(line.split()[1] if line.startswith("*") else line.split()[0])
         for line in S.format_table(chunked, top=None).splitlines()[1:]
