@@ -113,3 +113,15 @@ def test_batch_size_takes_every_size_from_one_to_n():
             "batch_size: expected an integer from 1 to the number of training examples (5), "
             f"received {bad}"
         )
+
+
+def test_column_index_takes_every_index_from_minus_width_to_width_minus_one():
+    assert [_checks.column_index(i, 3) for i in range(-4, 4)] == [None, 0, 1, 2, 0, 1, 2, None]
+    assert [_checks.column_index(t, 3) for t in ("-3", "2", "x", True)] == [0, 2, None, None]
+
+
+def test_shown_quotes_text_and_leaves_other_values_as_they_are():
+    assert _checks.shown("a") == "'a'"
+    value = np.float64(0.5)
+    assert _checks.shown(value) is value  # so a message shows 0.5, not np.float64(0.5)
+    assert f"{_checks.shown(value)}" == "0.5"

@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -94,3 +95,13 @@ def test_an_npy_array_read_from_a_file_object_is_named_so(tmp_path):
     with pytest.raises(_files.Unreadable) as e:
         _files.Archive(str(tmp_path / "not-there.npz"), buffer)
     assert str(e.value) == "ValueError: a .npy array, not an .npz archive"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e5m2", "float8_e4m3fn", "int4"])
+def test_dtypes_numpy_lacks_are_stored_as_unsigned_integers_of_their_width(dtype):
+    # float8_e5m2's kind is "f", bfloat16's "V": each is ml_dtypes', not NumPy's.
+    leaf = jnp.ones(3, dtype)
+    stored = _files.to_numpy(leaf)
+    assert stored.dtype == np.dtype(f"uint{8 * leaf.dtype.itemsize}")
+    np.testing.assert_array_equal(stored.view(leaf.dtype), np.asarray(leaf))
+    assert _files.to_numpy(np.ones(3, np.float32)).dtype == np.float32

@@ -131,8 +131,19 @@ def test_search_equals_fit_per_config(splits, chunked):
             )
 
 
-def test_chunks_equal_one_chunk_and_compile_once(splits, chunked, fresh_programs):
+def test_chunks_equal_one_chunk_and_compile_once(splits, chunked, fresh_programs, monkeypatch):
     assert chunked.traces == 1  # three chunks, one program
+    calls = []
+    compile_group = S._compile
+
+    def counted(*args, **kwargs):
+        program = compile_group(*args, **kwargs)
+        return lambda *a: calls.append(1) or program(*a)
+
+    monkeypatch.setattr(S, "_compile", counted)
+    again = S.search(NET, *splits, configs=CONFIGS, optimizer="adam", chunk_size=3, **OPTIONS)
+    assert len(calls) == 3  # 8 configs in chunks of 3: 3 + 3 + 2 (padded to 3)
+    np.testing.assert_array_equal(again.table["valid_loss"], chunked.table["valid_loss"])
     whole = S.search(NET, *splits, configs=CONFIGS, optimizer="adam", chunk_size=64, **OPTIONS)
     assert whole.traces == 1
     for k in S.METRIC_COLUMNS:
@@ -175,6 +186,12 @@ def test_selects_argmin_of_validation_loss_and_formats(chunked):
     assert len(lines) == 1 + 3 + 1 and lines[-1] == "(5 more rows)"
     # every row shown: no line about more rows
     assert len(S.format_table(chunked, top=8).splitlines()) == 1 + 8
+    # ties keep the table's order (a stable sort), however many rows
+    tied = {k: np.repeat(v[:1], 40) for k, v in chunked.table.items()}
+    tied["valid_loss"] = np.repeat([0.5, 0.25], 20)
+    lines = S.format_table(chunked._replace(table=tied, best=20), top=None).splitlines()[1:]
+    rows = [int(line.split()[1] if line.startswith("*") else line.split()[0]) for line in lines]
+    assert rows == list(range(20, 40)) + list(range(20))
     rows = [
         int(line.split()[1] if line.startswith("*") else line.split()[0])
         for line in S.format_table(chunked, top=None).splitlines()[1:]

@@ -254,3 +254,16 @@ def test_data_arrays_above_the_settable_limit_are_refused(tmp_path, monkeypatch)
     for name in ("d.npz", "a.npy"):
         with pytest.raises(ValueError, match="more than the limit of 10000"):
             nb.data.read(tmp_path / name)
+
+
+def test_class_names_in_a_regression_models_file_are_refused(tmp_path):
+    # A linear output of one target with one "class name": the count matches, the kind does not.
+    net = nb.MLP((2, 4, 1), output="linear")
+    src = nb.save_model(tmp_path / "r.npz", net, net.init(jax.random.key(0)))
+    path = _with_header(src, tmp_path / "labeled.npz", lambda h: h.update(labels=["a"]))
+    with pytest.raises(ValueError, match="^model:") as e:
+        nb.load_model(path)
+    assert str(e.value) == (
+        f"model: expected 1 class names for its linear output as labels in {str(path)!r}, "
+        "received 1 names"
+    )

@@ -520,3 +520,32 @@ def test_fit_from_state_is_fit_without_building_the_state_again(monkeypatch):
     # a plain fit after it builds its own state again
     nb.fit(XOR_NET, XOR_NET.init(k_init, jnp.float64), opt, (X4, Y4), key=k_train, **kw)
     assert len(built) == 1
+
+
+def test_processes_agree_on_the_epochs_and_the_checkpointing_before_training(monkeypatch):
+    # Several processes compare these before any collective (a peer with other epochs
+    # would wait forever in the epoch it does not run).
+    from nnbasics import distributed
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def agree(fields, **kwargs):
+        seen.append(fields)
+        raise Stop
+
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    monkeypatch.setattr(distributed, "agree", agree)
+    with pytest.raises(Stop):
+        nb.fit(
+            XOR_NET,
+            XOR_NET.init(jax.random.key(0)),
+            nb.optim.sgd(0.1),
+            (X4, Y4),
+            epochs=3,
+            key=jax.random.key(1),
+        )
+    assert seen[0]["epochs"] == 3
+    assert seen[0]["checkpointing"] is False
