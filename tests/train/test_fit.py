@@ -549,3 +549,24 @@ def test_processes_agree_on_the_epochs_and_the_checkpointing_before_training(mon
         )
     assert seen[0]["epochs"] == 3
     assert seen[0]["checkpointing"] is False
+
+
+def test_processes_wait_for_the_last_checkpoint_at_a_barrier_named_for_it(monkeypatch, tmp_path):
+    # The name is what a timed-out barrier's error shows ("not every process reached ...").
+    from nnbasics import distributed
+
+    barriers = []
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    monkeypatch.setattr(distributed, "agree", lambda fields, **kwargs: None)
+    monkeypatch.setattr(distributed, "barrier", barriers.append)
+    nb.fit(
+        XOR_NET,
+        XOR_NET.init(jax.random.key(0)),
+        nb.optim.sgd(0.1),
+        (X4, Y4),
+        epochs=2,
+        key=jax.random.key(1),
+        checkpoint_dir=tmp_path,
+    )
+    assert barriers == ["fit's last checkpoint written"]
+    assert nb.checkpoint.exists(tmp_path)
