@@ -238,6 +238,19 @@ def test_a_mixed_precision_epoch_reports_in_the_parameters_dtype():
     assert m["train_loss"].dtype == jnp.float32 and new.best_loss.dtype == jnp.float32
 
 
+def test_every_metric_of_a_float32_network_is_float32_under_x64():
+    # x64 is on in the tests: an accuracy in the default float dtype would be float64.
+    opt = nb.optim.sgd(0.1)
+    state = train.init_state(XOR_NET.init(jax.random.key(0), jnp.float32), opt, jax.random.key(1))
+    X = np.asarray(X4, np.float32)
+    _, m = train.train_epoch(state, X, Y4, X, Y4, net=XOR_NET, optimizer=opt, batch_size=2)
+    assert {k: m[k].dtype for k in ("train_loss", "valid_loss", "valid_accuracy")} == dict.fromkeys(
+        ("train_loss", "valid_loss", "valid_accuracy"), jnp.float32
+    )
+    loss, accuracy = train.evaluate(XOR_NET, state.params, (X, Y4))[0]
+    assert loss.dtype == accuracy.dtype == jnp.float32
+
+
 def test_an_epoch_with_unit_sample_weights_is_the_unweighted_epoch():
     # train_epoch's sample_weight: the weighted mean Σ sᵢ nllᵢ / Σ sᵢ and the penalty
     # scaled by (examples) / Σ sᵢ: with every sᵢ = 1, the plain mean and penalty.
