@@ -522,6 +522,12 @@ def test_fit_from_state_is_fit_without_building_the_state_again(monkeypatch):
     assert len(built) == 1
 
 
+def _xor_fit(**kwargs):
+    """``nb.fit`` of XOR_NET on XOR by SGD, from fixed keys."""
+    params = XOR_NET.init(jax.random.key(0))
+    return nb.fit(XOR_NET, params, nb.optim.sgd(0.1), (X4, Y4), key=jax.random.key(1), **kwargs)
+
+
 def test_processes_agree_on_the_epochs_and_the_checkpointing_before_training(monkeypatch):
     # Several processes compare these before any collective (a peer with other epochs
     # would wait forever in the epoch it does not run).
@@ -539,14 +545,7 @@ def test_processes_agree_on_the_epochs_and_the_checkpointing_before_training(mon
     monkeypatch.setattr(jax, "process_count", lambda: 2)
     monkeypatch.setattr(distributed, "agree", agree)
     with pytest.raises(Stop):
-        nb.fit(
-            XOR_NET,
-            XOR_NET.init(jax.random.key(0)),
-            nb.optim.sgd(0.1),
-            (X4, Y4),
-            epochs=3,
-            key=jax.random.key(1),
-        )
+        _xor_fit(epochs=3)
     assert seen[0]["epochs"] == 3
     assert seen[0]["checkpointing"] is False
 
@@ -559,14 +558,6 @@ def test_processes_wait_for_the_last_checkpoint_at_a_barrier_named_for_it(monkey
     monkeypatch.setattr(jax, "process_count", lambda: 2)
     monkeypatch.setattr(distributed, "agree", lambda fields, **kwargs: None)
     monkeypatch.setattr(distributed, "barrier", barriers.append)
-    nb.fit(
-        XOR_NET,
-        XOR_NET.init(jax.random.key(0)),
-        nb.optim.sgd(0.1),
-        (X4, Y4),
-        epochs=2,
-        key=jax.random.key(1),
-        checkpoint_dir=tmp_path,
-    )
+    _xor_fit(epochs=2, checkpoint_dir=tmp_path)
     assert barriers == ["fit's last checkpoint written"]
     assert nb.checkpoint.exists(tmp_path)
