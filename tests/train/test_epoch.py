@@ -77,6 +77,18 @@ def test_start_state_is_the_three_steps_bit_for_bit(net, solver, dtype, seed, x6
         np.testing.assert_array_equal(a, b)
 
 
+def test_start_state_in_a_column_bucket_is_net_init_with_zero_rows_for_the_zero_features():
+    net = nb.MLP((5, 4, 3), hidden="tanh")
+    k_init, k_train = jax.random.split(jax.random.key(11))
+    own = net.init(k_init, "float64")
+    state = train.start_state(net, nb.optim.adam(0.1), 11, "float64", columns=16)
+    assert [p["W"].shape for p in state.params] == [(16, 4), (4, 3)]
+    np.testing.assert_array_equal(state.params[0]["W"][:5], own[0]["W"])
+    np.testing.assert_array_equal(state.params[0]["W"][5:], 0.0)
+    chex.assert_trees_all_equal(state.params[1:], own[1:])
+    np.testing.assert_array_equal(state.key, jax.random.key_data(k_train))
+
+
 def test_start_state_is_one_program_per_network_and_optimizer(fresh_programs):
     net = nb.MLP((3, 9, 2))  # a width no other test uses
     with count_compilations() as c:
