@@ -129,8 +129,8 @@ class _BaseMLP(BaseEstimator):
         # the training stack is imported by the first fit, not by ``import nnbasics.sklearn``
         from nnbasics import optim
         from nnbasics.sklearn import _sparse
+        from nnbasics.train import _buckets, start_state
         from nnbasics.train import fit as nb_fit
-        from nnbasics.train import start_state
         from nnbasics.train._fit import fit_from_state
 
         sparse = scipy.sparse.issparse(X)
@@ -186,7 +186,9 @@ class _BaseMLP(BaseEstimator):
             if valid is not None:
                 options["valid"] = (_pad_columns(valid[0], cols), valid[1])
             X = _pad_columns(X, cols)
-            result = fit_from_state(_fed(net, cols), state, opt, (X, y_encoded), **options)
+            result = fit_from_state(
+                _buckets.with_columns(net, cols), state, opt, (X, y_encoded), **options
+            )
         else:
             fit = _sparse.fit if sparse else nb_fit
             result = fit(net, start, opt, (X, y_encoded), key=k_train, **options)
@@ -222,7 +224,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("early_stopping: expected False with partial_fit, received True")
         from nnbasics import optim
         from nnbasics.sklearn import _sparse
-        from nnbasics.train import compile_epoch, init_state, start_state
+        from nnbasics.train import _buckets, compile_epoch, init_state, start_state
 
         compilation.use_default_cache()
         sparse = scipy.sparse.issparse(X)
@@ -252,7 +254,7 @@ class _BaseMLP(BaseEstimator):
         )
         y_cast = np.asarray(y_encoded, np.int32 if self._output == "softmax" else dtype)
         cols = state.params[0]["W"].shape[0]  # the state's column bucket (a fit's, or d)
-        X, fed = _pad_columns(X, cols), _fed(net, cols)
+        X, fed = _pad_columns(X, cols), _buckets.with_columns(net, cols)
         if sparse:
             state, m = _sparse.epoch_program(fed, opt, **config)(
                 state, _sparse.as_rows(X, dtype), y_cast, sample_weight
@@ -324,7 +326,7 @@ class _BaseMLP(BaseEstimator):
         # so it is keyed by the layers alone.
         cols = _columns(net) or d
         params[0]["W"] = _buckets.pad(params[0]["W"], cols)
-        layers = dataclasses.replace(_fed(net, cols), output="linear")
+        layers = dataclasses.replace(_buckets.with_columns(net, cols), output="linear")
         apply = _program(("sklearn apply", layers), lambda: jax.jit(layers.apply), stored=True)
         with jax.enable_x64(True):
             return np.asarray(apply(params, _buckets.pad(X, _buckets.size(n), cols)))[:n]
@@ -341,11 +343,6 @@ def _columns(net) -> int | None:
     from nnbasics.train import _buckets
 
     return None if net.hidden == "maxout" else _buckets.columns(net.sizes[0])
-
-
-def _fed(net, cols: int):
-    """``net`` taking ``cols`` features: its own, then zero ones."""
-    return net if cols == net.sizes[0] else dataclasses.replace(net, sizes=(cols, *net.sizes[1:]))
 
 
 def _pad_columns(X, cols: int) -> Any:

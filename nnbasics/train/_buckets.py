@@ -41,6 +41,7 @@ __all__ = [
     "COLUMN_STEP",
     "FLOOR",
     "columns",
+    "with_columns",
     "padded_batch",
     "enabled",
     "is_enabled",
@@ -234,6 +235,13 @@ def columns(d: int) -> int:
     if not is_enabled():
         return d
     return -(-d // COLUMN_STEP) * COLUMN_STEP
+
+
+def with_columns(net, cols: int):
+    """``net`` taking ``cols`` features: its own, then zero ones (``net`` itself if equal)."""
+    import dataclasses
+
+    return net if cols == net.sizes[0] else dataclasses.replace(net, sizes=(cols, *net.sizes[1:]))
 
 
 # ------------------------------------------------------------ hidden widths

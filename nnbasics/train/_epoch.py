@@ -21,7 +21,6 @@ hyper-parameters (``nnbasics.search``), where each run stops on its own.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -164,7 +163,7 @@ def start_state(
                 f"at least net.sizes[0] = {net.sizes[0]}, for a net without maxout units",
                 f"{columns} for a net of {net.hidden} units",
             )
-        wide = dataclasses.replace(net, sizes=(columns, *net.sizes[1:]))
+        wide = _buckets.with_columns(net, columns)
         widths = _buckets.width_inputs(net.sizes[:-1] + (net.out_width,), dtype)
 
     def start(seed, numbers, widths):
