@@ -20,8 +20,9 @@ cache, so the default folder is private: created with owner-only permissions
 is split by machine (architecture and CPU features) and JAX version, because
 nodes of a cluster with other CPU features reject each other's executables,
 and bounded (:data:`MAX_BYTES`, oldest entries evicted by JAX).
-``$JAX_COMPILATION_CACHE_DIR`` is used as given. A folder that cannot be
-used warns once and the process compiles as usual.
+``$JAX_COMPILATION_CACHE_DIR`` is used as given, and so is
+``$JAX_COMPILATION_CACHE_MAX_SIZE`` (bytes; ``-1``: no bound). A folder that
+cannot be used warns once and the process compiles as usual.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     cannot be used does not stop anything: one ``UserWarning`` names it and
     the reason, and the process compiles as usual. Entries that later turn
     out unreadable (a corrupt file) make JAX warn and compile that program
-    again.
+    again. The cache is bounded by :data:`MAX_BYTES` unless
+    ``$JAX_COMPILATION_CACHE_MAX_SIZE`` is set (bytes, ``-1`` for no bound).
 
     Args:
       path: the cache directory; None means :func:`default_cache_dir`.
@@ -133,7 +135,12 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> str | Non
     # Every program is cached, however short its compilation: a small one
     # loads in about a millisecond, and a start-up compiles several.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
+    # A bounded cache reads every entry's access time at each write (about 20 us an
+    # entry on 2 cores: 0.1 s per new program with 6,000 entries), so a user with a
+    # large folder may set JAX's own variable instead, -1 for no bound (JAX reads it
+    # into its flag when imported).
+    if not os.environ.get("JAX_COMPILATION_CACHE_MAX_SIZE"):
+        jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
     # JAX builds its cache once, at the first compilation after a folder is set: a
     # program compiled before this call (the folder taken from $JAX_COMPILATION_CACHE_DIR)
     # would leave it unbounded, writing entries without the access times that a bounded

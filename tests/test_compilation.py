@@ -28,6 +28,7 @@ def fresh(monkeypatch, tmp_path):
     monkeypatch.setattr(compilation, "_tried", False)
     monkeypatch.setattr(compilation, "_disabled", False)
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_MAX_SIZE", raising=False)
     monkeypatch.delenv(compilation.OFF_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     jax.config.update("jax_compilation_cache_dir", None)
@@ -46,6 +47,14 @@ def test_default_folder_is_per_user_per_machine_and_private(fresh):
     assert jax.config.jax_compilation_cache_dir == path
     assert jax.config.jax_compilation_cache_max_size == compilation.MAX_BYTES
     assert compilation.use_default_cache() is None  # once per process
+
+
+def test_the_environments_bound_is_used_as_given(fresh, monkeypatch):
+    # JAX reads its variable into the flag at import; nnbasics leaves the flag as it is
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_MAX_SIZE", "-1")
+    jax.config.update("jax_compilation_cache_max_size", -1)
+    assert compilation.use_default_cache() is not None
+    assert jax.config.jax_compilation_cache_max_size == -1
 
 
 def test_open_permissions_are_tightened(fresh):
@@ -117,7 +126,9 @@ def test_a_program_compiled_before_fit_leaves_the_cache_bounded(tmp_path):
         print(sorted(n[: -len("-cache")] for n in names if n.endswith("-cache")))
         print(sorted(n[: -len("-atime")] for n in names if n.endswith("-atime")))
     """
-    env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(tmp_path / "cache"))
+    # JAX's default bound, as a user's process has it (the suite's cache has none)
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_MAX_SIZE"}
+    env["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path / "cache")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
     )
