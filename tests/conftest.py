@@ -14,14 +14,19 @@ import pytest
 # Gradient and optimizer comparisons are made in float64 (DESIGN.md, Conventions).
 jax.config.update("jax_enable_x64", True)
 
-# The command line turns JAX's persistent compilation cache on; tests keep it
-# out of the user's ~/.cache (one throw-away directory per test process).
-# One folder per pytest process: xdist workers inherit the controller's
-# environment, and two processes evicting from one capped cache race on its files.
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ or os.environ.get("PYTEST_XDIST_WORKER"):
+# nb.fit and the command line turn JAX's persistent compilation cache on; tests keep it
+# out of the user's ~/.cache, in one throw-away folder per run: made by the first pytest
+# process, inherited by its xdist workers and the commands the tests start, so that a
+# program one worker compiled is read, not compiled, by the other.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnbasics-tests-")
     # removed when this process ends (the commands the tests start have ended by then)
     atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+# Unbounded, by JAX's own variable (nnbasics leaves it as given): a bounded cache reads the
+# access time of every entry at each write, and a run writes thousands of entries to its
+# throw-away folder (the tests of the bound set their own). Nor does anything evict from it
+# while another process reads it.
+os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] = "-1"
 
 # --doctest-modules (pyproject.toml) would import every module here; the helpers
 # named _*.py run a worker or hold fixtures and are imported by the tests themselves.
@@ -68,6 +73,21 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if _strict() and (reason := _unallowed_skip(report)) is not None:
         _fail(report, reason)
+
+
+# --- long tests first
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled the items
+def pytest_collection_modifyitems(items):
+    """Moves the long tests (marked ``slow`` or ``multiprocess``) to the front, each group
+    in its shuffled order: the workers start on them, and what is left at the end of a
+    run is short tests that both workers share, not one worker's minute-long test."""
+    items.sort(
+        key=lambda item: (
+            not any(item.iter_markers("slow")) and not any(item.iter_markers("multiprocess"))
+        )
+    )
 
 
 # --- fixtures shared by test modules in several folders (imports inside: float64 is

@@ -54,23 +54,42 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
-    Ctrl-C at any moment ends it with one line and status 130: an interrupt
-    that some callback swallowed (JAX's garbage-collection hook ignores
-    exceptions) is still reported once the command returns.
+    Ctrl-C at any moment ends it with one line and status 130. Python ignores
+    an exception raised where it cannot propagate (a garbage-collection
+    callback, such as JAX's, or a ``__del__``) and prints it; an interrupt
+    that lands there is kept quiet and delivered again a moment later, outside
+    it, and is reported in any case once the command returns.
     """
     as_command = argv is None  # this process is the command (``nnbasics``, ``python -m``)
     argv = list(sys.argv[1:] if argv is None else argv)
     interrupts = []
+    again: list[threading.Timer] = []
 
     def interrupt(signum, frame):
         interrupts.append(signum)
         raise KeyboardInterrupt
 
+    previous_hook = sys.unraisablehook
+
+    def swallowed(info):
+        if info.exc_type is None or not issubclass(info.exc_type, KeyboardInterrupt):
+            return previous_hook(info)
+        # Not from here: this hook runs inside the collection, where a raise is ignored too.
+        interrupts.append(signal.SIGINT)
+        again.append(threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)))
+        again[-1].start()
+
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
+    if main_thread:
+        sys.unraisablehook = swallowed
     try:
         code = _main(argv, as_command)
     finally:
+        if main_thread:
+            for timer in again:
+                timer.cancel()
+            sys.unraisablehook = previous_hook
         if main_thread and previous is not None:
             signal.signal(signal.SIGINT, previous)
     if interrupts and code != 130:

@@ -3,6 +3,7 @@
 Each test backs a row of docs/reliability.md.
 """
 
+import gc
 import signal
 import subprocess
 import sys
@@ -104,6 +105,28 @@ def test_ctrl_c_during_training_is_one_line_with_how_to_resume(tmp_path):
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 130, err
     assert one_line(err).startswith("nnbasics: interrupted (the same command with --resume")
+
+
+def test_an_interrupt_a_gc_callback_swallowed_still_ends_the_command_in_one_line(capsys):
+    # JAX's garbage-collection callback runs inside collections, where Python ignores an
+    # exception (it prints "Exception ignored in" and goes on): a Ctrl-C landing there
+    # was lost, and training went on to its last epoch.
+    raised = []
+
+    def interrupted_in_a_collection(phase, info):
+        handler = signal.getsignal(signal.SIGINT)
+        if not raised and getattr(handler, "__name__", "") == "interrupt":  # the command's
+            raised.append(phase)
+            raise KeyboardInterrupt
+
+    gc.callbacks.append(interrupted_in_a_collection)
+    try:
+        code, _, err = run(capsys, *FOREVER[:3], "--epochs", "3000", *FOREVER[5:])
+    finally:
+        gc.callbacks.remove(interrupted_in_a_collection)
+    assert raised
+    assert code == 130, err
+    assert one_line(err).startswith("nnbasics: interrupted"), err
 
 
 # --- parameters of another dtype
