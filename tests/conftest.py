@@ -17,8 +17,9 @@ jax.config.update("jax_enable_x64", True)
 # nb.fit and the command line turn JAX's persistent compilation cache on; tests keep it
 # out of the user's ~/.cache, in one throw-away folder per run: made by the first pytest
 # process, inherited by its xdist workers and the commands the tests start, so that a
-# program one worker compiled is read, not compiled, by the other.
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+# program one worker compiled is read, not compiled, by the other (a folder of the
+# user's $JAX_COMPILATION_CACHE_DIR is not used).
+if not os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="nnbasics-tests-")
     # removed when this process ends (the commands the tests start have ended by then)
     atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
