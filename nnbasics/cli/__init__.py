@@ -64,10 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     interrupts = []
     again: list[threading.Timer] = []
+    returned = False
 
     def interrupt(signum, frame):
         interrupts.append(signum)
-        raise KeyboardInterrupt
+        if not returned:  # once the command has returned, the interrupt is only reported
+            raise KeyboardInterrupt
 
     previous_hook = sys.unraisablehook
 
@@ -86,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv, as_command)
     finally:
+        returned = True
         if main_thread:
             for timer in again:
                 timer.cancel()
