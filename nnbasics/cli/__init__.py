@@ -82,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         again[-1].start()
 
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
+    previous = None
     if main_thread:
+        previous = signal.signal(signal.SIGINT, interrupt)
         sys.unraisablehook = swallowed
     try:
         code = _main(argv, as_command)
@@ -93,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for timer in again:
                 timer.cancel()
             sys.unraisablehook = previous_hook
-        if main_thread and previous is not None:
-            signal.signal(signal.SIGINT, previous)
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
     if interrupts and code != 130:
         print(f"{PROG}: interrupted", file=sys.stderr)
         _end_distributed(130)

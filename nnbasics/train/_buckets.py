@@ -29,6 +29,7 @@ no padding), as the tests do to compare against the unbucketed computation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator
 
@@ -239,8 +240,6 @@ def columns(d: int) -> int:
 
 def with_columns(net, cols: int):
     """``net`` taking ``cols`` features: its own, then zero ones (``net`` itself if equal)."""
-    import dataclasses
-
     return net if cols == net.sizes[0] else dataclasses.replace(net, sizes=(cols, *net.sizes[1:]))
 
 
