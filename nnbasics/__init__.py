@@ -10,6 +10,7 @@ from nnbasics import _startup
 
 if _startup.as_command():  # Ctrl-C while the command's imports run: one line, exit 130
     _startup.exit_on_interrupt()
+    _startup.import_jax_or_exit()
 
 import importlib
 from typing import TYPE_CHECKING

@@ -87,6 +87,28 @@ def test_bad_argument_subprocess_no_traceback():
     assert proc.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("variable", "named"),
+    [
+        ("JAX_COMPILATION_CACHE_MAX_SIZE", "jax_compilation_cache_max_size"),
+        ("JAX_ENABLE_X64", "JAX_ENABLE_X64"),
+    ],
+)
+def test_a_jax_variable_jax_refuses_is_one_line_exit_2(variable, named):
+    # JAX reads its variables when first imported, before the command line's own checks
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnbasics", "train", "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, **{variable: "abc"}),
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("nnbasics: error: ") and named in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
 def _helps(parser):
     """(command, option, formatted help text) of every option of every subcommand."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
