@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -22,8 +23,11 @@ def store(tmp_path, monkeypatch):
     folder = tmp_path / "programs"
     monkeypatch.setattr(_store, "folder", lambda: str(folder))
     traces = []  # one per compilation: a loaded program is not lowered
-    # a program of this test alone: JAX's persistent cache cannot serve it (see below)
-    salt = float(abs(hash(str(tmp_path))) % 997 + 1)
+    # a program of this test alone: JAX's persistent cache, which the run's tests share,
+    # cannot serve it (see below). A random salt in [1, 2) with 40 random bits (exact in
+    # float64, 23 of them in float32): two of a run's tests meet with a chance of about
+    # 1e-12 (1e-7 in float32), where 997 salts met in about one run in six.
+    salt = 1.0 + secrets.randbits(40) / 2**40
     jitted = jax.jit(lambda x, y: jnp.sin(x) * y + salt)
 
     class Counted:
