@@ -175,16 +175,23 @@ def permutation(key: ArrayLike, rows: ArrayLike, total: int) -> jax.Array:
     """
     uint32max = np.iinfo(np.uint32).max
     position = jnp.arange(total)
-    x = position
     rows = jnp.asarray(rows)
     real = position < rows
-    for k in range(1, _rounds(total) + 1):
+
+    def shuffle(carry):
+        key, x = carry
         key, subkey = jax.random.split(key)
         bits = jax.random.bits(subkey, (total,), jnp.uint32)
         bits = jnp.where(real, bits, jnp.uint32(uint32max))
-        _, shuffled = jax.lax.sort_key_val(bits, x)
-        x = jnp.where(rows >= _first_with(k, total), shuffled, x)
-    return x
+        return key, jax.lax.sort_key_val(bits, x)[1]
+
+    carry = (key, position)
+    for k in range(1, _rounds(total) + 1):
+        # A round that `rows` elements would not get is skipped, not computed and
+        # discarded: its sort is most of an epoch's shuffling (under vmap, where the
+        # condition is batched, both branches run and a select keeps one, as before).
+        carry = jax.lax.cond(rows >= _first_with(k, total), shuffle, lambda c: c, carry)
+    return carry[1]
 
 
 def mean(values: jax.Array, rows: ArrayLike | None) -> jax.Array:

@@ -114,6 +114,25 @@ def test_permutation_is_jax_permutation_of_the_real_rows(rows, total):
         np.testing.assert_array_equal(got[rows:], np.arange(rows, total))
 
 
+def test_permutation_under_vmap_over_row_counts_is_each_ones_permutation():
+    # batched row counts: each round's condition is batched (both branches run, a select)
+    key = jax.random.key_data(jax.random.key(0))
+    rows = np.array([5, 1625, 1626, 2048])
+    got = np.asarray(jax.vmap(lambda r: _buckets.permutation(key, r, 2048))(rows))
+    for r, perm in zip(rows, got, strict=True):
+        np.testing.assert_array_equal(perm[:r], jax.random.permutation(key, int(r)))
+        np.testing.assert_array_equal(perm[r:], np.arange(r, 2048))
+
+
+def test_a_round_the_real_rows_would_not_get_is_skipped_not_sorted_and_discarded():
+    # 2048 rows get two rounds; with a traced count each round is a cond, no sort runs
+    # outside one (a sort of 2048 keys is most of a digits epoch's shuffling)
+    key = jax.random.key_data(jax.random.key(0))
+    jaxpr = jax.make_jaxpr(lambda rows: _buckets.permutation(key, rows, 2048))(5)
+    names = [eqn.primitive.name for eqn in jaxpr.eqns]
+    assert names.count("cond") == 2 and "sort" not in names, names
+
+
 def test_sizes_are_powers_of_two_above_the_floor():
     assert [_buckets.size(n) for n in (1, 32, 33, 64, 65, 1000)] == [32, 32, 64, 64, 128, 1024]
     with _buckets.enabled(False):
