@@ -7,13 +7,6 @@ import tempfile
 # before SciPy's first import (tests/sklearn/test_mlp.py runs every estimator check).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import jax
-import numpy as np
-import pytest
-
-# Gradient and optimizer comparisons are made in float64 (DESIGN.md, Conventions).
-jax.config.update("jax_enable_x64", True)
-
 # nb.fit and the command line turn JAX's persistent compilation cache on; tests keep it
 # out of the user's ~/.cache, in one throw-away folder per run: made by the first pytest
 # process, inherited by its xdist workers and the commands the tests start, so that a
@@ -26,8 +19,16 @@ if not os.environ.get("PYTEST_XDIST_WORKER"):
 # Unbounded, by JAX's own variable (nnbasics leaves it as given): a bounded cache reads the
 # access time of every entry at each write, and a run writes thousands of entries to its
 # throw-away folder (the tests of the bound set their own). Nor does anything evict from it
-# while another process reads it.
+# while another process reads it. Both variables are set before JAX is imported, which
+# reads them into its flags then (as it does in the workers, which inherit them).
 os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] = "-1"
+
+import jax
+import numpy as np
+import pytest
+
+# Gradient and optimizer comparisons are made in float64 (DESIGN.md, Conventions).
+jax.config.update("jax_enable_x64", True)
 
 # --doctest-modules (pyproject.toml) would import every module here; the helpers
 # named _*.py run a worker or hold fixtures and are imported by the tests themselves.
