@@ -11,10 +11,13 @@ made of everything that can change it, in ``<compilation cache>/nnbasics-program
 - the arguments' tree structure, shapes, dtypes and weak types;
 - nnbasics' own code (a hash of every source file of the package), the jax and
   jaxlib versions, the machine (architecture, CPU features), the devices (kind,
-  platform, count), x64 mode, the JAX settings that change a program and
-  ``$XLA_FLAGS``.
+  platform, count), x64 mode, the JAX settings that change a program,
+  ``$XLA_FLAGS`` and the compiler options.
 
-Only an executable that this process compiled is stored (one that JAX's cache
+A stored program is compiled with :func:`nnbasics.compilation.compiler_options`;
+with the store off (the compilation cache off) it is compiled the same way and kept
+in memory only, so the results do not depend on the cache. Only an executable that
+this process compiled is stored (one that JAX's cache
 served cannot be serialized whole again). The next process that calls the
 function with arguments of the same key loads the executable (a few milliseconds) and runs it: the same executable the compiler
 built, so the results are the same bits. The store is on exactly when the
@@ -25,7 +28,8 @@ as JAX trusts its cache: what it reads, it runs. An entry that cannot be read
 (a corrupt or truncated file) is ignored with one warning and written again.
 Anything the key cannot describe (an optax transformation that is not an
 ``nb.optim`` one, arrays spread over several devices, several processes, keyword
-arguments, a call inside ``jit``, ``vmap`` or ``grad``) runs through ``jax.jit`` as usual.
+arguments, a call inside ``jit``, ``vmap`` or ``grad``, ``jax_disable_jit``, NaN checks) runs
+through ``jax.jit`` as usual.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from jax.core import Tracer
 from jax.experimental import serialize_executable
 
 from nnbasics import _files
+from nnbasics.compilation import compiler_options
 
 FOLDER = "nnbasics-programs"
 MAX_BYTES = 1 << 28
@@ -115,6 +120,7 @@ def environment() -> str:
             f"devices {devices[0].platform} {devices[0].device_kind} x{len(devices)}",
             *settings,
             f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')}",
+            f"compiler options {compiler_options()!r}",
         ]
     )
 
@@ -122,11 +128,21 @@ def environment() -> str:
 def folder() -> str | None:
     """Where programs are stored: beside JAX's compilation cache, or None when it is off."""
     cache = jax.config.jax_compilation_cache_dir  # pyright: ignore[reportAttributeAccessIssue]
-    if not cache or jax.config.jax_disable_jit:  # pyright: ignore[reportAttributeAccessIssue]
-        return None
-    if jax.process_count() > 1 or jax.config.jax_debug_nans or jax.config.jax_debug_infs:  # pyright: ignore[reportAttributeAccessIssue]
+    if not cache or not _compiles_itself():
         return None
     return os.path.join(os.fspath(cache), FOLDER)
+
+
+def _compiles_itself() -> bool:
+    """Whether a :class:`Stored` function compiles (and stores) its programs itself; if not,
+    ``jax.jit`` runs them, as it must with jit off, several processes or NaN checks."""
+    config = jax.config
+    return not (
+        config.jax_disable_jit  # pyright: ignore[reportAttributeAccessIssue]
+        or jax.process_count() > 1
+        or config.jax_debug_nans  # pyright: ignore[reportAttributeAccessIssue]
+        or config.jax_debug_infs  # pyright: ignore[reportAttributeAccessIssue]
+    )
 
 
 def _signature(leaf) -> tuple:
@@ -159,9 +175,9 @@ class Stored:
         return self.jitted.lower(*args, **kwargs)
 
     def __call__(self, *args, **kwargs):
-        where = folder() if self.static is not None and not kwargs else None
-        if where is None:
+        if self.static is None or kwargs or not _compiles_itself():
             return self.jitted(*args, **kwargs)
+        where = folder()
         leaves, tree = jax.tree.flatten(args)
         try:
             signature = (tree, tuple(_signature(x) for x in leaves))
@@ -174,10 +190,12 @@ class Stored:
             )
         return program(*args)
 
-    def _load_or_compile(self, where: str, signature: tuple, args: tuple):
+    def _load_or_compile(self, where: str | None, signature: tuple, args: tuple):
         tree, avals = signature
         if any(sharding is not None and len(sharding.device_set) != 1 for *_, sharding in avals):
             return self.jitted  # arrays spread over several devices
+        if where is None:  # no store: compiled as a stored program is, kept in memory only
+            return self.jitted.lower(*args).compile(compiler_options=compiler_options())
         key = "\n".join([environment(), str(self.static), str(tree), repr(avals)])
         if " at 0x" in key:  # an object's address: another process would never match it
             return self.jitted
@@ -186,7 +204,7 @@ class Stored:
         if loaded is not None:
             return loaded
         hits = _served.hits
-        compiled = self.jitted.lower(*args).compile()
+        compiled = self.jitted.lower(*args).compile(compiler_options=compiler_options())
         # An executable that JAX's persistent cache served has lost its compiled
         # kernels when serialized again (it loads, then fails to run): only a real
         # compilation is stored.

@@ -230,3 +230,167 @@ def test_a_cache_entry_evicted_by_another_process_is_not_warned_about(capsys, mo
         "Error writing persistent compilation cache entry: PermissionError", UserWarning, "f.py", 1
     )
     assert "PermissionError" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ compiler options
+
+
+def _with_options(options, folder, run):
+    """``run()``'s result (on the host), every program compiled afresh with ``options``."""
+    from nnbasics import _store
+    from tests._helpers.compiles import fresh_programs
+
+    with pytest.MonkeyPatch.context() as m, fresh_programs(folder):
+        m.setattr(_store, "compiler_options", lambda: options)
+        return jax.device_get(run())
+
+
+# The two code generators may order a reduction's additions differently: a loss can
+# differ in its last bit or two. Measured on these fits (float64, 100 epochs): at most
+# 3.8e-16 relative, in the losses and parameters alike; labels and counts equal.
+OPTIONS_RTOL = 1e-14
+
+
+def _agree(run, tmp_path):
+    """``run()`` gives the same results with nnbasics' compiler options and with XLA's defaults."""
+    import jaxlib.version
+
+    options = compilation.compiler_options()
+    assert options == compilation.COMPILER_OPTIONS, (
+        f"no compiler options on jaxlib {jaxlib.version.__version__}: compare them on it "
+        "(these tests) and widen compilation._COMPARED_JAXLIB"
+    )
+    ours = _with_options(options, tmp_path / "ours", run)
+    xlas = _with_options(None, tmp_path / "xlas", run)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(xlas), strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        if np.issubdtype(a.dtype, np.inexact):
+            np.testing.assert_allclose(a, b, rtol=OPTIONS_RTOL, atol=0, strict=True)
+        else:
+            np.testing.assert_array_equal(a, b, strict=True)
+
+
+def _table(rng, net, n=70):
+    d = net.sizes[-1]
+    if net.output == "softmax":
+        y = rng.integers(0, d, n).astype(np.int32)
+    elif net.output == "sigmoid":
+        y = rng.integers(0, 2, (n, d)).astype(np.float64)
+    else:
+        y = rng.normal(size=(n, d))
+    X = rng.normal(size=(n, net.sizes[0]))
+    return (X[:50], y[:50]), (X[50:], y[50:])
+
+
+# every hidden unit, every output unit, an optimizer of each family, penalties, early stopping
+_FITS = [
+    ("relu", "softmax", "adam", {"l2": 1e-3}),
+    ("sigmoid", "sigmoid", "sgd", {"l1": 1e-3}),
+    ("tanh", "linear", "momentum", {"patience": 2}),
+    ("softplus", "gaussian", "rmsprop", {}),
+    ("maxout", "mixture", "adagrad", {"l2": 1e-3, "l1": 1e-4}),
+    ("linear", "softmax", "nesterov", {"patience": 1}),
+]
+
+
+@pytest.mark.parametrize(("hidden", "output", "optimizer", "options"), _FITS)
+def test_a_fit_agrees_with_and_without_the_compiler_options(
+    hidden, output, optimizer, options, tmp_path
+):
+    net = nb.MLP((3, 6, 2), hidden=hidden, output=output)
+    train, valid = _table(np.random.default_rng(0), net)
+
+    def run():
+        params = net.init(jax.random.key(0), np.float64)
+        opt = nb.optim.get(optimizer, learning_rate=0.05)
+        fitted = nb.fit(
+            net, params, opt, train, key=jax.random.key(1), epochs=100, batch_size=16,
+            valid=valid, **options,
+        )  # fmt: skip
+        evaluated = nb.train.evaluate(net, fitted.params, valid, train)
+        return fitted, evaluated, net.predict(fitted.params, valid[0])
+
+    _agree(run, tmp_path)
+
+
+def test_a_search_and_the_estimators_agree_with_and_without_the_compiler_options(
+    tmp_path,
+):
+    from nnbasics import search as nb_search
+    from nnbasics.sklearn import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(1)
+    net = nb.MLP((4, 5, 3), hidden="tanh")
+    train, valid = _table(rng, net)
+    X, y = rng.normal(size=(90, 5)), rng.integers(0, 3, 90)
+
+    def run():
+        configs = nb_search.grid(sizes=[(4, 2, 3), (4, 5, 3)], learning_rate=[0.05, 0.2])
+        found = nb_search.search(
+            net, train, valid, configs=configs, epochs=3, batch_size=16, dtype=np.float64
+        )
+        clf = MLPClassifier((7,), max_iter=5, random_state=0).fit(X, y)
+        reg = MLPRegressor((7,), max_iter=5, random_state=0, early_stopping=True).fit(X, X[:, 0])
+        return (
+            found.params,
+            found.history,
+            clf.coefs_,
+            clf.predict(X),
+            clf.predict_proba(X),
+            reg.predict(X),
+        )
+
+    _agree(run, tmp_path)
+
+
+@pytest.mark.parametrize("store", ["on", "off"])
+def test_programs_are_compiled_with_the_options_with_the_store_on_or_off(store, tmp_path):
+    # An option XLA does not know makes the compilation fail: proof the options reach it,
+    # whether or not the program is stored (the compilation cache off).
+    from nnbasics import _store
+    from tests._helpers.compiles import fresh_programs
+
+    net = nb.MLP((2, 3, 2))
+    params = net.init(jax.random.key(0))
+    X, y = np.zeros((8, 2), np.float32), np.zeros(8, np.int32)
+    with pytest.MonkeyPatch.context() as m, fresh_programs(tmp_path):
+        m.setattr(_store, "compiler_options", lambda: {"xla_no_such_option": True})
+        if store == "off":
+            m.setattr(_store, "folder", lambda: None)
+        with pytest.raises(Exception, match="xla_no_such_option"):
+            nb.fit(net, params, nb.optim.sgd(0.1), (X, y), key=jax.random.key(1), epochs=1)
+
+
+def test_a_fit_is_the_same_bits_with_the_store_on_or_off(tmp_path, iris):
+    # Off, a program is compiled as a stored one is (the same options), kept in memory only.
+    from nnbasics import _store
+    from tests._helpers.compiles import fresh_programs
+
+    train, valid = iris
+    net = nb.MLP((4, 8, 3), hidden="tanh")
+    results = []
+    for store in ("on", "off"):
+        with pytest.MonkeyPatch.context() as m, fresh_programs(tmp_path / store):
+            if store == "off":
+                m.setattr(_store, "folder", lambda: None)
+            fitted = nb.fit(
+                net, net.init(jax.random.key(0), np.float64), nb.optim.adam(0.01), train,
+                key=jax.random.key(1), epochs=20, batch_size=32, valid=valid,
+            )  # fmt: skip
+            results.append(jax.device_get((fitted.params, fitted.history)))
+    for a, b in zip(*map(jax.tree.leaves, results), strict=True):
+        np.testing.assert_array_equal(a, b, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("version", "used"),
+    [("0.5.3", False), ("0.6.0", True), ("0.10.2", True), ("0.10.2.dev20261201", True),
+     ("0.11.0", False), ("1.2.0", False)],
+)  # fmt: skip
+def test_the_options_are_used_only_on_the_jaxlib_versions_where_they_were_compared(
+    version, used, monkeypatch
+):
+    import jaxlib.version
+
+    monkeypatch.setattr(jaxlib.version, "__version__", version)
+    assert compilation.compiler_options() == (compilation.COMPILER_OPTIONS if used else None)

@@ -70,9 +70,9 @@ def test_an_executable_served_by_jaxs_cache_is_not_stored(store):
         def __init__(self, lowered):
             self.lowered = lowered
 
-        def compile(self):
+        def compile(self, **options):
             jax.monitoring.record_event("/jax/compilation_cache/cache_hits")
-            return self.lowered.compile()
+            return self.lowered.compile(**options)
 
     program = store.program()
     lower = program.jitted.lower
