@@ -240,7 +240,7 @@ def _with_options(options, folder, run):
     from nnbasics import _store
     from tests._helpers.compiles import fresh_programs
 
-    with pytest.MonkeyPatch.context() as m, fresh_programs(folder):
+    with fresh_programs(folder), pytest.MonkeyPatch.context() as m:
         m.setattr(_store, "compiler_options", lambda: options)
         return jax.device_get(run())
 
@@ -353,7 +353,7 @@ def test_programs_are_compiled_with_the_options_with_the_store_on_or_off(store, 
     net = nb.MLP((2, 3, 2))
     params = net.init(jax.random.key(0))
     X, y = np.zeros((8, 2), np.float32), np.zeros(8, np.int32)
-    with pytest.MonkeyPatch.context() as m, fresh_programs(tmp_path):
+    with fresh_programs(tmp_path), pytest.MonkeyPatch.context() as m:
         m.setattr(_store, "compiler_options", lambda: {"xla_no_such_option": True})
         if store == "off":
             m.setattr(_store, "folder", lambda: None)
@@ -370,7 +370,7 @@ def test_a_fit_is_the_same_bits_with_the_store_on_or_off(tmp_path, iris):
     net = nb.MLP((4, 8, 3), hidden="tanh")
     results = []
     for store in ("on", "off"):
-        with pytest.MonkeyPatch.context() as m, fresh_programs(tmp_path / store):
+        with fresh_programs(tmp_path / store), pytest.MonkeyPatch.context() as m:
             if store == "off":
                 m.setattr(_store, "folder", lambda: None)
             fitted = nb.fit(
