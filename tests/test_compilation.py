@@ -247,7 +247,7 @@ def _with_options(options, folder, run):
 
 # The two code generators may order a reduction's additions differently: a loss can
 # differ in its last bit or two. Measured on these fits (float64, 100 epochs): at most
-# 3.8e-16 relative, in the losses and parameters alike; labels and counts equal.
+# 3.8e-16 relative; labels and counts equal.
 OPTIONS_RTOL = 1e-14
 
 

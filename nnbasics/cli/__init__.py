@@ -84,18 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = None
     if main_thread:
-        previous = signal.signal(signal.SIGINT, interrupt)
+        # The hook is ours whenever the handler is: it goes in first and out last, so
+        # an interrupt raised in a collection between the two is never lost.
         sys.unraisablehook = swallowed
+        previous = signal.signal(signal.SIGINT, interrupt)
     try:
         code = _main(argv, as_command)
     finally:
         returned = True
         if main_thread:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             for timer in again:
                 timer.cancel()
             sys.unraisablehook = previous_hook
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
     if interrupts and code != 130:
         print(f"{PROG}: interrupted", file=sys.stderr)
         _end_distributed(130)

@@ -129,6 +129,33 @@ def test_an_interrupt_a_gc_callback_swallowed_still_ends_the_command_in_one_line
     assert one_line(err).startswith("nnbasics: interrupted"), err
 
 
+def test_an_interrupt_in_a_collection_as_the_command_returns_is_reported(capsys, monkeypatch):
+    # A collection can run while the command puts back the previous SIGINT handler, its
+    # own still installed: an interrupt raised there must reach the command's hook, which
+    # reports it (before, the hook went back first and the interrupt was lost: status 0).
+    real_signal, raised = signal.signal, []
+
+    def interrupted_in_a_collection(phase, info):
+        if not raised:
+            raised.append(phase)
+            raise KeyboardInterrupt
+
+    def collect_then_restore(signum, handler):
+        if getattr(signal.getsignal(signum), "__name__", "") == "interrupt":  # the command's
+            gc.callbacks.append(interrupted_in_a_collection)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(interrupted_in_a_collection)
+        return real_signal(signum, handler)
+
+    monkeypatch.setattr(signal, "signal", collect_then_restore)
+    code, _, err = run(capsys, *FOREVER[:3], "--epochs", "1", *FOREVER[5:])
+    assert raised
+    assert code == 130, err
+    assert one_line(err).startswith("nnbasics: interrupted"), err
+
+
 # --- parameters of another dtype
 
 
