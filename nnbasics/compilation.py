@@ -193,7 +193,7 @@ def use_default_cache() -> str | None:
 # ------------------------------------------------------------ how programs compile
 
 COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
-"""The XLA options nnbasics' programs are compiled with on the CPU (jaxlib 0.6 to 0.10).
+"""The XLA options nnbasics' programs are compiled with on the CPU (jaxlib 0.10).
 
 XLA's CPU compiler has two code generators for fused kernels: its MLIR fusion
 emitters (its default) and its LLVM IR emitters, chosen by this option. On
@@ -203,8 +203,8 @@ scikit-learn user's script: 16.2 s → 13.5 s). They may order a reduction's add
 differently, so a result can differ from XLA's defaults in its last bit or two:
 ``tests/test_compilation.py`` trains (every hidden and output unit, 100 epochs),
 searches and predicts both ways and requires agreement to 1e-14 relative and equal
-labels (measured: within 4e-16). Outside the jaxlib versions where this was compared, and on other backends,
-programs compile with XLA's defaults.
+labels (measured: within 4e-16). On other jaxlib versions (until compared there) and
+on other backends, programs compile with XLA's defaults.
 
 The programs are those of ``nnbasics._store``: every training epoch, evaluation,
 search and estimator prediction, with the compilation cache on or off (so turning
@@ -212,7 +212,8 @@ the cache off changes no bit). JAX takes compiler options only for an outermost
 program, so functions a user may call inside ``jax.jit`` (``net.init``,
 ``data.split``) compile with XLA's defaults.
 """
-_COMPARED_JAXLIB = ((0, 6), (0, 11))  # [from, to): the option exists there, and was compared
+# [from, to): where the results were compared (the option itself exists from 0.6 on)
+_COMPARED_JAXLIB = ((0, 10), (0, 11))
 
 
 def compiler_options() -> dict | None:
