@@ -128,9 +128,7 @@ def environment() -> str:
 def folder() -> str | None:
     """Where programs are stored: beside JAX's compilation cache, or None when it is off."""
     cache = jax.config.jax_compilation_cache_dir  # pyright: ignore[reportAttributeAccessIssue]
-    if not cache or not _compiles_itself():
-        return None
-    return os.path.join(os.fspath(cache), FOLDER)
+    return os.path.join(os.fspath(cache), FOLDER) if cache else None
 
 
 def _compiles_itself() -> bool:
@@ -195,7 +193,7 @@ class Stored:
         if any(sharding is not None and len(sharding.device_set) != 1 for *_, sharding in avals):
             return self.jitted  # arrays spread over several devices
         if where is None:  # no store: compiled as a stored program is, kept in memory only
-            return self.jitted.lower(*args).compile(compiler_options=compiler_options())
+            return self._compile(args)
         key = "\n".join([environment(), str(self.static), str(tree), repr(avals)])
         if " at 0x" in key:  # an object's address: another process would never match it
             return self.jitted
@@ -204,13 +202,16 @@ class Stored:
         if loaded is not None:
             return loaded
         hits = _served.hits
-        compiled = self.jitted.lower(*args).compile(compiler_options=compiler_options())
+        compiled = self._compile(args)
         # An executable that JAX's persistent cache served has lost its compiled
         # kernels when serialized again (it loads, then fails to run): only a real
         # compilation is stored.
         if _served.hits == hits:
             _write(path, key, compiled)
         return compiled
+
+    def _compile(self, args: tuple):
+        return self.jitted.lower(*args).compile(compiler_options=compiler_options())
 
 
 class _Served(threading.local):

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-from nnbasics import compilation
+from nnbasics import _store, compilation
+from tests._helpers.compiles import fresh_programs
+from tests._helpers.train import targets
 
 _KEYS = (
     "jax_compilation_cache_dir",
@@ -237,9 +239,6 @@ def test_a_cache_entry_evicted_by_another_process_is_not_warned_about(capsys, mo
 
 def _with_options(options, folder, run):
     """``run()``'s result (on the host), every program compiled afresh with ``options``."""
-    from nnbasics import _store
-    from tests._helpers.compiles import fresh_programs
-
     with fresh_programs(folder), pytest.MonkeyPatch.context() as m:
         m.setattr(_store, "compiler_options", lambda: options)
         return jax.device_get(run())
@@ -271,13 +270,7 @@ def _agree(run, tmp_path):
 
 
 def _table(rng, net, n=70):
-    d = net.sizes[-1]
-    if net.output == "softmax":
-        y = rng.integers(0, d, n).astype(np.int32)
-    elif net.output == "sigmoid":
-        y = rng.integers(0, 2, (n, d)).astype(np.float64)
-    else:
-        y = rng.normal(size=(n, d))
+    y = targets(net, rng, n)
     X = rng.normal(size=(n, net.sizes[0]))
     return (X[:50], y[:50]), (X[50:], y[50:])
 
@@ -347,9 +340,6 @@ def test_a_search_and_the_estimators_agree_with_and_without_the_compiler_options
 def test_programs_are_compiled_with_the_options_with_the_store_on_or_off(store, tmp_path):
     # An option XLA does not know makes the compilation fail: proof the options reach it,
     # whether or not the program is stored (the compilation cache off).
-    from nnbasics import _store
-    from tests._helpers.compiles import fresh_programs
-
     net = nb.MLP((2, 3, 2))
     params = net.init(jax.random.key(0))
     X, y = np.zeros((8, 2), np.float32), np.zeros(8, np.int32)
@@ -363,9 +353,6 @@ def test_programs_are_compiled_with_the_options_with_the_store_on_or_off(store, 
 
 def test_a_fit_is_the_same_bits_with_the_store_on_or_off(tmp_path, iris):
     # Off, a program is compiled as a stored one is (the same options), kept in memory only.
-    from nnbasics import _store
-    from tests._helpers.compiles import fresh_programs
-
     train, valid = iris
     net = nb.MLP((4, 8, 3), hidden="tanh")
     results = []

@@ -184,6 +184,16 @@ def test_a_configuration_without_a_stable_text_is_not_stored(store, static):
     assert store.files() == []
 
 
+@pytest.mark.parametrize("setting", ["disable_jit", "debug_nans", "debug_infs"])
+def test_jit_off_and_nan_checks_run_through_jax_jit(store, setting):
+    # jit off runs eagerly, and a NaN check re-runs the program op by op: neither is
+    # compiled here (nor stored).
+    with getattr(jax, setting)(True):
+        y = store.program()(X, 2.0)
+    assert store.traces == [] and store.files() == []
+    np.testing.assert_allclose(y, np.sin(X) * 2.0 + store.salt, rtol=1e-15)
+
+
 def test_the_store_is_off_with_the_compilation_cache():
     saved = jax.config.jax_compilation_cache_dir
     try:

@@ -57,3 +57,13 @@ def fit_iris(data, optimizer, **kw):
 
 def params64(net=NET, seed=0):
     return net.init(jax.random.PRNGKey(seed), jnp.float64)
+
+
+def targets(net, rng, n):
+    """n random targets of ``net``'s output unit: labels (softmax), 0/1 (sigmoid), reals."""
+    d = net.sizes[-1]
+    if net.output == "softmax":
+        return rng.integers(0, d, n).astype(np.int32)
+    if net.output == "sigmoid":
+        return rng.integers(0, 2, (n, d)).astype(np.float64)
+    return rng.normal(size=(n, d))

@@ -19,6 +19,7 @@ from nnbasics import search as nb_search
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
+from tests._helpers.train import targets
 
 RTOL = 1e-12  # one epoch, parameters, losses and predictions
 RTOL_LONG = 1e-9  # a whole fit with early stopping
@@ -31,20 +32,11 @@ N_TRAIN, N_VALID, BATCH = 40, 21, 16
 # ------------------------------------------------------------------ helpers
 
 
-def _targets(net, rng, n):
-    d = net.sizes[-1]
-    if net.output == "softmax":
-        return rng.integers(0, d, n).astype(np.int32)
-    if net.output == "sigmoid":
-        return rng.integers(0, 2, (n, d)).astype(np.float64)
-    return rng.normal(size=(n, d))
-
-
 def _data(net, seed=0):
     rng = np.random.default_rng(seed)
     n = N_TRAIN + N_VALID
     X = rng.normal(size=(n, net.sizes[0]))
-    y = _targets(net, rng, n)
+    y = targets(net, rng, n)
     return (X[:N_TRAIN], y[:N_TRAIN]), (X[N_TRAIN:], y[N_TRAIN:])
 
 
