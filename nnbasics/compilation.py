@@ -44,6 +44,7 @@ __all__ = [
     "disable_compilation_cache",
     "enable_compilation_cache",
     "use_default_cache",
+    "xla_flags",
 ]
 
 OFF_ENV = "NNBASICS_NO_COMPILE_CACHE"
@@ -224,14 +225,41 @@ def compiler_options() -> dict | None:
       >>> compiler_options() in (None, COMPILER_OPTIONS)
       True
     """
-    import re
-
     import jax
     import jaxlib.version
 
-    if jax.default_backend() != "cpu":
+    if jax.default_backend() != "cpu" or not _compared(jaxlib.version.__version__):
         return None
-    found = re.match(r"(\d+)\.(\d+)", jaxlib.version.__version__)
+    return dict(COMPILER_OPTIONS)
+
+
+def xla_flags(options: dict | None = None) -> str:
+    """Compiler options as ``$XLA_FLAGS`` text: by default :data:`COMPILER_OPTIONS` on a
+    jaxlib where they were compared ("" elsewhere), for a process whose every program
+    should compile as nnbasics' programs do (a test suite, say).
+
+    XLA reads the variable once, when JAX starts its first backend: set it before the
+    first computation. XLA's CPU backend is the only one that reads these options.
+
+    Args:
+      options: option names and values; None means :data:`COMPILER_OPTIONS`, version-gated.
+
+    Examples:
+      >>> xla_flags({"xla_cpu_use_fusion_emitters": False, "xla_backend_optimization_level": 0})
+      '--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0'
+    """
+    if options is None:
+        import jaxlib.version
+
+        options = COMPILER_OPTIONS if _compared(jaxlib.version.__version__) else {}
+    return " ".join(f"--{k}={str(v).lower()}" for k, v in options.items())
+
+
+def _compared(jaxlib_version: str) -> bool:
+    """Whether :data:`COMPILER_OPTIONS` were compared on this jaxlib version (``"0.10.2"``)."""
+    import re
+
+    found = re.match(r"(\d+)\.(\d+)", jaxlib_version)
     version = (int(found[1]), int(found[2])) if found else (0, 0)
     low, high = _COMPARED_JAXLIB
-    return dict(COMPILER_OPTIONS) if low <= version < high else None
+    return low <= version < high

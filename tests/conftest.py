@@ -30,6 +30,18 @@ import pytest
 # Gradient and optimizer comparisons are made in float64 (DESIGN.md, Conventions).
 jax.config.update("jax_enable_x64", True)
 
+from nnbasics import compilation  # noqa: E402 (float64 is on before nnbasics is imported)
+
+# Every program of the suite (the tests' own jax.jit references, the commands and workers
+# it starts) compiles with nnbasics' compiler options, as nnbasics' programs do: XLA reads
+# $XLA_FLAGS when JAX starts its CPU client, after this. The suite is compile-bound, and
+# its compilations take about 30 % less time so. tests/test_compilation.py, which compares
+# the options with XLA's default code generator, names that generator explicitly.
+_FLAGS = compilation.xla_flags()
+if _FLAGS not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAGS}".strip()
+
+
 # --doctest-modules (pyproject.toml) would import every module here; the helpers
 # named _*.py run a worker or hold fixtures and are imported by the tests themselves.
 collect_ignore_glob = ["_*.py", "*/_*.py"]

@@ -249,6 +249,10 @@ def _with_options(options, folder, run):
 # 3.8e-16 relative; labels and counts equal.
 OPTIONS_RTOL = 1e-14
 
+# XLA's own defaults for the options (`XLA_FLAGS=--help` lists them), named rather than
+# left out: the suite's $XLA_FLAGS (conftest.py) sets nnbasics' options for every program.
+XLAS_DEFAULTS = {"xla_cpu_use_fusion_emitters": True}
+
 
 def _agree(run, tmp_path):
     """``run()`` gives the same results with nnbasics' compiler options and with XLA's defaults."""
@@ -259,8 +263,9 @@ def _agree(run, tmp_path):
         f"no compiler options on jaxlib {jaxlib.version.__version__}: compare them on it "
         "(these tests) and widen compilation._COMPARED_JAXLIB"
     )
+    assert XLAS_DEFAULTS.keys() == options.keys() and options != XLAS_DEFAULTS
     ours = _with_options(options, tmp_path / "ours", run)
-    xlas = _with_options(None, tmp_path / "xlas", run)
+    xlas = _with_options(XLAS_DEFAULTS, tmp_path / "xlas", run)
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(xlas), strict=True):
         a, b = np.asarray(a), np.asarray(b)
         if np.issubdtype(a.dtype, np.inexact):
@@ -381,3 +386,4 @@ def test_the_options_are_used_only_on_the_jaxlib_versions_where_they_were_compar
 
     monkeypatch.setattr(jaxlib.version, "__version__", version)
     assert compilation.compiler_options() == (compilation.COMPILER_OPTIONS if used else None)
+    assert compilation.xla_flags() == ("--xla_cpu_use_fusion_emitters=false" if used else "")

@@ -14,12 +14,14 @@ epochs and configurations than its committed full run.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 import nnbasics.cli.gradcheck
+import nnbasics.compilation
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -31,9 +33,7 @@ PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 # `nnbasics gradcheck`'s per-program compiler options, as XLA_FLAGS for the kernels
-QUICK_COMPILE = " ".join(
-    f"--{k}={str(v).lower()}" for k, v in nnbasics.cli.gradcheck._QUICK_COMPILE.items()
-)
+QUICK_COMPILE = nnbasics.compilation.xla_flags(nnbasics.cli.gradcheck._QUICK_COMPILE)
 
 # Notebooks that need an optional extra, and the module it provides.
 NEEDS = {"07_mnist1d": "mnist1d"}
@@ -69,8 +69,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     # for its one-shot program): a notebook here is compile-bound, and this cuts its run
     # by about a quarter. They change float32 results in the last bits (a float32
     # optimizer run can end elsewhere), so nothing a notebook prints is compared here;
-    # the committed outputs come from default runs (notebooks/_build.py).
-    monkeypatch.setenv("XLA_FLAGS", QUICK_COMPILE)
+    # the committed outputs come from default runs (notebooks/_build.py). The suite's own
+    # flags (conftest.py) stay on.
+    monkeypatch.setenv("XLA_FLAGS", f"{os.environ.get('XLA_FLAGS', '')} {QUICK_COMPILE}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # generated sets land here
     work = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("*.png", "__pycache__"))

@@ -9,6 +9,12 @@ import nnbasics as nb
 
 XOR_NET = nb.MLP((2, 3, 2), hidden="tanh", output="softmax")
 
+# A run padded to row buckets against the same run unpadded (float64): they may sum a
+# mean in another order. One epoch (parameters, losses, predictions), and a whole fit
+# with early stopping.
+BUCKETS_RTOL = 1e-12
+BUCKETS_RTOL_LONG = 1e-9
+
 
 # ------------------------------------------------------------------ fit's argument checks
 

@@ -19,10 +19,9 @@ from nnbasics import search as nb_search
 from nnbasics.activations import HIDDEN
 from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
+from tests._helpers.train import BUCKETS_RTOL as RTOL
+from tests._helpers.train import BUCKETS_RTOL_LONG as RTOL_LONG
 from tests._helpers.train import targets
-
-RTOL = 1e-12  # one epoch, parameters, losses and predictions
-RTOL_LONG = 1e-9  # a whole fit with early stopping
 
 # 40 training rows (bucket 64) in minibatches of 16: 16, 16, 8 real rows, then a
 # minibatch of padding only, which must be skipped; 21 validation rows (bucket 32).
