@@ -239,7 +239,7 @@ def xla_flags(options: dict | None = None) -> str:
     should compile as nnbasics' programs do (a test suite, say).
 
     XLA reads the variable once, when JAX starts its first backend: set it before the
-    first computation. XLA's CPU backend is the only one that reads these options.
+    first computation. :data:`COMPILER_OPTIONS` are the CPU backend's; others ignore them.
 
     Args:
       options: option names and values; None means :data:`COMPILER_OPTIONS`, version-gated.
