@@ -387,3 +387,12 @@ def test_the_options_are_used_only_on_the_jaxlib_versions_where_they_were_compar
     monkeypatch.setattr(jaxlib.version, "__version__", version)
     assert compilation.compiler_options() == (compilation.COMPILER_OPTIONS if used else None)
     assert compilation.xla_flags() == ("--xla_cpu_use_fusion_emitters=false" if used else "")
+
+
+def test_the_suite_compiles_every_program_with_the_options():
+    # tests/conftest.py sets them for the whole suite (its compilations take about 30 %
+    # less time so); the comparisons above name XLA's defaults rather than omit them.
+    import jaxlib.version
+
+    assert compilation._compared(jaxlib.version.__version__)
+    assert compilation.xla_flags() in os.environ.get("XLA_FLAGS", "").split(" ")
