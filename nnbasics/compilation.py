@@ -226,9 +226,8 @@ def compiler_options() -> dict | None:
       True
     """
     import jax
-    import jaxlib.version
 
-    if jax.default_backend() != "cpu" or not _compared(jaxlib.version.__version__):
+    if jax.default_backend() != "cpu" or not _compared():
         return None
     return dict(COMPILER_OPTIONS)
 
@@ -249,17 +248,17 @@ def xla_flags(options: dict | None = None) -> str:
       '--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0'
     """
     if options is None:
-        import jaxlib.version
-
-        options = COMPILER_OPTIONS if _compared(jaxlib.version.__version__) else {}
+        options = COMPILER_OPTIONS if _compared() else {}
     return " ".join(f"--{k}={str(v).lower()}" for k, v in options.items())
 
 
-def _compared(jaxlib_version: str) -> bool:
-    """Whether :data:`COMPILER_OPTIONS` were compared on this jaxlib version (``"0.10.2"``)."""
+def _compared() -> bool:
+    """Whether :data:`COMPILER_OPTIONS` were compared on the installed jaxlib's version."""
     import re
 
-    found = re.match(r"(\d+)\.(\d+)", jaxlib_version)
+    import jaxlib.version
+
+    found = re.match(r"(\d+)\.(\d+)", jaxlib.version.__version__)
     version = (int(found[1]), int(found[2])) if found else (0, 0)
     low, high = _COMPARED_JAXLIB
     return low <= version < high

@@ -73,3 +73,12 @@ def targets(net, rng, n):
     if net.output == "sigmoid":
         return rng.integers(0, 2, (n, d)).astype(np.float64)
     return rng.normal(size=(n, d))
+
+
+def train_valid(net, n_train, n_valid, seed=0):
+    """Random (train, valid) sets for ``net``: normal features, :func:`targets`, float64."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_valid
+    X = rng.normal(size=(n, net.sizes[0]))
+    y = targets(net, rng, n)
+    return (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])

@@ -21,7 +21,7 @@ from nnbasics.losses import OUTPUT
 from nnbasics.train import _buckets
 from tests._helpers.train import BUCKETS_RTOL as RTOL
 from tests._helpers.train import BUCKETS_RTOL_LONG as RTOL_LONG
-from tests._helpers.train import targets
+from tests._helpers.train import train_valid
 
 # 40 training rows (bucket 64) in minibatches of 16: 16, 16, 8 real rows, then a
 # minibatch of padding only, which must be skipped; 21 validation rows (bucket 32).
@@ -32,11 +32,7 @@ N_TRAIN, N_VALID, BATCH = 40, 21, 16
 
 
 def _data(net, seed=0):
-    rng = np.random.default_rng(seed)
-    n = N_TRAIN + N_VALID
-    X = rng.normal(size=(n, net.sizes[0]))
-    y = targets(net, rng, n)
-    return (X[:N_TRAIN], y[:N_TRAIN]), (X[N_TRAIN:], y[N_TRAIN:])
+    return train_valid(net, N_TRAIN, N_VALID, seed)
 
 
 def _both(run):
